@@ -1,0 +1,38 @@
+"""fastcal: fast, exact calibration metrics and post-hoc calibrators.
+
+Importing fastcal compiles nothing: each kernel compiles on first use and is
+cached on disk; :func:`warmup` compiles them all ahead of time.
+"""
+
+from ._metrics import (
+    ReliabilityCurve,
+    auroc,
+    brier_score,
+    calibration_error,
+    ece,
+    mce,
+    nll,
+    reliability_curve,
+    rmsce,
+)
+from ._report import CalibrationReport, calibration_report
+from ._validation import UndefinedMetricWarning
+from ._warmup import warmup
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "CalibrationReport",
+    "ReliabilityCurve",
+    "UndefinedMetricWarning",
+    "auroc",
+    "brier_score",
+    "calibration_error",
+    "calibration_report",
+    "ece",
+    "mce",
+    "nll",
+    "reliability_curve",
+    "rmsce",
+    "warmup",
+]

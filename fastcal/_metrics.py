@@ -1,0 +1,288 @@
+"""Public calibration metrics (functional API)."""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from . import _core
+from . import _validation as V
+from ._kernels import _stats as S
+
+_NORM_INDEX = {"l1": 1, "l2": 2, "max": 3, "signed": 4}
+
+
+class ReliabilityCurve(NamedTuple):
+    """Every bin of a reliability diagram.
+
+    Attributes
+    ----------
+    edges : ndarray of shape (n_bins + 1,)
+        Bin edges (per class for classwise curves is not offered).
+    count : ndarray of shape (n_bins,)
+        Number of samples per bin (int64), or the sum of their weights
+        (float64) when ``sample_weight`` was given.
+    confidence : ndarray of shape (n_bins,)
+        Mean confidence per bin, NaN where the bin is empty.
+    accuracy : ndarray of shape (n_bins,)
+        Fraction correct (binary: fraction of ``y_true == 1``) per bin, NaN
+        where the bin is empty.
+    """
+
+    edges: np.ndarray
+    count: np.ndarray
+    confidence: np.ndarray
+    accuracy: np.ndarray
+
+
+def curve_from_bins(bins, edges, weighted):
+    w = bins[0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        conf = np.where(w > 0, bins[1] / w, np.nan)
+        acc = np.where(w > 0, bins[2] / w, np.nan)
+    count = w.copy() if weighted else np.rint(w).astype(np.int64)
+    return ReliabilityCurve(np.array(edges, dtype=np.float64), count, conf, acc)
+
+
+def _check_total(total):
+    if not total > 0.0:
+        raise ValueError("sample_weight sums to zero; at least one sample needs a positive weight.")
+
+
+def calibration_error(y_true, y_prob, *, n_bins=15, norm="l1", strategy="uniform",
+                      right=True, classwise=False, from_logits=False, sample_weight=None,
+                      check=True):
+    """Binned calibration error: ECE (``norm="l1"``), RMSCE (``"l2"``), MCE (``"max"``)
+    or the signed error (``"signed"``, positive when overconfident).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        Binary: 0/1 (bool, integers or floats exactly 0/1), "the answer was
+        correct" for an LLM. Multiclass: integer labels in ``[0, C)``.
+    y_prob : array-like of shape (n,) or (n, C)
+        Binary: probability that ``y_true == 1``. Multiclass: rows of class
+        probabilities summing to 1. Logits with ``from_logits=True``.
+    n_bins : int, default=15
+        Number of bins.
+    norm : {"l1", "l2", "max", "signed"}, default="l1"
+    strategy : {"uniform", "quantile"}, default="uniform"
+        Equal-width bins on [0, 1], or equal-mass bins with edges
+        ``np.quantile(confidence, linspace(0, 1, n_bins + 1))`` (weighted:
+        the ``inverted_cdf`` quantile).
+    right : bool, default=True
+        Right-closed bins ``(e_i, e_{i+1}]`` with 0 in the first bin
+        (scikit-learn, Guo et al. 2017, Kumar et al. 2019). ``False``:
+        left-closed ``[e_i, e_{i+1})`` with 1 in the last bin (numpy.histogram,
+        netcal).
+    classwise : bool, default=False
+        Multiclass only: average over classes k of the binary calibration
+        error of ``(y_prob[:, k], y_true == k)``. Default is top-label:
+        confidence ``max_k p_k``, correct when the first argmax equals ``y_true``.
+    from_logits : bool, default=False
+        ``y_prob`` holds logits: sigmoid for 1-D, softmax (float64, per row) for 2-D.
+    sample_weight : array-like of shape (n,), optional
+        Non-negative weights; weight k equals repeating the row k times.
+    check : bool, default=True
+        ``False`` skips the value checks (range, finiteness, row sums) in the
+        kernel, for hot loops on trusted input. Shapes, lengths and label
+        ranges are always checked, so bad input cannot crash the interpreter.
+
+    Returns
+    -------
+    float
+
+    Notes
+    -----
+    ECE = sum_b (W_b / W) |acc_b - conf_b| over non-empty bins, where W_b is
+    the bin's count (or weight). Confidences are compared with the float64
+    edges ``np.linspace(0, 1, n_bins + 1)``; no fastmath is used, so a value
+    exactly on an edge lands in the bin the convention says.
+
+    Examples
+    --------
+    >>> import fastcal
+    >>> fastcal.calibration_error([0, 1, 1, 0], [0.1, 0.8, 0.6, 0.3], n_bins=5)
+    0.2
+    >>> fastcal.calibration_error([0, 1, 1, 0], [0.1, 0.8, 0.6, 0.3], n_bins=5, norm="max")
+    0.4
+    """
+    k = _NORM_INDEX.get(norm)
+    if k is None:
+        V.check_choice(norm, "norm", V.NORMS)
+    b = _core.binned(y_true, y_prob, n_bins=n_bins, strategy=strategy, right=right,
+                     classwise=classwise, from_logits=from_logits,
+                     sample_weight=sample_weight, scores=False, want_cc=False, check=check)
+    if b.layout == "classwise":
+        res = S.classwise_ce_from_bins(b.bins)
+    else:
+        res = S.ce_from_bins(b.bins)
+    _check_total(res[0])
+    return res[k]
+
+
+def ece(y_true, y_prob, *, n_bins=15, **kwargs):
+    """Expected calibration error: :func:`calibration_error` with ``norm="l1"``.
+
+    Examples
+    --------
+    >>> import fastcal
+    >>> round(fastcal.ece([1, 1, 0, 1], [0.9, 0.8, 0.7, 0.95], n_bins=10), 4)
+    0.1875
+    """
+    return calibration_error(y_true, y_prob, n_bins=n_bins, norm="l1", **kwargs)
+
+
+def mce(y_true, y_prob, *, n_bins=15, **kwargs):
+    """Maximum calibration error over non-empty bins: ``norm="max"``.
+
+    Examples
+    --------
+    >>> import fastcal
+    >>> fastcal.mce([1, 1, 0, 1], [0.9, 0.8, 0.7, 0.95], n_bins=10)
+    0.7
+    """
+    return calibration_error(y_true, y_prob, n_bins=n_bins, norm="max", **kwargs)
+
+
+def rmsce(y_true, y_prob, *, n_bins=15, **kwargs):
+    """Root-mean-square calibration error: ``norm="l2"``.
+
+    Examples
+    --------
+    >>> import fastcal
+    >>> round(fastcal.rmsce([1, 1, 0, 1], [0.9, 0.8, 0.7, 0.95], n_bins=10), 4)
+    0.3551
+    """
+    return calibration_error(y_true, y_prob, n_bins=n_bins, norm="l2", **kwargs)
+
+
+def reliability_curve(y_true, y_prob, *, n_bins=15, strategy="uniform", right=True,
+                      from_logits=False, sample_weight=None):
+    """Per-bin count, mean confidence and accuracy (top-label for multiclass).
+
+    Returns every bin, empty ones included (NaN confidence and accuracy), so
+    the output shape depends only on ``n_bins``. See :func:`calibration_error`
+    for the parameters and the bin convention.
+
+    Returns
+    -------
+    ReliabilityCurve
+        ``(edges, count, confidence, accuracy)``.
+
+    Examples
+    --------
+    >>> import fastcal
+    >>> c = fastcal.reliability_curve([0, 1, 1, 0], [0.1, 0.8, 0.6, 0.3], n_bins=2)
+    >>> c.count.tolist(), c.accuracy.tolist()
+    ([2, 2], [0.0, 1.0])
+    """
+    b = _core.binned(y_true, y_prob, n_bins=n_bins, strategy=strategy, right=right,
+                     classwise=False, from_logits=from_logits, sample_weight=sample_weight,
+                     scores=False, want_cc=False)
+    _check_total(b.bins[0].sum())
+    return curve_from_bins(b.bins, b.edges[0], b.weighted)
+
+
+def _scores(y_true, y_prob, from_logits, sample_weight, check):
+    from ._kernels import _scores as SC
+
+    y_true, y_prob, w, n = _core.prepare(y_true, y_prob, sample_weight)
+    eps = V.eps_for(y_prob.dtype)
+    logits = bool(from_logits)
+    if y_prob.ndim == 1:
+        code, idx, total, brier, nll = _core.run(
+            SC.binary_scores, SC.binary_scores_parallel, n, y_true, y_prob, w, logits, eps, check)
+    else:
+        C = y_prob.shape[1]
+        tol = V.row_sum_tol(y_prob.dtype, C)
+        code, idx, total, brier, nll = _core.run(
+            SC.multiclass_scores, SC.multiclass_scores_parallel, n * C,
+            y_true, y_prob, w, logits, eps, tol, check)
+    V.raise_for_status(code, idx, y_true, y_prob, w)
+    _check_total(total)
+    return brier / total, nll / total
+
+
+def brier_score(y_true, y_prob, *, from_logits=False, sample_weight=None, check=True):
+    """Brier score: binary mean (p - y)^2; multiclass mean over rows of
+    sum_k (p_k - [y == k])^2 (range [0, 2]). Equals
+    ``sklearn.metrics.brier_score_loss`` (for C > 2 with ``labels``).
+
+    Examples
+    --------
+    >>> import fastcal
+    >>> round(fastcal.brier_score([0, 1, 1], [0.1, 0.9, 0.8]), 6)
+    0.02
+    """
+    return _scores(y_true, y_prob, from_logits, sample_weight, check)[0]
+
+
+def nll(y_true, y_prob, *, from_logits=False, sample_weight=None, check=True):
+    """Mean negative log-likelihood (natural log).
+
+    From probabilities it equals ``sklearn.metrics.log_loss``: probabilities
+    are clipped to ``[eps, 1 - eps]`` with ``eps`` the machine epsilon of the
+    input dtype (float32: 1.19e-7, float64: 2.22e-16), and no renormalisation.
+    From logits (``from_logits=True``) it is exact and unclipped:
+    ``logsumexp(z) - z_y`` (binary: ``softplus(-z)`` for y = 1,
+    ``softplus(z)`` for y = 0), computed in float64.
+
+    Examples
+    --------
+    >>> import fastcal
+    >>> round(fastcal.nll([0, 1, 1], [0.1, 0.9, 0.8]), 6)
+    0.144767
+    >>> round(fastcal.nll([1], [0.0]), 3)  # clipped at float64 eps
+    36.044
+    """
+    return _scores(y_true, y_prob, from_logits, sample_weight, check)[1]
+
+
+def auroc(y_true, y_score, *, sample_weight=None):
+    """Area under the ROC curve of ``y_score`` for the binary ``y_true``.
+
+    Exact Mann-Whitney statistic with ties counting 1/2, equal to
+    ``sklearn.metrics.roc_auc_score``; computed with a radix partition of the
+    scores (no comparison sort), in O(n). ``y_score`` may be any finite real
+    (probabilities, logits, uncertainty scores). With a single class present
+    the AUROC is undefined: returns NaN and warns ``UndefinedMetricWarning``.
+
+    Examples
+    --------
+    >>> import fastcal
+    >>> fastcal.auroc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    0.75
+    """
+    y_true, y_score, w, n = _core.prepare(y_true, y_score, sample_weight, "y_score")
+    if y_score.ndim != 1:
+        raise ValueError(
+            f"y_score must be 1-D (a binary problem); found shape {y_score.shape}. "
+            "For a multiclass model, use calibration_report (AUROC of confidence "
+            "against correctness)."
+        )
+    return auroc_validated_free(y_true, y_score, w, n)
+
+
+def auroc_validated_free(y_true, y_score, w, n):
+    """AUROC after shape checks; values are checked here in one pass."""
+    from ._kernels import _auroc as A
+    from ._kernels import _scores as SC
+
+    code, idx, lab = SC.binary_labels(y_true, y_score, w)
+    V.raise_for_status(code, idx, y_true, y_score, w, prob_name="y_score")
+    return auroc_from_labels(y_score, lab, w)
+
+
+def auroc_from_labels(score, lab, w):
+    """AUROC of a validated score (float32/64) against uint8 0/1 labels."""
+    from ._kernels import _auroc as A
+
+    n = score.shape[0]
+    u, wpos, wneg = _core.run(A.mann_whitney, A.mann_whitney_parallel, n, score, lab, w)
+    if not (wpos > 0.0 and wneg > 0.0):
+        V.warn_undefined(
+            "Only one class is present in y_true (or all weight is on one class): "
+            "AUROC is not defined; returning nan."
+        )
+        return float("nan")
+    return u / (wpos * wneg)

@@ -1,0 +1,153 @@
+"""calibration_report: every gauge from one pass over the data (plus the
+radix partition AUROC needs)."""
+
+import numpy as np
+
+from . import _core
+from . import _validation as V
+from ._kernels import _stats as S
+from ._metrics import ReliabilityCurve, _check_total, auroc_from_labels, curve_from_bins
+
+_FIELDS = ("n", "weight", "accuracy", "confidence", "ece", "mce", "rmsce", "signed_error",
+           "brier", "nll", "auroc")
+
+
+class CalibrationReport:
+    """All calibration gauges for one set of predictions.
+
+    Attributes
+    ----------
+    n : int
+        Number of samples.
+    weight : float
+        Total sample weight (``n`` when unweighted).
+    accuracy : float
+        Weighted fraction correct (top-label), or of ``y_true == 1`` for binary input.
+    confidence : float
+        Weighted mean confidence (top-label), or mean ``y_prob`` for binary input.
+    ece, mce, rmsce, signed_error : float
+        Binned calibration errors (see :func:`fastcal.calibration_error`);
+        ``signed_error > 0`` means overconfident.
+    brier, nll : float
+        Brier score and negative log-likelihood (see :func:`fastcal.nll` for clipping).
+    auroc : float
+        AUROC of confidence against correctness (binary input: of ``y_prob``
+        against ``y_true``); NaN when only one outcome occurs.
+    reliability : ReliabilityCurve
+        Every bin: edges, count, mean confidence, accuracy.
+    convention : dict
+        Which binning, target and clipping convention produced these numbers.
+    """
+
+    __slots__ = _FIELDS + ("reliability", "convention")
+
+    def __init__(self, **kw):
+        for k in self.__slots__:
+            setattr(self, k, kw[k])
+
+    @property
+    def overconfident(self):
+        """True when mean confidence exceeds accuracy over the bins (signed error > 0)."""
+        return self.signed_error > 0
+
+    def to_dict(self):
+        """Plain-Python dict (JSON-serialisable; NaN stays float NaN)."""
+        d = {k: (int(getattr(self, k)) if k == "n" else float(getattr(self, k))) for k in _FIELDS}
+        r = self.reliability
+        d["reliability"] = {
+            "edges": r.edges.tolist(),
+            "count": r.count.tolist(),
+            "confidence": [None if np.isnan(v) else float(v) for v in r.confidence],
+            "accuracy": [None if np.isnan(v) else float(v) for v in r.accuracy],
+        }
+        d["convention"] = dict(self.convention)
+        return d
+
+    def __eq__(self, other):
+        if not isinstance(other, CalibrationReport):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    def __repr__(self):
+        c = self.convention
+        lines = [
+            f"CalibrationReport(n={self.n}, {c['target']}, {c['n_bins']} {c['strategy']} bins, "
+            f"{c['closed']}-closed)",
+            f"  accuracy     {self.accuracy:.4f}    confidence {self.confidence:.4f}",
+            f"  ECE          {self.ece:.4f}    MCE        {self.mce:.4f}    RMSCE {self.rmsce:.4f}",
+            f"  signed error {self.signed_error:+.4f}   ({'over' if self.overconfident else 'under'}confident)",
+            f"  Brier        {self.brier:.4f}    NLL        {self.nll:.4f}    AUROC {self.auroc:.4f}",
+        ]
+        return "\n".join(lines)
+
+
+def convention(b, n_bins, strategy, right):
+    if b.from_logits:
+        nll = "exact from logits (logsumexp - z_y), no clipping"
+    else:
+        nll = f"probabilities clipped to [eps, 1 - eps], eps = {V.eps_for(b.dtype)!r} ({b.dtype} machine epsilon)"
+    return {
+        "target": b.layout,
+        "n_bins": int(n_bins),
+        "strategy": strategy,
+        "closed": "right" if right else "left",
+        "edges": ("np.linspace(0, 1, n_bins + 1)" if strategy == "uniform"
+                  else "np.quantile(confidence, np.linspace(0, 1, n_bins + 1))"),
+        "nll": nll,
+        "auroc": "exact Mann-Whitney, ties count 1/2",
+        "brier": "mean sum_k (p_k - [y == k])^2" if b.layout != "binary" else "mean (p - y)^2",
+    }
+
+
+def report_from_stats(n, bins, scores, edges, weighted, conv, auroc):
+    total, l1, l2, mx, signed = S.ce_from_bins(bins)
+    _check_total(total)
+    return CalibrationReport(
+        n=int(n),
+        weight=float(total),
+        accuracy=float(bins[2].sum() / total),
+        confidence=float(bins[1].sum() / total),
+        ece=float(l1),
+        mce=float(mx),
+        rmsce=float(l2),
+        signed_error=float(signed),
+        brier=float(scores[0] / total),
+        nll=float(scores[1] / total),
+        auroc=float(auroc),
+        reliability=curve_from_bins(bins, edges, weighted),
+        convention=conv,
+    )
+
+
+def calibration_report(y_true, y_prob, *, n_bins=15, strategy="uniform", right=True,
+                       from_logits=False, sample_weight=None):
+    """Every calibration gauge in one call.
+
+    Top-label for multiclass ``y_prob`` (n, C); for binary ``y_prob`` (n,) the
+    gauges describe ``y_prob`` against ``y_true`` (for an LLM: stated
+    confidence against "the answer was correct"). One fused pass computes
+    the binned statistics, Brier and NLL; AUROC of confidence against
+    correctness adds a radix partition of the confidences.
+
+    Parameters are those of :func:`fastcal.calibration_error`.
+
+    Returns
+    -------
+    CalibrationReport
+
+    Examples
+    --------
+    >>> import fastcal
+    >>> r = fastcal.calibration_report([0, 1, 1, 0, 1], [0.2, 0.9, 0.6, 0.4, 0.7], n_bins=5)
+    >>> round(r.ece, 4), round(r.brier, 4), r.auroc
+    (0.28, 0.092, 1.0)
+    """
+    b = _core.binned(y_true, y_prob, n_bins=n_bins, strategy=strategy, right=right,
+                     classwise=False, from_logits=from_logits, sample_weight=sample_weight,
+                     scores=True, want_cc=True)
+    total = b.bins[0].sum()
+    _check_total(total)
+    w = V.as_weight(sample_weight, b.n)
+    auc = auroc_from_labels(b.conf, b.corr, w)  # NaN + UndefinedMetricWarning if one class
+    conv = convention(b, n_bins, strategy, right)
+    return report_from_stats(b.n, b.bins, b.scores, b.edges[0], b.weighted, conv, auc)

@@ -1,0 +1,241 @@
+"""Turn user input into what kernels take, and raise the errors.
+
+This is the only module that knows what users may pass in.  Kernels report
+the first invalid element as ``(code, index)``; :func:`raise_for_status`
+turns that into a message naming the argument, the expectation, what was
+found and the likely fix.
+"""
+
+import functools
+import numbers
+import operator
+import warnings
+
+import numpy as np
+
+from ._kernels import _common as K
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_EMPTY_W = np.empty(0, dtype=np.float64)
+_EMPTY_W.flags.writeable = False
+_EMPTY_F = np.empty(0, dtype=np.float64)
+_EMPTY_U8 = np.empty(0, dtype=np.uint8)
+
+STRATEGIES = ("uniform", "quantile")
+NORMS = ("l1", "l2", "max", "signed")
+
+
+class UndefinedMetricWarning(UserWarning):
+    """A metric is undefined for this input (for example AUROC with one class)."""
+
+
+def _to_numpy(x, name):
+    """Any array-like (list, pandas, torch CPU tensor, DLPack) to an ndarray, no copy when possible."""
+    if isinstance(x, np.ndarray):
+        return x
+    if x is None:
+        raise TypeError(f"{name} is required; got None.")
+    if not hasattr(x, "__array__") and hasattr(x, "__dlpack__"):
+        try:
+            return np.from_dlpack(x)
+        except Exception as exc:  # pragma: no cover - depends on the producer
+            raise TypeError(f"{name}: could not read the DLPack array ({exc}); pass a CPU array.") from None
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:
+        raise TypeError(f"{name} must be array-like; could not convert {type(x).__name__}: {exc}") from None
+    return arr
+
+
+def _native(arr):
+    if not arr.dtype.isnative:
+        arr = arr.astype(arr.dtype.newbyteorder("="))
+    return arr
+
+
+def as_prob(x, name, ndims=(1, 2)):
+    """Float array for a probability/logit/score argument: float32/float64 kept, others converted."""
+    arr = _native(_to_numpy(x, name))
+    dt = arr.dtype
+    if dt not in _FLOATS:
+        if dt == np.float16:
+            arr = arr.astype(np.float32)
+        elif dt.kind in "biu":
+            arr = arr.astype(np.float64)
+        elif dt.kind == "f":  # longdouble
+            arr = arr.astype(np.float64)
+        else:
+            raise TypeError(f"{name} must hold real numbers; found dtype {dt}.")
+    if arr.ndim not in ndims:
+        want = " or ".join(f"{d}-D" for d in ndims)
+        raise ValueError(f"{name} must be {want}; found an array of shape {arr.shape}.")
+    return arr
+
+
+def as_labels(x, name="y_true"):
+    """Label array for kernels: bool viewed as uint8, integers and floats kept."""
+    arr = _native(_to_numpy(x, name))
+    dt = arr.dtype
+    if dt == np.bool_:
+        arr = arr.view(np.uint8)
+    elif dt == np.float16:
+        arr = arr.astype(np.float32)
+    elif dt.kind not in "iuf":
+        raise TypeError(
+            f"{name} must hold integer class labels (or bool / 0-1 floats); found dtype {dt}."
+        )
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D; found an array of shape {arr.shape}.")
+    return arr
+
+
+def as_weight(x, n):
+    if x is None:
+        return _EMPTY_W
+    arr = _native(_to_numpy(x, "sample_weight"))
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"sample_weight must hold non-negative numbers; found dtype {arr.dtype}.")
+    if arr.dtype != np.float64:
+        arr = arr.astype(np.float64)
+    if arr.ndim != 1:
+        raise ValueError(f"sample_weight must be 1-D; found an array of shape {arr.shape}.")
+    if arr.shape[0] != n:
+        raise ValueError(
+            f"sample_weight must have one entry per sample: found {arr.shape[0]} weights for {n} samples."
+        )
+    return arr
+
+
+def check_lengths(y_true, y_prob, prob_name="y_prob"):
+    n = y_prob.shape[0]
+    if y_true.shape[0] != n:
+        raise ValueError(
+            f"y_true and {prob_name} must have the same length: found {y_true.shape[0]} labels "
+            f"and {n} rows in {prob_name}."
+        )
+    if n == 0:
+        raise ValueError(f"y_true and {prob_name} are empty; at least one sample is required.")
+    if y_prob.ndim == 2 and y_prob.shape[1] < 2:
+        raise ValueError(
+            f"{prob_name} of shape (n, C) needs C >= 2 classes; found shape {y_prob.shape}. "
+            "For a binary problem pass the probability of class 1 as a 1-D array."
+        )
+    return n
+
+
+@functools.lru_cache(maxsize=64)
+def _check_n_bins(n_bins):
+    return n_bins
+
+
+def check_n_bins(n_bins):
+    if isinstance(n_bins, bool) or not isinstance(n_bins, numbers.Integral):
+        raise TypeError(f"n_bins must be a positive integer; found {n_bins!r} ({type(n_bins).__name__}).")
+    n_bins = operator.index(n_bins)
+    if n_bins < 1:
+        raise ValueError(f"n_bins must be a positive integer; found {n_bins}.")
+    if n_bins > 1_000_000:
+        raise ValueError(f"n_bins must be at most 1000000; found {n_bins}.")
+    return n_bins
+
+
+def check_choice(value, name, choices):
+    if value not in choices:
+        opts = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{name} must be one of {opts}; found {value!r}.")
+    return value
+
+
+@functools.lru_cache(maxsize=64)
+def uniform_edges(n_bins):
+    """``np.linspace(0, 1, n_bins + 1)`` as a read-only (1, n_bins + 1) array."""
+    e = np.linspace(0.0, 1.0, n_bins + 1).reshape(1, -1)
+    e.flags.writeable = False
+    return e
+
+
+def quantile_edges(conf, n_bins, weight):
+    """Equal-mass edges ``np.quantile(conf, linspace(0, 1, n_bins + 1))`` in float64.
+
+    With sample weights: the weighted ``inverted_cdf`` quantile, which equals
+    repeating each row by its (integer) weight.
+    """
+    q = np.linspace(0.0, 1.0, n_bins + 1)
+    conf = np.asarray(conf, dtype=np.float64)
+    if weight.shape[0] == 0:
+        e = np.quantile(conf, q)
+    else:
+        e = np.quantile(conf, q, weights=weight, method="inverted_cdf")
+    return np.ascontiguousarray(e, dtype=np.float64)
+
+
+def eps_for(dtype):
+    """Clipping epsilon for NLL from probabilities: the input dtype's machine epsilon (= scikit-learn)."""
+    return float(np.finfo(dtype).eps)
+
+
+def row_sum_tol(dtype, n_classes):
+    """Tolerance on |sum_k p_k - 1|: loose enough for float32 softmax output, tight enough to catch scores."""
+    return max(1e-4, 4.0 * n_classes * float(np.finfo(dtype).eps))
+
+
+def _fmt(v):
+    try:
+        return repr(v.item())
+    except Exception:
+        return repr(v)
+
+
+def raise_for_status(code, index, y_true, y_prob, sample_weight=None, prob_name="y_prob"):
+    """Raise the error for a kernel status; no-op for OK."""
+    if code == K.OK:
+        return
+    i = int(index)
+    if code == K.BAD_BINARY_LABEL:
+        raise ValueError(
+            f"y_true must be 0/1 (or bool) for a 1-D {prob_name}; found {_fmt(y_true[i])} at index {i}. "
+            f"For multiclass labels pass {prob_name} of shape (n, C)."
+        )
+    if code == K.BAD_CLASS_LABEL:
+        C = y_prob.shape[1]
+        raise ValueError(
+            f"y_true must hold integer class labels in [0, {C}) to match {prob_name} of shape "
+            f"(n, {C}); found {_fmt(y_true[i])} at index {i}."
+        )
+    if code == K.BAD_PROB:
+        row = y_prob[i]
+        if y_prob.ndim == 2:
+            bad = row[~((row >= 0) & (row <= 1))]
+            found = _fmt(bad[0]) if bad.size else _fmt(row)
+            where = f"in row {i}"
+        else:
+            found = _fmt(row)
+            where = f"at index {i}"
+        raise ValueError(
+            f"{prob_name} must hold probabilities in [0, 1]; found {found} {where}. "
+            "If these are logits, pass from_logits=True."
+        )
+    if code == K.BAD_ROW_SUM:
+        s = float(np.sum(y_prob[i], dtype=np.float64))
+        raise ValueError(
+            f"each row of {prob_name} must sum to 1; row {i} sums to {s!r}. "
+            "If these are logits, pass from_logits=True; otherwise normalise the rows."
+        )
+    if code == K.BAD_WEIGHT:
+        raise ValueError(
+            f"sample_weight must be finite and non-negative; found {_fmt(sample_weight[i])} at index {i}."
+        )
+    if code == K.BAD_LOGIT:
+        row = y_prob[i]
+        where = f"in row {i}" if y_prob.ndim == 2 else f"at index {i}"
+        if y_prob.ndim == 2:
+            bad = row[~np.isfinite(row)]
+            row = bad[0] if bad.size else row
+        raise ValueError(f"{prob_name} (logits) must be finite; found {_fmt(row)} {where}.")
+    if code == K.BAD_SCORE:
+        raise ValueError(f"{prob_name} must be finite; found {_fmt(y_prob[i])} at index {i}.")
+    raise RuntimeError(f"internal error: unknown kernel status {code}")  # pragma: no cover
+
+
+def warn_undefined(msg):
+    warnings.warn(msg, UndefinedMetricWarning, stacklevel=3)
