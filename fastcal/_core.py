@@ -49,83 +49,76 @@ def binned(y_true, y_prob, *, n_bins, strategy, right, classwise, from_logits,
     n_bins = V.check_n_bins(n_bins)
     if strategy not in V.STRATEGIES:
         V.check_choice(strategy, "strategy", V.STRATEGIES)
-    right = bool(right)
-    logits = bool(from_logits)
+    R = V.on(right)
+    L = V.on(from_logits)
+    SC = V.on(scores)
+    CH = V.on(check)
     y_true, y_prob, w, n = prepare(y_true, y_prob, sample_weight)
     dtype = y_prob.dtype
     eps = V.eps_for(dtype)
     out = Binned()
     out.n = n
     out.dtype = dtype
-    out.from_logits = logits
-    out.weighted = w.shape[0] > 0
+    out.from_logits = bool(from_logits)
+    out.weighted = w is not None
     uniform = strategy == "uniform"
     edges = V.uniform_edges(n_bins)
-    empty_f, empty_u8 = V._EMPTY_F, V._EMPTY_U8
+    need_cc = want_cc or not uniform
+    conf = np.empty(n) if need_cc else None
+    corr = np.empty(n, np.bool_) if need_cc else None
+    out.conf, out.corr = conf, corr
 
     if y_prob.ndim == 1:
         if classwise:
-            # a binary problem has the same calibration error classwise averaged
-            # over its two columns only under a symmetric convention; be explicit
             raise ValueError(
-                "classwise=True needs y_prob of shape (n, C); for a 1-D binary y_prob "
-                "the calibration error is already per class 1. Pass y_prob as "
-                "np.column_stack([1 - p, p]) for the two-class average."
+                "classwise=True needs y_prob of shape (n, C); a 1-D y_prob is already the "
+                "binary problem of class 1. For the two-class average pass "
+                "np.column_stack([1 - p, p]) with integer labels."
             )
         out.layout = "binary"
         out.n_classes = 2
-        need_cc = want_cc or not uniform
-        conf = np.empty(n) if need_cc else empty_f
-        corr = np.empty(n, np.uint8) if need_cc else empty_u8
         code, idx, bins, sc = run(B.binary_stats, B.binary_stats_parallel, n,
-                                  y_true, y_prob, w, edges, True, right, logits,
-                                  scores, eps, check, conf, corr)
+                                  y_true, y_prob, w, edges, True, R, L, SC, eps, CH,
+                                  conf, corr)
         V.raise_for_status(code, idx, y_true, y_prob, w)
-        if not uniform:
-            edges = V.quantile_edges(conf, n_bins, w).reshape(1, -1)
-            code, idx, bins, _ = run(B.binary_stats, B.binary_stats_parallel, n,
-                                     corr, conf, w, edges, False, right, False,
-                                     False, eps, False, empty_f, empty_u8)
-        out.conf, out.corr = conf, corr
     else:
         C = y_prob.shape[1]
         out.n_classes = C
+        K, shift, mask = V.keys(y_prob)
         tol = V.row_sum_tol(dtype, C)
         work = n * C
         if classwise:
             out.layout = "classwise"
+            out.conf = out.corr = None
             if not uniform:
                 # validate first, then per-class quantile edges on the probabilities
                 code, idx, _, _ = run(B.toplabel_stats, B.toplabel_stats_parallel, work,
-                                      y_true, y_prob, w, edges, True, right, logits,
-                                      False, eps, tol, check, empty_f, empty_u8)
+                                      y_true, y_prob, K, shift, mask, w, edges, True, R, L,
+                                      None, eps, tol, CH, None, None)
                 V.raise_for_status(code, idx, y_true, y_prob, w)
-                P = _softmax(y_prob) if logits else y_prob
+                P = _softmax(y_prob) if from_logits else y_prob
                 edges = np.stack([V.quantile_edges(P[:, k], n_bins, w) for k in range(C)])
-            code, idx, bins, sc = run(B.classwise_stats, B.classwise_stats_parallel, work,
-                                      y_true, y_prob, w, edges, uniform, right, logits,
-                                      tol, check)
+            code, idx, bins, _ = run(B.classwise_stats, B.classwise_stats_parallel, work,
+                                     y_true, y_prob, K, shift, mask, w, edges,
+                                     V.on(uniform), R, L, tol, CH)
             V.raise_for_status(code, idx, y_true, y_prob, w)
+            sc = np.zeros(2)
             if scores:
                 _, _, _, sc = run(B.toplabel_stats, B.toplabel_stats_parallel, work,
-                                  y_true, y_prob, w, V.uniform_edges(n_bins), True, right,
-                                  logits, True, eps, tol, False, empty_f, empty_u8)
-            out.conf = out.corr = None
-        else:
-            out.layout = "top-label"
-            need_cc = want_cc or not uniform
-            conf = np.empty(n) if need_cc else empty_f
-            corr = np.empty(n, np.uint8) if need_cc else empty_u8
-            code, idx, bins, sc = run(B.toplabel_stats, B.toplabel_stats_parallel, work,
-                                      y_true, y_prob, w, edges, True, right, logits,
-                                      scores, eps, tol, check, conf, corr)
-            V.raise_for_status(code, idx, y_true, y_prob, w)
-            if not uniform:
-                edges = V.quantile_edges(conf, n_bins, w).reshape(1, -1)
-                code, idx, bins, _ = run(B.binary_stats, B.binary_stats_parallel, n,
-                                         corr, conf, w, edges, False, right, False,
-                                         False, eps, False, empty_f, empty_u8)
-            out.conf, out.corr = conf, corr
+                                  y_true, y_prob, K, shift, mask, w, V.uniform_edges(n_bins),
+                                  True, R, L, True, eps, tol, None, None, None)
+            out.bins, out.scores, out.edges = bins, sc, edges
+            return out
+        out.layout = "top-label"
+        code, idx, bins, sc = run(B.toplabel_stats, B.toplabel_stats_parallel, work,
+                                  y_true, y_prob, K, shift, mask, w, edges, True, R, L, SC,
+                                  eps, tol, CH, conf, corr)
+        V.raise_for_status(code, idx, y_true, y_prob, w)
+    if not uniform:
+        edges = V.quantile_edges(conf, n_bins, w).reshape(1, -1)
+        code, idx, bins, _ = run(B.binary_stats, B.binary_stats_parallel, n,
+                                 corr, conf, w, edges, None, R, None, None, eps, None,
+                                 None, None)
     out.bins = bins
     out.scores = sc
     out.edges = edges

@@ -6,8 +6,14 @@ import numpy as np
 
 from . import _core
 from . import _validation as V
+from ._kernels import _binned as _B
 from ._kernels import _stats as S
 
+_NO_WEIGHT = np.empty(0, dtype=np.float64)  # the AUROC kernel's "unweighted"
+_F64 = np.dtype(np.float64)
+_F32 = np.dtype(np.float32)
+_FAST_LABELS = frozenset(np.dtype(t) for t in (np.int64, np.int32, np.uint8, np.int8,
+                                               np.float64, np.float32, np.bool_))
 _NORM_INDEX = {"l1": 1, "l2": 2, "max": 3, "signed": 4}
 
 
@@ -109,6 +115,25 @@ def calibration_error(y_true, y_prob, *, n_bins=15, norm="l1", strategy="uniform
     k = _NORM_INDEX.get(norm)
     if k is None:
         V.check_choice(norm, "norm", V.NORMS)
+    return _ce(y_true, y_prob, n_bins, k, strategy, right, classwise, from_logits,
+               sample_weight, check)
+
+
+def _ce(y_true, y_prob, n_bins, k, strategy, right, classwise, from_logits, sample_weight,
+        check):
+    # Fast path for the hot-loop case: 1-D numpy input, uniform bins, no weights.
+    if (type(y_prob) is np.ndarray and type(y_true) is np.ndarray and y_prob.ndim == 1
+            and y_true.ndim == 1 and (y_prob.dtype is _F64 or y_prob.dtype is _F32)
+            and y_true.dtype in _FAST_LABELS and strategy == "uniform"
+            and sample_weight is None and not classwise and type(n_bins) is int
+            and 0 < n_bins <= 1_000_000 and y_prob.shape[0] == y_true.shape[0]
+            and 0 < y_prob.shape[0] < _core.PARALLEL_MIN):
+        r = _B.binary_ce(y_true, y_prob, None, V.uniform_edges(n_bins), True,
+                         True if right else None, True if from_logits else None,
+                         True if check else None)
+        if r[0]:
+            V.raise_for_status(r[0], r[1], y_true, y_prob)
+        return r[k + 2]
     b = _core.binned(y_true, y_prob, n_bins=n_bins, strategy=strategy, right=right,
                      classwise=classwise, from_logits=from_logits,
                      sample_weight=sample_weight, scores=False, want_cc=False, check=check)
@@ -120,7 +145,8 @@ def calibration_error(y_true, y_prob, *, n_bins=15, norm="l1", strategy="uniform
     return res[k]
 
 
-def ece(y_true, y_prob, *, n_bins=15, **kwargs):
+def ece(y_true, y_prob, *, n_bins=15, strategy="uniform", right=True, classwise=False,
+        from_logits=False, sample_weight=None, check=True):
     """Expected calibration error: :func:`calibration_error` with ``norm="l1"``.
 
     Examples
@@ -129,10 +155,12 @@ def ece(y_true, y_prob, *, n_bins=15, **kwargs):
     >>> round(fastcal.ece([1, 1, 0, 1], [0.9, 0.8, 0.7, 0.95], n_bins=10), 4)
     0.1875
     """
-    return calibration_error(y_true, y_prob, n_bins=n_bins, norm="l1", **kwargs)
+    return _ce(y_true, y_prob, n_bins, 1, strategy, right, classwise, from_logits,
+               sample_weight, check)
 
 
-def mce(y_true, y_prob, *, n_bins=15, **kwargs):
+def mce(y_true, y_prob, *, n_bins=15, strategy="uniform", right=True, classwise=False,
+        from_logits=False, sample_weight=None, check=True):
     """Maximum calibration error over non-empty bins: ``norm="max"``.
 
     Examples
@@ -141,10 +169,12 @@ def mce(y_true, y_prob, *, n_bins=15, **kwargs):
     >>> fastcal.mce([1, 1, 0, 1], [0.9, 0.8, 0.7, 0.95], n_bins=10)
     0.7
     """
-    return calibration_error(y_true, y_prob, n_bins=n_bins, norm="max", **kwargs)
+    return _ce(y_true, y_prob, n_bins, 3, strategy, right, classwise, from_logits,
+               sample_weight, check)
 
 
-def rmsce(y_true, y_prob, *, n_bins=15, **kwargs):
+def rmsce(y_true, y_prob, *, n_bins=15, strategy="uniform", right=True, classwise=False,
+        from_logits=False, sample_weight=None, check=True):
     """Root-mean-square calibration error: ``norm="l2"``.
 
     Examples
@@ -153,7 +183,8 @@ def rmsce(y_true, y_prob, *, n_bins=15, **kwargs):
     >>> round(fastcal.rmsce([1, 1, 0, 1], [0.9, 0.8, 0.7, 0.95], n_bins=10), 4)
     0.3551
     """
-    return calibration_error(y_true, y_prob, n_bins=n_bins, norm="l2", **kwargs)
+    return _ce(y_true, y_prob, n_bins, 2, strategy, right, classwise, from_logits,
+               sample_weight, check)
 
 
 def reliability_curve(y_true, y_prob, *, n_bins=15, strategy="uniform", right=True,
@@ -183,21 +214,24 @@ def reliability_curve(y_true, y_prob, *, n_bins=15, strategy="uniform", right=Tr
     return curve_from_bins(b.bins, b.edges[0], b.weighted)
 
 
-def _scores(y_true, y_prob, from_logits, sample_weight, check):
+def _scores(y_true, y_prob, from_logits, sample_weight, check, want_nll):
     from ._kernels import _scores as SC
 
     y_true, y_prob, w, n = _core.prepare(y_true, y_prob, sample_weight)
     eps = V.eps_for(y_prob.dtype)
-    logits = bool(from_logits)
+    L = V.on(from_logits)
+    CH = V.on(check)
     if y_prob.ndim == 1:
         code, idx, total, brier, nll = _core.run(
-            SC.binary_scores, SC.binary_scores_parallel, n, y_true, y_prob, w, logits, eps, check)
+            SC.binary_scores, SC.binary_scores_parallel, n, y_true, y_prob, w, L,
+            V.on(want_nll), eps, CH)
     else:
         C = y_prob.shape[1]
         tol = V.row_sum_tol(y_prob.dtype, C)
+        K, shift, mask = V.keys(y_prob)
         code, idx, total, brier, nll = _core.run(
             SC.multiclass_scores, SC.multiclass_scores_parallel, n * C,
-            y_true, y_prob, w, logits, eps, tol, check)
+            y_true, y_prob, K, shift, mask, w, L, V.on(want_nll), eps, tol, CH)
     V.raise_for_status(code, idx, y_true, y_prob, w)
     _check_total(total)
     return brier / total, nll / total
@@ -214,7 +248,7 @@ def brier_score(y_true, y_prob, *, from_logits=False, sample_weight=None, check=
     >>> round(fastcal.brier_score([0, 1, 1], [0.1, 0.9, 0.8]), 6)
     0.02
     """
-    return _scores(y_true, y_prob, from_logits, sample_weight, check)[0]
+    return _scores(y_true, y_prob, from_logits, sample_weight, check, False)[0]
 
 
 def nll(y_true, y_prob, *, from_logits=False, sample_weight=None, check=True):
@@ -235,7 +269,7 @@ def nll(y_true, y_prob, *, from_logits=False, sample_weight=None, check=True):
     >>> round(fastcal.nll([1], [0.0]), 3)  # clipped at float64 eps
     36.044
     """
-    return _scores(y_true, y_prob, from_logits, sample_weight, check)[1]
+    return _scores(y_true, y_prob, from_logits, sample_weight, check, True)[1]
 
 
 def auroc(y_true, y_score, *, sample_weight=None):
@@ -260,12 +294,6 @@ def auroc(y_true, y_score, *, sample_weight=None):
             "For a multiclass model, use calibration_report (AUROC of confidence "
             "against correctness)."
         )
-    return auroc_validated_free(y_true, y_score, w, n)
-
-
-def auroc_validated_free(y_true, y_score, w, n):
-    """AUROC after shape checks; values are checked here in one pass."""
-    from ._kernels import _auroc as A
     from ._kernels import _scores as SC
 
     code, idx, lab = SC.binary_labels(y_true, y_score, w)
@@ -274,10 +302,14 @@ def auroc_validated_free(y_true, y_score, w, n):
 
 
 def auroc_from_labels(score, lab, w):
-    """AUROC of a validated score (float32/64) against uint8 0/1 labels."""
+    """AUROC of a validated score (float32/64) against 0/1 labels (uint8 or bool)."""
     from ._kernels import _auroc as A
 
     n = score.shape[0]
+    if lab.dtype == np.bool_:
+        lab = lab.view(np.uint8)
+    if w is None:
+        w = _NO_WEIGHT
     u, wpos, wneg = _core.run(A.mann_whitney, A.mann_whitney_parallel, n, score, lab, w)
     if not (wpos > 0.0 and wneg > 0.0):
         V.warn_undefined(

@@ -16,10 +16,6 @@ import numpy as np
 from ._kernels import _common as K
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-_EMPTY_W = np.empty(0, dtype=np.float64)
-_EMPTY_W.flags.writeable = False
-_EMPTY_F = np.empty(0, dtype=np.float64)
-_EMPTY_U8 = np.empty(0, dtype=np.uint8)
 
 STRATEGIES = ("uniform", "quantile")
 NORMS = ("l1", "l2", "max", "signed")
@@ -90,8 +86,9 @@ def as_labels(x, name="y_true"):
 
 
 def as_weight(x, n):
+    """float64 weights, or None when not given."""
     if x is None:
-        return _EMPTY_W
+        return None
     arr = _native(_to_numpy(x, "sample_weight"))
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"sample_weight must hold non-negative numbers; found dtype {arr.dtype}.")
@@ -121,11 +118,6 @@ def check_lengths(y_true, y_prob, prob_name="y_prob"):
             "For a binary problem pass the probability of class 1 as a 1-D array."
         )
     return n
-
-
-@functools.lru_cache(maxsize=64)
-def _check_n_bins(n_bins):
-    return n_bins
 
 
 def check_n_bins(n_bins):
@@ -162,11 +154,24 @@ def quantile_edges(conf, n_bins, weight):
     """
     q = np.linspace(0.0, 1.0, n_bins + 1)
     conf = np.asarray(conf, dtype=np.float64)
-    if weight.shape[0] == 0:
+    if weight is None:
         e = np.quantile(conf, q)
     else:
         e = np.quantile(conf, q, weights=weight, method="inverted_cdf")
     return np.ascontiguousarray(e, dtype=np.float64)
+
+
+def keys(P):
+    """Integer view of (n, C) float input and the (shift, mask) that make its
+    order the float order (see ``_kernels._binned.row_probs``)."""
+    if P.dtype == np.float64:
+        return P.view(np.int64), 63, 0x7FFFFFFFFFFFFFFF
+    return P.view(np.int32), 31, 0x7FFFFFFF
+
+
+def on(flag):
+    """Kernel switch: True (on) or None (off)."""
+    return True if flag else None
 
 
 def eps_for(dtype):

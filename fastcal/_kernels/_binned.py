@@ -8,14 +8,23 @@ Every driver returns ``(code, index, bins, scores)`` where
   bin the sum of weights, the sum of weight * confidence and the sum of
   weight * correct,
 * ``scores`` is float64 ``(2,)``: the weighted sums of the Brier term and of the
-  NLL term (zeros when ``scores`` is False).
+  NLL term (zeros unless ``scores`` is on).
+
+Switches.  ``uniform``, ``right``, ``logits``, ``scores`` and ``check`` are
+``True`` (on) or ``None`` (off), and the optional arrays (``w``, ``conf_out``,
+``corr_out``) are arrays or ``None``.  Numba compiles one specialisation per
+combination actually used and prunes the dead branches (``x is None`` on an
+argument is resolved at compile time), so the hot loops carry no runtime
+flag tests.  Validation inside the loops is branch-free (``ok &= ...``); a
+chunk found invalid is rescanned by a slow function that finds the first bad
+element, so only failing calls pay for the message.
 
 Rows are processed in fixed chunks of ``CHUNK``; partial states are reduced in
 chunk order, so serial and parallel drivers return bitwise identical results.
 
-Bin rule (DESIGN.md section 3): with ``right=True`` bin ``b`` is
+Bin rule (DESIGN.md section 3): with ``right`` on, bin ``b`` is
 ``(e_b, e_{b+1}]`` and 0 falls in bin 0 (``searchsorted(edges[1:-1], c,
-side="left")``); with ``right=False`` it is ``[e_b, e_{b+1})`` and 1 falls in
+side="left")``); with ``right`` off it is ``[e_b, e_{b+1})`` and 1 falls in
 the last bin (``side="right"``).  Confidences are compared in float64.
 """
 
@@ -33,26 +42,35 @@ from ._common import (
     OK,
     OPTS,
     PAR_OPTS,
+    ROW_OPTS,
 )
+from ._stats import ce_from_bins
 
 _INF = np.inf
+# Within this distance of an edge (in units of bin width) the uniform-bin
+# guess int(c * n_bins) is checked against the exact float64 edges.
+_EDGE_SLACK = 1e-9
 
 
 @njit(**OPTS)
 def find_bin(c, edges, nb, uniform, right):
-    """Index of the bin holding float64 confidence ``c``.
+    """Index of the bin holding float64 confidence ``c`` (never out of range).
 
-    ``edges`` has ``nb + 1`` increasing entries.  ``uniform`` enables a
-    guess ``int(c * nb)`` that is then corrected against the exact edges, so
-    the result is the same as the binary search, only faster.
+    With ``uniform`` on, ``int(c * nb)`` is exact away from the edges and is
+    corrected against the float64 edges near them, so the result equals the
+    binary search, only faster.
     """
-    if uniform:
-        k = int(c * nb)
+    if uniform is not None:
+        x = c * nb
+        k = int(x)
         if k > nb - 1:
             k = nb - 1
         elif k < 0:
             k = 0
-        if right:
+        f = x - k
+        if f > _EDGE_SLACK and f < 1.0 - _EDGE_SLACK:
+            return k
+        if right is not None:
             while k > 0 and c <= edges[k]:
                 k -= 1
             while k < nb - 1 and c > edges[k + 1]:
@@ -68,7 +86,11 @@ def find_bin(c, edges, nb, uniform, right):
     while lo < hi:
         mid = (lo + hi) >> 1
         e = edges[mid + 1]
-        if (c > e) if right else (c >= e):
+        if right is not None:
+            go = c > e
+        else:
+            go = c >= e
+        if go:
             lo = mid + 1
         else:
             hi = mid
@@ -76,7 +98,7 @@ def find_bin(c, edges, nb, uniform, right):
 
 
 @njit(**OPTS)
-def _sigmoid(z):
+def sigmoid(z):
     if z >= 0.0:
         return 1.0 / (1.0 + np.exp(-z))
     e = np.exp(z)
@@ -92,202 +114,278 @@ def softplus(z):
 
 
 @njit(**OPTS)
-def _weight(w, i, has_w):
-    if has_w:
-        return w[i]
-    return 1.0
-
-
-# ---------------------------------------------------------------------------
-# chunk workers
+def clipped_nll(q, eps):
+    """-log(q) with q clipped to [eps, 1 - eps] (scikit-learn's log_loss)."""
+    if q < eps:
+        q = eps
+    elif q > 1.0 - eps:
+        q = 1.0 - eps
+    return -np.log(q)
 
 
 @njit(**OPTS)
-def _binary_chunk(y, p, w, lo, hi, edges, uniform, right, logits, scores, eps,
-                  check, bins, out, conf_out, corr_out):
-    nb = bins.shape[1]
-    has_w = w.shape[0] > 0
-    want = conf_out.shape[0] > 0
-    brier = 0.0
-    nll = 0.0
-    one_m_eps = 1.0 - eps
+def binary_terms(c, t, z, logits, eps):
+    """Brier and NLL terms of one binary prediction (confidence c, target t)."""
+    d = c - t
+    if logits is not None:
+        nl = softplus(-z if t == 1.0 else z)
+    else:
+        nl = clipped_nll(c if t == 1.0 else 1.0 - c, eps)
+    return d * d, nl
+
+
+@njit(**OPTS)
+def class_label(yi, C):
+    """(label clamped to [0, C), valid?) for an integer or float label."""
+    valid = (yi >= 0) & (yi < C)
+    lab = int(yi) if valid else 0
+    valid &= lab == yi
+    return lab, valid
+
+
+# ---------------------------------------------------------------------------
+# row statistics for (n, C) input.  ``K`` is the same memory viewed as
+# int64 (float64 input) or int32 (float32 input): the float order equals the
+# order of the keys  b ^ ((b >> shift) & mask)  with -0.0 mapped to +0.0, so
+# the max and first argmax are integer reductions that vectorise.
+
+
+@njit(**ROW_OPTS)
+def row_probs(P, K, i, shift, mask):
+    """(first argmax, sum, sum of squares, number of entries outside [0, 1])."""
+    C = P.shape[1]
+    s = 0.0
+    s2 = 0.0
+    nbad = 0
+    m = K[i, 0] ^ ((K[i, 0] >> shift) & mask)
+    for k in range(C):
+        v = np.float64(P[i, k])
+        nbad += (v < 0.0) | (v > 1.0) | (v != v)
+        s += v
+        s2 += v * v
+        b = K[i, k]
+        u = b ^ ((b >> shift) & mask)
+        u += u == -1
+        m = max(m, u)
+    am = C
+    for k in range(C):
+        b = K[i, k]
+        u = b ^ ((b >> shift) & mask)
+        u += u == -1
+        am = min(am, k if u == m else C)
+    return am, s, s2, nbad
+
+
+@njit(**OPTS)
+def row_logits(P, K, i, shift, mask, want_s2):
+    """(first argmax, max, sum exp(z - max), sum exp(2 (z - max)), non-finite count)."""
+    C = P.shape[1]
+    nbad = 0
+    m = K[i, 0] ^ ((K[i, 0] >> shift) & mask)
+    for k in range(C):
+        b = K[i, k]
+        u = b ^ ((b >> shift) & mask)
+        u += u == -1
+        m = max(m, u)
+        v = np.float64(P[i, k])
+        nbad += 1 - ((v > -_INF) & (v < _INF))
+    am = C
+    for k in range(C):
+        b = K[i, k]
+        u = b ^ ((b >> shift) & mask)
+        u += u == -1
+        am = min(am, k if u == m else C)
+    if am >= C:  # only with NaN keys: invalid row, keep indices in range
+        am = 0
+    zmax = np.float64(P[i, am])
+    s = 0.0
+    s2 = 0.0
+    if nbad == 0:
+        for k in range(C):
+            e = np.exp(np.float64(P[i, k]) - zmax)
+            s += e
+            if want_s2 is not None:
+                s2 += e * e
+    else:
+        s = 1.0
+    return am, zmax, s, s2, nbad
+
+
+# ---------------------------------------------------------------------------
+# slow paths: find the first invalid element of a chunk known to hold one
+
+
+@njit(**OPTS)
+def binary_first_error(y, p, w, lo, hi, logits, check):
     for i in range(lo, hi):
         yi = y[i]
-        if yi == 1:
-            t = 1.0
-        elif yi == 0:
-            t = 0.0
-        else:
+        if not (yi == 0 or yi == 1):
             return BAD_BINARY_LABEL, i
-        wi = 1.0
-        if has_w:
-            wi = w[i]
-            if check and not (wi >= 0.0 and wi < _INF):
-                return BAD_WEIGHT, i
-        if logits:
-            z = np.float64(p[i])
-            if check and not (z > -_INF and z < _INF):
-                return BAD_LOGIT, i
-            c = _sigmoid(z)
-        else:
-            z = 0.0
-            c = np.float64(p[i])
-            if check and not (c >= 0.0 and c <= 1.0):
+        if check is not None:
+            if w is not None:
+                wi = w[i]
+                if not (wi >= 0.0 and wi < _INF):
+                    return BAD_WEIGHT, i
+            v = np.float64(p[i])
+            if logits is not None:
+                if not (v > -_INF and v < _INF):
+                    return BAD_LOGIT, i
+            elif not (v >= 0.0 and v <= 1.0):
                 return BAD_PROB, i
-        k = find_bin(c, edges, nb, uniform, right)
-        bins[0, k] += wi
-        bins[1, k] += wi * c
-        bins[2, k] += wi * t
-        if scores:
-            d = c - t
-            brier += wi * (d * d)
-            if logits:
-                nll += wi * softplus(-z if t == 1.0 else z)
-            else:
-                q = c if t == 1.0 else 1.0 - c
-                if q < eps:
-                    q = eps
-                elif q > one_m_eps:
-                    q = one_m_eps
-                nll -= wi * np.log(q)
-        if want:
-            conf_out[i] = c
-            corr_out[i] = np.uint8(t)
-    out[0] += brier
-    out[1] += nll
     return OK, -1
 
 
 @njit(**OPTS)
-def _class_label(yi, C):
-    """Integer label in [0, C) or -1."""
-    if not (yi >= 0 and yi < C):
-        return -1
-    lab = int(yi)
-    if lab != yi:
-        return -1
-    return lab
+def multiclass_first_error(y, P, w, lo, hi, logits, tol, check):
+    C = P.shape[1]
+    for i in range(lo, hi):
+        lab, valid = class_label(y[i], C)
+        if not valid:
+            return BAD_CLASS_LABEL, i
+        if check is not None:
+            if w is not None:
+                wi = w[i]
+                if not (wi >= 0.0 and wi < _INF):
+                    return BAD_WEIGHT, i
+            s = 0.0
+            for k in range(C):
+                v = np.float64(P[i, k])
+                if logits is not None:
+                    if not (v > -_INF and v < _INF):
+                        return BAD_LOGIT, i
+                elif not (v >= 0.0 and v <= 1.0):
+                    return BAD_PROB, i
+                s += v
+            if logits is None and not (abs(s - 1.0) <= tol):
+                return BAD_ROW_SUM, i
+    return OK, -1
+
+
+# ---------------------------------------------------------------------------
+# chunk workers: return True when every element of the chunk was valid
 
 
 @njit(**OPTS)
-def _toplabel_chunk(y, P, w, lo, hi, edges, uniform, right, logits, scores, eps,
-                    tol, check, bins, out, conf_out, corr_out):
+def binary_chunk(y, p, w, lo, hi, edges, uniform, right, logits, scores, eps,
+                 check, bins, out, conf_out, corr_out):
     nb = bins.shape[1]
-    C = P.shape[1]
-    has_w = w.shape[0] > 0
-    want = conf_out.shape[0] > 0
+    ok = True
     brier = 0.0
     nll = 0.0
-    one_m_eps = 1.0 - eps
     for i in range(lo, hi):
-        lab = _class_label(y[i], C)
-        if lab < 0:
-            return BAD_CLASS_LABEL, i
+        t = np.float64(y[i])
+        ok &= (t == 0.0) | (t == 1.0)
         wi = 1.0
-        if has_w:
+        if w is not None:
             wi = w[i]
-            if check and not (wi >= 0.0 and wi < _INF):
-                return BAD_WEIGHT, i
-        if logits:
-            m = -_INF
-            am = 0
-            for k in range(C):
-                zk = np.float64(P[i, k])
-                if check and not (zk > -_INF and zk < _INF):
-                    return BAD_LOGIT, i
-                if zk > m:
-                    m = zk
-                    am = k
-            s = 0.0
-            s2 = 0.0
-            for k in range(C):
-                e = np.exp(np.float64(P[i, k]) - m)
-                s += e
-                s2 += e * e
-            c = 1.0 / s
-            if scores:
-                zy = np.float64(P[i, lab])
-                py = np.exp(zy - m) / s
-                brier += wi * (s2 / (s * s) - 2.0 * py + 1.0)
-                nll += wi * (m + np.log(s) - zy)
+            if check is not None:
+                ok &= (wi >= 0.0) & (wi < _INF)
+        z = np.float64(p[i])
+        if logits is not None:
+            if check is not None:
+                ok &= (z > -_INF) & (z < _INF)
+            c = sigmoid(z)
         else:
-            m = -1.0
-            am = 0
-            s = 0.0
-            s2 = 0.0
-            for k in range(C):
-                v = np.float64(P[i, k])
-                if check and not (v >= 0.0 and v <= 1.0):
-                    return BAD_PROB, i
-                s += v
-                s2 += v * v
-                if v > m:
-                    m = v
-                    am = k
-            if check and not (abs(s - 1.0) <= tol):
-                return BAD_ROW_SUM, i
-            c = m
-            if scores:
+            c = z
+            if check is not None:
+                ok &= (c >= 0.0) & (c <= 1.0)
+        k = find_bin(c, edges, nb, uniform, right)
+        bins[0, k] += wi
+        bins[1, k] += wi * c
+        bins[2, k] += wi * t
+        if scores is not None:
+            b, l = binary_terms(c, t, z, logits, eps)
+            brier += wi * b
+            nll += wi * l
+        if conf_out is not None:
+            conf_out[i] = c
+        if corr_out is not None:
+            corr_out[i] = t == 1.0
+    out[0] += brier
+    out[1] += nll
+    return ok
+
+
+@njit(**OPTS)
+def toplabel_chunk(y, P, K, shift, mask, w, lo, hi, edges, uniform, right,
+                   logits, scores, eps, tol, check, bins, out, conf_out,
+                   corr_out):
+    nb = bins.shape[1]
+    C = P.shape[1]
+    ok = True
+    brier = 0.0
+    nll = 0.0
+    for i in range(lo, hi):
+        lab, valid = class_label(y[i], C)
+        ok &= valid
+        wi = 1.0
+        if w is not None:
+            wi = w[i]
+            if check is not None:
+                ok &= (wi >= 0.0) & (wi < _INF)
+        if logits is not None:
+            am, zmax, s, s2, nbad = row_logits(P, K, i, shift, mask, scores)
+            if check is not None:
+                ok &= nbad == 0
+            c = 1.0 / s
+            if scores is not None:
+                zy = np.float64(P[i, lab])
+                py = np.exp(zy - zmax) / s
+                brier += wi * (s2 / (s * s) - 2.0 * py + 1.0)
+                nll += wi * (zmax + np.log(s) - zy)
+        else:
+            am, s, s2, nbad = row_probs(P, K, i, shift, mask)
+            if am >= C:
+                am = 0
+            if check is not None:
+                ok &= (nbad == 0) & (abs(s - 1.0) <= tol)
+            c = np.float64(P[i, am])
+            if scores is not None:
                 py = np.float64(P[i, lab])
                 d = py - 1.0
                 brier += wi * (s2 - py * py + d * d)
-                if py < eps:
-                    py = eps
-                elif py > one_m_eps:
-                    py = one_m_eps
-                nll -= wi * np.log(py)
+                nll += wi * clipped_nll(py, eps)
         t = 1.0 if am == lab else 0.0
         k = find_bin(c, edges, nb, uniform, right)
         bins[0, k] += wi
         bins[1, k] += wi * c
         bins[2, k] += wi * t
-        if want:
+        if conf_out is not None:
             conf_out[i] = c
-            corr_out[i] = np.uint8(t)
+        if corr_out is not None:
+            corr_out[i] = am == lab
     out[0] += brier
     out[1] += nll
-    return OK, -1
+    return ok
 
 
 @njit(**OPTS)
-def _classwise_chunk(y, P, w, lo, hi, edges, uniform, right, logits, tol, check,
-                     bins):
+def classwise_chunk(y, P, K, shift, mask, w, lo, hi, edges, uniform, right,
+                    logits, tol, check, bins):
     nb = bins.shape[2]
     C = P.shape[1]
-    has_w = w.shape[0] > 0
     per_class_edges = edges.shape[0] > 1
+    ok = True
     for i in range(lo, hi):
-        lab = _class_label(y[i], C)
-        if lab < 0:
-            return BAD_CLASS_LABEL, i
+        lab, valid = class_label(y[i], C)
+        ok &= valid
         wi = 1.0
-        if has_w:
+        if w is not None:
             wi = w[i]
-            if check and not (wi >= 0.0 and wi < _INF):
-                return BAD_WEIGHT, i
-        m = 0.0
-        s = 0.0
-        if logits:
-            m = -_INF
-            for k in range(C):
-                zk = np.float64(P[i, k])
-                if check and not (zk > -_INF and zk < _INF):
-                    return BAD_LOGIT, i
-                if zk > m:
-                    m = zk
-            for k in range(C):
-                s += np.exp(np.float64(P[i, k]) - m)
-        else:
-            for k in range(C):
-                v = np.float64(P[i, k])
-                if check and not (v >= 0.0 and v <= 1.0):
-                    return BAD_PROB, i
-                s += v
-            if check and not (abs(s - 1.0) <= tol):
-                return BAD_ROW_SUM, i
+            if check is not None:
+                ok &= (wi >= 0.0) & (wi < _INF)
+        zmax = 0.0
+        s = 1.0
+        if logits is not None:
+            am, zmax, s, s2, nbad = row_logits(P, K, i, shift, mask, None)
+            if check is not None:
+                ok &= nbad == 0
+        elif check is not None:
+            am, s0, s2, nbad = row_probs(P, K, i, shift, mask)
+            ok &= (nbad == 0) & (abs(s0 - 1.0) <= tol)
         for k in range(C):
-            if logits:
-                c = np.exp(np.float64(P[i, k]) - m) / s
+            if logits is not None:
+                c = np.exp(np.float64(P[i, k]) - zmax) / s
             else:
                 c = np.float64(P[i, k])
             t = 1.0 if k == lab else 0.0
@@ -296,7 +394,7 @@ def _classwise_chunk(y, P, w, lo, hi, edges, uniform, right, logits, tol, check,
             bins[k, 0, b] += wi
             bins[k, 1, b] += wi * c
             bins[k, 2, b] += wi * t
-    return OK, -1
+    return ok
 
 
 # ---------------------------------------------------------------------------
@@ -304,20 +402,12 @@ def _classwise_chunk(y, P, w, lo, hi, edges, uniform, right, logits, tol, check,
 
 
 @njit(**OPTS)
-def _n_chunks(n):
+def n_chunks(n):
     return max(1, (n + CHUNK - 1) // CHUNK)
 
 
 @njit(**OPTS)
-def _first_error(codes, idx):
-    for ch in range(codes.shape[0]):
-        if codes[ch] != OK:
-            return codes[ch], idx[ch]
-    return OK, -1
-
-
-@njit(**OPTS)
-def _reduce(part):
+def reduce_chunks(part):
     out = np.zeros(part.shape[1:])
     for ch in range(part.shape[0]):
         out += part[ch]
@@ -326,140 +416,162 @@ def _reduce(part):
 
 @njit(**OPTS)
 def _binary_one(y, p, w, edges, uniform, right, logits, scores, eps, check,
-                conf_out, corr_out, bins, out, codes, idx, ch):
-    n = p.shape[0]
+                conf_out, corr_out, bins, out, oks, ch):
     lo = ch * CHUNK
-    hi = min(n, lo + CHUNK)
-    code, i = _binary_chunk(y, p, w, lo, hi, edges[0], uniform, right, logits,
-                            scores, eps, check, bins[ch], out[ch], conf_out,
-                            corr_out)
-    codes[ch] = code
-    idx[ch] = i
+    hi = min(p.shape[0], lo + CHUNK)
+    oks[ch] = binary_chunk(y, p, w, lo, hi, edges[0], uniform, right, logits,
+                           scores, eps, check, bins[ch], out[ch], conf_out,
+                           corr_out)
+
+
+@njit(**OPTS)
+def _binary_finish(y, p, w, logits, check, bins, out, oks):
+    for ch in range(oks.shape[0]):
+        if not oks[ch]:
+            lo = ch * CHUNK
+            code, i = binary_first_error(y, p, w, lo, min(p.shape[0], lo + CHUNK),
+                                         logits, check)
+            return code, i, reduce_chunks(bins), reduce_chunks(out)
+    return OK, -1, reduce_chunks(bins), reduce_chunks(out)
 
 
 @njit(**OPTS)
 def binary_stats(y, p, w, edges, uniform, right, logits, scores, eps, check,
                  conf_out, corr_out):
     """Binary input: ``p`` (n,) probabilities of class 1 (or logits)."""
-    nb = edges.shape[1] - 1
-    nch = _n_chunks(p.shape[0])
-    bins = np.zeros((nch, 3, nb))
-    out = np.zeros((nch, 2))
-    codes = np.zeros(nch, np.int64)
-    idx = np.zeros(nch, np.int64)
+    n = p.shape[0]
+    nch = n_chunks(n)
+    bins = np.zeros((3, edges.shape[1] - 1))
+    out = np.zeros(2)
+    if nch == 1:  # small input: no partial states (0 + x == x, so same bits)
+        ok = binary_chunk(y, p, w, 0, n, edges[0], uniform, right, logits, scores,
+                          eps, check, bins, out, conf_out, corr_out)
+        if ok:
+            return OK, -1, bins, out
+        code, i = binary_first_error(y, p, w, 0, n, logits, check)
+        return code, i, bins, out
+    pb = np.empty_like(bins)
+    po = np.empty_like(out)
     for ch in range(nch):
-        _binary_one(y, p, w, edges, uniform, right, logits, scores, eps, check,
-                    conf_out, corr_out, bins, out, codes, idx, ch)
-        if codes[ch] != OK:
-            break
-    code, i = _first_error(codes, idx)
-    return code, i, _reduce(bins), _reduce(out)
+        pb[:] = 0.0
+        po[:] = 0.0
+        lo = ch * CHUNK
+        hi = min(n, lo + CHUNK)
+        if not binary_chunk(y, p, w, lo, hi, edges[0], uniform, right, logits, scores,
+                            eps, check, pb, po, conf_out, corr_out):
+            code, i = binary_first_error(y, p, w, lo, hi, logits, check)
+            return code, i, bins, out
+        bins += pb
+        out += po
+    return OK, -1, bins, out
 
 
 @njit(**PAR_OPTS)
 def binary_stats_parallel(y, p, w, edges, uniform, right, logits, scores, eps,
                           check, conf_out, corr_out):
-    nb = edges.shape[1] - 1
-    nch = _n_chunks(p.shape[0])
-    bins = np.zeros((nch, 3, nb))
+    nch = n_chunks(p.shape[0])
+    bins = np.zeros((nch, 3, edges.shape[1] - 1))
     out = np.zeros((nch, 2))
-    codes = np.zeros(nch, np.int64)
-    idx = np.zeros(nch, np.int64)
+    oks = np.ones(nch, np.bool_)
     for ch in prange(nch):
         _binary_one(y, p, w, edges, uniform, right, logits, scores, eps, check,
-                    conf_out, corr_out, bins, out, codes, idx, ch)
-    code, i = _first_error(codes, idx)
-    return code, i, _reduce(bins), _reduce(out)
+                    conf_out, corr_out, bins, out, oks, ch)
+    return _binary_finish(y, p, w, logits, check, bins, out, oks)
 
 
 @njit(**OPTS)
-def _toplabel_one(y, P, w, edges, uniform, right, logits, scores, eps, tol,
-                  check, conf_out, corr_out, bins, out, codes, idx, ch):
-    n = P.shape[0]
+def _toplabel_one(y, P, K, shift, mask, w, edges, uniform, right, logits, scores,
+                  eps, tol, check, conf_out, corr_out, bins, out, oks, ch):
     lo = ch * CHUNK
-    hi = min(n, lo + CHUNK)
-    code, i = _toplabel_chunk(y, P, w, lo, hi, edges[0], uniform, right,
-                              logits, scores, eps, tol, check, bins[ch],
-                              out[ch], conf_out, corr_out)
-    codes[ch] = code
-    idx[ch] = i
+    hi = min(P.shape[0], lo + CHUNK)
+    oks[ch] = toplabel_chunk(y, P, K, shift, mask, w, lo, hi, edges[0], uniform,
+                             right, logits, scores, eps, tol, check, bins[ch],
+                             out[ch], conf_out, corr_out)
 
 
 @njit(**OPTS)
-def toplabel_stats(y, P, w, edges, uniform, right, logits, scores, eps, tol,
-                   check, conf_out, corr_out):
+def _multiclass_finish(y, P, w, logits, tol, check, bins, out, oks):
+    for ch in range(oks.shape[0]):
+        if not oks[ch]:
+            lo = ch * CHUNK
+            code, i = multiclass_first_error(y, P, w, lo, min(P.shape[0], lo + CHUNK),
+                                             logits, tol, check)
+            return code, i, reduce_chunks(bins), reduce_chunks(out)
+    return OK, -1, reduce_chunks(bins), reduce_chunks(out)
+
+
+@njit(**OPTS)
+def toplabel_stats(y, P, K, shift, mask, w, edges, uniform, right, logits, scores,
+                   eps, tol, check, conf_out, corr_out):
     """Multiclass top-label: ``P`` (n, C) probabilities (or logits)."""
-    nb = edges.shape[1] - 1
-    nch = _n_chunks(P.shape[0])
-    bins = np.zeros((nch, 3, nb))
+    nch = n_chunks(P.shape[0])
+    bins = np.zeros((nch, 3, edges.shape[1] - 1))
     out = np.zeros((nch, 2))
-    codes = np.zeros(nch, np.int64)
-    idx = np.zeros(nch, np.int64)
+    oks = np.ones(nch, np.bool_)
     for ch in range(nch):
-        _toplabel_one(y, P, w, edges, uniform, right, logits, scores, eps, tol,
-                      check, conf_out, corr_out, bins, out, codes, idx, ch)
-        if codes[ch] != OK:
+        _toplabel_one(y, P, K, shift, mask, w, edges, uniform, right, logits,
+                      scores, eps, tol, check, conf_out, corr_out, bins, out, oks, ch)
+        if not oks[ch]:
             break
-    code, i = _first_error(codes, idx)
-    return code, i, _reduce(bins), _reduce(out)
+    return _multiclass_finish(y, P, w, logits, tol, check, bins, out, oks)
 
 
 @njit(**PAR_OPTS)
-def toplabel_stats_parallel(y, P, w, edges, uniform, right, logits, scores, eps,
-                            tol, check, conf_out, corr_out):
-    nb = edges.shape[1] - 1
-    nch = _n_chunks(P.shape[0])
-    bins = np.zeros((nch, 3, nb))
+def toplabel_stats_parallel(y, P, K, shift, mask, w, edges, uniform, right, logits,
+                            scores, eps, tol, check, conf_out, corr_out):
+    nch = n_chunks(P.shape[0])
+    bins = np.zeros((nch, 3, edges.shape[1] - 1))
     out = np.zeros((nch, 2))
-    codes = np.zeros(nch, np.int64)
-    idx = np.zeros(nch, np.int64)
+    oks = np.ones(nch, np.bool_)
     for ch in prange(nch):
-        _toplabel_one(y, P, w, edges, uniform, right, logits, scores, eps, tol,
-                      check, conf_out, corr_out, bins, out, codes, idx, ch)
-    code, i = _first_error(codes, idx)
-    return code, i, _reduce(bins), _reduce(out)
+        _toplabel_one(y, P, K, shift, mask, w, edges, uniform, right, logits,
+                      scores, eps, tol, check, conf_out, corr_out, bins, out, oks, ch)
+    return _multiclass_finish(y, P, w, logits, tol, check, bins, out, oks)
 
 
 @njit(**OPTS)
-def _classwise_one(y, P, w, edges, uniform, right, logits, tol, check, bins,
-                   codes, idx, ch):
-    n = P.shape[0]
+def _classwise_one(y, P, K, shift, mask, w, edges, uniform, right, logits, tol,
+                   check, bins, oks, ch):
     lo = ch * CHUNK
-    hi = min(n, lo + CHUNK)
-    code, i = _classwise_chunk(y, P, w, lo, hi, edges, uniform, right, logits,
-                               tol, check, bins[ch])
-    codes[ch] = code
-    idx[ch] = i
+    hi = min(P.shape[0], lo + CHUNK)
+    oks[ch] = classwise_chunk(y, P, K, shift, mask, w, lo, hi, edges, uniform,
+                              right, logits, tol, check, bins[ch])
 
 
 @njit(**OPTS)
-def classwise_stats(y, P, w, edges, uniform, right, logits, tol, check):
+def classwise_stats(y, P, K, shift, mask, w, edges, uniform, right, logits, tol,
+                    check):
     """Classwise: column k is the binary problem (P[:, k], y == k)."""
-    nb = edges.shape[1] - 1
-    C = P.shape[1]
-    nch = _n_chunks(P.shape[0])
-    bins = np.zeros((nch, C, 3, nb))
-    codes = np.zeros(nch, np.int64)
-    idx = np.zeros(nch, np.int64)
+    nch = n_chunks(P.shape[0])
+    bins = np.zeros((nch, P.shape[1], 3, edges.shape[1] - 1))
+    out = np.zeros((nch, 2))
+    oks = np.ones(nch, np.bool_)
     for ch in range(nch):
-        _classwise_one(y, P, w, edges, uniform, right, logits, tol, check, bins,
-                       codes, idx, ch)
-        if codes[ch] != OK:
+        _classwise_one(y, P, K, shift, mask, w, edges, uniform, right, logits, tol,
+                       check, bins, oks, ch)
+        if not oks[ch]:
             break
-    code, i = _first_error(codes, idx)
-    return code, i, _reduce(bins), np.zeros(2)
+    return _multiclass_finish(y, P, w, logits, tol, check, bins, out, oks)
 
 
 @njit(**PAR_OPTS)
-def classwise_stats_parallel(y, P, w, edges, uniform, right, logits, tol, check):
-    nb = edges.shape[1] - 1
-    C = P.shape[1]
-    nch = _n_chunks(P.shape[0])
-    bins = np.zeros((nch, C, 3, nb))
-    codes = np.zeros(nch, np.int64)
-    idx = np.zeros(nch, np.int64)
+def classwise_stats_parallel(y, P, K, shift, mask, w, edges, uniform, right, logits,
+                             tol, check):
+    nch = n_chunks(P.shape[0])
+    bins = np.zeros((nch, P.shape[1], 3, edges.shape[1] - 1))
+    out = np.zeros((nch, 2))
+    oks = np.ones(nch, np.bool_)
     for ch in prange(nch):
-        _classwise_one(y, P, w, edges, uniform, right, logits, tol, check, bins,
-                       codes, idx, ch)
-    code, i = _first_error(codes, idx)
-    return code, i, _reduce(bins), np.zeros(2)
+        _classwise_one(y, P, K, shift, mask, w, edges, uniform, right, logits, tol,
+                       check, bins, oks, ch)
+    return _multiclass_finish(y, P, w, logits, tol, check, bins, out, oks)
+
+
+@njit(**OPTS)
+def binary_ce(y, p, w, edges, uniform, right, logits, check):
+    """Serial binary calibration errors as scalars (no arrays to box: the
+    hot-loop path).  Returns (code, index, total, l1, l2, max, signed)."""
+    code, i, bins, _ = binary_stats(y, p, w, edges, uniform, right, logits, None, 0.0,
+                                    check, None, None)
+    total, l1, l2, mx, signed = ce_from_bins(bins)
+    return code, i, total, l1, l2, mx, signed

@@ -23,3 +23,7 @@ BAD_ROW_SUM = 4  # row of y_prob does not sum to 1
 BAD_WEIGHT = 5  # sample_weight negative or not finite
 BAD_LOGIT = 6  # logit not finite
 BAD_SCORE = 7  # y_score not finite
+
+# Row reductions over (n, C) input (sum and sum of squares of a row) may be
+# reassociated so that they vectorise; these are never used for binning.
+ROW_OPTS = dict(OPTS, fastmath={"reassoc", "nsz"})

@@ -1,0 +1,655 @@
+"""Exact Mann-Whitney U statistic (AUROC with ties counted 1/2), without sorting.
+
+``U = sum_{i pos, j neg} w_i w_j ([s_i > s_j] + 0.5 [s_i == s_j])`` and
+``AUROC = U / (Wpos * Wneg)``, which is exactly ``sklearn.metrics.roc_auc_score``
+(the weighted trapezoidal ROC area).
+
+Method
+------
+Every score is mapped to a monotone ``uint64`` key (float64 bits, all bits
+flipped when negative, sign bit set otherwise; float32 widens to float64
+exactly; ``-0.0`` is made ``+0.0`` first, so the two tie).  A most-significant-
+digit radix partition on ``(key - min) >> shift`` -- the shift chosen from the
+actual key range of the region, so buckets spread over the data -- splits a
+region into buckets, positives and negatives kept in separate segments of each
+bucket (so no label is stored).  Between buckets the pair count is a product:
+``U += Wpos(bucket) * Wneg(all lower buckets)``.  Within a bucket:
+
+- only positives or only negatives: no pairs, nothing to do;
+- all keys equal (a tie block): ``0.5 * Wpos * Wneg``;
+- at most ``_LEAF`` elements: direct pair counting;
+- otherwise the bucket is partitioned again with its own min/max (explicit
+  stack, no recursion).
+
+No comparison sort anywhere.  Each level costs O(m + buckets) and shrinks the
+key range by at least ``2**(bits - 1)``, so the depth is bounded (<= ~13) and
+the total work is O(n) however the values tie or cluster; pair counting only
+ever sees regions of at most ``_LEAF`` elements.
+
+Exactness: unweighted, every partial quantity is an integer or half-integer
+held in float64, exact while ``U < 2**52``; the result does not depend on the
+summation order, so the serial and parallel entry points agree exactly.
+Weighted, per-top-level-bucket results are stored and combined serially in key
+order, and the top-level scatter is stable, so the serial and parallel entry
+points (and any number of threads) give bitwise identical results too.
+
+Entry points (no validation, no defaults; see the brief in DESIGN.md §1):
+
+``mann_whitney(score, label, weight) -> (u, wpos, wneg)``
+``mann_whitney_parallel(score, label, weight) -> (u, wpos, wneg)``
+
+``score``: 1-D float32/float64, finite, any layout; ``label``: 1-D uint8 0/1;
+``weight``: 1-D float64 of length n, or length 0 for "unweighted".
+With one class only, or n < 2, ``u`` is 0 and ``wpos``/``wneg`` are returned as
+they are; the caller decides about NaN and warnings.
+"""
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from ._common import OPTS, PAR_OPTS
+
+# At or below this n, count pairs directly (no partition machinery).
+_SMALL = 64
+# Regions at or below this size are finished by pair counting (<= LEAF^2/4 pairs).
+_LEAF = 32
+# Most radix bits per partition level inside a region (4096 buckets x 2 classes).
+_MAX_BITS = 12
+# Top level: fine histogram of up to 2**_FINE_BITS buckets, grouped into at
+# most _MAX_COARSE coarse buckets of about equal size (the scatter targets).
+_FINE_BITS = 16
+_MAX_COARSE = 4096
+_I32 = 1 << 31
+# Below this n the parallel entry point runs the serial code.
+_PAR_MIN = 1 << 17
+# Parallel: input parts for the top-level passes, and work groups (a power
+# of two) for the bucket phase.  Independent of the thread count.
+_NPARTS = 8
+_NGROUPS = 64
+
+_U0 = np.uint64(0)
+_U1 = np.uint64(1)
+_SIGN = np.uint64(0x8000000000000000)
+_ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+# ---------------------------------------------------------------------------
+# Small helpers
+# ---------------------------------------------------------------------------
+
+
+@njit(**OPTS)
+def _key(x):
+    """Monotone uint64 key of a finite float: a < b <=> key(a) < key(b)."""
+    # ``+ 0.0`` turns -0.0 into +0.0 (round-to-nearest), leaves all else alone.
+    b = np.float64(np.float64(x) + 0.0).view(np.uint64)
+    if b & _SIGN:
+        return b ^ _ALL
+    return b | _SIGN
+
+
+@njit(**OPTS)
+def _bitlen(r):
+    """Number of significant bits of a uint64 (0 for 0)."""
+    n = 0
+    while r != _U0:
+        r = r >> _U1
+        n += 1
+    return n
+
+
+@njit(**OPTS)
+def _choose_shift(rng, bits):
+    """Shift so that ``rng >> shift`` < 2**bits; returns (shift, n_buckets)."""
+    s = _bitlen(rng) - bits
+    if s < 0:
+        s = 0
+    sh = np.uint64(s)
+    return sh, np.intp(rng >> sh) + 1
+
+
+@njit(**OPTS)
+def _region_bits(m):
+    """Radix bits for a region of m elements: about one bucket per element."""
+    b = _bitlen(np.uint64(m)) - 1
+    if b > _MAX_BITS:
+        b = _MAX_BITS
+    if b < 2:
+        b = 2
+    return b
+
+
+@njit(**OPTS)
+def _pairs(k, w, weighted, s, p, q):
+    """Pair count between k[s:s+p] (positives) and k[s+p:s+p+q] (negatives)."""
+    e = s + p + q
+    if weighted:
+        acc = 0.0
+        for i in range(s, s + p):
+            ki = k[i]
+            a = 0.0
+            for j in range(s + p, e):
+                kj = k[j]
+                # [>] + [>=] = 2 [>] + [==]
+                a += w[j] * (np.float64(ki > kj) + np.float64(ki >= kj))
+            acc += w[i] * a
+        return 0.5 * acc
+    c2 = 0
+    for i in range(s, s + p):
+        ki = k[i]
+        for j in range(s + p, e):
+            kj = k[j]
+            c2 += np.intp(ki > kj) + np.intp(ki >= kj)
+    return 0.5 * np.float64(c2)
+
+
+@njit(**OPTS)
+def _class_sums(label, weight, weighted):
+    """(Wpos, Wneg) by a plain pass over the input (used for degenerate inputs)."""
+    n = label.shape[0]
+    wp = 0.0
+    wn = 0.0
+    if weighted:
+        for i in range(n):
+            if label[i]:
+                wp += weight[i]
+            else:
+                wn += weight[i]
+    else:
+        c = 0
+        for i in range(n):
+            c += np.intp(label[i])
+        wp = np.float64(c)
+        wn = np.float64(n - c)
+    return wp, wn
+
+
+# ---------------------------------------------------------------------------
+# Small n: direct pair counting
+# ---------------------------------------------------------------------------
+
+
+@njit(**OPTS)
+def _small(score, label, weight, weighted):
+    n = score.shape[0]
+    keys = np.empty(n, np.uint64)
+    w = np.empty(n if weighted else 0, np.float64)
+    # positives from the front, negatives from the back
+    a = 0
+    b = n
+    wp = 0.0
+    wn = 0.0
+    for i in range(n):
+        k = _key(score[i])
+        if label[i]:
+            keys[a] = k
+            if weighted:
+                w[a] = weight[i]
+                wp += weight[i]
+            a += 1
+        else:
+            b -= 1
+            keys[b] = k
+            if weighted:
+                w[b] = weight[i]
+                wn += weight[i]
+    if not weighted:
+        wp = np.float64(a)
+        wn = np.float64(n - a)
+    if a == 0 or a == n:
+        return 0.0, wp, wn
+    return _pairs(keys, w, weighted, 0, a, n - a), wp, wn
+
+
+# ---------------------------------------------------------------------------
+# Top level: key range, histogram, stable scatter (per contiguous part)
+# ---------------------------------------------------------------------------
+
+
+@njit(**OPTS)
+def _minmax_part(score, lo, hi):
+    """Smallest and largest key of score[lo:hi] (hi > lo)."""
+    # Float min/max vectorises; the key map is monotone, and -0.0/+0.0 share a key.
+    a = np.float64(score[lo])
+    b = a
+    for i in range(lo + 1, hi):
+        v = np.float64(score[i])
+        a = min(a, v)
+        b = max(b, v)
+    return _key(a), _key(b)
+
+
+@njit(**OPTS)
+def _fine_hist_part(score, label, lo, hi, kmin, shift, cnt):
+    """cnt[2f] += positives in fine bucket f, cnt[2f+1] += negatives."""
+    for i in range(lo, hi):
+        f = np.intp((_key(score[i]) - kmin) >> shift)
+        cnt[2 * f + 1 - np.intp(label[i])] += 1
+
+
+@njit(**OPTS)
+def _plan(fcnt, nf, n):
+    """Group fine buckets into at most _MAX_COARSE contiguous coarse buckets.
+
+    fcnt: (P, 2 nf) fine counts per input part.  Groups are closed before
+    they would exceed ~2n/_MAX_COARSE elements, so the coarse buckets (the
+    top-level regions) hold about the same number of elements whatever the
+    distribution, unless a single fine bucket is larger.
+    Returns lut (nf,) fine -> coarse, and ccnt (P, 2 nc) coarse counts.
+    """
+    P = fcnt.shape[0]
+    target = (2 * n) // (_MAX_COARSE - 1) + 1
+    lut = np.empty(nf, np.int32)
+    g = 0
+    acc = 0
+    for f in range(nf):
+        m = 0
+        for t in range(P):
+            m += np.intp(fcnt[t, 2 * f]) + np.intp(fcnt[t, 2 * f + 1])
+        if acc > 0 and acc + m > target:
+            g += 1
+            acc = 0
+        lut[f] = g
+        acc += m
+    nc = g + 1
+    ccnt = np.zeros((P, 2 * nc), np.intp)
+    for t in range(P):
+        for f in range(nf):
+            c = 2 * np.intp(lut[f])
+            ccnt[t, c] += fcnt[t, 2 * f]
+            ccnt[t, c + 1] += fcnt[t, 2 * f + 1]
+    return lut, ccnt
+
+
+@njit(**OPTS)
+def _scatter_part(score, label, weight, weighted, lo, hi, kmin, shift, lut, off, keys, wts):
+    """Stable scatter of part [lo, hi) to its class offsets (off is advanced)."""
+    for i in range(lo, hi):
+        k = _key(score[i])
+        c = 2 * np.intp(lut[np.intp((k - kmin) >> shift)]) + 1 - np.intp(label[i])
+        j = off[c]
+        off[c] = j + 1
+        keys[j] = k
+        if weighted:
+            wts[j] = weight[i]
+
+
+@njit(**OPTS)
+def _offsets(cnt, nb):
+    """Turn per-part counts cnt[P, 2 nb] into per-part write offsets (in place).
+
+    Classes in key order (bucket-major, positives before negatives), parts in
+    input order within a class: the scatter is stable.  Returns the bucket
+    boundaries bnd[nb + 1] and the positives per bucket npos[nb].
+    """
+    P = cnt.shape[0]
+    bnd = np.empty(nb + 1, np.intp)
+    npos = np.empty(nb, np.intp)
+    run = 0
+    for c in range(nb):
+        bnd[c] = run
+        for h in range(2):
+            cls = 2 * c + h
+            for t in range(P):
+                v = cnt[t, cls]
+                cnt[t, cls] = run
+                run += v
+            if h == 0:
+                npos[c] = run - bnd[c]
+    bnd[nb] = run
+    return bnd, npos
+
+
+# ---------------------------------------------------------------------------
+# One region: MSD radix partition with an explicit stack
+# ---------------------------------------------------------------------------
+
+
+@njit(**OPTS)
+def _solve_region(ka, wa, kb, wb, weighted, p, q, cnt, cw, st_i, st_f):
+    """U within a region whose keys are ka[:p] (positives) and ka[p:p+q].
+
+    kb/wb: scratch of at least p+q.  cnt/cw: histogram scratch of 2*2**_MAX_BITS.
+    st_i (cap, 4) int, st_f (cap, 2) float: stack, cap >= (p+q)//2 + 1.
+    Returns (u_within, wpos, wneg).
+    """
+    m = p + q
+    if weighted:
+        wp = 0.0
+        for i in range(p):
+            wp += wa[i]
+        wn = 0.0
+        for i in range(p, m):
+            wn += wa[i]
+    else:
+        wp = np.float64(p)
+        wn = np.float64(q)
+    if p == 0 or q == 0:
+        return 0.0, wp, wn
+
+    u = 0.0
+    top = 0
+    st_i[0, 0] = 0
+    st_i[0, 1] = p
+    st_i[0, 2] = q
+    st_i[0, 3] = 0
+    st_f[0, 0] = wp
+    st_f[0, 1] = wn
+    top = 1
+    while top > 0:
+        top -= 1
+        s = st_i[top, 0]
+        rp = st_i[top, 1]
+        rq = st_i[top, 2]
+        buf = st_i[top, 3]
+        rwp = st_f[top, 0]
+        rwn = st_f[top, 1]
+        if buf == 0:
+            sk = ka
+            sw = wa
+            dk = kb
+            dw = wb
+        else:
+            sk = kb
+            sw = wb
+            dk = ka
+            dw = wa
+        rm = rp + rq
+        e = s + rm
+        if rm <= _LEAF:
+            u += _pairs(sk, sw, weighted, s, rp, rq)
+            continue
+        kmin = sk[s]
+        kmax = kmin
+        for i in range(s + 1, e):
+            k = sk[i]
+            if k < kmin:
+                kmin = k
+            if k > kmax:
+                kmax = k
+        if kmin == kmax:
+            u += 0.5 * rwp * rwn
+            continue
+        shift, nb = _choose_shift(kmax - kmin, _region_bits(rm))
+        for c in range(2 * nb):
+            cnt[c] = 0
+        if weighted:
+            for c in range(2 * nb):
+                cw[c] = 0.0
+            for i in range(s, s + rp):
+                c = 2 * np.intp((sk[i] - kmin) >> shift)
+                cnt[c] += 1
+                cw[c] += sw[i]
+            for i in range(s + rp, e):
+                c = 2 * np.intp((sk[i] - kmin) >> shift) + 1
+                cnt[c] += 1
+                cw[c] += sw[i]
+        else:
+            for i in range(s, s + rp):
+                cnt[2 * np.intp((sk[i] - kmin) >> shift)] += 1
+            for i in range(s + rp, e):
+                cnt[2 * np.intp((sk[i] - kmin) >> shift) + 1] += 1
+        # offsets: class 2c (positives of bucket c) then 2c+1 (negatives)
+        run = s
+        for c in range(2 * nb):
+            v = cnt[c]
+            cnt[c] = run
+            run += v
+        for i in range(s, s + rp):
+            c = 2 * np.intp((sk[i] - kmin) >> shift)
+            j = cnt[c]
+            cnt[c] = j + 1
+            dk[j] = sk[i]
+            if weighted:
+                dw[j] = sw[i]
+        for i in range(s + rp, e):
+            c = 2 * np.intp((sk[i] - kmin) >> shift) + 1
+            j = cnt[c]
+            cnt[c] = j + 1
+            dk[j] = sk[i]
+            if weighted:
+                dw[j] = sw[i]
+        # now cnt[2c] = end of the positives of c, cnt[2c+1] = end of c
+        wbelow = 0.0
+        start = s
+        for c in range(nb):
+            mid = cnt[2 * c]
+            end = cnt[2 * c + 1]
+            pc = mid - start
+            qc = end - mid
+            if weighted:
+                wpc = cw[2 * c]
+                wqc = cw[2 * c + 1]
+            else:
+                wpc = np.float64(pc)
+                wqc = np.float64(qc)
+            u += wpc * wbelow
+            wbelow += wqc
+            if pc > 0 and qc > 0:
+                if pc + qc <= _LEAF:
+                    u += _pairs(dk, dw, weighted, start, pc, qc)
+                else:
+                    st_i[top, 0] = start
+                    st_i[top, 1] = pc
+                    st_i[top, 2] = qc
+                    st_i[top, 3] = 1 - buf
+                    st_f[top, 0] = wpc
+                    st_f[top, 1] = wqc
+                    top += 1
+            start = end
+    return u, wp, wn
+
+
+@njit(**OPTS)
+def _solve_buckets(keys, wts, weighted, bnd, npos, blist, ub, wpb, wnb):
+    """Solve the top-level buckets listed in blist; write ub/wpb/wnb[bucket]."""
+    mmax = 0
+    for t in range(blist.shape[0]):
+        b = blist[t]
+        m = bnd[b + 1] - bnd[b]
+        if m > mmax:
+            mmax = m
+    kb = np.empty(mmax, np.uint64)
+    wb = np.empty(mmax if weighted else 0, np.float64)
+    nc = 2 << _MAX_BITS
+    cnt = np.empty(nc, np.intp)
+    cw = np.empty(nc if weighted else 0, np.float64)
+    cap = mmax // 2 + 1
+    st_i = np.empty((cap, 4), np.intp)
+    st_f = np.empty((cap, 2), np.float64)
+    for t in range(blist.shape[0]):
+        b = blist[t]
+        lo = bnd[b]
+        hi = bnd[b + 1]
+        p = npos[b]
+        ka = keys[lo:hi]
+        wa = wts[lo:hi] if weighted else wts
+        u, wp, wn = _solve_region(ka, wa, kb, wb, weighted, p, hi - lo - p, cnt, cw, st_i, st_f)
+        ub[b] = u
+        wpb[b] = wp
+        wnb[b] = wn
+
+
+@njit(**OPTS)
+def _combine(ub, wpb, wnb):
+    """U = sum_b (U_b + Wpos_b * Wneg_below_b), in key order."""
+    u = 0.0
+    wp = 0.0
+    wn = 0.0
+    for b in range(ub.shape[0]):
+        u += ub[b] + wpb[b] * wn
+        wp += wpb[b]
+        wn += wnb[b]
+    return u, wp, wn
+
+
+@njit(**OPTS)
+def _fine_bits(n):
+    b = _bitlen(np.uint64(n)) + 1
+    if b > _FINE_BITS:
+        b = _FINE_BITS
+    if b < 4:
+        b = 4
+    return b
+
+
+# ---------------------------------------------------------------------------
+# Entry points
+# ---------------------------------------------------------------------------
+
+
+@njit(**OPTS)
+def mann_whitney(score, label, weight):
+    """Mann-Whitney U of ``score`` for positives (label 1) over negatives (label 0).
+
+    Returns ``(u, wpos, wneg)``; AUROC = u / (wpos * wneg).  Ties count 1/2.
+    ``weight`` of length 0 means unweighted.  Serial.
+    """
+    n = score.shape[0]
+    weighted = weight.shape[0] > 0
+    if n <= _SMALL:
+        return _small(score, label, weight, weighted)
+    kmin, kmax = _minmax_part(score, 0, n)
+    if kmin == kmax:
+        wp, wn = _class_sums(label, weight, weighted)
+        return 0.5 * wp * wn, wp, wn
+    shift, nf = _choose_shift(kmax - kmin, _fine_bits(n))
+    P = n // _I32 + 1  # parts small enough for int32 fine counts
+    fcnt = np.zeros((P, 2 * nf), np.int32)
+    for t in range(P):
+        _fine_hist_part(score, label, t * n // P, (t + 1) * n // P, kmin, shift, fcnt[t])
+    lut, cnt = _plan(fcnt, nf, n)
+    nb = cnt.shape[1] // 2
+    bnd, npos = _offsets(cnt, nb)
+    ptot = 0
+    for c in range(nb):
+        ptot += npos[c]
+    if ptot == 0 or ptot == n:
+        wp, wn = _class_sums(label, weight, weighted)
+        return 0.0, wp, wn
+    keys = np.empty(n, np.uint64)
+    wts = np.empty(n if weighted else 0, np.float64)
+    for t in range(P):
+        _scatter_part(score, label, weight, weighted, t * n // P, (t + 1) * n // P,
+                      kmin, shift, lut, cnt[t], keys, wts)
+    ub = np.empty(nb, np.float64)
+    wpb = np.empty(nb, np.float64)
+    wnb = np.empty(nb, np.float64)
+    _solve_buckets(keys, wts, weighted, bnd, npos, np.arange(nb), ub, wpb, wnb)
+    return _combine(ub, wpb, wnb)
+
+
+@njit(**OPTS)
+def _bitrev(i, n):
+    """Bit reversal of i in [0, n), n a power of two."""
+    r = 0
+    while n > 1:
+        r = (r << 1) | (i & 1)
+        i >>= 1
+        n >>= 1
+    return r
+
+
+@njit(**OPTS)
+def _groups(bnd, npos, weighted, ngroups):
+    """Split buckets into ngroups contiguous runs of about equal estimated cost.
+
+    Returns (gstart[ngroups + 1]) bucket indices.  Buckets holding one class
+    cost ~nothing unweighted (they are skipped) and O(m) weighted.
+    """
+    nb = npos.shape[0]
+    total = 0
+    for b in range(nb):
+        m = bnd[b + 1] - bnd[b]
+        if weighted or (npos[b] > 0 and npos[b] < m):
+            total += m
+        total += 1
+    gstart = np.empty(ngroups + 1, np.intp)
+    gstart[0] = 0
+    g = 1
+    acc = 0
+    for b in range(nb):
+        m = bnd[b + 1] - bnd[b]
+        if weighted or (npos[b] > 0 and npos[b] < m):
+            acc += m
+        acc += 1
+        while g < ngroups and acc * ngroups >= g * total:
+            gstart[g] = b + 1
+            g += 1
+    while g <= ngroups:
+        gstart[g] = nb
+        g += 1
+    return gstart
+
+
+@njit(**PAR_OPTS)
+def _mann_whitney_par(score, label, weight):
+    n = score.shape[0]
+    weighted = weight.shape[0] > 0
+    # Fixed part and group counts: numba.get_num_threads() would make the
+    # function uncacheable, and the result must not depend on the threads.
+    # Parts small enough for int32 fine counts.
+    P = max(_NPARTS, n // _I32 + 1)
+
+    kmins = np.empty(P, np.uint64)
+    kmaxs = np.empty(P, np.uint64)
+    for t in prange(P):
+        a, b = _minmax_part(score, t * n // P, (t + 1) * n // P)
+        kmins[t] = a
+        kmaxs[t] = b
+    kmin = kmins[0]
+    kmax = kmaxs[0]
+    for t in range(1, P):
+        if kmins[t] < kmin:
+            kmin = kmins[t]
+        if kmaxs[t] > kmax:
+            kmax = kmaxs[t]
+    if kmin == kmax:
+        wp, wn = _class_sums(label, weight, weighted)
+        return 0.5 * wp * wn, wp, wn
+
+    shift, nf = _choose_shift(kmax - kmin, _fine_bits(n))
+    fcnt = np.zeros((P, 2 * nf), np.int32)
+    for t in prange(P):
+        _fine_hist_part(score, label, t * n // P, (t + 1) * n // P, kmin, shift, fcnt[t])
+    lut, cnt = _plan(fcnt, nf, n)
+    nb = cnt.shape[1] // 2
+    bnd, npos = _offsets(cnt, nb)
+    ptot = 0
+    for c in range(nb):
+        ptot += npos[c]
+    if ptot == 0 or ptot == n:
+        wp, wn = _class_sums(label, weight, weighted)
+        return 0.0, wp, wn
+
+    keys = np.empty(n, np.uint64)
+    wts = np.empty(n if weighted else 0, np.float64)
+    for t in prange(P):
+        _scatter_part(score, label, weight, weighted, t * n // P, (t + 1) * n // P,
+                      kmin, shift, lut, cnt[t], keys, wts)
+
+    ub = np.empty(nb, np.float64)
+    wpb = np.empty(nb, np.float64)
+    wnb = np.empty(nb, np.float64)
+    ng = _NGROUPS
+    gstart = _groups(bnd, npos, weighted, ng)
+    # prange hands each thread a contiguous run of iterations; iteration i
+    # takes group bitrev(i), so every run spreads over the whole key axis and
+    # a cost misestimate (e.g. a cheap tie block) does not unbalance threads.
+    for i in prange(ng):
+        g = _bitrev(i, ng)
+        _solve_buckets(keys, wts, weighted, bnd, npos,
+                       np.arange(gstart[g], gstart[g + 1]), ub, wpb, wnb)
+    return _combine(ub, wpb, wnb)
+
+
+@njit(**OPTS)
+def mann_whitney_parallel(score, label, weight):
+    """As :func:`mann_whitney`, using all Numba threads for large n.
+
+    Same result as the serial entry point (bitwise, weighted or not).
+    """
+    if score.shape[0] < _PAR_MIN:
+        return mann_whitney(score, label, weight)
+    return _mann_whitney_par(score, label, weight)
