@@ -223,7 +223,7 @@ def raise_for_status(code, index, y_true, y_prob, sample_weight=None, prob_name=
     if code == K.BAD_ROW_SUM:
         s = float(np.sum(y_prob[i], dtype=np.float64))
         raise ValueError(
-            f"each row of {prob_name} must sum to 1; row {i} sums to {s!r}. "
+            f"each row of {prob_name} must sum to 1; row {i} sums to {s:.9g}. "
             "If these are logits, pass from_logits=True; otherwise normalise the rows."
         )
     if code == K.BAD_WEIGHT:

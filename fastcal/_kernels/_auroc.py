@@ -56,11 +56,8 @@ _SMALL = 64
 _LEAF = 32
 # Most radix bits per partition level inside a region (4096 buckets x 2 classes).
 _MAX_BITS = 12
-# Top level: fine histogram of up to 2**_FINE_BITS buckets, grouped into at
-# most _MAX_COARSE coarse buckets of about equal size (the scatter targets).
-_FINE_BITS = 16
-_MAX_COARSE = 4096
-_I32 = 1 << 31
+# Most radix bits of the top-level (out-of-cache) partition.
+_TOP_BITS = 12
 # Below this n the parallel entry point runs the serial code.
 _PAR_MIN = 1 << 17
 # Parallel: input parts for the top-level passes, and work groups (a power
@@ -112,7 +109,7 @@ def _choose_shift(rng, bits):
 @njit(**OPTS)
 def _region_bits(m):
     """Radix bits for a region of m elements: about one bucket per element."""
-    b = _bitlen(np.uint64(m)) - 1
+    b = _bitlen(np.uint64(m)) - 3
     if b > _MAX_BITS:
         b = _MAX_BITS
     if b < 2:
@@ -221,53 +218,19 @@ def _minmax_part(score, lo, hi):
 
 
 @njit(**OPTS)
-def _fine_hist_part(score, label, lo, hi, kmin, shift, cnt):
-    """cnt[2f] += positives in fine bucket f, cnt[2f+1] += negatives."""
+def _hist_part(score, label, lo, hi, kmin, shift, cnt):
+    """cnt[2c] += positives in bucket c, cnt[2c+1] += negatives."""
     for i in range(lo, hi):
-        f = np.intp((_key(score[i]) - kmin) >> shift)
-        cnt[2 * f + 1 - np.intp(label[i])] += 1
+        c = np.intp((_key(score[i]) - kmin) >> shift)
+        cnt[2 * c + 1 - np.intp(label[i])] += 1
 
 
 @njit(**OPTS)
-def _plan(fcnt, nf, n):
-    """Group fine buckets into at most _MAX_COARSE contiguous coarse buckets.
-
-    fcnt: (P, 2 nf) fine counts per input part.  Groups are closed before
-    they would exceed ~2n/_MAX_COARSE elements, so the coarse buckets (the
-    top-level regions) hold about the same number of elements whatever the
-    distribution, unless a single fine bucket is larger.
-    Returns lut (nf,) fine -> coarse, and ccnt (P, 2 nc) coarse counts.
-    """
-    P = fcnt.shape[0]
-    target = (2 * n) // (_MAX_COARSE - 1) + 1
-    lut = np.empty(nf, np.int32)
-    g = 0
-    acc = 0
-    for f in range(nf):
-        m = 0
-        for t in range(P):
-            m += np.intp(fcnt[t, 2 * f]) + np.intp(fcnt[t, 2 * f + 1])
-        if acc > 0 and acc + m > target:
-            g += 1
-            acc = 0
-        lut[f] = g
-        acc += m
-    nc = g + 1
-    ccnt = np.zeros((P, 2 * nc), np.intp)
-    for t in range(P):
-        for f in range(nf):
-            c = 2 * np.intp(lut[f])
-            ccnt[t, c] += fcnt[t, 2 * f]
-            ccnt[t, c + 1] += fcnt[t, 2 * f + 1]
-    return lut, ccnt
-
-
-@njit(**OPTS)
-def _scatter_part(score, label, weight, weighted, lo, hi, kmin, shift, lut, off, keys, wts):
+def _scatter_part(score, label, weight, weighted, lo, hi, kmin, shift, off, keys, wts):
     """Stable scatter of part [lo, hi) to its class offsets (off is advanced)."""
     for i in range(lo, hi):
         k = _key(score[i])
-        c = 2 * np.intp(lut[np.intp((k - kmin) >> shift)]) + 1 - np.intp(label[i])
+        c = 2 * np.intp((k - kmin) >> shift) + 1 - np.intp(label[i])
         j = off[c]
         off[c] = j + 1
         keys[j] = k
@@ -485,10 +448,11 @@ def _combine(ub, wpb, wnb):
 
 
 @njit(**OPTS)
-def _fine_bits(n):
-    b = _bitlen(np.uint64(n)) + 1
-    if b > _FINE_BITS:
-        b = _FINE_BITS
+def _top_bits(n):
+    """Top-level radix bits: about n/16 buckets, at most 2**_MAX_BITS."""
+    b = _bitlen(np.uint64(n)) - 4
+    if b > _TOP_BITS:
+        b = _TOP_BITS
     if b < 4:
         b = 4
     return b
@@ -514,13 +478,9 @@ def mann_whitney(score, label, weight):
     if kmin == kmax:
         wp, wn = _class_sums(label, weight, weighted)
         return 0.5 * wp * wn, wp, wn
-    shift, nf = _choose_shift(kmax - kmin, _fine_bits(n))
-    P = n // _I32 + 1  # parts small enough for int32 fine counts
-    fcnt = np.zeros((P, 2 * nf), np.int32)
-    for t in range(P):
-        _fine_hist_part(score, label, t * n // P, (t + 1) * n // P, kmin, shift, fcnt[t])
-    lut, cnt = _plan(fcnt, nf, n)
-    nb = cnt.shape[1] // 2
+    shift, nb = _choose_shift(kmax - kmin, _top_bits(n))
+    cnt = np.zeros((1, 2 * nb), np.intp)
+    _hist_part(score, label, 0, n, kmin, shift, cnt[0])
     bnd, npos = _offsets(cnt, nb)
     ptot = 0
     for c in range(nb):
@@ -530,9 +490,7 @@ def mann_whitney(score, label, weight):
         return 0.0, wp, wn
     keys = np.empty(n, np.uint64)
     wts = np.empty(n if weighted else 0, np.float64)
-    for t in range(P):
-        _scatter_part(score, label, weight, weighted, t * n // P, (t + 1) * n // P,
-                      kmin, shift, lut, cnt[t], keys, wts)
+    _scatter_part(score, label, weight, weighted, 0, n, kmin, shift, cnt[0], keys, wts)
     ub = np.empty(nb, np.float64)
     wpb = np.empty(nb, np.float64)
     wnb = np.empty(nb, np.float64)
@@ -589,8 +547,7 @@ def _mann_whitney_par(score, label, weight):
     weighted = weight.shape[0] > 0
     # Fixed part and group counts: numba.get_num_threads() would make the
     # function uncacheable, and the result must not depend on the threads.
-    # Parts small enough for int32 fine counts.
-    P = max(_NPARTS, n // _I32 + 1)
+    P = _NPARTS
 
     kmins = np.empty(P, np.uint64)
     kmaxs = np.empty(P, np.uint64)
@@ -609,12 +566,10 @@ def _mann_whitney_par(score, label, weight):
         wp, wn = _class_sums(label, weight, weighted)
         return 0.5 * wp * wn, wp, wn
 
-    shift, nf = _choose_shift(kmax - kmin, _fine_bits(n))
-    fcnt = np.zeros((P, 2 * nf), np.int32)
+    shift, nb = _choose_shift(kmax - kmin, _top_bits(n))
+    cnt = np.zeros((P, 2 * nb), np.intp)
     for t in prange(P):
-        _fine_hist_part(score, label, t * n // P, (t + 1) * n // P, kmin, shift, fcnt[t])
-    lut, cnt = _plan(fcnt, nf, n)
-    nb = cnt.shape[1] // 2
+        _hist_part(score, label, t * n // P, (t + 1) * n // P, kmin, shift, cnt[t])
     bnd, npos = _offsets(cnt, nb)
     ptot = 0
     for c in range(nb):
@@ -627,7 +582,7 @@ def _mann_whitney_par(score, label, weight):
     wts = np.empty(n if weighted else 0, np.float64)
     for t in prange(P):
         _scatter_part(score, label, weight, weighted, t * n // P, (t + 1) * n // P,
-                      kmin, shift, lut, cnt[t], keys, wts)
+                      kmin, shift, cnt[t], keys, wts)
 
     ub = np.empty(nb, np.float64)
     wpb = np.empty(nb, np.float64)

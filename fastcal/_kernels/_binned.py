@@ -138,7 +138,7 @@ def binary_terms(c, t, z, logits, eps):
 def class_label(yi, C):
     """(label clamped to [0, C), valid?) for an integer or float label."""
     valid = (yi >= 0) & (yi < C)
-    lab = int(yi) if valid else 0
+    lab = np.int64(yi) if valid else np.int64(0)
     valid &= lab == yi
     return lab, valid
 
