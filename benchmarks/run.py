@@ -57,13 +57,15 @@ MiB = 1024 * 1024
 # timing
 
 
-def time_call(fn, *, min_repeat_time=0.02, budget=None):
-    """Warm up, then the median per-call time over repeats.
+def calibrate(fn, *, min_repeat_time=0.02, budget=None):
+    """Warm up ``fn`` and choose its loops per repeat and its number of repeats.
 
-    Returns ``(median_seconds, value_of_warmup_call, repeats, loops, min_seconds)``.
+    Returns ``(value_of_warmup_call, loops, repeats)``: ``loops`` grows like
+    timeit.autorange until one repeat takes ``min_repeat_time``; small calls
+    get more repeats (15), calls of a second or more get 5, all within
+    ``budget`` seconds when given (at least 3 repeats).
     """
     value = fn()  # warm-up (compilation, caches, lazy imports inside peers)
-    # timeit.autorange: grow the loop count until one repeat takes min_repeat_time
     loops = 1
     while True:
         t0 = time.perf_counter()
@@ -84,20 +86,36 @@ def time_call(fn, *, min_repeat_time=0.02, budget=None):
         repeats = 15
     if budget is not None:
         repeats = max(3, min(repeats, int(budget / (est * loops)) or 3))
-    times = []
+    return value, loops, repeats
+
+
+def time_interleaved(fns, plans):
+    """Time several calls in interleaved rounds; per call the median and min seconds.
+
+    Round r runs, one after the other, ``loops`` calls of every function that
+    still needs a repeat, so a slow drift of the machine's load (a shared
+    machine) hits all implementations alike instead of whichever ran during
+    the busy minute.
+    """
+    times = {k: [] for k in fns}
+    rounds = max(plans[k][1] for k in fns) if fns else 0
     gc.collect()
     gc_was = gc.isenabled()
     gc.disable()
     try:
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            for _ in range(loops):
-                fn()
-            times.append((time.perf_counter() - t0) / loops)
+        for r in range(rounds):
+            for k, fn in fns.items():
+                loops, repeats = plans[k]
+                if r >= repeats:
+                    continue
+                t0 = time.perf_counter()
+                for _ in range(loops):
+                    fn()
+                times[k].append((time.perf_counter() - t0) / loops)
     finally:
         if gc_was:
             gc.enable()
-    return statistics.median(times), value, repeats, loops, min(times)
+    return {k: (statistics.median(v), min(v)) for k, v in times.items()}
 
 
 def fmt_time(t):
@@ -323,7 +341,7 @@ def mem_primary(res):
 
 
 def run_timings(cases, sizes_for, log):
-    """results[(case, impl, n)] = dict(time, value, expected, diff, ok, error, repeats, loops)."""
+    """results[(case, impl, n)] = dict(time, min_time, value, expected, diff, ok, error, ...)."""
     results = {}
     for cname in cases:
         case = R.COMPARISONS[cname]
@@ -333,6 +351,7 @@ def run_timings(cases, sizes_for, log):
             log(f"{cname} {case.size_label}={fmt_n(n)}  [{data.describe()}]  load {load}")
             ref_ok = case.impls["fastcal"].available()
             budget = 40.0 if n >= 1_000_000 else 5.0
+            fns, plans = {}, {}
             for iname, impl in case.impls.items():
                 key = (cname, iname, n)
                 if not impl.available():
@@ -343,12 +362,12 @@ def run_timings(cases, sizes_for, log):
                     fn = impl.setup(data)
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
-                        t, value, reps, loops, tmin = time_call(fn, budget=budget)
+                        value, loops, reps = calibrate(fn, budget=budget)
                 except Exception as exc:  # a peer failing must not stop the run
                     results[key] = {"error": f"{type(exc).__name__}: {exc}"}
                     log(f"  {iname:24s} ERROR {type(exc).__name__}: {exc}")
                     continue
-                r = {"time": t, "min_time": tmin, "repeats": reps, "loops": loops, "load": load}
+                r = {"repeats": reps, "loops": loops, "load": load}
                 if impl.baseline:
                     r.update(ok=None)
                 elif not ref_ok:
@@ -362,16 +381,25 @@ def run_timings(cases, sizes_for, log):
                     except Exception as exc:
                         r.update(ok=False, error=f"agreement check: {type(exc).__name__}: {exc}")
                 results[key] = r
+                fns[iname], plans[iname] = fn, (loops, reps)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                timed = time_interleaved(fns, plans)
+            for iname, (t, tmin) in timed.items():
+                r = results[(cname, iname, n)]
+                r.update(time=t, min_time=tmin)
                 agree = ("-" if r["ok"] is None else
                          ("ok" if r["ok"] else "DISAGREES")
                          + f" (|diff| {r.get('diff', float('nan')):.1e})")
-                log(f"  {iname:24s} {fmt_time(t):>10s}  x{reps}x{loops}  {agree}")
+                log(f"  {iname:24s} {fmt_time(t):>10s} (min {fmt_time(tmin):>10s})  "
+                    f"x{r['repeats']}x{r['loops']}  {agree}")
+            fns.clear()
     return results
 
 
-def ratio(results, case, peer, n, base="fastcal"):
-    a = results.get((case, peer, n), {}).get("time")
-    b = results.get((case, base, n), {}).get("time")
+def ratio(results, case, peer, n, base="fastcal", key="time"):
+    a = results.get((case, peer, n), {}).get(key)
+    b = results.get((case, base, n), {}).get(key)
     if a is None or b is None:
         return None
     return a / b
@@ -398,7 +426,11 @@ def write_report(path, env, results, mem, cases, sizes_for, mem_n, quick, wall):
         L.append(f"| {k} | {v} |")
     L.append("")
     L.append("Times are medians over repeats (timeit-style: warm-up call, then repeats of "
-             "`loops` calls with the GC off). Ratio = peer time / fastcal time (higher is "
+             "`loops` calls with the GC off; the implementations of one case and size are timed "
+             "in interleaved rounds, so load drift hits all alike; verdicts use the medians, "
+             "the ratio of minimum times is shown beside them as a load-robust check; "
+             "RESULTS.json has every min and the load average per case). "
+             "Ratio = peer time / fastcal time (higher is "
              "better for fastcal). Agreement: each value vs fastcal under the same bin "
              "convention, within the stated absolute tolerance (see `benchmarks/registry.py`). "
              "Peers run with their default argument validation; torch uses 2 threads; "
@@ -408,7 +440,7 @@ def write_report(path, env, results, mem, cases, sizes_for, mem_n, quick, wall):
     # ---- targets
     L.append("## Targets")
     L.append("")
-    L += targets_table(results, mem, sizes_for, mem_n, quick)
+    L += targets_table(results, mem, sizes_for, mem_n, quick, cases)
     L.append("")
 
     # ---- per case
@@ -491,9 +523,10 @@ def write_report(path, env, results, mem, cases, sizes_for, mem_n, quick, wall):
         f.write("\n".join(L))
 
 
-def targets_table(results, mem, sizes_for, mem_n, quick):
+def targets_table(results, mem, sizes_for, mem_n, quick, cases):
     big = {c: sizes_for(R.COMPARISONS[c])[-1] for c in R.COMPARISONS}
     rows = []
+    skipped = "not run (--cases / --no-memory)"
 
     def speed(label, case, peer, need):
         n = big[case]
@@ -501,9 +534,13 @@ def targets_table(results, mem, sizes_for, mem_n, quick):
         tp = results.get((case, peer, n), {}).get("time")
         tf = results.get((case, "fastcal", n), {}).get("time")
         if r is None:
-            rows.append((label, f">= {need}x", "not measured", "-", "MISS"))
+            rows.append((label, f">= {need}x" if need else "(peer)",
+                         "not measured" if case in cases else skipped, "-",
+                         ("MISS" if case in cases else "-") if need else "info"))
             return
-        meas = f"{fmt_ratio(r)} ({peer} {fmt_time(tp)}, fastcal {fmt_time(tf)})"
+        rmin = ratio(results, case, peer, n, key="min_time")
+        meas = (f"{fmt_ratio(r)} ({peer} {fmt_time(tp)}, fastcal {fmt_time(tf)}); "
+                f"ratio of min times {fmt_ratio(rmin)}")
         rows.append((label, f">= {need}x" if need else "(peer)", meas,
                      f"n={fmt_n(n)}", ("PASS" if r >= need else "MISS") if need else "info"))
 
@@ -520,11 +557,14 @@ def targets_table(results, mem, sizes_for, mem_n, quick):
     n = big["auroc"]
     r = ratio(results, "auroc", "np.sort", n)
     if r is None:
-        rows.append(("AUROC faster than one np.sort of the scores", "> 1x", "not measured", "-", "MISS"))
+        rows.append(("AUROC faster than one np.sort of the scores", "> 1x",
+                     "not measured" if "auroc" in cases else skipped, "-",
+                     "MISS" if "auroc" in cases else "-"))
     else:
         rows.append(("AUROC faster than one np.sort of the scores", "> 1x",
                      f"{fmt_ratio(r)} (np.sort {fmt_time(results[('auroc', 'np.sort', n)]['time'])}, "
-                     f"fastcal {fmt_time(results[('auroc', 'fastcal', n)]['time'])})",
+                     f"fastcal {fmt_time(results[('auroc', 'fastcal', n)]['time'])}); ratio of min "
+                     f"times {fmt_ratio(ratio(results, 'auroc', 'np.sort', n, key='min_time'))}",
                      f"n={fmt_n(n)}", "PASS" if r > 1 else "MISS"))
     speed("AUROC vs torchmetrics binary_auroc", "auroc", "torchmetrics", 0)
     speed("top-label ECE vs torchmetrics", "toplabel_ece", "torchmetrics", 10)
@@ -533,7 +573,9 @@ def targets_table(results, mem, sizes_for, mem_n, quick):
         res = mem.get((case, "fastcal")) if mem else None
         b = mem_primary(res)
         if b is None:
-            rows.append((f"extra peak memory, {case}", "< 4 MiB", "not measured", "-", "MISS"))
+            measured = bool(mem) and case in cases
+            rows.append((f"extra peak memory, {case}", "< 4 MiB",
+                         "not measured" if measured else skipped, "-", "MISS" if measured else "-"))
             continue
         how = "VmHWM" if res.get("vmhwm") is not None else "ru_maxrss"
         peers = []
@@ -545,14 +587,18 @@ def targets_table(results, mem, sizes_for, mem_n, quick):
                      + ", ".join(peers), f"n={fmt_n(mem_n)}", "PASS" if b < 4 * MiB else "MISS"))
     # small call
     t = results.get(("small_ece_64", "fastcal", 64), {}).get("time")
+    tmin = results.get(("small_ece_64", "fastcal", 64), {}).get("min_time")
     others = []
     for i in ("fastcal check=False", "numpy", "torchmetrics update", "torchmetrics functional"):
         ti = results.get(("small_ece_64", i, 64), {}).get("time")
         if ti is not None:
             others.append(f"{i} {fmt_time(ti)}")
     rows.append(("one ECE call on 64 samples, with validation", "<= 3 us",
-                 (fmt_time(t) if t else "not measured") + ("; " + ", ".join(others) if others else ""),
-                 "n=64", "PASS" if t is not None and t <= 3e-6 else "MISS"))
+                 (fmt_time(t) + f" (min {fmt_time(tmin)})" if t else
+                  ("not measured" if "small_ece_64" in cases else skipped))
+                 + ("; " + ", ".join(others) if others else ""),
+                 "n=64", "PASS" if t is not None and t <= 3e-6 else
+                 ("MISS" if "small_ece_64" in cases else "-")))
     # agreement
     bad = [f"{c}/{i}/{fmt_n(n)}" for (c, i, n), r in results.items() if r.get("ok") is False]
     errs = [f"{c}/{i}/{fmt_n(n)}" for (c, i, n), r in results.items() if "error" in r]
