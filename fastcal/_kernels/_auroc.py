@@ -17,53 +17,76 @@ bucket (so no label is stored).  Between buckets the pair count is a product:
 
 - only positives or only negatives: no pairs, nothing to do;
 - all keys equal (a tie block): ``0.5 * Wpos * Wneg``;
-- at most ``_LEAF`` elements: direct pair counting;
+- at most ``_LEAF`` elements: direct pair counting (vectorised);
 - otherwise the bucket is partitioned again with its own min/max (explicit
-  stack, no recursion).
+  stack, no recursion, ping-pong between the region and a scratch buffer).
+
+The top level (one pass for min/max, one histogram, one stable scatter of the
+keys into ~4096 buckets) is the only pass over out-of-cache memory for most
+data; buckets are then solved independently, in cache.  Below ``_SMALL``
+elements the entry point counts pairs directly (no allocation but the keys).
 
 No comparison sort anywhere.  Each level costs O(m + buckets) and shrinks the
-key range by at least ``2**(bits - 1)``, so the depth is bounded (<= ~13) and
-the total work is O(n) however the values tie or cluster; pair counting only
-ever sees regions of at most ``_LEAF`` elements.
+key range by a factor of at least 2 (4096 for large regions), so the depth is
+bounded and the total work is O(n) whatever the ties or clusters; pair
+counting only ever sees regions of at most ``_LEAF`` elements.
+
+Parallel: the top-level passes run over 16 fixed parts of the input and the
+buckets are solved in 256 fixed groups, largest first; the prange iterations
+pull parts and groups from an atomic counter (numba's own prange schedule is
+static), so the load balances even when one bucket is large or another
+process holds a core.
 
 Exactness: unweighted, every partial quantity is an integer or half-integer
-held in float64, exact while ``U < 2**52``; the result does not depend on the
-summation order, so the serial and parallel entry points agree exactly.
-Weighted, per-top-level-bucket results are stored and combined serially in key
-order, and the top-level scatter is stable, so the serial and parallel entry
-points (and any number of threads) give bitwise identical results too.
+held in float64, exact while ``U < 2**52``.  Per-top-level-bucket results are
+stored and combined serially in key order and the top-level scatter is stable,
+so the serial and the parallel radix paths give bitwise identical results
+whatever the thread count, weighted or not; ``mann_whitney_parallel`` equals
+``mann_whitney`` bitwise.
 
-Entry points (no validation, no defaults; see the brief in DESIGN.md §1):
+Entry points (pure @njit; no validation, no defaults; DESIGN.md section 1):
 
-``mann_whitney(score, label, weight) -> (u, wpos, wneg)``
-``mann_whitney_parallel(score, label, weight) -> (u, wpos, wneg)``
+``mann_whitney(score, label, weight) -> (u, wpos, wneg)``: serial.
+``mann_whitney_parallel(score, label, weight) -> (u, wpos, wneg)``: both
+cores from ``_PAR_MIN`` elements on, the serial code below.
 
-``score``: 1-D float32/float64, finite, any layout; ``label``: 1-D uint8 0/1;
-``weight``: 1-D float64 of length n, or length 0 for "unweighted".
-With one class only, or n < 2, ``u`` is 0 and ``wpos``/``wneg`` are returned as
-they are; the caller decides about NaN and warnings.
+``score``: 1-D float32/float64, finite, any layout, may be read-only;
+``label``: 1-D uint8, 1 = positive (any non-zero counts as 1); ``weight``:
+1-D float64 of length n, >= 0, or of length 0 for "unweighted".  With one class
+only (or no weight on one), ``u`` is 0 and ``wpos``/``wneg`` are returned as
+they are; the caller decides about NaN and warnings.  AUROC = u / (wpos * wneg).
 """
 
 import numba
 import numpy as np
 from numba import njit, prange
+from numba.core import cgutils, types
+from numba.extending import intrinsic
 
 from ._common import OPTS, PAR_OPTS
 
-# At or below this n, count pairs directly (no partition machinery).
-_SMALL = 64
+# At or below this n, count pairs directly (no partition machinery);
+# unweighted pair counting vectorises well, weighted less so.
+_SMALL = 192
+_SMALL_W = 96
 # Regions at or below this size are finished by pair counting (<= LEAF^2/4 pairs).
-_LEAF = 32
-# Most radix bits per partition level inside a region (4096 buckets x 2 classes).
+_LEAF = 64
+_LEAF_W = 32
+# Most radix bits per partition level inside a region (4096 buckets x 2 classes);
+# a region of m elements gets about m / 2**_SUB buckets.
 _MAX_BITS = 12
+_SUB = 5
+_SUB_W = 3
 # Most radix bits of the top-level (out-of-cache) partition.
 _TOP_BITS = 12
 # Below this n the parallel entry point runs the serial code.
 _PAR_MIN = 1 << 17
-# Parallel: input parts for the top-level passes, and work groups (a power
-# of two) for the bucket phase.  Independent of the thread count.
-_NPARTS = 8
-_NGROUPS = 64
+# Parallel: input parts for the top-level passes, groups of buckets for the
+# bucket phase (both fixed, independent of the thread count), and prange
+# iterations that pull them from a shared counter.
+_NPARTS = 16
+_NGROUPS = 256
+_NWORKERS = 64
 
 _U0 = np.uint64(0)
 _U1 = np.uint64(1)
@@ -107,9 +130,9 @@ def _choose_shift(rng, bits):
 
 
 @njit(**OPTS)
-def _region_bits(m):
-    """Radix bits for a region of m elements: about one bucket per element."""
-    b = _bitlen(np.uint64(m)) - 3
+def _region_bits(m, weighted):
+    """Radix bits for a region of m elements: ~2**_SUB (or 2**_SUB_W) per bucket."""
+    b = _bitlen(np.uint64(m)) - (_SUB_W if weighted else _SUB)
     if b > _MAX_BITS:
         b = _MAX_BITS
     if b < 2:
@@ -120,24 +143,30 @@ def _region_bits(m):
 @njit(**OPTS)
 def _pairs(k, w, weighted, s, p, q):
     """Pair count between k[s:s+p] (positives) and k[s+p:s+p+q] (negatives)."""
-    e = s + p + q
+    # Slices (indices provably >= 0) and a per-row accumulator let the inner
+    # loop vectorise; [>] + [>=] = 2 [>] + [==].
+    kp = k[s:s + p]
+    kn = k[s + p:s + p + q]
     if weighted:
+        wp = w[s:s + p]
+        wn = w[s + p:s + p + q]
         acc = 0.0
-        for i in range(s, s + p):
-            ki = k[i]
+        for i in range(kp.shape[0]):
+            ki = kp[i]
             a = 0.0
-            for j in range(s + p, e):
-                kj = k[j]
-                # [>] + [>=] = 2 [>] + [==]
-                a += w[j] * (np.float64(ki > kj) + np.float64(ki >= kj))
-            acc += w[i] * a
+            for j in range(kn.shape[0]):
+                x = wn[j] if ki > kn[j] else 0.0
+                y = wn[j] if ki >= kn[j] else 0.0
+                a += x + y
+            acc += wp[i] * a
         return 0.5 * acc
     c2 = 0
-    for i in range(s, s + p):
-        ki = k[i]
-        for j in range(s + p, e):
-            kj = k[j]
-            c2 += np.intp(ki > kj) + np.intp(ki >= kj)
+    for i in range(kp.shape[0]):
+        ki = kp[i]
+        a = 0
+        for j in range(kn.shape[0]):
+            a += np.int64(ki > kn[j]) + np.int64(ki >= kn[j])
+        c2 += a
     return 0.5 * np.float64(c2)
 
 
@@ -156,7 +185,7 @@ def _class_sums(label, weight, weighted):
     else:
         c = 0
         for i in range(n):
-            c += np.intp(label[i])
+            c += np.intp(label[i] != 0)
         wp = np.float64(c)
         wn = np.float64(n - c)
     return wp, wn
@@ -206,7 +235,9 @@ def _small(score, label, weight, weighted):
 
 @njit(**OPTS)
 def _minmax_part(score, lo, hi):
-    """Smallest and largest key of score[lo:hi] (hi > lo)."""
+    """Smallest and largest key of score[lo:hi]; (all ones, 0) if empty."""
+    if hi <= lo:
+        return _ALL, _U0
     # Float min/max vectorises; the key map is monotone, and -0.0/+0.0 share a key.
     a = np.float64(score[lo])
     b = a
@@ -222,7 +253,7 @@ def _hist_part(score, label, lo, hi, kmin, shift, cnt):
     """cnt[2c] += positives in bucket c, cnt[2c+1] += negatives."""
     for i in range(lo, hi):
         c = np.intp((_key(score[i]) - kmin) >> shift)
-        cnt[2 * c + 1 - np.intp(label[i])] += 1
+        cnt[2 * c + 1 - np.intp(label[i] != 0)] += 1
 
 
 @njit(**OPTS)
@@ -230,7 +261,7 @@ def _scatter_part(score, label, weight, weighted, lo, hi, kmin, shift, off, keys
     """Stable scatter of part [lo, hi) to its class offsets (off is advanced)."""
     for i in range(lo, hi):
         k = _key(score[i])
-        c = 2 * np.intp((k - kmin) >> shift) + 1 - np.intp(label[i])
+        c = 2 * np.intp((k - kmin) >> shift) + 1 - np.intp(label[i] != 0)
         j = off[c]
         off[c] = j + 1
         keys[j] = k
@@ -273,11 +304,15 @@ def _offsets(cnt, nb):
 def _solve_region(ka, wa, kb, wb, weighted, p, q, cnt, cw, st_i, st_f):
     """U within a region whose keys are ka[:p] (positives) and ka[p:p+q].
 
-    kb/wb: scratch of at least p+q.  cnt/cw: histogram scratch of 2*2**_MAX_BITS.
-    st_i (cap, 4) int, st_f (cap, 2) float: stack, cap >= (p+q)//2 + 1.
+    kb/wb: scratch of at least p+q (wa/wb/cw unused, may be empty, unweighted).
+    cnt/cw: histogram scratch of 2 * 2**_MAX_BITS.  st_i (cap, 4) int and
+    st_f (cap, 2) float: the stack of (start, npos, nneg, buffer) and
+    (wpos, wneg) of pending sub-regions; they are disjoint and hold more than
+    ``leaf`` elements, so cap = (p+q) // (leaf+1) + 2 suffices.
     Returns (u_within, wpos, wneg).
     """
     m = p + q
+    leaf = _LEAF_W if weighted else _LEAF
     if weighted:
         wp = 0.0
         for i in range(p):
@@ -320,7 +355,7 @@ def _solve_region(ka, wa, kb, wb, weighted, p, q, cnt, cw, st_i, st_f):
             dw = wa
         rm = rp + rq
         e = s + rm
-        if rm <= _LEAF:
+        if rm <= leaf:
             u += _pairs(sk, sw, weighted, s, rp, rq)
             continue
         kmin = sk[s]
@@ -334,7 +369,7 @@ def _solve_region(ka, wa, kb, wb, weighted, p, q, cnt, cw, st_i, st_f):
         if kmin == kmax:
             u += 0.5 * rwp * rwn
             continue
-        shift, nb = _choose_shift(kmax - kmin, _region_bits(rm))
+        shift, nb = _choose_shift(kmax - kmin, _region_bits(rm, weighted))
         for c in range(2 * nb):
             cnt[c] = 0
         if weighted:
@@ -390,7 +425,7 @@ def _solve_region(ka, wa, kb, wb, weighted, p, q, cnt, cw, st_i, st_f):
             u += wpc * wbelow
             wbelow += wqc
             if pc > 0 and qc > 0:
-                if pc + qc <= _LEAF:
+                if pc + qc <= leaf:
                     u += _pairs(dk, dw, weighted, start, pc, qc)
                 else:
                     st_i[top, 0] = start
@@ -418,7 +453,8 @@ def _solve_buckets(keys, wts, weighted, bnd, npos, blist, ub, wpb, wnb):
     nc = 2 << _MAX_BITS
     cnt = np.empty(nc, np.intp)
     cw = np.empty(nc if weighted else 0, np.float64)
-    cap = mmax // 2 + 1
+    # stacked regions are disjoint and hold > _LEAF_W elements (but the first)
+    cap = mmax // (min(_LEAF, _LEAF_W) + 1) + 2
     st_i = np.empty((cap, 4), np.intp)
     st_f = np.empty((cap, 2), np.float64)
     for t in range(blist.shape[0]):
@@ -459,23 +495,17 @@ def _top_bits(n):
 
 
 # ---------------------------------------------------------------------------
-# Entry points
+# Drivers: serial and parallel radix paths
 # ---------------------------------------------------------------------------
 
 
 @njit(**OPTS)
-def mann_whitney(score, label, weight):
-    """Mann-Whitney U of ``score`` for positives (label 1) over negatives (label 0).
-
-    Returns ``(u, wpos, wneg)``; AUROC = u / (wpos * wneg).  Ties count 1/2.
-    ``weight`` of length 0 means unweighted.  Serial.
-    """
+def _mann_whitney_radix(score, label, weight):
+    """Serial radix path (any n; the entry point uses it above _SMALL)."""
     n = score.shape[0]
     weighted = weight.shape[0] > 0
-    if n <= _SMALL:
-        return _small(score, label, weight, weighted)
     kmin, kmax = _minmax_part(score, 0, n)
-    if kmin == kmax:
+    if kmin >= kmax:  # all equal, or n == 0
         wp, wn = _class_sums(label, weight, weighted)
         return 0.5 * wp * wn, wp, wn
     shift, nb = _choose_shift(kmax - kmin, _top_bits(n))
@@ -499,62 +529,92 @@ def mann_whitney(score, label, weight):
 
 
 @njit(**OPTS)
-def _bitrev(i, n):
-    """Bit reversal of i in [0, n), n a power of two."""
-    r = 0
-    while n > 1:
-        r = (r << 1) | (i & 1)
-        i >>= 1
-        n >>= 1
-    return r
-
-
-@njit(**OPTS)
 def _groups(bnd, npos, weighted, ngroups):
-    """Split buckets into ngroups contiguous runs of about equal estimated cost.
+    """Split buckets into at most ngroups contiguous runs of about equal cost.
 
-    Returns (gstart[ngroups + 1]) bucket indices.  Buckets holding one class
-    cost ~nothing unweighted (they are skipped) and O(m) weighted.
+    Returns (gstart, gcost): group g holds buckets gstart[g]:gstart[g + 1].
+    Buckets holding one class cost ~nothing unweighted (they are skipped) and
+    O(m) weighted.  A bucket larger than total/ngroups makes a group alone.
     """
     nb = npos.shape[0]
+    cost = np.empty(nb, np.intp)
     total = 0
     for b in range(nb):
         m = bnd[b + 1] - bnd[b]
+        c = 1
         if weighted or (npos[b] > 0 and npos[b] < m):
-            total += m
-        total += 1
-    gstart = np.empty(ngroups + 1, np.intp)
-    gstart[0] = 0
-    g = 1
+            c += m
+        cost[b] = c
+        total += c
+    target = total // ngroups + 1
+    gstart = np.empty(nb + 1, np.intp)
+    gcost = np.empty(nb, np.intp)
+    g = 0
     acc = 0
+    gstart[0] = 0
     for b in range(nb):
-        m = bnd[b + 1] - bnd[b]
-        if weighted or (npos[b] > 0 and npos[b] < m):
-            acc += m
-        acc += 1
-        while g < ngroups and acc * ngroups >= g * total:
-            gstart[g] = b + 1
+        if acc > 0 and acc + cost[b] > target:
+            gcost[g] = acc
             g += 1
-    while g <= ngroups:
-        gstart[g] = nb
-        g += 1
-    return gstart
+            gstart[g] = b
+            acc = 0
+        acc += cost[b]
+    gcost[g] = acc
+    g += 1
+    gstart[g] = nb
+    return gstart[:g + 1], gcost[:g]
+
+
+@intrinsic
+def _fetch_add_intrinsic(typingctx, arr, idx):
+    """Atomic ``arr[idx] += 1`` returning the old value (arr: 1-D int64)."""
+    if not (isinstance(arr, types.Array) and arr.ndim == 1 and arr.dtype == types.int64):
+        return None
+    sig = types.int64(arr, types.intp)
+
+    def codegen(context, builder, signature, args):
+        arrty = signature.args[0]
+        ary = context.make_array(arrty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, arrty, ary, [args[1]])
+        one = context.get_constant(types.int64, 1)
+        return builder.atomic_rmw("add", ptr, one, "monotonic")
+
+    return sig, codegen
+
+
+def _fetch_add_py(arr, idx):  # NUMBA_DISABLE_JIT=1 (coverage runs): plain Python
+    old = arr[idx]
+    arr[idx] = old + 1
+    return old
+
+
+_fetch_add = _fetch_add_py if numba.config.DISABLE_JIT else _fetch_add_intrinsic
 
 
 @njit(**PAR_OPTS)
 def _mann_whitney_par(score, label, weight):
     n = score.shape[0]
     weighted = weight.shape[0] > 0
-    # Fixed part and group counts: numba.get_num_threads() would make the
-    # function uncacheable, and the result must not depend on the threads.
+    # Work is cut into a fixed number of items (parts of the input, groups of
+    # buckets), independent of the thread count, so the result is too.  The
+    # prange runs _NWORKERS iterations; each pulls items from a shared atomic
+    # counter until none are left, which balances load dynamically (numba's
+    # own prange schedule is static) -- idle iterations return at once.
+    # numba.get_num_threads() is not used: it would make this uncacheable.
     P = _NPARTS
+    W = _NWORKERS
+    ctr = np.zeros(4, np.int64)
 
     kmins = np.empty(P, np.uint64)
     kmaxs = np.empty(P, np.uint64)
-    for t in prange(P):
-        a, b = _minmax_part(score, t * n // P, (t + 1) * n // P)
-        kmins[t] = a
-        kmaxs[t] = b
+    for w in prange(W):
+        while True:
+            t = _fetch_add(ctr, 0)
+            if t >= P:
+                break
+            a, b = _minmax_part(score, t * n // P, (t + 1) * n // P)
+            kmins[t] = a
+            kmaxs[t] = b
     kmin = kmins[0]
     kmax = kmaxs[0]
     for t in range(1, P):
@@ -562,14 +622,18 @@ def _mann_whitney_par(score, label, weight):
             kmin = kmins[t]
         if kmaxs[t] > kmax:
             kmax = kmaxs[t]
-    if kmin == kmax:
+    if kmin >= kmax:  # all equal, or n == 0
         wp, wn = _class_sums(label, weight, weighted)
         return 0.5 * wp * wn, wp, wn
 
     shift, nb = _choose_shift(kmax - kmin, _top_bits(n))
     cnt = np.zeros((P, 2 * nb), np.intp)
-    for t in prange(P):
-        _hist_part(score, label, t * n // P, (t + 1) * n // P, kmin, shift, cnt[t])
+    for w in prange(W):
+        while True:
+            t = _fetch_add(ctr, 1)
+            if t >= P:
+                break
+            _hist_part(score, label, t * n // P, (t + 1) * n // P, kmin, shift, cnt[t])
     bnd, npos = _offsets(cnt, nb)
     ptot = 0
     for c in range(nb):
@@ -580,30 +644,54 @@ def _mann_whitney_par(score, label, weight):
 
     keys = np.empty(n, np.uint64)
     wts = np.empty(n if weighted else 0, np.float64)
-    for t in prange(P):
-        _scatter_part(score, label, weight, weighted, t * n // P, (t + 1) * n // P,
-                      kmin, shift, cnt[t], keys, wts)
+    for w in prange(W):
+        while True:
+            t = _fetch_add(ctr, 2)
+            if t >= P:
+                break
+            _scatter_part(score, label, weight, weighted, t * n // P, (t + 1) * n // P,
+                          kmin, shift, cnt[t], keys, wts)
 
     ub = np.empty(nb, np.float64)
     wpb = np.empty(nb, np.float64)
     wnb = np.empty(nb, np.float64)
-    ng = _NGROUPS
-    gstart = _groups(bnd, npos, weighted, ng)
-    # prange hands each thread a contiguous run of iterations; iteration i
-    # takes group bitrev(i), so every run spreads over the whole key axis and
-    # a cost misestimate (e.g. a cheap tie block) does not unbalance threads.
-    for i in prange(ng):
-        g = _bitrev(i, ng)
-        _solve_buckets(keys, wts, weighted, bnd, npos,
-                       np.arange(gstart[g], gstart[g + 1]), ub, wpb, wnb)
+    gstart, gcost = _groups(bnd, npos, weighted, _NGROUPS)
+    ng = gcost.shape[0]
+    order = np.argsort(-gcost, kind="mergesort")  # largest first
+    for w in prange(W):
+        while True:
+            i = _fetch_add(ctr, 3)
+            if i >= ng:
+                break
+            g = order[i]
+            _solve_buckets(keys, wts, weighted, bnd, npos,
+                           np.arange(gstart[g], gstart[g + 1]), ub, wpb, wnb)
     return _combine(ub, wpb, wnb)
+
+
+# ---------------------------------------------------------------------------
+# Entry points
+# ---------------------------------------------------------------------------
+
+
+@njit(**OPTS)
+def mann_whitney(score, label, weight):
+    """Mann-Whitney U of ``score`` for positives (label 1) over negatives (label 0).
+
+    Returns ``(u, wpos, wneg)``; AUROC = u / (wpos * wneg).  Ties count 1/2.
+    ``weight`` of length 0 means unweighted.  Serial.
+    """
+    weighted = weight.shape[0] > 0
+    if score.shape[0] <= (_SMALL_W if weighted else _SMALL):
+        return _small(score, label, weight, weighted)
+    return _mann_whitney_radix(score, label, weight)
 
 
 @njit(**OPTS)
 def mann_whitney_parallel(score, label, weight):
     """As :func:`mann_whitney`, using all Numba threads for large n.
 
-    Same result as the serial entry point (bitwise, weighted or not).
+    Same result as the serial entry point, bitwise (weighted or not).
     """
     if score.shape[0] < _PAR_MIN:
         return mann_whitney(score, label, weight)
