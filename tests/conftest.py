@@ -1,0 +1,35 @@
+"""Shared test configuration: hypothesis profiles, the reference module on
+sys.path (pytest runs with --import-mode=importlib), the real-data directory."""
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+TESTS_DIR = Path(__file__).resolve().parent
+if str(TESTS_DIR) not in sys.path:
+    sys.path.insert(0, str(TESTS_DIR))  # so test files can `import reference`
+
+# ../shared/data beside the checkout (never copied into the repository)
+DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+# Deadline off: the first example of a test may pay Numba compilation.
+settings.register_profile(
+    "default", max_examples=40, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "ci", max_examples=400, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture(scope="session")
+def data_dir():
+    """The real-data directory; skips the test when it is absent."""
+    if not DATA_DIR.is_dir():
+        pytest.skip(f"real model outputs not found at {DATA_DIR}")
+    return DATA_DIR
