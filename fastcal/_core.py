@@ -36,11 +36,51 @@ class Binned:
 
 
 def prepare(y_true, y_prob, sample_weight, prob_name="y_prob"):
-    y_prob = V.as_prob(y_prob, prob_name)
+    """Validated arrays ``(y_true, y_prob, w, n, src_dtype)``; ``src_dtype`` is the
+    dtype the caller passed (it sets the NLL clipping epsilon)."""
+    y_prob, src = V.as_prob(y_prob, prob_name)
     y_true = V.as_labels(y_true)
     n = V.check_lengths(y_true, y_prob, prob_name)
     w = V.as_weight(sample_weight, n)
-    return y_true, y_prob, w, n
+    return y_true, y_prob, w, n, src
+
+
+def quantile_edges(conf, n_bins, weight):
+    """Equal-mass edges ``np.quantile(conf, linspace(0, 1, n_bins + 1))`` (float64).
+
+    With weights: numpy's "linear" quantile of the sample in which each row
+    is repeated by its weight (the positions of the order statistics are
+    measured in cumulative weight), computed with numpy's own formulas, so
+    that unit weights give exactly the unweighted edges and integer weight k
+    gives exactly the edges of the row repeated k times.
+    """
+    q = np.linspace(0.0, 1.0, n_bins + 1)
+    conf = np.asarray(conf, dtype=np.float64)
+    if weight is None:
+        return np.ascontiguousarray(np.quantile(conf, q), dtype=np.float64)
+    keep = weight > 0
+    if not keep.any():
+        raise ValueError("sample_weight sums to zero; at least one sample needs a positive weight.")
+    order = np.argsort(conf[keep], kind="stable")
+    xs = conf[keep][order]
+    cum = np.cumsum(weight[keep][order])
+    total = cum[-1]
+    virtual = (total - 1) * q
+    prev = np.floor(virtual)
+    above = virtual >= total - 1
+    below = virtual < 0
+    last = xs.shape[0] - 1
+
+    def at(pos):  # value at (0-based) position pos of the repeated sample
+        return xs[np.minimum(np.searchsorted(cum, pos, side="right"), last)]
+
+    a = np.where(above, xs[-1], np.where(below, xs[0], at(prev)))
+    b = np.where(above, xs[-1], np.where(below, xs[0], at(prev + 1)))
+    t = virtual - np.where(above, -1.0, np.where(below, 0.0, prev))
+    diff = b - a
+    e = a + diff * t
+    e = np.where(t >= 0.5, b - diff * (1 - t), e)
+    return np.ascontiguousarray(e, dtype=np.float64)
 
 
 def binned(y_true, y_prob, *, n_bins, strategy, right, classwise, from_logits,
@@ -53,9 +93,9 @@ def binned(y_true, y_prob, *, n_bins, strategy, right, classwise, from_logits,
     L = V.on(from_logits)
     SC = V.on(scores)
     CH = V.on(check)
-    y_true, y_prob, w, n = prepare(y_true, y_prob, sample_weight)
-    dtype = y_prob.dtype
-    eps = V.eps_for(dtype)
+    y_true, y_prob, w, n, src = prepare(y_true, y_prob, sample_weight)
+    dtype = src
+    eps = V.eps_for(src)
     out = Binned()
     out.n = n
     out.dtype = dtype
@@ -96,8 +136,9 @@ def binned(y_true, y_prob, *, n_bins, strategy, right, classwise, from_logits,
                                       y_true, y_prob, K, shift, mask, w, edges, True, R, L,
                                       None, eps, tol, CH, None, None)
                 V.raise_for_status(code, idx, y_true, y_prob, w)
-                P = _softmax(y_prob) if from_logits else y_prob
-                edges = np.stack([V.quantile_edges(P[:, k], n_bins, w) for k in range(C)])
+                # the kernel's own softmax, so the edges are the values it bins
+                P = B.softmax_rows(y_prob, K, shift, mask) if from_logits else y_prob
+                edges = np.stack([quantile_edges(P[:, k], n_bins, w) for k in range(C)])
             code, idx, bins, _ = run(B.classwise_stats, B.classwise_stats_parallel, work,
                                      y_true, y_prob, K, shift, mask, w, edges,
                                      V.on(uniform), R, L, tol, CH)
@@ -115,7 +156,7 @@ def binned(y_true, y_prob, *, n_bins, strategy, right, classwise, from_logits,
                                   eps, tol, CH, conf, corr)
         V.raise_for_status(code, idx, y_true, y_prob, w)
     if not uniform:
-        edges = V.quantile_edges(conf, n_bins, w).reshape(1, -1)
+        edges = quantile_edges(conf, n_bins, w).reshape(1, -1)
         code, idx, bins, _ = run(B.binary_stats, B.binary_stats_parallel, n,
                                  corr, conf, w, edges, None, R, None, None, eps, None,
                                  None, None)
@@ -123,10 +164,3 @@ def binned(y_true, y_prob, *, n_bins, strategy, right, classwise, from_logits,
     out.scores = sc
     out.edges = edges
     return out
-
-
-def _softmax(Z):
-    Z = np.asarray(Z, dtype=np.float64)
-    m = Z.max(axis=1, keepdims=True)
-    e = np.exp(Z - m)
-    return e / e.sum(axis=1, keepdims=True)

@@ -217,8 +217,8 @@ def reliability_curve(y_true, y_prob, *, n_bins=15, strategy="uniform", right=Tr
 def _scores(y_true, y_prob, from_logits, sample_weight, check, want_nll):
     from ._kernels import _scores as SC
 
-    y_true, y_prob, w, n = _core.prepare(y_true, y_prob, sample_weight)
-    eps = V.eps_for(y_prob.dtype)
+    y_true, y_prob, w, n, src = _core.prepare(y_true, y_prob, sample_weight)
+    eps = V.eps_for(src)
     L = V.on(from_logits)
     CH = V.on(check)
     if y_prob.ndim == 1:
@@ -227,7 +227,7 @@ def _scores(y_true, y_prob, from_logits, sample_weight, check, want_nll):
             V.on(want_nll), eps, CH)
     else:
         C = y_prob.shape[1]
-        tol = V.row_sum_tol(y_prob.dtype, C)
+        tol = V.row_sum_tol(src, C)
         K, shift, mask = V.keys(y_prob)
         code, idx, total, brier, nll = _core.run(
             SC.multiclass_scores, SC.multiclass_scores_parallel, n * C,
@@ -287,7 +287,7 @@ def auroc(y_true, y_score, *, sample_weight=None):
     >>> fastcal.auroc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
     0.75
     """
-    y_true, y_score, w, n = _core.prepare(y_true, y_score, sample_weight, "y_score")
+    y_true, y_score, w, n, _ = _core.prepare(y_true, y_score, sample_weight, "y_score")
     if y_score.ndim != 1:
         raise ValueError(
             f"y_score must be 1-D (a binary problem); found shape {y_score.shape}. "

@@ -50,9 +50,16 @@ def _native(arr):
 
 
 def as_prob(x, name, ndims=(1, 2)):
-    """Float array for a probability/logit/score argument: float32/float64 kept, others converted."""
+    """Float array for a probability/logit/score argument, and the dtype that
+    sets its clipping epsilon and row-sum tolerance.
+
+    float32/float64 are kept as they are; float16 becomes float32 (its
+    epsilon stays float16's, as in scikit-learn); integers and bools become
+    float64.
+    """
     arr = _native(_to_numpy(x, name))
     dt = arr.dtype
+    src = dt if dt.kind == "f" and dt.itemsize <= 8 else np.dtype(np.float64)
     if dt not in _FLOATS:
         if dt == np.float16:
             arr = arr.astype(np.float32)
@@ -65,7 +72,7 @@ def as_prob(x, name, ndims=(1, 2)):
     if arr.ndim not in ndims:
         want = " or ".join(f"{d}-D" for d in ndims)
         raise ValueError(f"{name} must be {want}; found an array of shape {arr.shape}.")
-    return arr
+    return arr, src
 
 
 def as_labels(x, name="y_true"):
@@ -144,21 +151,6 @@ def uniform_edges(n_bins):
     e = np.linspace(0.0, 1.0, n_bins + 1).reshape(1, -1)
     e.flags.writeable = False
     return e
-
-
-def quantile_edges(conf, n_bins, weight):
-    """Equal-mass edges ``np.quantile(conf, linspace(0, 1, n_bins + 1))`` in float64.
-
-    With sample weights: the weighted ``inverted_cdf`` quantile, which equals
-    repeating each row by its (integer) weight.
-    """
-    q = np.linspace(0.0, 1.0, n_bins + 1)
-    conf = np.asarray(conf, dtype=np.float64)
-    if weight is None:
-        e = np.quantile(conf, q)
-    else:
-        e = np.quantile(conf, q, weights=weight, method="inverted_cdf")
-    return np.ascontiguousarray(e, dtype=np.float64)
 
 
 def keys(P):

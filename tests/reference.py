@@ -9,7 +9,8 @@ Conventions
 -----------
 * Edges: uniform ``np.linspace(0, 1, n_bins + 1)``; quantile
   ``np.quantile(conf, np.linspace(0, 1, n_bins + 1))`` (with weights: the
-  ``inverted_cdf`` weighted quantile).
+  same "linear" quantile of the sample with each row repeated by its weight,
+  positions measured in cumulative weight; see ``weighted_linear_quantile``).
 * Bin of a confidence: ``np.searchsorted(edges[1:-1], conf, side="left")``
   for right-closed bins (default), ``side="right"`` for left-closed bins.
 * Top-label: confidence ``max_k p_k``, prediction the FIRST argmax, correct
@@ -97,8 +98,39 @@ def edges_for(conf, n_bins, strategy="uniform", sample_weight=None):
     conf = np.asarray(conf, dtype=np.float64)
     if sample_weight is None:
         return np.quantile(conf, q)
-    return np.quantile(conf, q, weights=np.asarray(sample_weight, dtype=np.float64),
-                       method="inverted_cdf")
+    w = np.asarray(sample_weight, dtype=np.float64)
+    return np.array([weighted_linear_quantile(conf, w, qi) for qi in q])
+
+
+def weighted_linear_quantile(x, w, q):
+    """numpy's default ("linear", Hyndman-Fan 7) quantile of the sample in which
+    row i is repeated w_i times: for integer weights exactly
+    ``np.quantile(np.repeat(x, w), q)``; for real weights the positions of the
+    order statistics are measured in cumulative weight."""
+    pairs = sorted(((float(a), float(b)) for a, b in zip(x, w) if b > 0), key=lambda t: t[0])
+    cum = []
+    total = 0.0
+    for _, wi in pairs:
+        total += wi
+        cum.append(total)
+
+    def value_at(pos):  # the first row whose cumulative weight exceeds pos
+        for (xi, _), c in zip(pairs, cum):
+            if c > pos:
+                return xi
+        return pairs[-1][0]
+
+    virtual = (total - 1) * q
+    if virtual >= total - 1:
+        return pairs[-1][0]
+    if virtual < 0:
+        return pairs[0][0]
+    prev = math.floor(virtual)
+    a, b = value_at(prev), value_at(prev + 1)
+    t = virtual - prev
+    if t >= 0.5:  # numpy's _lerp, bit for bit
+        return b - (b - a) * (1 - t)
+    return a + (b - a) * t
 
 
 def bin_index(conf, edges, right=True):

@@ -243,8 +243,6 @@ def test_binary_calibration_error_matches_reference(case):
 @given(multiclass_case(), st.booleans())
 def test_multiclass_calibration_error_matches_reference(case, classwise):
     y, P, w, logits, opts = case
-    # classwise + quantile + logits has a known bug: see test_BUG_classwise_quantile_logits_*
-    assume(not (classwise and logits and opts["strategy"] == "quantile"))
     describe(*case)
     for norm in NORMS:
         got = fastcal.calibration_error(y, P, norm=norm, classwise=classwise,
@@ -257,11 +255,11 @@ def test_multiclass_calibration_error_matches_reference(case, classwise):
 @given(multiclass_case(logits=True), st.sampled_from(NORMS))
 @example(case=(np.array([0, 0, 1]), np.array([[0.0, -9.5], [0.0, -9.5], [0.0, 0.0]]), None, True,
                {"n_bins": 2, "strategy": "quantile", "right": True}), norm="l1")
-def test_BUG_classwise_quantile_logits_matches_reference(case, norm):
-    """Classwise quantile bins from logits: the kernel bins its own (libm exp)
-    softmax, but fastcal._core computes the per-class quantile edges from a numpy
-    softmax (SIMD exp, differs by 1 ulp for ~5% of inputs), so a probability equal
-    to a quantile edge can land in the wrong bin."""
+def test_classwise_quantile_logits_matches_reference(case, norm):
+    """Classwise quantile bins from logits: the per-class quantile edges must be
+    taken from the probabilities the kernel bins (its own libm-exp softmax; a
+    numpy SIMD-exp softmax differs by 1 ulp for ~5% of inputs, which once moved
+    values across edges)."""
     y, P, w, logits, opts = case
     describe(*case)
     opts = dict(opts, strategy="quantile")
@@ -272,10 +270,10 @@ def test_BUG_classwise_quantile_logits_matches_reference(case, norm):
     assert_close(got, want, what=norm)
 
 
-def test_BUG_classwise_quantile_logits_minimal_reproduction():
+def test_classwise_quantile_logits_regression():
     """Same data as logits and as the kernel's own softmax probabilities: the
-    classwise quantile ECE must agree (0.16666666666666669), but from logits it is
-    0.16661676918165969 because np.exp(-9.5) != math.exp(-9.5) (1 ulp)."""
+    classwise quantile ECE must agree (0.16666666666666669; it was
+    0.16661676918165969 while the edges came from np.exp(-9.5) != math.exp(-9.5))."""
     Z = np.array([[0.0, -9.5], [0.0, -9.5], [0.0, 0.0]])
     y = [0, 0, 1]
     e = math.exp(-9.5)  # libm, as in the Numba kernel
@@ -505,8 +503,8 @@ def test_integer_weight_equals_repetition_uniform_bins(case):
 
 @given(integer_weight_case())
 def test_integer_weight_equals_repetition_weighted_quantile(case):
-    """With quantile bins, integer weights k equal repeating the rows k times
-    under the weighted-quantile convention (inverted_cdf edges of the repeated data)."""
+    """With quantile bins, integer weights k equal repeating the rows k times:
+    the weighted edges are the linear quantile of the repeated data."""
     y, p, w, logits, opts = case
     opts = dict(opts, strategy="quantile")
     describe(y, p, w, logits, opts)
@@ -516,8 +514,7 @@ def test_integer_weight_equals_repetition_weighted_quantile(case):
     else:
         conf, corr = P, y.astype(np.float64)
     rep = np.repeat(np.arange(y.shape[0]), w)
-    edges = np.quantile(conf[rep], np.linspace(0, 1, opts["n_bins"] + 1),
-                        method="inverted_cdf")
+    edges = np.quantile(conf[rep], np.linspace(0, 1, opts["n_bins"] + 1))
     want = ref.binary_errors(conf[rep], corr[rep], None, opts["n_bins"], right=opts["right"],
                              edges=edges)
     for norm in NORMS:
@@ -526,18 +523,13 @@ def test_integer_weight_equals_repetition_weighted_quantile(case):
         assert_close(got, want[norm], what=norm)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "DESIGN conflict, not a kernel bug: section 2 says weight k == repeating the row k "
-    "times for every metric, but section 3 / fastcal use np.quantile's default 'linear' "
-    "method without weights and 'inverted_cdf' with weights, so quantile-binned metrics "
-    "with all-one (or integer) weights differ from the unweighted / repeated call."))
-def test_SPEC_CONFLICT_quantile_bins_unit_weights_equal_unweighted():
-    # unweighted edges (linear) [0.3, 0.7, 0.9]; unit weights (inverted_cdf) [0.3, 0.6, 0.9]
+def test_quantile_bins_unit_weights_equal_unweighted():
+    # edges (linear) [0.3, 0.7, 0.9] with and without unit weights
     y = np.array([0, 1, 1, 1])
     p = np.array([0.3, 0.6, 0.8, 0.9])
-    a = fastcal.ece(y, p, n_bins=2, strategy="quantile", right=False)  # 0.1
+    a = fastcal.ece(y, p, n_bins=2, strategy="quantile", right=False)
     b = fastcal.ece(y, p, n_bins=2, strategy="quantile", right=False,
-                    sample_weight=np.ones(4))  # 0.25
+                    sample_weight=np.ones(4))
     assert_close(a, ref.calibration_error(y, p, n_bins=2, strategy="quantile", right=False))
     assert_close(b, ref.calibration_error(y, p, n_bins=2, strategy="quantile", right=False,
                                           sample_weight=np.ones(4)))
@@ -859,7 +851,7 @@ def test_float16_probabilities_binned_metrics(base):
     assert_same_gauges(a, b)
 
 
-def test_BUG_float16_probabilities_nll_clips_at_float16_eps():
+def test_float16_probabilities_nll_clips_at_float16_eps():
     """DESIGN 3: NLL from probabilities clips at the INPUT dtype's machine epsilon,
     like sklearn.metrics.log_loss (which keeps float16)."""
     from sklearn.metrics import log_loss
@@ -878,3 +870,22 @@ def test_torch_float32_tensor_equals_numpy_float32(base):
     P32 = base["P"].astype(np.float32)
     assert_same_gauges(_gauges(base["y"], torch.from_numpy(p32)), _gauges(base["y"], p32))
     assert_same_gauges(_gauges(base["yc"], torch.from_numpy(P32)), _gauges(base["yc"], P32))
+
+
+@given(st.lists(st.floats(0, 1), min_size=1, max_size=30), st.integers(1, 12),
+       st.lists(st.integers(1, 4), min_size=30, max_size=30))
+def test_weighted_quantile_edges_unit_and_integer_weights(conf, n_bins, reps):
+    """Unit weights give bit for bit np.quantile's edges; integer weights give
+    the edges of the repeated sample; real weights follow the reference."""
+    from fastcal._core import quantile_edges
+
+    conf = np.array(conf)
+    q = np.linspace(0, 1, n_bins + 1)
+    np.testing.assert_array_equal(quantile_edges(conf, n_bins, np.ones(conf.size)),
+                                  np.quantile(conf, q))
+    w = np.array(reps[: conf.size], dtype=np.float64)
+    np.testing.assert_array_equal(quantile_edges(conf, n_bins, w),
+                                  np.quantile(np.repeat(conf, reps[: conf.size]), q))
+    w = w / 3.0
+    np.testing.assert_array_equal(quantile_edges(conf, n_bins, w),
+                                  ref.edges_for(conf, n_bins, "quantile", w))

@@ -211,6 +211,19 @@ def row_logits(P, K, i, shift, mask, want_s2):
     return am, zmax, s, s2, nbad
 
 
+@njit(**OPTS)
+def softmax_rows(P, K, shift, mask):
+    """float64 softmax of (n, C) logits, with exactly the expressions the
+    binned kernels use (for quantile edges of classwise bins)."""
+    n, C = P.shape
+    out = np.empty((n, C))
+    for i in range(n):
+        am, zmax, s, s2, nbad = row_logits(P, K, i, shift, mask, None)
+        for k in range(C):
+            out[i, k] = np.exp(np.float64(P[i, k]) - zmax) / s
+    return out
+
+
 # ---------------------------------------------------------------------------
 # slow paths: find the first invalid element of a chunk known to hold one
 
