@@ -6,7 +6,7 @@ import numpy as np
 from . import _core
 from . import _validation as V
 from ._kernels import _stats as S
-from ._metrics import ReliabilityCurve, _check_total, auroc_from_labels, curve_from_bins
+from ._metrics import _check_total, auroc_from_labels, curve_from_bins
 
 _FIELDS = ("n", "weight", "accuracy", "confidence", "ece", "mce", "rmsce", "signed_error",
            "brier", "nll", "auroc")

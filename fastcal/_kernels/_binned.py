@@ -279,6 +279,32 @@ def multiclass_first_error(y, P, w, lo, hi, logits, tol, check):
 
 
 @njit(**OPTS)
+def binary_element(y, p, w, i, logits, check):
+    """Element i of binary input: (target, weight, raw value, confidence, valid?).
+
+    Branch-free validity: label 0/1 always; with ``check`` on, the weight is
+    finite and non-negative and the value is finite (logits) or in [0, 1].
+    """
+    t = np.float64(y[i])
+    ok = (t == 0.0) | (t == 1.0)
+    wi = 1.0
+    if w is not None:
+        wi = w[i]
+        if check is not None:
+            ok &= (wi >= 0.0) & (wi < _INF)
+    z = np.float64(p[i])
+    if logits is not None:
+        if check is not None:
+            ok &= (z > -_INF) & (z < _INF)
+        c = sigmoid(z)
+    else:
+        c = z
+        if check is not None:
+            ok &= (c >= 0.0) & (c <= 1.0)
+    return t, wi, z, c, ok
+
+
+@njit(**OPTS)
 def binary_chunk(y, p, w, lo, hi, edges, uniform, right, logits, scores, eps,
                  check, bins, out, conf_out, corr_out):
     nb = bins.shape[1]
@@ -286,22 +312,8 @@ def binary_chunk(y, p, w, lo, hi, edges, uniform, right, logits, scores, eps,
     brier = 0.0
     nll = 0.0
     for i in range(lo, hi):
-        t = np.float64(y[i])
-        ok &= (t == 0.0) | (t == 1.0)
-        wi = 1.0
-        if w is not None:
-            wi = w[i]
-            if check is not None:
-                ok &= (wi >= 0.0) & (wi < _INF)
-        z = np.float64(p[i])
-        if logits is not None:
-            if check is not None:
-                ok &= (z > -_INF) & (z < _INF)
-            c = sigmoid(z)
-        else:
-            c = z
-            if check is not None:
-                ok &= (c >= 0.0) & (c <= 1.0)
+        t, wi, z, c, valid = binary_element(y, p, w, i, logits, check)
+        ok &= valid
         k = find_bin(c, edges, nb, uniform, right)
         bins[0, k] += wi
         bins[1, k] += wi * c

@@ -14,6 +14,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._binned import (
+    binary_element,
     binary_first_error,
     class_label,
     clipped_nll,
@@ -21,7 +22,6 @@ from ._binned import (
     n_chunks,
     row_logits,
     row_probs,
-    sigmoid,
     softplus,
 )
 from ._common import BAD_BINARY_LABEL, BAD_SCORE, BAD_WEIGHT, CHUNK, OK, OPTS, PAR_OPTS
@@ -36,22 +36,8 @@ def binary_chunk(y, p, w, lo, hi, logits, want_nll, eps, check, out):
     brier = 0.0
     nll = 0.0
     for i in range(lo, hi):
-        t = np.float64(y[i])
-        ok &= (t == 0.0) | (t == 1.0)
-        wi = 1.0
-        if w is not None:
-            wi = w[i]
-            if check is not None:
-                ok &= (wi >= 0.0) & (wi < _INF)
-        z = np.float64(p[i])
-        if logits is not None:
-            if check is not None:
-                ok &= (z > -_INF) & (z < _INF)
-            c = sigmoid(z)
-        else:
-            c = z
-            if check is not None:
-                ok &= (c >= 0.0) & (c <= 1.0)
+        t, wi, z, c, valid = binary_element(y, p, w, i, logits, check)
+        ok &= valid
         if want_nll is not None:
             if logits is not None:
                 nll += wi * softplus(-z if t == 1.0 else z)
