@@ -451,6 +451,9 @@ def write_report(path, env, results, mem, cases, sizes_for, mem_n, quick, wall):
         L.append("")
         ex = case.data(sizes[-1])
         L.append(f"Data at the largest size: {ex.describe()}." + (f" {case.note}" if case.note else ""))
+        loads = [results.get((cname, "fastcal", n), {}).get("load") for n in sizes]
+        L.append("Load average (1/5/15 min) when each size started: "
+                 + "; ".join(f"{fmt_n(n)}: {ld}" for n, ld in zip(sizes, loads) if ld) + ".")
         L.append("")
         head = "| implementation | " + " | ".join(
             f"{case.size_label} = {fmt_n(n)} | ratio" for n in sizes) + " | agreement |"
