@@ -124,7 +124,7 @@ def binned(y_true, y_prob, *, n_bins, strategy, right, classwise, from_logits,
     else:
         C = y_prob.shape[1]
         out.n_classes = C
-        K, shift, mask = V.keys(y_prob)
+        K, shift, mask, one = V.keys(y_prob)
         tol = V.row_sum_tol(dtype, C)
         work = n * C
         if classwise:
@@ -133,26 +133,26 @@ def binned(y_true, y_prob, *, n_bins, strategy, right, classwise, from_logits,
             if not uniform:
                 # validate first, then per-class quantile edges on the probabilities
                 code, idx, _, _ = run(B.toplabel_stats, B.toplabel_stats_parallel, work,
-                                      y_true, y_prob, K, shift, mask, w, edges, True, R, L,
+                                      y_true, y_prob, K, shift, mask, one, w, edges, True, R, L,
                                       None, eps, tol, CH, None, None)
                 V.raise_for_status(code, idx, y_true, y_prob, w)
                 # the kernel's own softmax, so the edges are the values it bins
                 P = B.softmax_rows(y_prob, K, shift, mask) if from_logits else y_prob
                 edges = np.stack([quantile_edges(P[:, k], n_bins, w) for k in range(C)])
             code, idx, bins, _ = run(B.classwise_stats, B.classwise_stats_parallel, work,
-                                     y_true, y_prob, K, shift, mask, w, edges,
+                                     y_true, y_prob, K, shift, mask, one, w, edges,
                                      V.on(uniform), R, L, tol, CH)
             V.raise_for_status(code, idx, y_true, y_prob, w)
             sc = np.zeros(2)
             if scores:
                 _, _, _, sc = run(B.toplabel_stats, B.toplabel_stats_parallel, work,
-                                  y_true, y_prob, K, shift, mask, w, V.uniform_edges(n_bins),
+                                  y_true, y_prob, K, shift, mask, one, w, V.uniform_edges(n_bins),
                                   True, R, L, True, eps, tol, None, None, None)
             out.bins, out.scores, out.edges = bins, sc, edges
             return out
         out.layout = "top-label"
         code, idx, bins, sc = run(B.toplabel_stats, B.toplabel_stats_parallel, work,
-                                  y_true, y_prob, K, shift, mask, w, edges, True, R, L, SC,
+                                  y_true, y_prob, K, shift, mask, one, w, edges, True, R, L, SC,
                                   eps, tol, CH, conf, corr)
         V.raise_for_status(code, idx, y_true, y_prob, w)
     if not uniform:

@@ -228,10 +228,11 @@ def _scores(y_true, y_prob, from_logits, sample_weight, check, want_nll):
     else:
         C = y_prob.shape[1]
         tol = V.row_sum_tol(src, C)
-        K, shift, mask = V.keys(y_prob)
+        K, shift, mask, one = V.keys(y_prob)
         code, idx, total, brier, nll = _core.run(
             SC.multiclass_scores, SC.multiclass_scores_parallel, n * C,
-            y_true, y_prob, K, shift, mask, w, L, V.on(want_nll), eps, tol, CH)
+            y_true, y_prob, K, shift, mask, one, w, L, V.on(want_nll), V.on(not want_nll),
+            eps, tol, CH)
     V.raise_for_status(code, idx, y_true, y_prob, w)
     _check_total(total)
     return brier / total, nll / total

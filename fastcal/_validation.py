@@ -154,11 +154,11 @@ def uniform_edges(n_bins):
 
 
 def keys(P):
-    """Integer view of (n, C) float input and the (shift, mask) that make its
-    order the float order (see ``_kernels._binned.row_probs``)."""
+    """Integer view of (n, C) float input, the (shift, mask) that make its order
+    the float order, and the key of 1.0 (see ``_kernels._binned``)."""
     if P.dtype == np.float64:
-        return P.view(np.int64), 63, 0x7FFFFFFFFFFFFFFF
-    return P.view(np.int32), 31, 0x7FFFFFFF
+        return P.view(np.int64), 63, 0x7FFFFFFFFFFFFFFF, 0x3FF0000000000000
+    return P.view(np.int32), 31, 0x7FFFFFFF, 0x3F800000
 
 
 def on(flag):

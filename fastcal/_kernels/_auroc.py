@@ -57,13 +57,12 @@ only (or no weight on one), ``u`` is 0 and ``wpos``/``wneg`` are returned as
 they are; the caller decides about NaN and warnings.  AUROC = u / (wpos * wneg).
 """
 
-import numba
 import numpy as np
 from numba import njit, prange
-from numba.core import cgutils, types
-from numba.extending import intrinsic
 
+from ._common import NWORKERS as _NWORKERS
 from ._common import OPTS, PAR_OPTS
+from ._common import fetch_add as _fetch_add
 
 # At or below this n, count pairs directly (no partition machinery);
 # unweighted pair counting vectorises well, weighted less so.
@@ -86,7 +85,6 @@ _PAR_MIN = 1 << 17
 # iterations that pull them from a shared counter.
 _NPARTS = 16
 _NGROUPS = 256
-_NWORKERS = 64
 
 _U0 = np.uint64(0)
 _U1 = np.uint64(1)
@@ -563,32 +561,6 @@ def _groups(bnd, npos, weighted, ngroups):
     g += 1
     gstart[g] = nb
     return gstart[:g + 1], gcost[:g]
-
-
-@intrinsic
-def _fetch_add_intrinsic(typingctx, arr, idx):
-    """Atomic ``arr[idx] += 1`` returning the old value (arr: 1-D int64)."""
-    if not (isinstance(arr, types.Array) and arr.ndim == 1 and arr.dtype == types.int64):
-        return None
-    sig = types.int64(arr, types.intp)
-
-    def codegen(context, builder, signature, args):
-        arrty = signature.args[0]
-        ary = context.make_array(arrty)(context, builder, args[0])
-        ptr = cgutils.get_item_pointer(context, builder, arrty, ary, [args[1]])
-        one = context.get_constant(types.int64, 1)
-        return builder.atomic_rmw("add", ptr, one, "monotonic")
-
-    return sig, codegen
-
-
-def _fetch_add_py(arr, idx):  # NUMBA_DISABLE_JIT=1 (coverage runs): plain Python
-    old = arr[idx]
-    arr[idx] = old + 1
-    return old
-
-
-_fetch_add = _fetch_add_py if numba.config.DISABLE_JIT else _fetch_add_intrinsic
 
 
 @njit(**PAR_OPTS)

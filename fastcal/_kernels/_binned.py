@@ -39,14 +39,18 @@ from ._common import (
     BAD_ROW_SUM,
     BAD_WEIGHT,
     CHUNK,
+    NWORKERS,
     OK,
     OPTS,
     PAR_OPTS,
+    fetch_add,
     ROW_OPTS,
 )
 from ._stats import ce_from_bins
 
 _INF = np.inf
+# Rows whose statistics are computed per call of rows_probs (a power of two).
+ROW_BLOCK = 256
 # Within this distance of an edge (in units of bin width) the uniform-bin
 # guess int(c * n_bins) is checked against the exact float64 edges.
 _EDGE_SLACK = 1e-9
@@ -145,35 +149,63 @@ def class_label(yi, C):
 
 # ---------------------------------------------------------------------------
 # row statistics for (n, C) input.  ``K`` is the same memory viewed as
-# int64 (float64 input) or int32 (float32 input): the float order equals the
-# order of the keys  b ^ ((b >> shift) & mask)  with -0.0 mapped to +0.0, so
-# the max and first argmax are integer reductions that vectorise.
+# int64 (float64 input) or int32 (float32 input).  For logits (any sign) the
+# float order equals the order of the keys  b ^ ((b >> shift) & mask)  with
+# -0.0 mapped to +0.0, so max and first argmax are integer reductions that
+# vectorise; probabilities need no transform (see row_probs).
 
 
 @njit(**ROW_OPTS)
-def row_probs(P, K, i, shift, mask):
-    """(first argmax, sum, sum of squares, number of entries outside [0, 1])."""
+def rows_probs(P, K, lo, hi, one, want_s2, am_out, s_out, s2_out, valid_out):
+    """For rows lo..hi of probabilities: first argmax, sum, sum of squares (if
+    wanted) and validity, into the block arrays (index i - lo).
+
+    For non-negative floats the order of the bit patterns read as signed
+    integers (``K``) is the float order, so max, min and first argmax are
+    integer reductions that vectorise (the row sums may be reassociated; they
+    are never used for binning).  A row is valid when its smallest key is
+    non-negative (no negative value or negative NaN) and its largest is at
+    most the key ``one`` of 1.0 (no value above 1, no NaN); the rare row that
+    fails this is rechecked with float comparisons, which accept -0.0.  An
+    invalid row's argmax is meaningless but in range.  Working on a block of
+    rows per call keeps the call overhead off the per-row cost.
+    """
     C = P.shape[1]
-    s = 0.0
-    s2 = 0.0
-    nbad = 0
-    m = K[i, 0] ^ ((K[i, 0] >> shift) & mask)
-    for k in range(C):
-        v = np.float64(P[i, k])
-        nbad += (v < 0.0) | (v > 1.0) | (v != v)
-        s += v
-        s2 += v * v
-        b = K[i, k]
-        u = b ^ ((b >> shift) & mask)
-        u += u == -1
-        m = max(m, u)
-    am = C
-    for k in range(C):
-        b = K[i, k]
-        u = b ^ ((b >> shift) & mask)
-        u += u == -1
-        am = min(am, k if u == m else C)
-    return am, s, s2, nbad
+    for i in range(lo, hi):
+        s = 0.0
+        s2 = 0.0
+        m = K[i, 0]
+        mn = K[i, 0]
+        for k in range(C):
+            v = np.float64(P[i, k])
+            s += v
+            if want_s2 is not None:
+                s2 += v * v
+            b = K[i, k]
+            m = max(m, b)
+            mn = min(mn, b)
+        am = C
+        for k in range(C):
+            am = min(am, k if K[i, k] == m else C)
+        if am >= C:
+            am = 0
+        valid = (mn >= 0) & (m <= one)
+        if not valid:
+            valid = row_in_unit_interval(P, i)
+        j = i - lo
+        am_out[j] = am
+        s_out[j] = s
+        s2_out[j] = s2
+        valid_out[j] = valid
+
+
+@njit(**OPTS)
+def row_in_unit_interval(P, i):
+    for k in range(P.shape[1]):
+        v = P[i, k]
+        if not (v >= 0.0 and v <= 1.0):
+            return False
+    return True
 
 
 @njit(**OPTS)
@@ -332,7 +364,7 @@ def binary_chunk(y, p, w, lo, hi, edges, uniform, right, logits, scores, eps,
 
 
 @njit(**OPTS)
-def toplabel_chunk(y, P, K, shift, mask, w, lo, hi, edges, uniform, right,
+def toplabel_chunk(y, P, K, shift, mask, one, w, lo, hi, edges, uniform, right,
                    logits, scores, eps, tol, check, bins, out, conf_out,
                    corr_out):
     nb = bins.shape[1]
@@ -340,7 +372,14 @@ def toplabel_chunk(y, P, K, shift, mask, w, lo, hi, edges, uniform, right,
     ok = True
     brier = 0.0
     nll = 0.0
+    bam = np.empty(ROW_BLOCK, np.int64)
+    bs = np.empty(ROW_BLOCK)
+    bs2 = np.empty(ROW_BLOCK)
+    bv = np.empty(ROW_BLOCK, np.bool_)
     for i in range(lo, hi):
+        j = (i - lo) & (ROW_BLOCK - 1)
+        if logits is None and j == 0:
+            rows_probs(P, K, i, min(hi, i + ROW_BLOCK), one, scores, bam, bs, bs2, bv)
         lab, valid = class_label(y[i], C)
         ok &= valid
         wi = 1.0
@@ -359,11 +398,12 @@ def toplabel_chunk(y, P, K, shift, mask, w, lo, hi, edges, uniform, right,
                 brier += wi * (s2 / (s * s) - 2.0 * py + 1.0)
                 nll += wi * (zmax + np.log(s) - zy)
         else:
-            am, s, s2, nbad = row_probs(P, K, i, shift, mask)
-            if am >= C:
-                am = 0
+            am = bam[j]
+            s = bs[j]
+            s2 = bs2[j]
+            valid = bv[j]
             if check is not None:
-                ok &= (nbad == 0) & (abs(s - 1.0) <= tol)
+                ok &= valid & (abs(s - 1.0) <= tol)
             c = np.float64(P[i, am])
             if scores is not None:
                 py = np.float64(P[i, lab])
@@ -385,12 +425,16 @@ def toplabel_chunk(y, P, K, shift, mask, w, lo, hi, edges, uniform, right,
 
 
 @njit(**OPTS)
-def classwise_chunk(y, P, K, shift, mask, w, lo, hi, edges, uniform, right,
+def classwise_chunk(y, P, K, shift, mask, one, w, lo, hi, edges, uniform, right,
                     logits, tol, check, bins):
     nb = bins.shape[2]
     C = P.shape[1]
     per_class_edges = edges.shape[0] > 1
     ok = True
+    bam = np.empty(ROW_BLOCK, np.int64)
+    bs = np.empty(ROW_BLOCK)
+    bs2 = np.empty(ROW_BLOCK)
+    bv = np.empty(ROW_BLOCK, np.bool_)
     for i in range(lo, hi):
         lab, valid = class_label(y[i], C)
         ok &= valid
@@ -406,8 +450,10 @@ def classwise_chunk(y, P, K, shift, mask, w, lo, hi, edges, uniform, right,
             if check is not None:
                 ok &= nbad == 0
         elif check is not None:
-            am, s0, s2, nbad = row_probs(P, K, i, shift, mask)
-            ok &= (nbad == 0) & (abs(s0 - 1.0) <= tol)
+            j = (i - lo) & (ROW_BLOCK - 1)
+            if j == 0:
+                rows_probs(P, K, i, min(hi, i + ROW_BLOCK), one, None, bam, bs, bs2, bv)
+            ok &= bv[j] & (abs(bs[j] - 1.0) <= tol)
         for k in range(C):
             if logits is not None:
                 c = np.exp(np.float64(P[i, k]) - zmax) / s
@@ -498,18 +544,23 @@ def binary_stats_parallel(y, p, w, edges, uniform, right, logits, scores, eps,
     bins = np.zeros((nch, 3, edges.shape[1] - 1))
     out = np.zeros((nch, 2))
     oks = np.ones(nch, np.bool_)
-    for ch in prange(nch):
-        _binary_one(y, p, w, edges, uniform, right, logits, scores, eps, check,
-                    conf_out, corr_out, bins, out, oks, ch)
+    ctr = np.zeros(1, np.int64)
+    for _ in prange(NWORKERS):
+        while True:
+            ch = fetch_add(ctr, 0)
+            if ch >= nch:
+                break
+            _binary_one(y, p, w, edges, uniform, right, logits, scores, eps, check,
+                        conf_out, corr_out, bins, out, oks, ch)
     return _binary_finish(y, p, w, logits, check, bins, out, oks)
 
 
 @njit(**OPTS)
-def _toplabel_one(y, P, K, shift, mask, w, edges, uniform, right, logits, scores,
+def _toplabel_one(y, P, K, shift, mask, one, w, edges, uniform, right, logits, scores,
                   eps, tol, check, conf_out, corr_out, bins, out, oks, ch):
     lo = ch * CHUNK
     hi = min(P.shape[0], lo + CHUNK)
-    oks[ch] = toplabel_chunk(y, P, K, shift, mask, w, lo, hi, edges[0], uniform,
+    oks[ch] = toplabel_chunk(y, P, K, shift, mask, one, w, lo, hi, edges[0], uniform,
                              right, logits, scores, eps, tol, check, bins[ch],
                              out[ch], conf_out, corr_out)
 
@@ -526,7 +577,7 @@ def _multiclass_finish(y, P, w, logits, tol, check, bins, out, oks):
 
 
 @njit(**OPTS)
-def toplabel_stats(y, P, K, shift, mask, w, edges, uniform, right, logits, scores,
+def toplabel_stats(y, P, K, shift, mask, one, w, edges, uniform, right, logits, scores,
                    eps, tol, check, conf_out, corr_out):
     """Multiclass top-label: ``P`` (n, C) probabilities (or logits)."""
     nch = n_chunks(P.shape[0])
@@ -534,7 +585,7 @@ def toplabel_stats(y, P, K, shift, mask, w, edges, uniform, right, logits, score
     out = np.zeros((nch, 2))
     oks = np.ones(nch, np.bool_)
     for ch in range(nch):
-        _toplabel_one(y, P, K, shift, mask, w, edges, uniform, right, logits,
+        _toplabel_one(y, P, K, shift, mask, one, w, edges, uniform, right, logits,
                       scores, eps, tol, check, conf_out, corr_out, bins, out, oks, ch)
         if not oks[ch]:
             break
@@ -542,29 +593,34 @@ def toplabel_stats(y, P, K, shift, mask, w, edges, uniform, right, logits, score
 
 
 @njit(**PAR_OPTS)
-def toplabel_stats_parallel(y, P, K, shift, mask, w, edges, uniform, right, logits,
+def toplabel_stats_parallel(y, P, K, shift, mask, one, w, edges, uniform, right, logits,
                             scores, eps, tol, check, conf_out, corr_out):
     nch = n_chunks(P.shape[0])
     bins = np.zeros((nch, 3, edges.shape[1] - 1))
     out = np.zeros((nch, 2))
     oks = np.ones(nch, np.bool_)
-    for ch in prange(nch):
-        _toplabel_one(y, P, K, shift, mask, w, edges, uniform, right, logits,
-                      scores, eps, tol, check, conf_out, corr_out, bins, out, oks, ch)
+    ctr = np.zeros(1, np.int64)
+    for _ in prange(NWORKERS):
+        while True:
+            ch = fetch_add(ctr, 0)
+            if ch >= nch:
+                break
+            _toplabel_one(y, P, K, shift, mask, one, w, edges, uniform, right, logits,
+                          scores, eps, tol, check, conf_out, corr_out, bins, out, oks, ch)
     return _multiclass_finish(y, P, w, logits, tol, check, bins, out, oks)
 
 
 @njit(**OPTS)
-def _classwise_one(y, P, K, shift, mask, w, edges, uniform, right, logits, tol,
+def _classwise_one(y, P, K, shift, mask, one, w, edges, uniform, right, logits, tol,
                    check, bins, oks, ch):
     lo = ch * CHUNK
     hi = min(P.shape[0], lo + CHUNK)
-    oks[ch] = classwise_chunk(y, P, K, shift, mask, w, lo, hi, edges, uniform,
+    oks[ch] = classwise_chunk(y, P, K, shift, mask, one, w, lo, hi, edges, uniform,
                               right, logits, tol, check, bins[ch])
 
 
 @njit(**OPTS)
-def classwise_stats(y, P, K, shift, mask, w, edges, uniform, right, logits, tol,
+def classwise_stats(y, P, K, shift, mask, one, w, edges, uniform, right, logits, tol,
                     check):
     """Classwise: column k is the binary problem (P[:, k], y == k)."""
     nch = n_chunks(P.shape[0])
@@ -572,7 +628,7 @@ def classwise_stats(y, P, K, shift, mask, w, edges, uniform, right, logits, tol,
     out = np.zeros((nch, 2))
     oks = np.ones(nch, np.bool_)
     for ch in range(nch):
-        _classwise_one(y, P, K, shift, mask, w, edges, uniform, right, logits, tol,
+        _classwise_one(y, P, K, shift, mask, one, w, edges, uniform, right, logits, tol,
                        check, bins, oks, ch)
         if not oks[ch]:
             break
@@ -580,15 +636,20 @@ def classwise_stats(y, P, K, shift, mask, w, edges, uniform, right, logits, tol,
 
 
 @njit(**PAR_OPTS)
-def classwise_stats_parallel(y, P, K, shift, mask, w, edges, uniform, right, logits,
+def classwise_stats_parallel(y, P, K, shift, mask, one, w, edges, uniform, right, logits,
                              tol, check):
     nch = n_chunks(P.shape[0])
     bins = np.zeros((nch, P.shape[1], 3, edges.shape[1] - 1))
     out = np.zeros((nch, 2))
     oks = np.ones(nch, np.bool_)
-    for ch in prange(nch):
-        _classwise_one(y, P, K, shift, mask, w, edges, uniform, right, logits, tol,
-                       check, bins, oks, ch)
+    ctr = np.zeros(1, np.int64)
+    for _ in prange(NWORKERS):
+        while True:
+            ch = fetch_add(ctr, 0)
+            if ch >= nch:
+                break
+            _classwise_one(y, P, K, shift, mask, one, w, edges, uniform, right, logits, tol,
+                           check, bins, oks, ch)
     return _multiclass_finish(y, P, w, logits, tol, check, bins, out, oks)
 
 

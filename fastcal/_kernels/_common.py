@@ -1,8 +1,12 @@
-"""Compilation options and status codes shared by every kernel.
+"""Compilation options, status codes and the atomic counter shared by every kernel.
 
 Binning never uses fastmath: a reordered float operation moves values across
 bin edges.  The options live here and nowhere else.
 """
+
+import numba
+from numba.core import cgutils, types
+from numba.extending import intrinsic
 
 # Serial kernels: release the GIL so Python threads can run them concurrently.
 OPTS = dict(nogil=True, cache=True, fastmath=False, error_model="numpy")
@@ -27,3 +31,35 @@ BAD_SCORE = 7  # y_score not finite
 # Row reductions over (n, C) input (sum and sum of squares of a row) may be
 # reassociated so that they vectorise; these are never used for binning.
 ROW_OPTS = dict(OPTS, fastmath={"reassoc", "nsz"})
+
+# Parallel drivers run NWORKERS prange iterations that pull work items (chunks)
+# from a shared atomic counter until none is left: numba's own prange schedule
+# is static, so one slowed thread would otherwise hold back the whole call.
+# Results do not depend on who processes which item.
+NWORKERS = 64
+
+
+@intrinsic
+def _fetch_add_intrinsic(typingctx, arr, idx):
+    """Atomic ``arr[idx] += 1`` returning the old value (arr: 1-D int64)."""
+    if not (isinstance(arr, types.Array) and arr.ndim == 1 and arr.dtype == types.int64):
+        return None
+    sig = types.int64(arr, types.intp)
+
+    def codegen(context, builder, signature, args):
+        arrty = signature.args[0]
+        ary = context.make_array(arrty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, arrty, ary, [args[1]])
+        one = context.get_constant(types.int64, 1)
+        return builder.atomic_rmw("add", ptr, one, "monotonic")
+
+    return sig, codegen
+
+
+def _fetch_add_py(arr, idx):  # NUMBA_DISABLE_JIT=1 (coverage runs): plain Python
+    old = arr[idx]
+    arr[idx] = old + 1
+    return old
+
+
+fetch_add = _fetch_add_py if numba.config.DISABLE_JIT else _fetch_add_intrinsic

@@ -21,10 +21,11 @@ from ._binned import (
     multiclass_first_error,
     n_chunks,
     row_logits,
-    row_probs,
+    ROW_BLOCK,
+    rows_probs,
     softplus,
 )
-from ._common import BAD_BINARY_LABEL, BAD_SCORE, BAD_WEIGHT, CHUNK, OK, OPTS, PAR_OPTS
+from ._common import BAD_BINARY_LABEL, BAD_SCORE, BAD_WEIGHT, CHUNK, NWORKERS, OK, OPTS, PAR_OPTS, fetch_add
 
 _INF = np.inf
 
@@ -54,13 +55,21 @@ def binary_chunk(y, p, w, lo, hi, logits, want_nll, eps, check, out):
 
 
 @njit(**OPTS)
-def multiclass_chunk(y, P, K, shift, mask, w, lo, hi, logits, want_nll, eps, tol, check, out):
+def multiclass_chunk(y, P, K, shift, mask, one, w, lo, hi, logits, want_nll, want_brier, eps,
+                     tol, check, out):
     C = P.shape[1]
     ok = True
     tw = 0.0
     brier = 0.0
     nll = 0.0
+    bam = np.empty(ROW_BLOCK, np.int64)
+    bs = np.empty(ROW_BLOCK)
+    bs2 = np.empty(ROW_BLOCK)
+    bv = np.empty(ROW_BLOCK, np.bool_)
     for i in range(lo, hi):
+        j = (i - lo) & (ROW_BLOCK - 1)
+        if logits is None and j == 0:
+            rows_probs(P, K, i, min(hi, i + ROW_BLOCK), one, want_brier, bam, bs, bs2, bv)
         lab, valid = class_label(y[i], C)
         ok &= valid
         wi = 1.0
@@ -69,7 +78,7 @@ def multiclass_chunk(y, P, K, shift, mask, w, lo, hi, logits, want_nll, eps, tol
             if check is not None:
                 ok &= (wi >= 0.0) & (wi < _INF)
         if logits is not None:
-            am, zmax, s, s2, nbad = row_logits(P, K, i, shift, mask, True if want_nll is None else None)
+            am, zmax, s, s2, nbad = row_logits(P, K, i, shift, mask, want_brier)
             if check is not None:
                 ok &= nbad == 0
             zy = np.float64(P[i, lab])
@@ -79,9 +88,10 @@ def multiclass_chunk(y, P, K, shift, mask, w, lo, hi, logits, want_nll, eps, tol
                 py = np.exp(zy - zmax) / s
                 brier += wi * (s2 / (s * s) - 2.0 * py + 1.0)
         else:
-            am, s, s2, nbad = row_probs(P, K, i, shift, mask)
+            s = bs[j]
+            s2 = bs2[j]
             if check is not None:
-                ok &= (nbad == 0) & (abs(s - 1.0) <= tol)
+                ok &= bv[j] & (abs(s - 1.0) <= tol)
             py = np.float64(P[i, lab])
             if want_nll is not None:
                 nll += wi * clipped_nll(py, eps)
@@ -139,10 +149,15 @@ def binary_scores_parallel(y, p, w, logits, want_nll, eps, check):
     nch = n_chunks(n)
     out = np.zeros((nch, 3))
     oks = np.ones(nch, np.bool_)
-    for ch in prange(nch):
-        lo = ch * CHUNK
-        oks[ch] = binary_chunk(y, p, w, lo, min(n, lo + CHUNK), logits, want_nll, eps, check,
-                                  out[ch])
+    ctr = np.zeros(1, np.int64)
+    for _ in prange(NWORKERS):
+        while True:
+            ch = fetch_add(ctr, 0)
+            if ch >= nch:
+                break
+            lo = ch * CHUNK
+            oks[ch] = binary_chunk(y, p, w, lo, min(n, lo + CHUNK), logits, want_nll, eps, check,
+                                      out[ch])
     return _binary_finish(y, p, w, logits, check, out, oks)
 
 
@@ -159,31 +174,37 @@ def _multiclass_finish(y, P, w, logits, tol, check, out, oks):
 
 
 @njit(**OPTS)
-def multiclass_scores(y, P, K, shift, mask, w, logits, want_nll, eps, tol, check):
+def multiclass_scores(y, P, K, shift, mask, one, w, logits, want_nll, want_brier, eps, tol,
+                      check):
     n = P.shape[0]
     nch = n_chunks(n)
     out = np.zeros((nch, 3))
     oks = np.ones(nch, np.bool_)
     for ch in range(nch):
         lo = ch * CHUNK
-        oks[ch] = multiclass_chunk(y, P, K, shift, mask, w, lo, min(n, lo + CHUNK), logits,
-                                   want_nll, eps, tol, check, out[ch])
+        oks[ch] = multiclass_chunk(y, P, K, shift, mask, one, w, lo, min(n, lo + CHUNK), logits,
+                                   want_nll, want_brier, eps, tol, check, out[ch])
         if not oks[ch]:
             break
     return _multiclass_finish(y, P, w, logits, tol, check, out, oks)
 
 
 @njit(**PAR_OPTS)
-def multiclass_scores_parallel(y, P, K, shift, mask, w, logits, want_nll, eps, tol,
-                               check):
+def multiclass_scores_parallel(y, P, K, shift, mask, one, w, logits, want_nll, want_brier, eps,
+                               tol, check):
     n = P.shape[0]
     nch = n_chunks(n)
     out = np.zeros((nch, 3))
     oks = np.ones(nch, np.bool_)
-    for ch in prange(nch):
-        lo = ch * CHUNK
-        oks[ch] = multiclass_chunk(y, P, K, shift, mask, w, lo, min(n, lo + CHUNK), logits,
-                                   want_nll, eps, tol, check, out[ch])
+    ctr = np.zeros(1, np.int64)
+    for _ in prange(NWORKERS):
+        while True:
+            ch = fetch_add(ctr, 0)
+            if ch >= nch:
+                break
+            lo = ch * CHUNK
+            oks[ch] = multiclass_chunk(y, P, K, shift, mask, one, w, lo, min(n, lo + CHUNK), logits,
+                                       want_nll, want_brier, eps, tol, check, out[ch])
     return _multiclass_finish(y, P, w, logits, tol, check, out, oks)
 
 
