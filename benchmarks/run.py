@@ -429,7 +429,8 @@ def write_report(path, env, results, mem, cases, sizes_for, mem_n, quick, wall):
              "`loops` calls with the GC off; the implementations of one case and size are timed "
              "in interleaved rounds, so load drift hits all alike; verdicts use the medians, "
              "the ratio of minimum times is shown beside them as a load-robust check; "
-             "RESULTS.json has every min and the load average per case). "
+             "RESULTS.json has every min and the load average per case; the run itself adds "
+             "about 1 to the load average). "
              "Ratio = peer time / fastcal time (higher is "
              "better for fastcal). Agreement: each value vs fastcal under the same bin "
              "convention, within the stated absolute tolerance (see `benchmarks/registry.py`). "
@@ -545,7 +546,8 @@ def targets_table(results, mem, sizes_for, mem_n, quick, cases):
         meas = (f"{fmt_ratio(r)} ({peer} {fmt_time(tp)}, fastcal {fmt_time(tf)}); "
                 f"ratio of min times {fmt_ratio(rmin)}")
         rows.append((label, f">= {need}x" if need else "(peer)", meas,
-                     f"n={fmt_n(n)}", ("PASS" if r >= need else "MISS") if need else "info"))
+                     f"{R.COMPARISONS[case].size_label}={fmt_n(n)}",
+                     ("PASS" if r >= need else "MISS") if need else "info"))
 
     speed("binary ECE vs torchmetrics", "binary_ece", "torchmetrics", 20)
     speed("binary ECE vs numpy searchsorted/bincount", "binary_ece", "numpy", 10)
