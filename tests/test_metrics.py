@@ -735,7 +735,6 @@ def base():
 
 def _binary_forms(b):
     import pandas as pd
-    import torch
 
     y, p, w = b["y"], b["p"], b["w"]
     ro_y, ro_p, ro_w = y.copy(), p.copy(), w.copy()
@@ -757,14 +756,12 @@ def _binary_forms(b):
         "labels-float32": (y.astype(np.float32), p, w),
         "byteswapped": (y.astype(">i8"), p.astype(">f8"), w.astype(">f8")),
         "weights-float32": (y, p, w.astype(np.float32).astype(np.float64)),  # same values
-        "torch": (torch.from_numpy(y), torch.from_numpy(p), torch.from_numpy(w)),
+        "torch": lambda torch: (torch.from_numpy(y), torch.from_numpy(p), torch.from_numpy(w)),
     }
 
 
 def _multiclass_forms(b):
     import pandas as pd
-    import torch
-
     y, P, w = b["yc"], b["P"], b["w"]
     ro_P = P.copy()
     ro_P.flags.writeable = False
@@ -780,8 +777,15 @@ def _multiclass_forms(b):
         "labels-uint64": (y.astype(np.uint64), P, w),
         "labels-float64": (y.astype(np.float64), P, w),
         "byteswapped": (y.astype(">i8"), P.astype(">f8"), w.astype(">f8")),
-        "torch": (torch.from_numpy(y), torch.from_numpy(P), torch.from_numpy(w)),
+        "torch": lambda torch: (torch.from_numpy(y), torch.from_numpy(P), torch.from_numpy(w)),
     }
+
+
+def _form(entry):
+    """A form's arrays; the torch form needs torch (an optional extra)."""
+    if callable(entry):
+        return entry(pytest.importorskip("torch"))
+    return entry
 
 
 BINARY_FORMS = ["list", "tuple", "pandas", "read-only", "strided", "labels-bool", "labels-int8",
@@ -794,7 +798,7 @@ MULTICLASS_FORMS = ["list", "pandas", "read-only", "fortran", "strided-2d", "lab
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("form", BINARY_FORMS)
 def test_binary_input_forms(base, form, weighted):
-    y, p, w = _binary_forms(base)[form]
+    y, p, w = _form(_binary_forms(base)[form])
     w0 = base["w"]
     if form == "weights-float32":
         w0 = w
@@ -806,14 +810,14 @@ def test_binary_input_forms(base, form, weighted):
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("form", MULTICLASS_FORMS)
 def test_multiclass_input_forms(base, form, weighted):
-    y, P, w = _multiclass_forms(base)[form]
+    y, P, w = _form(_multiclass_forms(base)[form])
     want = _gauges(base["yc"], base["P"], base["w"] if weighted else None)
     got = _gauges(y, P, w if weighted else None)
     assert_same_gauges(got, want)
 
 
 def test_logit_input_forms(base):
-    import torch
+    torch = pytest.importorskip("torch")
 
     rng = np.random.default_rng(3)
     Z = rng.normal(size=(64, 4)) * 3
@@ -864,7 +868,7 @@ def test_float16_probabilities_nll_clips_at_float16_eps():
 
 
 def test_torch_float32_tensor_equals_numpy_float32(base):
-    import torch
+    torch = pytest.importorskip("torch")
 
     p32 = base["p"].astype(np.float32)
     P32 = base["P"].astype(np.float32)
