@@ -50,6 +50,8 @@ def _real_array(x, name, ndims):
 
 
 def _check_finite(arr, name):
+    if arr.ndim == 1 and arr.dtype.kind == "f" and K.first_nonfinite(arr) < 0:
+        return
     ok = np.isfinite(arr)
     if not ok.all():
         bad = np.flatnonzero(~ok.reshape(-1))[0]
@@ -225,7 +227,7 @@ class IsotonicRegression:
         _check_finite(X, "X")
         _check_finite(y, "y")
         if sample_weight is None:
-            w = np.ones(n, np.float64)
+            w = np.ones(1, np.float64)
         else:
             w = _weights(sample_weight, (n,))
             if dtype != np.float64:  # scikit-learn casts weights to X's dtype
@@ -243,7 +245,7 @@ class IsotonicRegression:
         else:
             inc = bool(self.increasing)
         eps = dtype.type(np.finfo(dtype).resolution)
-        ux, uy, uw, m = K.pool_sorted(X, y, w, order, eps)
+        ux, uy, uw, m = K.pool_sorted(X, y, w, sample_weight is not None, order, eps)
         yf = K.isotonic_1d(uy, uw, inc).astype(dtype)
         if lo is not None or hi is not None:
             np.clip(yf, -np.inf if lo is None else lo, np.inf if hi is None else hi, out=yf)

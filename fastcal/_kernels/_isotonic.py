@@ -198,7 +198,7 @@ def argsort_float(x):
 
 
 @njit(**OPTS)
-def pool_sorted(X, y, w, order, eps):
+def pool_sorted(X, y, w, has_w, order, eps):
     """Walk X in the order ``order`` (ascending X), skipping zero weights,
     and pool runs of X closer than ``eps`` to the run's first value (as
     scikit-learn's ``_make_unique``): returns (unique X in X's dtype,
@@ -214,7 +214,7 @@ def pool_sorted(X, y, w, order, eps):
     cw = 0.0
     for j in range(n):
         i = order[j]
-        wi = w[i]
+        wi = w[i] if has_w else 1.0
         if not wi > 0:
             continue
         xi = X[i]
@@ -300,3 +300,13 @@ def average_ranks(x, order):
             ranks[order[k]] = avg
         i = j
     return ranks
+
+
+@njit(**OPTS)
+def first_nonfinite(a):
+    """Index of the first NaN/inf of a 1-D array, or -1."""
+    for i in range(a.shape[0]):
+        v = a[i]
+        if not (v - v == 0):
+            return i
+    return -1
