@@ -1,0 +1,354 @@
+"""Temperature scaling: weighted mean NLL of softmax(beta * z) and its first two
+derivatives in beta = 1 / T, in one pass over the logits.
+
+Per row (multiclass) with ``m = max_k z_k``, ``d_k = z_k - m <= 0`` and
+``e_k = exp(beta d_k)``, ``S_j = sum_k e_k d_k^j``:
+
+* ``NLL_i      = log S_0 - beta d_y``            (= logsumexp(beta z) - beta z_y)
+* ``dNLL/dbeta = S_1 / S_0 - d_y``               (= E_p[z] - z_y)
+* ``d2/dbeta2  = S_2 / S_0 - (S_1 / S_0)^2``     (= Var_p[z] >= 0)
+
+Binary (n,) logits, with ``s = z`` for y = 1 and ``-z`` for y = 0:
+``NLL_i = softplus(-beta s)``, ``d/dbeta = -s sigmoid(-beta s)``,
+``d2/dbeta2 = s^2 sigmoid(beta s) sigmoid(-beta s)``.
+
+Everything is computed in float64 from float32 or float64 input (no copy),
+probabilities are never stored.  Since ``beta d_k <= 0`` the exponential
+never overflows; it is evaluated by :func:`exp_nonpos`, an inlined
+Cody-Waite + degree-13 polynomial exponential (about 1 ulp) that the
+compiler vectorises (numba's ``np.exp`` is a scalar libm call here).
+Arguments below -708 are clamped to -708 (exp(-708) ~ 3e-308: such terms
+change ``S_0 >= 1`` by less than a rounding error).
+
+Rows are processed in fixed chunks (:func:`chunk_rows`, a function of the
+shape only), chunk results are summed in chunk order: serial and parallel
+drivers return bitwise identical results whatever the number of threads.
+``stride`` evaluates the objective on every ``stride``-th row only (the
+cheap first phase of the fit).  ``check`` (True/None) validates labels,
+weights and finiteness in the same pass; a chunk found invalid sets a flag
+and :func:`first_error` finds the first offending element.
+
+Returns ``(wsum, sum w NLL, sum w dNLL, sum w d2NLL, bad)``.
+"""
+
+import numba
+import numpy as np
+from numba import njit, prange
+from numba.core import types
+from numba.extending import intrinsic
+
+from ._common import (
+    BAD_BINARY_LABEL,
+    BAD_CLASS_LABEL,
+    BAD_LOGIT,
+    BAD_WEIGHT,
+    NWORKERS,
+    OK,
+    OPTS,
+    PAR_OPTS,
+    ROW_OPTS,
+    fetch_add,
+)
+from ._binned import class_label, sigmoid, softplus
+
+_INF = np.inf
+# Elements (rows x classes) per chunk.
+CHUNK_ELEMS = 1 << 18
+
+
+@intrinsic
+def _bits_to_f64_intrinsic(typingctx, x):
+    if x != types.int64:
+        return None
+    sig = types.float64(types.int64)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(types.float64))
+
+    return sig, codegen
+
+
+def _bits_to_f64_py(x):  # NUMBA_DISABLE_JIT=1
+    return float(np.array(x, dtype=np.int64).view(np.float64))
+
+
+bits_to_f64 = _bits_to_f64_py if numba.config.DISABLE_JIT else _bits_to_f64_intrinsic
+
+_LOG2E = 1.4426950408889634
+_LN2_HI = 6.93147180369123816490e-01
+_LN2_LO = 1.90821492927058770002e-10
+
+
+@njit(inline="always", **ROW_OPTS)
+def exp_nonpos(x):
+    """exp(x) for x <= 0 (clamped at -708), vectorisable, ~1 ulp."""
+    x = max(x, -708.0)
+    kf = np.floor(x * _LOG2E + 0.5)
+    r = (x - kf * _LN2_HI) - kf * _LN2_LO
+    p = 1.0 / 6227020800.0
+    p = p * r + 1.0 / 479001600.0
+    p = p * r + 1.0 / 39916800.0
+    p = p * r + 1.0 / 3628800.0
+    p = p * r + 1.0 / 362880.0
+    p = p * r + 1.0 / 40320.0
+    p = p * r + 1.0 / 5040.0
+    p = p * r + 1.0 / 720.0
+    p = p * r + 1.0 / 120.0
+    p = p * r + 1.0 / 24.0
+    p = p * r + 1.0 / 6.0
+    p = p * r + 0.5
+    p = p * r + 1.0
+    p = p * r + 1.0
+    scale = bits_to_f64((np.int64(kf) + 1023) << 52)
+    return p * scale
+
+
+def chunk_rows(n, C, stride):
+    """Rows per chunk: a multiple of ``stride``, fixed by the shape only."""
+    r = max(1, CHUNK_ELEMS // max(C, 1))
+    r = max(stride, (r // stride) * stride)
+    return r
+
+
+@njit(**ROW_OPTS)
+def mc_chunk(P, y, w, beta, lo, hi, stride, check):
+    C = P.shape[1]
+    W = 0.0
+    F = 0.0
+    G = 0.0
+    H = 0.0
+    ok = True
+    for i in range(lo, hi, stride):
+        m = np.float64(P[i, 0])
+        for k in range(1, C):
+            v = np.float64(P[i, k])
+            m = v if v > m else m
+        lab, valid = class_label(y[i], C)
+        if check is not None:
+            fin = True
+            for k in range(C):
+                v = np.float64(P[i, k])
+                fin &= (v > -_INF) & (v < _INF)
+            ok &= valid & fin
+        s0 = 0.0
+        s1 = 0.0
+        s2 = 0.0
+        for k in range(C):
+            d = np.float64(P[i, k]) - m
+            e = exp_nonpos(beta * d)
+            ed = e * d
+            s0 += e
+            s1 += ed
+            s2 += ed * d
+        dy = np.float64(P[i, lab]) - m
+        mu = s1 / s0
+        f = np.log(s0) - beta * dy
+        g = mu - dy
+        h = max(s2 / s0 - mu * mu, 0.0)
+        if w is not None:
+            wi = w[i]
+            if check is not None:
+                ok &= (wi >= 0.0) & (wi < _INF)
+            W += wi
+            F += wi * f
+            G += wi * g
+            H += wi * h
+        else:
+            W += 1.0
+            F += f
+            G += g
+            H += h
+    return W, F, G, H, ok
+
+
+@njit(**OPTS)
+def bin_chunk(z, y, w, beta, lo, hi, stride, check):
+    W = 0.0
+    F = 0.0
+    G = 0.0
+    H = 0.0
+    ok = True
+    for i in range(lo, hi, stride):
+        zi = np.float64(z[i])
+        yi = y[i]
+        if check is not None:
+            ok &= ((yi == 0) | (yi == 1)) & (zi > -_INF) & (zi < _INF)
+        s = zi if yi == 1 else -zi
+        t = beta * s
+        f = softplus(-t)
+        q = sigmoid(-t)
+        g = -s * q
+        h = s * s * q * (1.0 - q)
+        if w is not None:
+            wi = w[i]
+            if check is not None:
+                ok &= (wi >= 0.0) & (wi < _INF)
+            W += wi
+            F += wi * f
+            G += wi * g
+            H += wi * h
+        else:
+            W += 1.0
+            F += f
+            G += g
+            H += h
+    return W, F, G, H, ok
+
+
+@njit(**OPTS)
+def _reduce(out):
+    acc = np.zeros(4)
+    bad = False
+    for c in range(out.shape[0]):
+        for j in range(4):
+            acc[j] += out[c, j]
+        bad |= out[c, 4] != 0.0
+    return acc[0], acc[1], acc[2], acc[3], bad
+
+
+@njit(**OPTS)
+def nll_derivs_mc(P, y, w, beta, stride, R, check):
+    """Serial driver: (wsum, F, G, H, bad) with F, G, H weighted sums."""
+    n = P.shape[0]
+    nch = (n + R - 1) // R
+    out = np.zeros((nch, 5))
+    for c in range(nch):
+        lo = c * R
+        hi = min(n, lo + R)
+        W, F, G, H, ok = mc_chunk(P, y, w, beta, lo, hi, stride, check)
+        out[c, 0] = W
+        out[c, 1] = F
+        out[c, 2] = G
+        out[c, 3] = H
+        out[c, 4] = 0.0 if ok else 1.0
+    return _reduce(out)
+
+
+@njit(**PAR_OPTS)
+def nll_derivs_mc_parallel(P, y, w, beta, stride, R, check):
+    """Parallel driver (same chunks, same reduction order as the serial one)."""
+    n = P.shape[0]
+    nch = (n + R - 1) // R
+    out = np.zeros((nch, 5))
+    ctr = np.zeros(1, np.int64)
+    for t in prange(NWORKERS):
+        while True:
+            c = fetch_add(ctr, 0)
+            if c >= nch:
+                break
+            lo = c * R
+            hi = min(n, lo + R)
+            W, F, G, H, ok = mc_chunk(P, y, w, beta, lo, hi, stride, check)
+            out[c, 0] = W
+            out[c, 1] = F
+            out[c, 2] = G
+            out[c, 3] = H
+            out[c, 4] = 0.0 if ok else 1.0
+    return _reduce(out)
+
+
+@njit(**OPTS)
+def nll_derivs_bin(P, y, w, beta, stride, R, check):
+    """Serial driver: (wsum, F, G, H, bad) with F, G, H weighted sums."""
+    n = P.shape[0]
+    nch = (n + R - 1) // R
+    out = np.zeros((nch, 5))
+    for c in range(nch):
+        lo = c * R
+        hi = min(n, lo + R)
+        W, F, G, H, ok = bin_chunk(P, y, w, beta, lo, hi, stride, check)
+        out[c, 0] = W
+        out[c, 1] = F
+        out[c, 2] = G
+        out[c, 3] = H
+        out[c, 4] = 0.0 if ok else 1.0
+    return _reduce(out)
+
+
+@njit(**PAR_OPTS)
+def nll_derivs_bin_parallel(P, y, w, beta, stride, R, check):
+    """Parallel driver (same chunks, same reduction order as the serial one)."""
+    n = P.shape[0]
+    nch = (n + R - 1) // R
+    out = np.zeros((nch, 5))
+    ctr = np.zeros(1, np.int64)
+    for t in prange(NWORKERS):
+        while True:
+            c = fetch_add(ctr, 0)
+            if c >= nch:
+                break
+            lo = c * R
+            hi = min(n, lo + R)
+            W, F, G, H, ok = bin_chunk(P, y, w, beta, lo, hi, stride, check)
+            out[c, 0] = W
+            out[c, 1] = F
+            out[c, 2] = G
+            out[c, 3] = H
+            out[c, 4] = 0.0 if ok else 1.0
+    return _reduce(out)
+
+
+@njit(**OPTS)
+def first_error_mc(P, y, w):
+    """(code, index) of the first invalid element (OK, -1 when valid)."""
+    n, C = P.shape
+    for i in range(n):
+        lab, valid = class_label(y[i], C)
+        if not valid:
+            return BAD_CLASS_LABEL, i
+        for k in range(C):
+            v = np.float64(P[i, k])
+            if not ((v > -_INF) & (v < _INF)):
+                return BAD_LOGIT, i
+        if w is not None:
+            wi = w[i]
+            if not (wi >= 0.0 and wi < _INF):
+                return BAD_WEIGHT, i
+    return OK, -1
+
+
+@njit(**OPTS)
+def first_error_bin(z, y, w):
+    """(code, index) of the first invalid element (OK, -1 when valid)."""
+    n = z.shape[0]
+    for i in range(n):
+        yi = y[i]
+        if not (yi == 0 or yi == 1):
+            return BAD_BINARY_LABEL, i
+        v = np.float64(z[i])
+        if not ((v > -_INF) & (v < _INF)):
+            return BAD_LOGIT, i
+        if w is not None:
+            wi = w[i]
+            if not (wi >= 0.0 and wi < _INF):
+                return BAD_WEIGHT, i
+    return OK, -1
+
+
+@njit(**OPTS)
+def scaled_sigmoid(z, beta):
+    """float64 sigmoid(beta * z)."""
+    out = np.empty(z.shape[0])
+    for i in range(z.shape[0]):
+        out[i] = sigmoid(beta * np.float64(z[i]))
+    return out
+
+
+@njit(**OPTS)
+def scaled_softmax(P, beta):
+    """float64 softmax(beta * z) per row."""
+    n, C = P.shape
+    out = np.empty((n, C))
+    for i in range(n):
+        m = np.float64(P[i, 0])
+        for k in range(1, C):
+            v = np.float64(P[i, k])
+            m = v if v > m else m
+        s = 0.0
+        for k in range(C):
+            e = np.exp(beta * (np.float64(P[i, k]) - m))
+            out[i, k] = e
+            s += e
+        for k in range(C):
+            out[i, k] /= s
+    return out

@@ -1,0 +1,285 @@
+"""Temperature scaling (Guo et al. 2017): one scalar T > 0 dividing the logits,
+fitted by minimising the (weighted) mean negative log-likelihood.
+
+The objective is convex in ``beta = 1 / T``; it is minimised by a safeguarded
+Newton method in beta on a fused kernel that returns the NLL and its first
+two derivatives in one pass over the logits (``_kernels._temperature``).
+"""
+
+import math
+
+import numpy as np
+
+from . import _validation as V
+from ._core import run
+from ._kernels import _temperature as KT
+
+# Temperatures are kept in [T_MIN, T_MAX].  Separable data (every prediction
+# right, the NLL decreasing for ever as T -> 0) ends at T_MIN; data whose
+# NLL decreases for ever as T grows (logits anti-correlated with the labels,
+# or carrying no information) ends at T_MAX.  ``at_bound_`` says so.
+T_MIN = 1e-3
+T_MAX = 1e3
+_BETA_LO = 1.0 / T_MAX
+_BETA_HI = 1.0 / T_MIN
+
+# Newton stops when the step is below this fraction of beta; the step is
+# then taken without another pass: with quadratic convergence the remaining
+# error in beta is of order STEP_RTOL**2.
+STEP_RTOL = 1e-7
+MAX_ITER = 100
+# Large inputs first fit on every stride-th row (about SUB_ELEMS elements) to
+# a loose tolerance; the full-data Newton iterations then start close.
+SUB_ELEMS = 1 << 19
+SUB_RTOL = 1e-4
+
+_FORMAT = "fastcal.TemperatureScaling"
+_VERSION = 1
+
+
+class NotFittedError(ValueError, AttributeError):
+    """A calibrator was used before ``fit``."""
+
+
+def _as_logits(logits, name="logits", from_probs=False):
+    z, _ = V.as_prob(logits, name)
+    if from_probs:
+        p = np.asarray(z, dtype=np.float64)
+        if not np.all((p >= 0) & (p <= 1)):
+            raise ValueError(f"{name} must hold probabilities in [0, 1] with from_probs=True; "
+                             "found values outside it. Pass logits with from_probs=False.")
+        if z.ndim == 1:
+            with np.errstate(divide="ignore"):
+                z = np.log(p) - np.log1p(-p)  # logit of the probability of class 1
+        else:
+            with np.errstate(divide="ignore"):
+                z = np.log(p)
+        if not np.all(np.isfinite(z)):
+            raise ValueError(
+                f"{name} holds probabilities of exactly 0 (or 1 for a 1-D input), whose log is "
+                "infinite; clip them first (for example np.clip(p, 1e-12, 1)) or pass logits.")
+    if z.ndim == 2 and z.shape[1] < 2:
+        raise ValueError(f"{name} of shape (n, C) needs C >= 2 classes; found shape {z.shape}. "
+                         "For a binary problem pass the logit of class 1 as a 1-D array.")
+    return z
+
+
+class TemperatureScaling:
+    """Divide logits by one fitted temperature ``T > 0``.
+
+    ``fit(logits, y_true, *, sample_weight=None, from_probs=False)`` minimises
+    the weighted mean NLL of ``softmax(logits / T)`` (binary (n,) logits:
+    ``sigmoid(logits / T)``, ``y_true`` 0/1) over ``T`` in
+    ``[T_MIN, T_MAX] = [1e-3, 1e3]``.  ``from_probs=True`` takes probabilities
+    instead and fits on their explicit ``log`` (binary: ``log(p / (1 - p))``);
+    it is never guessed from the values.
+
+    Fitted attributes: ``temperature_``, ``n_classes_`` (2 for binary logits),
+    ``binary_``, ``converged_``, ``n_iter_`` (full-data Newton iterations),
+    ``nll_before_`` (at T = 1), ``nll_after_`` (at ``temperature_``),
+    ``at_bound_`` (None, ``"T_MIN"`` or ``"T_MAX"`` when the optimum is capped).
+
+    ``predict_proba(logits)`` returns float64 ``softmax(logits / T)`` of shape
+    (n, C), or ``sigmoid(logits / T)`` of shape (n,) for binary logits.
+    """
+
+    def __init__(self):
+        pass
+
+    # -- fitting -----------------------------------------------------------
+    def fit(self, logits, y_true, *, sample_weight=None, from_probs=False):
+        z = _as_logits(logits, "logits", from_probs)
+        y = V.as_labels(y_true)
+        n = V.check_lengths(y, z, "logits")
+        w = V.as_weight(sample_weight, n)
+        binary = z.ndim == 1
+        C = 1 if binary else z.shape[1]
+        if binary:
+            ser, par = KT.nll_derivs_bin, KT.nll_derivs_bin_parallel
+        else:
+            ser, par = KT.nll_derivs_mc, KT.nll_derivs_mc_parallel
+        work = n * C
+
+        def ev(beta, stride, check=None):
+            R = KT.chunk_rows(n, C, stride)
+            W, F, G, H, bad = run(ser, par, work // stride,
+                                  z, y, w, float(beta), stride, R, check)
+            return W, F, G, H, bad
+
+        W, F, G, H, bad = ev(1.0, 1, True)
+        if bad:
+            fe = KT.first_error_bin if binary else KT.first_error_mc
+            code, idx = fe(z, y, w)
+            V.raise_for_status(code, idx, y, z, w, prob_name="logits")
+        if not W > 0:
+            raise ValueError("sample_weight sums to zero; at least one sample needs a positive weight.")
+        nll_before = F / W
+        beta0 = 1.0
+        stride = 1
+        while work // stride > 2 * SUB_ELEMS and n // stride > 4096:
+            stride *= 2
+        if stride > 1:
+            def sub(beta):
+                Ws, Fs, Gs, Hs, _ = ev(beta, stride)
+                if not Ws > 0:
+                    return math.nan, math.nan, math.nan
+                return Fs / Ws, Gs / Ws, Hs / Ws
+            b, _, _, _, _, ok = _newton(sub, 1.0, None, SUB_RTOL)
+            if ok and math.isfinite(b):
+                beta0 = b
+        first = (nll_before, G / W, H / W) if beta0 == 1.0 else None
+
+        def full(beta):
+            Wf, Ff, Gf, Hf, _ = ev(beta, 1)
+            return Ff / Wf, Gf / Wf, Hf / Wf
+
+        beta, f, it, conv, bound, _ = _newton(full, beta0, first, STEP_RTOL)
+        self.temperature_ = 1.0 / beta
+        self.binary_ = binary
+        self.n_classes_ = 2 if binary else C
+        self.converged_ = bool(conv)
+        self.n_iter_ = int(it)
+        self.nll_before_ = float(nll_before)
+        self.nll_after_ = float(f)
+        self.at_bound_ = bound
+        return self
+
+    # -- prediction --------------------------------------------------------
+    def _check_fitted(self):
+        if not hasattr(self, "temperature_"):
+            raise NotFittedError(
+                "This TemperatureScaling instance is not fitted yet; call fit(logits, y_true) first.")
+
+    def predict_proba(self, logits, *, from_probs=False):
+        self._check_fitted()
+        z = _as_logits(logits, "logits", from_probs)
+        if z.shape[0] == 0:
+            raise ValueError("logits is empty; at least one sample is required.")
+        binary = z.ndim == 1
+        if binary != self.binary_ or (not binary and z.shape[1] != self.n_classes_):
+            fitted = "binary (n,) logits" if self.binary_ else f"{self.n_classes_} classes"
+            found = "binary (n,) logits" if binary else f"{z.shape[1]} classes"
+            raise ValueError(
+                f"logits must have the shape the calibrator was fitted on: fitted on {fitted}, "
+                f"found {found} (shape {z.shape}).")
+        bad = ~np.isfinite(z)
+        if bad.any():
+            i = int(np.flatnonzero(bad.reshape(z.shape[0], -1).any(axis=1))[0])
+            found = z[i] if binary else z[i][~np.isfinite(z[i])][0]
+            where = f"at index {i}" if binary else f"in row {i}"
+            raise ValueError(f"logits must be finite; found {float(found)!r} {where}.")
+        beta = 1.0 / self.temperature_
+        return KT.scaled_sigmoid(z, beta) if binary else KT.scaled_softmax(z, beta)
+
+    def transform(self, logits, *, from_probs=False):
+        """Alias of :meth:`predict_proba`."""
+        return self.predict_proba(logits, from_probs=from_probs)
+
+    # -- serialisation -----------------------------------------------------
+    def to_dict(self):
+        """JSON-serialisable state (fitted or not)."""
+        d = {"format": _FORMAT, "version": _VERSION, "params": {}}
+        if hasattr(self, "temperature_"):
+            d["fitted"] = {
+                "temperature": float(self.temperature_),
+                "binary": bool(self.binary_),
+                "n_classes": int(self.n_classes_),
+                "converged": bool(self.converged_),
+                "n_iter": int(self.n_iter_),
+                "nll_before": float(self.nll_before_),
+                "nll_after": float(self.nll_after_),
+                "at_bound": self.at_bound_,
+            }
+        return d
+
+    @classmethod
+    def from_dict(cls, d):
+        if not isinstance(d, dict) or d.get("format") != _FORMAT:
+            raise ValueError(f"d must be a dict made by TemperatureScaling.to_dict() "
+                             f"(format {_FORMAT!r}); found {type(d).__name__}.")
+        if d.get("version", 0) > _VERSION:
+            raise ValueError(f"d has version {d.get('version')}; this fastcal reads up to {_VERSION}.")
+        obj = cls()
+        f = d.get("fitted")
+        if f is not None:
+            T = float(f["temperature"])
+            if not (T > 0 and math.isfinite(T)):
+                raise ValueError(f"d['fitted']['temperature'] must be a positive finite number; found {T!r}.")
+            obj.temperature_ = T
+            obj.binary_ = bool(f["binary"])
+            obj.n_classes_ = int(f["n_classes"])
+            obj.converged_ = bool(f["converged"])
+            obj.n_iter_ = int(f["n_iter"])
+            obj.nll_before_ = float(f["nll_before"])
+            obj.nll_after_ = float(f["nll_after"])
+            obj.at_bound_ = f.get("at_bound")
+        return obj
+
+    def __repr__(self):
+        if hasattr(self, "temperature_"):
+            return f"TemperatureScaling(temperature_={self.temperature_:.6g})"
+        return "TemperatureScaling()"
+
+
+def _newton(fun, beta, first, rtol):
+    """Minimise a convex ``fun(beta) -> (f, f', f'')`` on [_BETA_LO, _BETA_HI].
+
+    Newton steps inside a bracket [lo, hi] of the minimiser (updated from the
+    sign of f'); a step that leaves the bracket, or a non-positive f'', is
+    replaced by bisection in log(beta).  When a step would cross a bound of
+    the admissible range the bound itself is evaluated; if f' still points
+    outwards there the result is that bound.
+
+    Returns (beta, f(beta), iterations, converged, bound, ok).
+    """
+    lo, hi = _BETA_LO, _BETA_HI
+    it = 0
+    tried_lo = tried_hi = False
+    f = math.nan
+    prev_g = None
+    for it in range(1, MAX_ITER + 1):
+        if it == 1 and first is not None:
+            f, g, h = first
+        else:
+            f, g, h = fun(beta)
+        if not (math.isfinite(f) and math.isfinite(g) and math.isfinite(h)):
+            return beta, f, it, False, None, False
+        if beta >= _BETA_HI:
+            tried_hi = True
+        if beta <= _BETA_LO:
+            tried_lo = True
+        if g == 0.0:
+            if h == 0.0 and f == 0.0 and beta > 1.0:
+                # the NLL underflowed to 0: separable data, the optimum is T -> 0
+                return _BETA_HI, f, it, True, "T_MIN", True
+            return beta, f, it, True, None, True
+        if g > 0:
+            hi = min(hi, beta)
+            if tried_lo and beta <= _BETA_LO:
+                return beta, f, it, True, "T_MAX", True
+        else:
+            lo = max(lo, beta)
+            if tried_hi and beta >= _BETA_HI:
+                return beta, f, it, True, "T_MIN", True
+        step = -g / h if h > 0 else math.nan
+        nb = beta + step
+        if h > 0 and abs(step) <= rtol * beta and lo <= nb <= hi:
+            # converged: take the last (tiny) step; f from the quadratic model
+            return nb, f + 0.5 * g * step, it, True, None, True
+        if (g < 0 and hi == _BETA_HI and prev_g is not None and prev_g < 0
+                and abs(g) > 0.25 * abs(prev_g) and nb < 2.0 * beta):
+            # no upper bracket and Newton is not converging quadratically
+            # (e.g. separable data, where f' decays exponentially): expand
+            nb = 2.0 * beta
+        prev_g = g
+        if not (h > 0 and lo < nb < hi):
+            if nb >= hi and hi == _BETA_HI and not tried_hi:
+                nb = _BETA_HI
+            elif (not nb > lo) and lo == _BETA_LO and not tried_lo:
+                nb = _BETA_LO
+            else:
+                nb = math.sqrt(lo * hi)
+        if hi / lo - 1.0 <= 1e-15:
+            return beta, f, it, True, None, True
+        beta = nb
+    return beta, f, it, False, None, True
