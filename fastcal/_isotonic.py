@@ -239,13 +239,20 @@ class IsotonicRegression:
         X = np.ascontiguousarray(X)
         y = np.ascontiguousarray(y)
         X64 = X if dtype == np.float64 else X.astype(np.float64)
-        order = K.argsort_float(X64)
+        has_w = sample_weight is not None
+        eps = dtype.type(np.finfo(dtype).resolution)
+        m = -1
         if self.increasing == "auto":
+            order = K.argsort_float(X64)
             inc = _spearman_increasing(X64, y, order)
         else:
             inc = bool(self.increasing)
-        eps = dtype.type(np.finfo(dtype).resolution)
-        ux, uy, uw, m = K.pool_sorted(X, y, w, sample_weight is not None, order, eps)
+            # many ties (calibration data: rounded scores): group by hashing, no sort of n
+            ux, uy, uw, m = K.pool_hashed(X, X64, y, w, has_w, eps, max(1024, n // 8))
+            if m < 0:
+                order = K.argsort_float(X64)
+        if m < 0:
+            ux, uy, uw, m = K.pool_sorted(X, y, w, has_w, order, eps)
         yf = K.isotonic_1d(uy, uw, inc).astype(dtype)
         if lo is not None or hi is not None:
             np.clip(yf, -np.inf if lo is None else lo, np.inf if hi is None else hi, out=yf)

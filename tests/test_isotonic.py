@@ -197,6 +197,20 @@ def test_large_random_equals_sklearn():
     np.testing.assert_allclose(b.predict(T), a.predict(T), rtol=1e-12, equal_nan=True)
 
 
+@pytest.mark.parametrize("increasing", [True, False])
+def test_few_ties_sort_path_equals_sklearn(increasing):
+    # more distinct X than the hash grouping takes: the radix-sort path
+    rng = np.random.default_rng(5)
+    X = np.concatenate([rng.random(6000), rng.random(1000).round(2), -np.zeros(3), np.zeros(3)])
+    y = rng.random(X.shape[0])
+    w = rng.integers(0, 3, X.shape[0]).astype(float)
+    a, b = _fit_both(X, y, w, increasing=increasing)
+    np.testing.assert_array_equal(b.X_thresholds_, a.X_thresholds_)
+    np.testing.assert_allclose(b.y_thresholds_, a.y_thresholds_, rtol=1e-12)
+    T = np.concatenate([rng.random(1000), X])
+    np.testing.assert_allclose(b.predict(T), a.predict(T), rtol=1e-12, equal_nan=True)
+
+
 def test_serialisation_round_trip():
     rng = np.random.default_rng(4)
     for dt in DTYPES:

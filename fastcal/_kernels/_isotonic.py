@@ -310,3 +310,83 @@ def first_nonfinite(a):
         if not (v - v == 0):
             return i
     return -1
+
+
+@njit(**OPTS)
+def pool_hashed(X, X64, y, w, has_w, eps, limit):
+    """As :func:`pool_sorted` without sorting the n points: exact-equal X are
+    grouped in an open-addressing hash table (per-group sums of w and y*w in
+    input order), the distinct values (at most ``limit``, else ``m = -1`` is
+    returned) are sorted, then runs closer than ``eps`` are pooled."""
+    n = X.shape[0]
+    bits = 4
+    while (1 << bits) < 2 * limit:
+        bits += 1
+    cap = 1 << bits
+    tmask = cap - 1
+    table = np.full(cap, -1, np.int64)
+    ub = X64.view(np.uint64)
+    gkey = np.empty(limit, np.uint64)
+    gx = np.empty(limit, X.dtype)
+    gx64 = np.empty(limit, np.float64)
+    gy = np.zeros(limit, np.float64)
+    gw = np.zeros(limit, np.float64)
+    ng = 0
+    mult = np.uint64(0x9E3779B97F4A7C15)
+    shift = np.uint64(64 - bits)
+    for i in range(n):
+        wi = w[i] if has_w else 1.0
+        if not wi > 0:
+            continue
+        u = ub[i]
+        if u == _SIGN:
+            u = np.uint64(0)
+        h = np.intp((u * mult) >> shift)
+        while True:
+            g = table[h]
+            if g < 0:
+                if ng == limit:
+                    return gx[:0], gy[:0], gw[:0], -1
+                g = ng
+                ng += 1
+                table[h] = g
+                gkey[g] = u
+                gx[g] = X[i]
+                gx64[g] = X64[i]
+                break
+            if gkey[g] == u:
+                break
+            h = (h + 1) & tmask
+        gw[g] += wi
+        gy[g] += np.float64(y[i]) * wi
+    order = argsort_float(gx64[:ng])
+    ux = np.empty(ng, X.dtype)
+    uy = np.empty(ng, np.float64)
+    uw = np.empty(ng, np.float64)
+    m = 0
+    cx = gx[order[0]]
+    cy = 0.0
+    cw = 0.0
+    for j in range(ng):
+        g = order[j]
+        xi = gx[g]
+        if j == 0:
+            cx = xi
+            cy = gy[g]
+            cw = gw[g]
+        elif xi - cx >= eps:
+            ux[m] = cx
+            uw[m] = cw
+            uy[m] = cy / cw
+            m += 1
+            cx = xi
+            cy = gy[g]
+            cw = gw[g]
+        else:
+            cw += gw[g]
+            cy += gy[g]
+    ux[m] = cx
+    uw[m] = cw
+    uy[m] = cy / cw
+    m += 1
+    return ux[:m], uy[:m], uw[:m], m
