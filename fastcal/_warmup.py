@@ -9,7 +9,9 @@ import numpy as np
 def warmup(*, verbose=False):
     """Compile (or load from the on-disk cache) the kernels behind every public
     function, for float32 and float64 input, probabilities and logits, with and
-    without weights, serial (small input) and parallel (large input).
+    without weights, serial (small input) and parallel (large input), and the
+    ``check=False`` hot-loop variants of ``ece``, ``brier_score`` and ``nll``.
+    Integer labels are int64; other label dtypes compile on first use.
 
     Kernels compile lazily on first use otherwise: each distinct combination
     of input kind and options costs one compilation (about 1-5 s on a 2-core
@@ -49,6 +51,10 @@ def warmup(*, verbose=False):
                 brier_score(yy, pp, from_logits=logits, sample_weight=w)
                 nll(yy, pp, from_logits=logits, sample_weight=w)
                 reliability_curve(yy, pp, from_logits=logits, sample_weight=w, right=False)
+                if not weighted:  # the hot-loop switch
+                    ece(yy, pp, from_logits=logits, check=False)
+                    brier_score(yy, pp, from_logits=logits, check=False)
+                    nll(yy, pp, from_logits=logits, check=False)
             calibration_error(yc, P, classwise=True, from_logits=logits, sample_weight=w)
         calibration_error(y, p, strategy="quantile", sample_weight=w)
         auroc(y, p, sample_weight=w)
