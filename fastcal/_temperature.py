@@ -100,41 +100,45 @@ class TemperatureScaling:
             ser, par = KT.nll_derivs_mc, KT.nll_derivs_mc_parallel
         work = n * C
 
-        def ev(beta, stride, check=None):
+        def ev(beta, stride, check=None, before=None):
             R = KT.chunk_rows(n, C, stride)
-            W, F, G, H, bad = run(ser, par, work // stride,
-                                  z, y, w, float(beta), stride, R, check)
-            return W, F, G, H, bad
+            return run(ser, par, work // stride, z, y, w, float(beta), stride, R, check, before)
 
-        W, F, G, H, bad = ev(1.0, 1, True)
-        if bad:
-            fe = KT.first_error_bin if binary else KT.first_error_mc
-            code, idx = fe(z, y, w)
-            V.raise_for_status(code, idx, y, z, w, prob_name="logits")
-        if not W > 0:
-            raise ValueError("sample_weight sums to zero; at least one sample needs a positive weight.")
-        nll_before = F / W
+        # Phase 1 (large inputs): fit on every stride-th row to a loose
+        # tolerance, only to choose the starting point of phase 2.
         beta0 = 1.0
         stride = 1
         while work // stride > 2 * SUB_ELEMS and n // stride > 4096:
             stride *= 2
         if stride > 1:
             def sub(beta):
-                Ws, Fs, Gs, Hs, _ = ev(beta, stride)
-                if not Ws > 0:
-                    return math.nan, math.nan, math.nan
-                return Fs / Ws, Gs / Ws, Hs / Ws
-            b, _, _, _, _, ok = _newton(sub, 1.0, None, SUB_RTOL)
-            if ok and math.isfinite(b):
+                r = ev(beta, stride)
+                if not r[0] > 0:
+                    return math.nan, math.nan, math.nan, math.nan
+                return r[1] / r[0], r[2] / r[0], r[3] / r[0], r[4] / r[0]
+            b, _, _, _, bound, ok = _newton(sub, 1.0, None, SUB_RTOL)
+            if ok and bound is None and math.isfinite(b):
                 beta0 = b
-        first = (nll_before, G / W, H / W) if beta0 == 1.0 else None
+
+        # Phase 2: full data.  The first pass also validates the input and
+        # computes the NLL at T = 1.
+        r = ev(beta0, 1, True, True)
+        if r[6]:
+            fe = KT.first_error_bin if binary else KT.first_error_mc
+            code, idx = fe(z, y, w)
+            V.raise_for_status(code, idx, y, z, w, prob_name="logits")
+        W = r[0]
+        if not W > 0:
+            raise ValueError("sample_weight sums to zero; at least one sample needs a positive weight.")
+        nll_before = r[5] / W
+        first = (r[1] / W, r[2] / W, r[3] / W, r[4] / W)
 
         def full(beta):
-            Wf, Ff, Gf, Hf, _ = ev(beta, 1)
-            return Ff / Wf, Gf / Wf, Hf / Wf
+            q = ev(beta, 1)
+            return q[1] / q[0], q[2] / q[0], q[3] / q[0], q[4] / q[0]
 
         beta, f, it, conv, bound, _ = _newton(full, beta0, first, STEP_RTOL)
-        self.temperature_ = 1.0 / beta
+        self.temperature_ = float(1.0 / beta)
         self.binary_ = binary
         self.n_classes_ = 2 if binary else C
         self.converged_ = bool(conv)
@@ -222,15 +226,20 @@ class TemperatureScaling:
 
 
 def _newton(fun, beta, first, rtol):
-    """Minimise a convex ``fun(beta) -> (f, f', f'')`` on [_BETA_LO, _BETA_HI].
+    """Minimise a convex ``fun(beta) -> (f, f', f'', f''')`` on [_BETA_LO, _BETA_HI].
 
-    Newton steps inside a bracket [lo, hi] of the minimiser (updated from the
-    sign of f'); a step that leaves the bracket, or a non-positive f'', is
-    replaced by bisection in log(beta).  When a step would cross a bound of
-    the admissible range the bound itself is evaluated; if f' still points
-    outwards there the result is that bound.
+    Steps are the root of the quadratic model of f' (third order, Halley
+    type; plain Newton when that root does not exist), kept inside a bracket
+    [lo, hi] of the minimiser updated from the sign of f'.  A step that
+    leaves the bracket, or a non-positive f'', is replaced by bisection in
+    log(beta); without an upper bracket and without quadratic progress
+    (separable data, where f' decays exponentially) beta is doubled.  When
+    a step would cross a bound of the admissible range the bound itself is
+    evaluated; if f' still points outwards there the result is that bound.
+    Stops when the Newton step is below ``rtol * beta`` (the step is then
+    taken without another evaluation; f is the cubic model's value).
 
-    Returns (beta, f(beta), iterations, converged, bound, ok).
+    Returns (beta, f(beta), evaluations, converged, bound, ok).
     """
     lo, hi = _BETA_LO, _BETA_HI
     it = 0
@@ -239,11 +248,13 @@ def _newton(fun, beta, first, rtol):
     prev_g = None
     for it in range(1, MAX_ITER + 1):
         if it == 1 and first is not None:
-            f, g, h = first
+            f, g, h, t = first
         else:
-            f, g, h = fun(beta)
+            f, g, h, t = fun(beta)
         if not (math.isfinite(f) and math.isfinite(g) and math.isfinite(h)):
             return beta, f, it, False, None, False
+        if not math.isfinite(t):
+            t = 0.0
         if beta >= _BETA_HI:
             tried_hi = True
         if beta <= _BETA_LO:
@@ -261,15 +272,21 @@ def _newton(fun, beta, first, rtol):
             lo = max(lo, beta)
             if tried_hi and beta >= _BETA_HI:
                 return beta, f, it, True, "T_MIN", True
-        step = -g / h if h > 0 else math.nan
+        if h > 0:
+            step_n = -g / h
+            disc = h * h - 2.0 * t * g
+            step = -2.0 * g / (h + math.sqrt(disc)) if disc >= 0 else step_n
+        else:
+            step_n = step = math.nan
         nb = beta + step
-        if h > 0 and abs(step) <= rtol * beta and lo <= nb <= hi:
-            # converged: take the last (tiny) step; f from the quadratic model
-            return nb, f + 0.5 * g * step, it, True, None, True
+        if h > 0 and abs(step_n) <= rtol * beta and lo <= nb <= hi:
+            # converged: take the last (tiny) step; f from the cubic model
+            fm = f + step * (g + step * (0.5 * h + step * t / 6.0))
+            return nb, min(f, fm), it, True, None, True
         if (g < 0 and hi == _BETA_HI and prev_g is not None and prev_g < 0
-                and abs(g) > 0.25 * abs(prev_g) and nb < 2.0 * beta):
-            # no upper bracket and Newton is not converging quadratically
-            # (e.g. separable data, where f' decays exponentially): expand
+                and (abs(g) > 0.1 * abs(prev_g) or f == 0.0) and not nb >= 2.0 * beta):
+            # no upper bracket and only linear progress, or an NLL that
+            # underflowed to 0 (separable data): expand
             nb = 2.0 * beta
         prev_g = g
         if not (h > 0 and lo < nb < hi):

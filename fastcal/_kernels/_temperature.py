@@ -17,8 +17,8 @@ probabilities are never stored.  Since ``beta d_k <= 0`` the exponential
 never overflows; it is evaluated by :func:`exp_nonpos`, an inlined
 Cody-Waite + degree-13 polynomial exponential (about 1 ulp) that the
 compiler vectorises (numba's ``np.exp`` is a scalar libm call here).
-Arguments below -708 are clamped to -708 (exp(-708) ~ 3e-308: such terms
-change ``S_0 >= 1`` by less than a rounding error).
+Arguments below -708 give 0 (exp(-708) ~ 3e-308: such terms change
+``S_0 >= 1`` by less than a rounding error).
 
 Rows are processed in fixed chunks (:func:`chunk_rows`, a function of the
 shape only), chunk results are summed in chunk order: serial and parallel
@@ -28,7 +28,15 @@ cheap first phase of the fit).  ``check`` (True/None) validates labels,
 weights and finiteness in the same pass; a chunk found invalid sets a flag
 and :func:`first_error` finds the first offending element.
 
-Returns ``(wsum, sum w NLL, sum w dNLL, sum w d2NLL, bad)``.
+The third derivative ``d3/dbeta3`` (the third central moment of z under p;
+binary ``-s^3 q (1 - q)(1 - 2q)`` with ``q = sigmoid(-beta s)``) comes with
+the same sums and lets the fit take third-order (Halley-type) steps.
+``before`` (True/None) also returns the NLL at beta = 1 (one more
+exponential per element).
+
+Drivers return float64 ``[W, F, G, H, T, F1, bad]``: the sum of weights,
+the weighted sums of NLL, d/dbeta, d2/dbeta2, d3/dbeta3, NLL at beta = 1,
+and the number of chunks found invalid (``check`` on).
 """
 
 import numba
@@ -37,6 +45,7 @@ from numba import njit, prange
 from numba.core import types
 from numba.extending import intrinsic
 
+from ._binned import class_label, sigmoid, softplus
 from ._common import (
     BAD_BINARY_LABEL,
     BAD_CLASS_LABEL,
@@ -49,7 +58,6 @@ from ._common import (
     ROW_OPTS,
     fetch_add,
 )
-from ._binned import class_label, sigmoid, softplus
 
 _INF = np.inf
 # Elements (rows x classes) per chunk.
@@ -81,7 +89,8 @@ _LN2_LO = 1.90821492927058770002e-10
 
 @njit(inline="always", **ROW_OPTS)
 def exp_nonpos(x):
-    """exp(x) for x <= 0 (clamped at -708), vectorisable, ~1 ulp."""
+    """exp(x) for x <= 0 (0 below -708), vectorisable, ~1 ulp."""
+    x0 = x
     x = max(x, -708.0)
     kf = np.floor(x * _LOG2E + 0.5)
     r = (x - kf * _LN2_HI) - kf * _LN2_LO
@@ -100,7 +109,7 @@ def exp_nonpos(x):
     p = p * r + 1.0
     p = p * r + 1.0
     scale = bits_to_f64((np.int64(kf) + 1023) << 52)
-    return p * scale
+    return p * scale if x0 >= -708.0 else 0.0
 
 
 def chunk_rows(n, C, stride):
@@ -111,18 +120,20 @@ def chunk_rows(n, C, stride):
 
 
 @njit(**ROW_OPTS)
-def mc_chunk(P, y, w, beta, lo, hi, stride, check):
+def mc_chunk(P, y, w, beta, lo, hi, stride, check, before):
     C = P.shape[1]
     W = 0.0
     F = 0.0
     G = 0.0
     H = 0.0
+    T = 0.0
+    F1 = 0.0
     ok = True
     for i in range(lo, hi, stride):
         m = np.float64(P[i, 0])
         for k in range(1, C):
             v = np.float64(P[i, k])
-            m = v if v > m else m
+            m = max(m, v)
         lab, valid = class_label(y[i], C)
         if check is not None:
             fin = True
@@ -133,18 +144,29 @@ def mc_chunk(P, y, w, beta, lo, hi, stride, check):
         s0 = 0.0
         s1 = 0.0
         s2 = 0.0
+        s3 = 0.0
         for k in range(C):
             d = np.float64(P[i, k]) - m
             e = exp_nonpos(beta * d)
             ed = e * d
+            edd = ed * d
             s0 += e
             s1 += ed
-            s2 += ed * d
+            s2 += edd
+            s3 += edd * d
         dy = np.float64(P[i, lab]) - m
         mu = s1 / s0
+        m2 = s2 / s0
         f = np.log(s0) - beta * dy
         g = mu - dy
-        h = max(s2 / s0 - mu * mu, 0.0)
+        h = max(m2 - mu * mu, 0.0)
+        t = s3 / s0 - 3.0 * mu * m2 + 2.0 * mu * mu * mu
+        f1 = 0.0
+        if before is not None:
+            b0 = 0.0
+            for k in range(C):
+                b0 += exp_nonpos(np.float64(P[i, k]) - m)
+            f1 = np.log(b0) - dy
         if w is not None:
             wi = w[i]
             if check is not None:
@@ -153,20 +175,26 @@ def mc_chunk(P, y, w, beta, lo, hi, stride, check):
             F += wi * f
             G += wi * g
             H += wi * h
+            T += wi * t
+            F1 += wi * f1
         else:
             W += 1.0
             F += f
             G += g
             H += h
-    return W, F, G, H, ok
+            T += t
+            F1 += f1
+    return W, F, G, H, T, F1, ok
 
 
 @njit(**OPTS)
-def bin_chunk(z, y, w, beta, lo, hi, stride, check):
+def bin_chunk(z, y, w, beta, lo, hi, stride, check, before):
     W = 0.0
     F = 0.0
     G = 0.0
     H = 0.0
+    T = 0.0
+    F1 = 0.0
     ok = True
     for i in range(lo, hi, stride):
         zi = np.float64(z[i])
@@ -178,7 +206,12 @@ def bin_chunk(z, y, w, beta, lo, hi, stride, check):
         f = softplus(-t)
         q = sigmoid(-t)
         g = -s * q
-        h = s * s * q * (1.0 - q)
+        qq = q * (1.0 - q)
+        h = s * s * qq
+        t = -s * s * s * qq * (1.0 - 2.0 * q)
+        f1 = 0.0
+        if before is not None:
+            f1 = softplus(-s)
         if w is not None:
             wi = w[i]
             if check is not None:
@@ -187,49 +220,54 @@ def bin_chunk(z, y, w, beta, lo, hi, stride, check):
             F += wi * f
             G += wi * g
             H += wi * h
+            T += wi * t
+            F1 += wi * f1
         else:
             W += 1.0
             F += f
             G += g
             H += h
-    return W, F, G, H, ok
+            T += t
+            F1 += f1
+    return W, F, G, H, T, F1, ok
 
 
 @njit(**OPTS)
 def _reduce(out):
-    acc = np.zeros(4)
-    bad = False
+    acc = np.zeros(7)
     for c in range(out.shape[0]):
-        for j in range(4):
+        for j in range(6):
             acc[j] += out[c, j]
-        bad |= out[c, 4] != 0.0
-    return acc[0], acc[1], acc[2], acc[3], bad
+        acc[6] += out[c, 6]
+    return acc
 
 
 @njit(**OPTS)
-def nll_derivs_mc(P, y, w, beta, stride, R, check):
-    """Serial driver: (wsum, F, G, H, bad) with F, G, H weighted sums."""
+def nll_derivs_mc(P, y, w, beta, stride, R, check, before):
+    """Serial driver: float64 [W, F, G, H, T, F1, bad] (see the module docstring)."""
     n = P.shape[0]
     nch = (n + R - 1) // R
-    out = np.zeros((nch, 5))
+    out = np.zeros((nch, 7))
     for c in range(nch):
         lo = c * R
         hi = min(n, lo + R)
-        W, F, G, H, ok = mc_chunk(P, y, w, beta, lo, hi, stride, check)
+        W, F, G, H, T, F1, ok = mc_chunk(P, y, w, beta, lo, hi, stride, check, before)
         out[c, 0] = W
         out[c, 1] = F
         out[c, 2] = G
         out[c, 3] = H
-        out[c, 4] = 0.0 if ok else 1.0
+        out[c, 4] = T
+        out[c, 5] = F1
+        out[c, 6] = 0.0 if ok else 1.0
     return _reduce(out)
 
 
 @njit(**PAR_OPTS)
-def nll_derivs_mc_parallel(P, y, w, beta, stride, R, check):
+def nll_derivs_mc_parallel(P, y, w, beta, stride, R, check, before):
     """Parallel driver (same chunks, same reduction order as the serial one)."""
     n = P.shape[0]
     nch = (n + R - 1) // R
-    out = np.zeros((nch, 5))
+    out = np.zeros((nch, 7))
     ctr = np.zeros(1, np.int64)
     for t in prange(NWORKERS):
         while True:
@@ -238,39 +276,43 @@ def nll_derivs_mc_parallel(P, y, w, beta, stride, R, check):
                 break
             lo = c * R
             hi = min(n, lo + R)
-            W, F, G, H, ok = mc_chunk(P, y, w, beta, lo, hi, stride, check)
+            W, F, G, H, T, F1, ok = mc_chunk(P, y, w, beta, lo, hi, stride, check, before)
             out[c, 0] = W
             out[c, 1] = F
             out[c, 2] = G
             out[c, 3] = H
-            out[c, 4] = 0.0 if ok else 1.0
+            out[c, 4] = T
+            out[c, 5] = F1
+            out[c, 6] = 0.0 if ok else 1.0
     return _reduce(out)
 
 
 @njit(**OPTS)
-def nll_derivs_bin(P, y, w, beta, stride, R, check):
-    """Serial driver: (wsum, F, G, H, bad) with F, G, H weighted sums."""
+def nll_derivs_bin(P, y, w, beta, stride, R, check, before):
+    """Serial driver: float64 [W, F, G, H, T, F1, bad] (see the module docstring)."""
     n = P.shape[0]
     nch = (n + R - 1) // R
-    out = np.zeros((nch, 5))
+    out = np.zeros((nch, 7))
     for c in range(nch):
         lo = c * R
         hi = min(n, lo + R)
-        W, F, G, H, ok = bin_chunk(P, y, w, beta, lo, hi, stride, check)
+        W, F, G, H, T, F1, ok = bin_chunk(P, y, w, beta, lo, hi, stride, check, before)
         out[c, 0] = W
         out[c, 1] = F
         out[c, 2] = G
         out[c, 3] = H
-        out[c, 4] = 0.0 if ok else 1.0
+        out[c, 4] = T
+        out[c, 5] = F1
+        out[c, 6] = 0.0 if ok else 1.0
     return _reduce(out)
 
 
 @njit(**PAR_OPTS)
-def nll_derivs_bin_parallel(P, y, w, beta, stride, R, check):
+def nll_derivs_bin_parallel(P, y, w, beta, stride, R, check, before):
     """Parallel driver (same chunks, same reduction order as the serial one)."""
     n = P.shape[0]
     nch = (n + R - 1) // R
-    out = np.zeros((nch, 5))
+    out = np.zeros((nch, 7))
     ctr = np.zeros(1, np.int64)
     for t in prange(NWORKERS):
         while True:
@@ -279,12 +321,14 @@ def nll_derivs_bin_parallel(P, y, w, beta, stride, R, check):
                 break
             lo = c * R
             hi = min(n, lo + R)
-            W, F, G, H, ok = bin_chunk(P, y, w, beta, lo, hi, stride, check)
+            W, F, G, H, T, F1, ok = bin_chunk(P, y, w, beta, lo, hi, stride, check, before)
             out[c, 0] = W
             out[c, 1] = F
             out[c, 2] = G
             out[c, 3] = H
-            out[c, 4] = 0.0 if ok else 1.0
+            out[c, 4] = T
+            out[c, 5] = F1
+            out[c, 6] = 0.0 if ok else 1.0
     return _reduce(out)
 
 
@@ -293,7 +337,7 @@ def first_error_mc(P, y, w):
     """(code, index) of the first invalid element (OK, -1 when valid)."""
     n, C = P.shape
     for i in range(n):
-        lab, valid = class_label(y[i], C)
+        _lab, valid = class_label(y[i], C)
         if not valid:
             return BAD_CLASS_LABEL, i
         for k in range(C):
@@ -343,7 +387,7 @@ def scaled_softmax(P, beta):
         m = np.float64(P[i, 0])
         for k in range(1, C):
             v = np.float64(P[i, k])
-            m = v if v > m else m
+            m = max(m, v)
         s = 0.0
         for k in range(C):
             e = np.exp(beta * (np.float64(P[i, k]) - m))
