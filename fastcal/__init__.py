@@ -15,6 +15,7 @@ from ._metrics import (
     reliability_curve,
     rmsce,
 )
+from ._isotonic import IsotonicRegression, NotFittedError, isotonic_regression
 from ._report import CalibrationReport, calibration_report
 from ._validation import UndefinedMetricWarning
 from ._warmup import warmup
@@ -23,6 +24,8 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "CalibrationReport",
+    "IsotonicRegression",
+    "NotFittedError",
     "ReliabilityCurve",
     "UndefinedMetricWarning",
     "auroc",
@@ -30,6 +33,7 @@ __all__ = [
     "calibration_error",
     "calibration_report",
     "ece",
+    "isotonic_regression",
     "mce",
     "nll",
     "reliability_curve",

@@ -32,6 +32,7 @@ def warmup(*, verbose=False):
     """
     from . import _core
     from ._metrics import auroc, brier_score, calibration_error, ece, nll, reliability_curve
+    from ._isotonic import IsotonicRegression, isotonic_regression
     from ._report import calibration_report
 
     t0 = time.perf_counter()
@@ -58,6 +59,9 @@ def warmup(*, verbose=False):
             calibration_error(yc, P, classwise=True, from_logits=logits, sample_weight=w)
         calibration_error(y, p, strategy="quantile", sample_weight=w)
         auroc(y, p, sample_weight=w)
+        if n == 8:
+            isotonic_regression(p.astype(np.float64), sample_weight=w)
+            IsotonicRegression().fit(p, y.astype(dtype), sample_weight=w).predict(p)
     t = time.perf_counter() - t0
     if verbose:
         print(f"fastcal.warmup: {t:.2f} s")
