@@ -23,15 +23,16 @@ T_MAX = 1e3
 _BETA_LO = 1.0 / T_MAX
 _BETA_HI = 1.0 / T_MIN
 
-# Newton stops when the step is below this fraction of beta; the step is
-# then taken without another pass: with quadratic convergence the remaining
-# error in beta is of order STEP_RTOL**2.
-STEP_RTOL = 1e-7
+# The fit stops when the Newton step is below this fraction of beta; the
+# last (third-order) step is then taken without another pass: with cubic
+# convergence the remaining relative error in beta is of order STEP_RTOL**3
+# (about 1e-18; the NLL error is its square).
+STEP_RTOL = 1e-6
 MAX_ITER = 100
 # Large inputs first fit on every stride-th row (about SUB_ELEMS elements) to
 # a loose tolerance; the full-data Newton iterations then start close.
 SUB_ELEMS = 1 << 19
-SUB_RTOL = 1e-4
+SUB_RTOL = 1e-3
 
 _FORMAT = "fastcal.TemperatureScaling"
 _VERSION = 1

@@ -131,20 +131,21 @@ def mc_chunk(P, y, w, beta, lo, hi, stride, check, before):
     ok = True
     for i in range(lo, hi, stride):
         m = np.float64(P[i, 0])
+        fin = True
         for k in range(1, C):
             v = np.float64(P[i, k])
             m = max(m, v)
+            if check is not None:
+                fin &= (v > -_INF) & (v < _INF)
         lab, valid = class_label(y[i], C)
         if check is not None:
-            fin = True
-            for k in range(C):
-                v = np.float64(P[i, k])
-                fin &= (v > -_INF) & (v < _INF)
-            ok &= valid & fin
+            v = np.float64(P[i, 0])
+            ok &= valid & fin & (v > -_INF) & (v < _INF)
         s0 = 0.0
         s1 = 0.0
         s2 = 0.0
         s3 = 0.0
+        b0 = 0.0
         for k in range(C):
             d = np.float64(P[i, k]) - m
             e = exp_nonpos(beta * d)
@@ -154,6 +155,8 @@ def mc_chunk(P, y, w, beta, lo, hi, stride, check, before):
             s1 += ed
             s2 += edd
             s3 += edd * d
+            if before is not None:
+                b0 += exp_nonpos(d)
         dy = np.float64(P[i, lab]) - m
         mu = s1 / s0
         m2 = s2 / s0
@@ -163,9 +166,6 @@ def mc_chunk(P, y, w, beta, lo, hi, stride, check, before):
         t = s3 / s0 - 3.0 * mu * m2 + 2.0 * mu * mu * mu
         f1 = 0.0
         if before is not None:
-            b0 = 0.0
-            for k in range(C):
-                b0 += exp_nonpos(np.float64(P[i, k]) - m)
             f1 = np.log(b0) - dy
         if w is not None:
             wi = w[i]
