@@ -15,9 +15,10 @@ from ._metrics import (
     reliability_curve,
     rmsce,
 )
-from ._isotonic import IsotonicRegression, NotFittedError, isotonic_regression
+from ._isotonic import IsotonicRegression, isotonic_regression
 from ._report import CalibrationReport, calibration_report
-from ._validation import UndefinedMetricWarning
+from ._temperature import TemperatureScaling
+from ._validation import NotFittedError, UndefinedMetricWarning
 from ._warmup import warmup
 
 __version__ = "0.1.0.dev0"
@@ -27,6 +28,7 @@ __all__ = [
     "IsotonicRegression",
     "NotFittedError",
     "ReliabilityCurve",
+    "TemperatureScaling",
     "UndefinedMetricWarning",
     "auroc",
     "brier_score",

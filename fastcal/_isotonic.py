@@ -27,8 +27,7 @@ _SERIAL_VERSION = 1
 _PARALLEL_MIN = 1 << 17
 
 
-class NotFittedError(ValueError, AttributeError):
-    """A calibrator was used before ``fit`` (same bases as scikit-learn's)."""
+NotFittedError = V.NotFittedError
 
 
 def _real_array(x, name, ndims):

@@ -38,8 +38,7 @@ _FORMAT = "fastcal.TemperatureScaling"
 _VERSION = 1
 
 
-class NotFittedError(ValueError, AttributeError):
-    """A calibrator was used before ``fit``."""
+NotFittedError = V.NotFittedError
 
 
 def _as_logits(logits, name="logits", from_probs=False):

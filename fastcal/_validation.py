@@ -25,6 +25,10 @@ class UndefinedMetricWarning(UserWarning):
     """A metric is undefined for this input (for example AUROC with one class)."""
 
 
+class NotFittedError(ValueError, AttributeError):
+    """A calibrator was used before ``fit`` (same bases as scikit-learn's)."""
+
+
 def _to_numpy(x, name):
     """Any array-like (list, pandas, torch CPU tensor, DLPack) to an ndarray, no copy when possible."""
     if isinstance(x, np.ndarray):

@@ -34,6 +34,7 @@ def warmup(*, verbose=False):
     from ._metrics import auroc, brier_score, calibration_error, ece, nll, reliability_curve
     from ._isotonic import IsotonicRegression, isotonic_regression
     from ._report import calibration_report
+    from ._temperature import TemperatureScaling
 
     t0 = time.perf_counter()
     rng = np.random.default_rng(0)
@@ -62,6 +63,7 @@ def warmup(*, verbose=False):
         if n == 8:
             isotonic_regression(p.astype(np.float64), sample_weight=w)
             IsotonicRegression().fit(p, y.astype(dtype), sample_weight=w).predict(p)
+        TemperatureScaling().fit(P, yc, sample_weight=w).predict_proba(P)
     t = time.perf_counter() - t0
     if verbose:
         print(f"fastcal.warmup: {t:.2f} s")
