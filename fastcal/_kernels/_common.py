@@ -10,7 +10,11 @@ from numba.extending import intrinsic
 
 # Serial kernels: release the GIL so Python threads can run them concurrently.
 OPTS = dict(nogil=True, cache=True, fastmath=False, error_model="numpy")
-# Parallel drivers (chunked prange).
+# Parallel drivers (chunked prange).  Each parallel driver is its own Python
+# function beside its serial twin rather than one function compiled twice:
+# Numba's on-disk cache index is keyed by the function and the signature, not
+# by the compile options, so two dispatchers of one function would share (and
+# overwrite) each other's cached machine code.
 PAR_OPTS = dict(OPTS, parallel=True)
 
 # Rows per chunk.  The chunking is fixed (not per thread) so that a result is
