@@ -26,8 +26,10 @@ def warmup(*, verbose=False):
 
     Examples
     --------
+    Not run by the test suite (minutes on a fresh install):
+
     >>> import fastcal
-    >>> fastcal.warmup() >= 0  # doctest: +SKIP  (minutes on a fresh install; not in CI)
+    >>> fastcal.warmup() >= 0  # doctest: +SKIP
     True
     """
     from . import _core
