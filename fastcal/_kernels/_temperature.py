@@ -233,12 +233,24 @@ def bin_chunk(z, y, w, beta, lo, hi, stride, check, before):
 
 
 @njit(**OPTS)
+def _store(out, c, res):
+    """Row c of the partial states from a chunk's (W, F, G, H, T, F1, ok)."""
+    W, F, G, H, T, F1, ok = res
+    out[c, 0] = W
+    out[c, 1] = F
+    out[c, 2] = G
+    out[c, 3] = H
+    out[c, 4] = T
+    out[c, 5] = F1
+    out[c, 6] = 0.0 if ok else 1.0
+
+
+@njit(**OPTS)
 def _reduce(out):
+    """Sum of the partial states in chunk order."""
     acc = np.zeros(7)
     for c in range(out.shape[0]):
-        for j in range(6):
-            acc[j] += out[c, j]
-        acc[6] += out[c, 6]
+        acc += out[c]
     return acc
 
 
@@ -251,14 +263,7 @@ def nll_derivs_mc(P, y, w, beta, stride, R, check, before):
     for c in range(nch):
         lo = c * R
         hi = min(n, lo + R)
-        W, F, G, H, T, F1, ok = mc_chunk(P, y, w, beta, lo, hi, stride, check, before)
-        out[c, 0] = W
-        out[c, 1] = F
-        out[c, 2] = G
-        out[c, 3] = H
-        out[c, 4] = T
-        out[c, 5] = F1
-        out[c, 6] = 0.0 if ok else 1.0
+        _store(out, c, mc_chunk(P, y, w, beta, lo, hi, stride, check, before))
     return _reduce(out)
 
 
@@ -276,14 +281,7 @@ def nll_derivs_mc_parallel(P, y, w, beta, stride, R, check, before):
                 break
             lo = c * R
             hi = min(n, lo + R)
-            W, F, G, H, T, F1, ok = mc_chunk(P, y, w, beta, lo, hi, stride, check, before)
-            out[c, 0] = W
-            out[c, 1] = F
-            out[c, 2] = G
-            out[c, 3] = H
-            out[c, 4] = T
-            out[c, 5] = F1
-            out[c, 6] = 0.0 if ok else 1.0
+            _store(out, c, mc_chunk(P, y, w, beta, lo, hi, stride, check, before))
     return _reduce(out)
 
 
@@ -296,14 +294,7 @@ def nll_derivs_bin(P, y, w, beta, stride, R, check, before):
     for c in range(nch):
         lo = c * R
         hi = min(n, lo + R)
-        W, F, G, H, T, F1, ok = bin_chunk(P, y, w, beta, lo, hi, stride, check, before)
-        out[c, 0] = W
-        out[c, 1] = F
-        out[c, 2] = G
-        out[c, 3] = H
-        out[c, 4] = T
-        out[c, 5] = F1
-        out[c, 6] = 0.0 if ok else 1.0
+        _store(out, c, bin_chunk(P, y, w, beta, lo, hi, stride, check, before))
     return _reduce(out)
 
 
@@ -321,14 +312,7 @@ def nll_derivs_bin_parallel(P, y, w, beta, stride, R, check, before):
                 break
             lo = c * R
             hi = min(n, lo + R)
-            W, F, G, H, T, F1, ok = bin_chunk(P, y, w, beta, lo, hi, stride, check, before)
-            out[c, 0] = W
-            out[c, 1] = F
-            out[c, 2] = G
-            out[c, 3] = H
-            out[c, 4] = T
-            out[c, 5] = F1
-            out[c, 6] = 0.0 if ok else 1.0
+            _store(out, c, bin_chunk(P, y, w, beta, lo, hi, stride, check, before))
     return _reduce(out)
 
 
