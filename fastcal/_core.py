@@ -32,7 +32,7 @@ class Binned:
     """Result of one pass: binned statistics and the fused scores."""
 
     __slots__ = ("layout", "bins", "scores", "n", "n_classes", "edges", "conf", "corr",
-                 "dtype", "from_logits", "weighted")
+                 "dtype", "from_logits", "weighted", "w")
 
 
 def prepare(y_true, y_prob, sample_weight, prob_name="y_prob"):
@@ -101,6 +101,7 @@ def binned(y_true, y_prob, *, n_bins, strategy, right, classwise, from_logits,
     out.dtype = dtype
     out.from_logits = bool(from_logits)
     out.weighted = w is not None
+    out.w = w
     uniform = strategy == "uniform"
     edges = V.uniform_edges(n_bins)
     need_cc = want_cc or not uniform
@@ -143,12 +144,8 @@ def binned(y_true, y_prob, *, n_bins, strategy, right, classwise, from_logits,
                                      y_true, y_prob, K, shift, mask, one, w, edges,
                                      V.on(uniform), R, L, tol, CH)
             V.raise_for_status(code, idx, y_true, y_prob, w)
-            sc = np.zeros(2)
-            if scores:
-                _, _, _, sc = run(B.toplabel_stats, B.toplabel_stats_parallel, work,
-                                  y_true, y_prob, K, shift, mask, one, w, V.uniform_edges(n_bins),
-                                  True, R, L, True, eps, tol, None, None, None)
-            out.bins, out.scores, out.edges = bins, sc, edges
+            # classwise bins carry no Brier/NLL sums (calibration_error needs none)
+            out.bins, out.scores, out.edges = bins, np.zeros(2), edges
             return out
         out.layout = "top-label"
         code, idx, bins, sc = run(B.toplabel_stats, B.toplabel_stats_parallel, work,

@@ -147,7 +147,6 @@ def calibration_report(y_true, y_prob, *, n_bins=15, strategy="uniform", right=T
                      scores=True, want_cc=True)
     total = b.bins[0].sum()
     _check_total(total)
-    w = V.as_weight(sample_weight, b.n)
-    auc = auroc_from_labels(b.conf, b.corr, w)  # NaN + UndefinedMetricWarning if one class
+    auc = auroc_from_labels(b.conf, b.corr, b.w)  # NaN + UndefinedMetricWarning if one class
     conv = convention(b, n_bins, strategy, right)
     return report_from_stats(b.n, b.bins, b.scores, b.edges[0], b.weighted, conv, auc)
