@@ -15,6 +15,7 @@ from ._metrics import (
     reliability_curve,
     rmsce,
 )
+from ._accumulator import CalibrationAccumulator
 from ._isotonic import IsotonicRegression, isotonic_regression
 from ._report import CalibrationReport, calibration_report
 from ._temperature import TemperatureScaling
@@ -24,6 +25,7 @@ from ._warmup import warmup
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "CalibrationAccumulator",
     "CalibrationReport",
     "IsotonicRegression",
     "NotFittedError",

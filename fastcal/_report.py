@@ -66,7 +66,7 @@ class CalibrationReport:
     def __eq__(self, other):
         if not isinstance(other, CalibrationReport):
             return NotImplemented
-        return self.to_dict() == other.to_dict()
+        return _nan_safe(self.to_dict()) == _nan_safe(other.to_dict())
 
     def __repr__(self):
         c = self.convention
@@ -79,6 +79,17 @@ class CalibrationReport:
             f"  Brier        {self.brier:.4f}    NLL        {self.nll:.4f}    AUROC {self.auroc:.4f}",
         ]
         return "\n".join(lines)
+
+
+def _nan_safe(x):
+    """``x`` with every float NaN replaced by a marker, so equal reports compare equal."""
+    if isinstance(x, dict):
+        return {k: _nan_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_nan_safe(v) for v in x]
+    if isinstance(x, float) and x != x:
+        return "nan"
+    return x
 
 
 def convention(b, n_bins, strategy, right):

@@ -1,0 +1,413 @@
+"""Streaming calibration: an accumulator of binned sufficient statistics that
+merges (DESIGN.md section 4).
+
+State is a few fixed-size float64 arrays (per bin: weight, weight x
+confidence, weight x correct; the Brier and NLL sums), kept as double-double
+sums; an update is one pass of the functional API's own kernel over the batch.
+"""
+
+import math
+
+import numpy as np
+
+from . import _core
+from . import _validation as V
+from ._kernels import _accumulate as A
+from ._kernels import _binned as B
+from ._report import CalibrationReport, report_from_stats
+
+_STATE_VERSION = 1
+_F64 = np.dtype(np.float64)
+_F32 = np.dtype(np.float32)
+_EPS = {_F64: V.eps_for(_F64), _F32: V.eps_for(_F32)}
+_MODE = {_F64: "float64", _F32: "float32"}
+_FAST_LABELS = frozenset(np.dtype(t) for t in (np.int64, np.int32, np.uint8, np.int8,
+                                               np.float64, np.float32, np.bool_))
+# Decayed mode: weights grow as 2 ** (t / half_life); the state is rescaled by
+# an exact power of two once the exponent passes this many half-lives.
+_RENORM_HALF_LIVES = 256
+
+
+def _nll_mode(from_logits, src):
+    if from_logits:
+        return "logits"
+    return str(np.dtype(src))
+
+
+def _nll_text(modes):
+    parts = []
+    for m in sorted(modes):
+        if m == "logits":
+            parts.append("exact from logits (logsumexp - z_y), no clipping")
+        else:
+            parts.append(f"probabilities clipped to [eps, 1 - eps], eps = {V.eps_for(m)!r} "
+                         f"({m} machine epsilon)")
+    if len(parts) == 1:
+        return parts[0]
+    return "mixed batches: " + "; ".join(parts)
+
+
+class CalibrationAccumulator:
+    """Streaming, mergeable calibration gauges in memory independent of the data.
+
+    Feed batches with :meth:`update`; :meth:`compute` returns the same
+    :class:`~fastcal.CalibrationReport` as :func:`fastcal.calibration_report`
+    on all the data seen (equal up to float64 rounding of the sums: the
+    accumulator's running sums are double-double, so they are at least as
+    accurate). Accumulators of the same settings merge (``a + b``, ``a += b``,
+    ``sum(parts)``), so shards of a dataset can be reduced in any order, on
+    any machine.
+
+    Parameters
+    ----------
+    n_bins : int, default=15
+        Number of uniform bins on [0, 1] (quantile bins need all the data; use
+        :func:`fastcal.calibration_report`).
+    right : bool, default=True
+        Right-closed bins (see :func:`fastcal.calibration_error`).
+    half_life : float, optional
+        Exponential forgetting for drift monitoring: a sample ``half_life``
+        samples older than the newest counts half as much. ``compute()`` then
+        equals the functional report with ``sample_weight = 0.5 ** (age /
+        half_life)`` (age 0 for the newest sample).
+
+    Notes
+    -----
+    The layout (binary ``y_prob`` of shape (n,) or top-label (n, C)) and the
+    number of classes are fixed by the first update; later batches must
+    match. ``from_logits`` may differ between batches (the report's
+    convention then says which NLL rules were mixed).
+
+    Examples
+    --------
+    >>> import numpy as np, fastcal
+    >>> rng = np.random.default_rng(0)
+    >>> p = rng.random(10_000); y = (rng.random(10_000) < p).astype(int)
+    >>> acc = fastcal.CalibrationAccumulator(n_bins=10)
+    >>> for lo in range(0, 10_000, 1_000):
+    ...     _ = acc.update(y[lo:lo + 1_000], p[lo:lo + 1_000])
+    >>> r = acc.compute()
+    >>> bool(np.isclose(r.ece, fastcal.ece(y, p, n_bins=10), rtol=1e-12))
+    True
+    >>> a, b = fastcal.CalibrationAccumulator(10), fastcal.CalibrationAccumulator(10)
+    >>> (a.update(y[:5000], p[:5000]) + b.update(y[5000:], p[5000:])).compute() == r
+    True
+    """
+
+    def __init__(self, n_bins=15, *, right=True, half_life=None):
+        self._n_bins = V.check_n_bins(n_bins)
+        self._right = bool(right)
+        if half_life is not None:
+            hl = float(half_life) if isinstance(half_life, (int, float, np.number)) else None
+            if hl is None or not (hl > 0 and math.isfinite(hl)):
+                raise ValueError(
+                    f"half_life must be a positive number of samples or None; found {half_life!r}.")
+            half_life = hl
+        self._half_life = half_life
+        self._edges = V.uniform_edges(self._n_bins)
+        self.reset()
+
+    # ------------------------------------------------------------------ state
+    def reset(self):
+        """Forget everything seen (the settings stay)."""
+        self._layout = None  # "binary" / "top-label" once the first batch arrives
+        self._n_classes = None
+        self._hi = None
+        self._lo = None
+        self._n = 0
+        self._weighted = False
+        self._nll_modes = set()
+        self._t = 0.0  # decayed mode: samples since the weight reference
+        return self
+
+    def _settings(self):
+        return {"n_bins": self._n_bins, "right": self._right, "half_life": self._half_life}
+
+    def _describe(self):
+        s = ", ".join(f"{k}={v!r}" for k, v in self._settings().items())
+        if self._layout is not None:
+            s += f", layout={self._layout!r}"
+            if self._layout != "binary":
+                s += f", n_classes={self._n_classes}"
+        return f"CalibrationAccumulator({s})"
+
+    def __repr__(self):
+        return f"{self._describe()[:-1]}, n={self._n})"
+
+    @property
+    def n_bins(self):
+        return self._n_bins
+
+    @property
+    def right(self):
+        return self._right
+
+    @property
+    def half_life(self):
+        return self._half_life
+
+    @property
+    def layout(self):
+        """``"binary"``, ``"top-label"``, or None before the first update."""
+        return self._layout
+
+    @property
+    def n_classes(self):
+        return self._n_classes
+
+    @property
+    def n(self):
+        """Number of samples seen."""
+        return self._n
+
+    def _fix_layout(self, layout, n_classes):
+        if self._layout is None:
+            return
+        if layout != self._layout or n_classes != self._n_classes:
+            have = ("binary y_prob of shape (n,)" if self._layout == "binary"
+                    else f"y_prob of shape (n, {self._n_classes})")
+            got = ("binary y_prob of shape (n,)" if layout == "binary"
+                   else f"y_prob of shape (n, {n_classes})")
+            raise ValueError(
+                f"this accumulator holds {have}; the batch has {got}. "
+                "Use one accumulator per kind of input.")
+
+    def _alloc(self, layout, n_classes):
+        size = 3 * self._n_bins + 2
+        self._hi = np.zeros(size)
+        self._lo = np.zeros(size)
+        self._layout = layout
+        self._n_classes = n_classes
+
+    # ----------------------------------------------------------------- update
+    def update(self, y_true, y_prob, *, from_logits=False, sample_weight=None):
+        """Add a batch; returns ``self``.
+
+        Parameters are those of :func:`fastcal.calibration_report`. A batch
+        that fails validation raises and leaves the state unchanged.
+        """
+        edges = self._edges
+        R = True if self._right else None
+        L = True if from_logits else None
+        # fast path: 1-D numpy float input, no weights, not decayed
+        if (type(y_prob) is np.ndarray and type(y_true) is np.ndarray and y_prob.ndim == 1
+                and y_true.ndim == 1 and (y_prob.dtype is _F64 or y_prob.dtype is _F32)
+                and y_true.dtype in _FAST_LABELS and sample_weight is None
+                and self._half_life is None and self._layout == "binary"
+                and 0 < y_prob.shape[0] == y_true.shape[0] < _core.PARALLEL_MIN):
+            if y_true.dtype == np.bool_:
+                y_true = y_true.view(np.uint8)
+            src = y_prob.dtype
+            code, idx = A.binary_update(y_true, y_prob, None, edges, R, L, _EPS[src], True,
+                                        self._hi, self._lo, None, None)
+            if code:
+                V.raise_for_status(code, idx, y_true, y_prob)
+            self._n += y_prob.shape[0]
+            self._nll_modes.add("logits" if L else _MODE[src])
+            return self
+        y_true, y_prob, w, n, src = _core.prepare(y_true, y_prob, sample_weight)
+        if y_prob.ndim == 1:
+            layout, C = "binary", None
+        else:
+            layout, C = "top-label", y_prob.shape[1]
+        self._fix_layout(layout, C)
+        weighted = w is not None
+        shift = 0
+        if self._half_life is not None:
+            shift, w = self._decay_weights(n, w)
+        eps = V.eps_for(src)
+        if layout == "binary":
+            code, idx, bins, sc = _core.run(
+                B.binary_stats, B.binary_stats_parallel, n, y_true, y_prob, w, edges, True,
+                R, L, True, eps, True, None, None)
+        else:
+            K, shift_, mask, one = V.keys(y_prob)
+            tol = V.row_sum_tol(src, C)
+            code, idx, bins, sc = _core.run(
+                B.toplabel_stats, B.toplabel_stats_parallel, n * C, y_true, y_prob, K, shift_,
+                mask, one, w, edges, True, R, L, True, eps, tol, True, None, None)
+        V.raise_for_status(code, idx, y_true, y_prob, w)
+        # valid: from here on nothing can fail
+        if self._hi is None:
+            self._alloc(layout, C)
+        if shift:
+            A.scale_state(self._hi, self._lo, math.ldexp(1.0, -shift))
+            self._t -= shift * self._half_life
+        A.add_batch(self._hi, self._lo, bins, sc)
+        self._n += n
+        self._weighted |= weighted
+        self._nll_modes.add(_nll_mode(from_logits, src))
+        if self._half_life is not None:
+            self._t += n
+        return self
+
+    def _decay_weights(self, n, w):
+        """(shift, weights): the batch's row weights 2 ** ((t + i) / half_life)
+        (times the user's) after the state is scaled by 2 ** -shift, which
+        keeps every exponent at most ``_RENORM_HALF_LIVES``."""
+        h = self._half_life
+        shift = max(0, math.ceil((self._t + n) / h - _RENORM_HALF_LIVES))
+        t = self._t - shift * h
+        d = np.exp2((t + np.arange(n, dtype=np.float64)) / h)
+        return shift, (d if w is None else d * w)
+
+    # ---------------------------------------------------------------- compute
+    def _sums(self):
+        s = self._hi + self._lo
+        nb = self._n_bins
+        return s[:3 * nb].reshape(3, nb), s[3 * nb:]
+
+    def compute(self):
+        """The :class:`~fastcal.CalibrationReport` of everything seen."""
+        if self._hi is None:
+            raise ValueError("the accumulator is empty: call update() with at least one sample "
+                             "before compute().")
+        bins, scores = self._sums()
+        if self._half_life is not None:
+            # report weights in units where the newest sample weighs 1
+            f = math.exp2(-(self._t - 1) / self._half_life)
+            bins, scores = bins * f, scores * f
+        conv = {
+            "target": self._layout,
+            "n_bins": self._n_bins,
+            "strategy": "uniform",
+            "closed": "right" if self._right else "left",
+            "edges": "np.linspace(0, 1, n_bins + 1)",
+            "nll": _nll_text(self._nll_modes),
+            "auroc": "not computed by this accumulator",
+            "brier": ("mean sum_k (p_k - [y == k])^2" if self._layout != "binary"
+                      else "mean (p - y)^2"),
+        }
+        if self._half_life is not None:
+            conv["weights"] = (f"exponential forgetting: 0.5 ** (age / {self._half_life!r}), "
+                               "newest sample weight 1")
+        edges = V.uniform_edges(self._n_bins)[0]
+        return report_from_stats(self._n, bins, scores, edges,
+                                 self._weighted or self._half_life is not None, conv,
+                                 float("nan"))
+
+    # ------------------------------------------------------------------ merge
+    def _check_compatible(self, other):
+        if not isinstance(other, CalibrationAccumulator):
+            raise TypeError(f"cannot merge a CalibrationAccumulator with {type(other).__name__}.")
+        bad = [k for k, v in self._settings().items() if other._settings()[k] != v]
+        if (self._layout is not None and other._layout is not None
+                and (self._layout, self._n_classes) != (other._layout, other._n_classes)):
+            bad.append("layout")
+        if bad:
+            raise ValueError(
+                f"cannot merge {self._describe()} with {other._describe()}: "
+                f"{', '.join(bad)} differ{'s' if len(bad) == 1 else ''}.")
+
+    def merge(self, other):
+        """Add ``other``'s state into this one (in place); returns ``self``."""
+        self._check_compatible(other)
+        if other._hi is None:
+            return self
+        ohi, olo = other._hi, other._lo
+        if self._half_life is not None and self._hi is not None:
+            # align both weight references to the later one (parallel shards end "now")
+            dt = self._t - other._t
+            if dt >= 0:
+                f = math.exp2(dt / self._half_life)
+                ohi, olo = ohi * f, olo * f
+            else:
+                A.scale_state(self._hi, self._lo, math.exp2(-dt / self._half_life))
+                self._t = other._t
+        elif self._half_life is not None:
+            self._t = other._t
+        if self._hi is None:
+            self._alloc(other._layout, other._n_classes)
+        hi, lo = self._hi, self._lo
+        s = hi + ohi
+        bb = s - hi
+        err = (hi - (s - bb)) + (ohi - bb)
+        self._lo = lo + olo + err
+        self._hi = s
+        self._n += other._n
+        self._weighted |= other._weighted
+        self._nll_modes |= other._nll_modes
+        return self
+
+    def copy(self):
+        import copy
+
+        return copy.deepcopy(self)
+
+    def __iadd__(self, other):
+        return self.merge(other)
+
+    def __add__(self, other):
+        if isinstance(other, int) and other == 0:
+            return self.copy()
+        self._check_compatible(other)
+        return self.copy().merge(other)
+
+    def __radd__(self, other):
+        if isinstance(other, int) and other == 0:
+            return self.copy()
+        return NotImplemented
+
+    # ------------------------------------------------------- persistence
+    def __getstate__(self):
+        return self.to_dict(_arrays=True)
+
+    def __setstate__(self, state):
+        self._load(state)
+
+    def to_dict(self, _arrays=False):
+        """JSON-serialisable state (versioned); :meth:`from_dict` restores it."""
+        def arr(a):
+            if a is None:
+                return None
+            return a.copy() if _arrays else a.tolist()
+
+        return {
+            "format": "fastcal.CalibrationAccumulator",
+            "version": _STATE_VERSION,
+            "settings": self._settings(),
+            "layout": self._layout,
+            "n_classes": self._n_classes,
+            "n": int(self._n),
+            "weighted": bool(self._weighted),
+            "nll_modes": sorted(self._nll_modes),
+            "t": float(self._t),
+            "hi": arr(self._hi),
+            "lo": arr(self._lo),
+        }
+
+    @classmethod
+    def from_dict(cls, d):
+        """Rebuild an accumulator from :meth:`to_dict` output."""
+        obj = cls.__new__(cls)
+        obj._load(d)
+        return obj
+
+    def _load(self, d):
+        if not isinstance(d, dict) or d.get("format") != "fastcal.CalibrationAccumulator":
+            raise ValueError("not a fastcal.CalibrationAccumulator state (missing format tag).")
+        v = d.get("version")
+        if not isinstance(v, int) or v > _STATE_VERSION:
+            raise ValueError(
+                f"CalibrationAccumulator state version {v!r} is newer than this fastcal "
+                f"understands ({_STATE_VERSION}); upgrade fastcal.")
+        s = d["settings"]
+        self._n_bins = V.check_n_bins(int(s["n_bins"]))
+        self._edges = V.uniform_edges(self._n_bins)
+        self._right = bool(s["right"])
+        self._half_life = None if s["half_life"] is None else float(s["half_life"])
+        self._layout = d["layout"]
+        self._n_classes = None if d["n_classes"] is None else int(d["n_classes"])
+        self._n = int(d["n"])
+        self._weighted = bool(d["weighted"])
+        self._nll_modes = set(d["nll_modes"])
+        self._t = float(d["t"])
+        size = 3 * self._n_bins + 2
+        for name in ("hi", "lo"):
+            a = d[name]
+            if a is not None:
+                a = np.array(a, dtype=np.float64)
+                if a.shape != (size,):
+                    raise ValueError(f"corrupt CalibrationAccumulator state: {name} has shape "
+                                     f"{a.shape}, expected ({size},).")
+            setattr(self, "_" + name, a)

@@ -1,0 +1,289 @@
+"""The streaming accumulator (DESIGN.md section 4): any split of the data into
+batches, merged in any order, pickled mid-stream or not, gives the functional
+report; a failed update changes nothing; incompatible merges say why."""
+
+import copy
+import json
+import math
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import fastcal
+from fastcal import CalibrationAccumulator
+
+DATA = Path(__file__).resolve().parent / "data"
+GAUGES = ("accuracy", "confidence", "ece", "mce", "rmsce", "signed_error", "brier", "nll")
+
+
+def assert_report_close(r, f, rtol=1e-12, atol=1e-13, auroc=False):
+    assert r.n == f.n
+    for g in GAUGES + (("auroc",) if auroc else ()):
+        a, b = getattr(r, g), getattr(f, g)
+        if math.isnan(b):
+            assert math.isnan(a), g
+        else:
+            assert math.isclose(a, b, rel_tol=rtol, abs_tol=atol), (g, a, b)
+    assert math.isclose(r.weight, f.weight, rel_tol=rtol)
+    c1, c2 = r.reliability, f.reliability
+    np.testing.assert_array_equal(c1.edges, c2.edges)
+    assert c1.count.dtype == c2.count.dtype
+    if c1.count.dtype == np.int64:
+        np.testing.assert_array_equal(c1.count, c2.count)
+    else:
+        np.testing.assert_allclose(c1.count, c2.count, rtol=rtol)
+    np.testing.assert_allclose(c1.confidence, c2.confidence, rtol=rtol, atol=atol)
+    np.testing.assert_allclose(c1.accuracy, c2.accuracy, rtol=rtol, atol=atol)
+
+
+@st.composite
+def streams(draw):
+    """(y, p, w, from_logits, cut points): binary or multiclass, maybe weighted."""
+    n = draw(st.integers(1, 300))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    C = draw(st.sampled_from([None, 3]))
+    logits = draw(st.booleans())
+    if C is None:
+        z = rng.normal(0, 2, n)
+        p = z if logits else np.round(1 / (1 + np.exp(-z)), draw(st.sampled_from([2, 15])))
+        y = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(np.int64)
+    else:
+        z = rng.normal(0, 2, (n, C))
+        p = z if logits else np.exp(z) / np.exp(z).sum(1, keepdims=True)
+        y = rng.integers(0, C, n)
+    w = None
+    if draw(st.booleans()):
+        w = rng.integers(0, 4, n).astype(np.float64)
+        w[0] = 1.0
+    k = draw(st.integers(0, min(n - 1, 6)))
+    cuts = sorted(set(draw(st.lists(st.integers(1, max(1, n - 1)), min_size=k, max_size=k))))
+    cuts = [c for c in cuts if 0 < c < n]
+    return y, p, w, logits, cuts
+
+
+def batches(y, p, w, cuts):
+    b = [0, *cuts, len(y)]
+    for lo, hi in zip(b[:-1], b[1:]):
+        yield y[lo:hi], p[lo:hi], (None if w is None else w[lo:hi])
+
+
+@given(streams(), st.integers(0, 2**32 - 1))
+def test_any_split_any_merge_order_equals_functional(s, seed):
+    y, p, w, logits, cuts = s
+    f = fastcal.calibration_report(y, p, from_logits=logits, sample_weight=w)
+    # one accumulator fed batch by batch
+    acc = CalibrationAccumulator()
+    for yb, pb, wb in batches(y, p, w, cuts):
+        assert acc.update(yb, pb, from_logits=logits, sample_weight=wb) is acc
+    assert_report_close(acc.compute(), f)
+    # one accumulator per batch, merged in a random order, pickled on the way
+    parts = [CalibrationAccumulator().update(yb, pb, from_logits=logits, sample_weight=wb)
+             for yb, pb, wb in batches(y, p, w, cuts)]
+    order = np.random.default_rng(seed).permutation(len(parts))
+    parts = [pickle.loads(pickle.dumps(parts[i])) for i in order]
+    assert_report_close(sum(parts).compute(), f)
+    total = CalibrationAccumulator()
+    for q in parts:
+        total += q
+    assert_report_close(total.compute(), f)
+
+
+@given(streams())
+def test_pickle_mid_stream_then_continue(s):
+    y, p, w, logits, cuts = s
+    acc = CalibrationAccumulator()
+    for i, (yb, pb, wb) in enumerate(batches(y, p, w, cuts)):
+        acc.update(yb, pb, from_logits=logits, sample_weight=wb)
+        if i % 2 == 0:
+            acc = pickle.loads(pickle.dumps(acc))
+        else:
+            acc = CalibrationAccumulator.from_dict(json.loads(json.dumps(acc.to_dict())))
+    f = fastcal.calibration_report(y, p, from_logits=logits, sample_weight=w)
+    assert_report_close(acc.compute(), f)
+
+
+def test_counts_are_exact_and_state_is_bounded():
+    rng = np.random.default_rng(1)
+    acc = CalibrationAccumulator(n_bins=10)
+    p = rng.random(50_000)
+    y = (rng.random(50_000) < p).astype(np.int8)
+    for _ in range(20):
+        acc.update(y, p)
+    r = acc.compute()
+    assert r.n == 1_000_000
+    f = fastcal.reliability_curve(y, p, n_bins=10)
+    np.testing.assert_array_equal(r.reliability.count, 20 * f.count)
+    assert len(pickle.dumps(acc)) < 1 << 20
+
+
+def test_copy_deepcopy_and_add_do_not_alias():
+    y = np.array([0, 1, 1, 0])
+    p = np.array([0.2, 0.9, 0.6, 0.4])
+    a = CalibrationAccumulator(5).update(y, p)
+    b = copy.deepcopy(a)
+    c = a + b
+    assert c.n == 8 and a.n == 4 and b.n == 4
+    b.update(y, p)
+    assert a.n == 4
+    assert (0 + a).compute() == a.compute()
+    assert sum([a, b]).n == 12
+
+
+def test_reset_keeps_settings():
+    acc = CalibrationAccumulator(7, right=False).update([0, 1], [0.3, 0.8])
+    acc.reset()
+    assert acc.n == 0 and acc.layout is None and acc.n_bins == 7 and acc.right is False
+    acc.update(np.array([1]), np.array([[0.2, 0.8]]))
+    assert acc.layout == "top-label" and acc.n_classes == 2
+
+
+def test_right_closed_and_left_closed_follow_the_functional_rule():
+    y = np.array([1, 0, 1, 1, 0])
+    p = np.array([0.0, 0.2, 0.4, 0.6, 1.0])
+    for right in (True, False):
+        acc = CalibrationAccumulator(5, right=right).update(y, p)
+        f = fastcal.calibration_report(y, p, n_bins=5, right=right)
+        assert_report_close(acc.compute(), f)
+
+
+# ---------------------------------------------------------------------------
+# failed updates change nothing
+
+
+@pytest.mark.parametrize("bad", [
+    dict(y=[0, 1, 2], p=[0.1, 0.5, 0.9], match="0/1"),
+    dict(y=[0, 1, 1], p=[0.1, 1.5, 0.9], match=r"probabilities in \[0, 1\]"),
+    dict(y=[0, 1, 1], p=[0.1, np.nan, 0.9], match=r"probabilities in \[0, 1\]"),
+    dict(y=[0, 1, 1], p=[0.1, 0.5, 0.9], w=[1, -1, 1], match="sample_weight"),
+    dict(y=[0, 1], p=[0.1, 0.5, 0.9], match="same length"),
+    dict(y=[0, 1, 1], p=[0.1, 0.5, np.inf], logits=True, match="finite"),
+])
+@pytest.mark.parametrize("fresh", [True, False])
+def test_failed_update_leaves_state_unchanged(bad, fresh):
+    acc = CalibrationAccumulator(5)
+    if not fresh:
+        acc.update(np.array([0, 1, 1]), np.array([0.2, 0.7, 0.9]))
+    before = pickle.dumps(acc)
+    with pytest.raises(ValueError, match=bad["match"]):
+        acc.update(np.asarray(bad["y"]), np.asarray(bad["p"], dtype=np.float64),
+                   from_logits=bad.get("logits", False), sample_weight=bad.get("w"))
+    assert pickle.dumps(acc) == before
+
+
+def test_failed_multiclass_update_leaves_state_unchanged():
+    acc = CalibrationAccumulator(5).update(np.array([0, 2]),
+                                           np.array([[0.5, 0.3, 0.2], [0.1, 0.1, 0.8]]))
+    before = pickle.dumps(acc)
+    with pytest.raises(ValueError, match="sum to 1"):
+        acc.update(np.array([0, 1]), np.array([[0.5, 0.3, 0.2], [0.1, 0.1, 0.7]]))
+    with pytest.raises(ValueError, match=r"class labels in \[0, 3\)"):
+        acc.update(np.array([0, 3]), np.array([[0.5, 0.3, 0.2], [0.1, 0.1, 0.8]]))
+    with pytest.raises(ValueError, match=r"holds y_prob of shape \(n, 3\); the batch has "
+                                         r"y_prob of shape \(n, 4\)"):
+        acc.update(np.array([0]), np.array([[0.25] * 4]))
+    with pytest.raises(ValueError, match=r"the batch has binary y_prob of shape \(n,\)"):
+        acc.update(np.array([0]), np.array([0.25]))
+    assert pickle.dumps(acc) == before
+
+
+# ---------------------------------------------------------------------------
+# merging
+
+
+def test_incompatible_merge_names_both_settings():
+    a = CalibrationAccumulator(15)
+    b = CalibrationAccumulator(10)
+    with pytest.raises(ValueError, match=r"CalibrationAccumulator\(n_bins=15.*"
+                                         r"CalibrationAccumulator\(n_bins=10.*n_bins differs"):
+        a + b
+    c = CalibrationAccumulator(15, right=False)
+    with pytest.raises(ValueError, match=r"right=True.*right=False.*right differs"):
+        a.merge(c)
+    d = CalibrationAccumulator(15).update([0, 1], [0.2, 0.9])
+    e = CalibrationAccumulator(15).update([0, 1], [[0.2, 0.8], [0.3, 0.7]])
+    with pytest.raises(ValueError, match=r"layout='binary'.*layout='top-label', n_classes=2.*"
+                                         r"layout differs"):
+        d += e
+    with pytest.raises(TypeError, match="cannot merge a CalibrationAccumulator with int"):
+        d + 3
+    h = CalibrationAccumulator(15, half_life=100)
+    with pytest.raises(ValueError, match="half_life differs"):
+        a.merge(h)
+
+
+def test_merge_with_empty_is_identity():
+    a = CalibrationAccumulator(5).update([0, 1, 1], [0.2, 0.7, 0.9])
+    r = a.compute()
+    assert (a + CalibrationAccumulator(5)).compute() == r
+    assert (CalibrationAccumulator(5) + a).compute() == r
+
+
+# ---------------------------------------------------------------------------
+# settings and errors
+
+
+def test_bad_settings():
+    with pytest.raises(ValueError, match="n_bins"):
+        CalibrationAccumulator(0)
+    with pytest.raises(ValueError, match="half_life must be a positive number"):
+        CalibrationAccumulator(half_life=0)
+    with pytest.raises(ValueError, match="half_life must be a positive number"):
+        CalibrationAccumulator(half_life="week")
+    with pytest.raises(ValueError, match="the accumulator is empty"):
+        CalibrationAccumulator().compute()
+
+
+def test_state_from_a_newer_version_is_refused():
+    d = CalibrationAccumulator().to_dict()
+    d["version"] = 99
+    with pytest.raises(ValueError, match="newer than this fastcal understands"):
+        CalibrationAccumulator.from_dict(d)
+    with pytest.raises(ValueError, match="not a fastcal.CalibrationAccumulator state"):
+        CalibrationAccumulator.from_dict({"format": "something else"})
+
+
+def test_mixed_nll_conventions_are_recorded():
+    acc = CalibrationAccumulator(5)
+    acc.update(np.array([0, 1]), np.array([0.2, 0.9]))
+    acc.update(np.array([0, 1]), np.array([-1.0, 2.0]), from_logits=True)
+    conv = acc.compute().convention["nll"]
+    assert conv.startswith("mixed batches:") and "logits" in conv and "float64" in conv
+
+
+# ---------------------------------------------------------------------------
+# exponential forgetting
+
+
+@given(streams(), st.sampled_from([0.5, 3.0, 40.0, 1e6]))
+def test_decayed_equals_functional_with_age_weights(s, half_life):
+    y, p, w, logits, cuts = s
+    acc = CalibrationAccumulator(half_life=half_life)
+    for yb, pb, wb in batches(y, p, w, cuts):
+        acc.update(yb, pb, from_logits=logits, sample_weight=wb)
+    n = len(y)
+    age = np.arange(n)[::-1].astype(np.float64)
+    dw = 0.5 ** (age / half_life) * (1.0 if w is None else w)
+    if not dw.sum() > 0:
+        return
+    f = fastcal.calibration_report(y, p, from_logits=logits, sample_weight=dw)
+    assert_report_close(acc.compute(), f, rtol=1e-9, atol=1e-12)
+
+
+def test_decay_survives_very_long_streams():
+    # 1e5 half-lives: the weights are renormalised by exact powers of two
+    acc = CalibrationAccumulator(5, half_life=10)
+    y = np.array([1, 0] * 50)
+    p = np.full(100, 0.75)
+    for _ in range(10_000):
+        acc.update(y, p)
+    r = acc.compute()
+    assert math.isfinite(r.weight) and r.n == 1_000_000
+    assert math.isclose(r.weight, 1 / (1 - 0.5 ** 0.1), rel_tol=1e-9)
+    q = 0.5 ** 0.1  # the newest label is 0, the one before 1, ...
+    assert math.isclose(r.accuracy, q / (1 + q), rel_tol=1e-9)
+    assert math.isclose(r.ece, 0.75 - q / (1 + q), rel_tol=1e-9)
