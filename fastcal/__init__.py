@@ -16,6 +16,7 @@ from ._metrics import (
     rmsce,
 )
 from ._accumulator import CalibrationAccumulator
+from ._drift import GaugeRecorder, WindowedAccumulator
 from ._isotonic import IsotonicRegression, isotonic_regression
 from ._report import CalibrationReport, calibration_report
 from ._temperature import TemperatureScaling
@@ -27,11 +28,13 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "CalibrationAccumulator",
     "CalibrationReport",
+    "GaugeRecorder",
     "IsotonicRegression",
     "NotFittedError",
     "ReliabilityCurve",
     "TemperatureScaling",
     "UndefinedMetricWarning",
+    "WindowedAccumulator",
     "auroc",
     "brier_score",
     "calibration_error",

@@ -287,3 +287,65 @@ def test_decay_survives_very_long_streams():
     q = 0.5 ** 0.1  # the newest label is 0, the one before 1, ...
     assert math.isclose(r.accuracy, q / (1 + q), rel_tol=1e-9)
     assert math.isclose(r.ece, 0.75 - q / (1 + q), rel_tol=1e-9)
+
+
+# ---------------------------------------------------------------------------
+# sliding window and the gauge recorder
+
+
+@given(streams(), st.integers(1, 4))
+def test_window_equals_functional_on_the_last_batches(s, k):
+    y, p, w, logits, cuts = s
+    win = fastcal.WindowedAccumulator(k)
+    parts = list(batches(y, p, w, cuts))
+    for yb, pb, wb in parts:
+        win.update(yb, pb, from_logits=logits, sample_weight=wb)
+    last = parts[-k:]
+    yy = np.concatenate([b[0] for b in last])
+    pp = np.concatenate([b[1] for b in last])
+    ww = None if w is None else np.concatenate([b[2] for b in last])
+    if ww is not None and not ww.sum() > 0:
+        return
+    f = fastcal.calibration_report(yy, pp, from_logits=logits, sample_weight=ww)
+    assert win.n == len(yy)
+    assert_report_close(win.compute(), f)
+
+
+def test_window_errors():
+    with pytest.raises(ValueError, match="window must be a positive number of updates"):
+        fastcal.WindowedAccumulator(0)
+    win = fastcal.WindowedAccumulator(3).update([0, 1], [0.2, 0.9])
+    with pytest.raises(ValueError, match="layout differs"):
+        win.update([0, 1], [[0.5, 0.5], [0.1, 0.9]])
+    assert win.n == 2
+    with pytest.raises(ValueError, match="the accumulator is empty"):
+        fastcal.WindowedAccumulator(3).compute()
+
+
+def test_recorder_time_series():
+    rng = np.random.default_rng(3)
+    acc = CalibrationAccumulator(10)
+    rec = fastcal.GaugeRecorder(acc, every=3)
+    ref = CalibrationAccumulator(10)
+    expected = []
+    for i in range(10):
+        p = rng.random(100)
+        y = (rng.random(100) < p ** (1 + i / 5)).astype(int)  # drifts overconfident
+        rec.update(y, p)
+        ref.update(y, p)
+        if (i + 1) % 3 == 0:
+            expected.append(ref.compute().ece)
+    assert rec.history["update"] == [3, 6, 9]
+    assert rec.history["n_seen"] == [300, 600, 900]
+    np.testing.assert_allclose(rec.history["ece"], expected, rtol=1e-12)
+    df = rec.to_frame()
+    assert list(df.columns[:2]) == ["update", "n_seen"] and len(df) == 3
+    win = fastcal.GaugeRecorder(fastcal.WindowedAccumulator(2), gauges=("n", "ece"))
+    win.update([0, 1], [0.2, 0.9]).update([1, 1, 1], [0.6, 0.7, 0.8])
+    assert win.history["n"] == [2, 5] and win.history["n_seen"] == [2, 5]
+    with pytest.raises(ValueError, match="unknown gauge 'ec'"):
+        fastcal.GaugeRecorder(acc, gauges=("ec",))
+    with pytest.raises(ValueError, match="every must be a positive number"):
+        fastcal.GaugeRecorder(acc, every=0)
+    with pytest.raises(TypeError, match="accumulator must be a CalibrationAccumulator"):
+        fastcal.GaugeRecorder([1, 2])
