@@ -1,0 +1,473 @@
+"""Streaming, mergeable AUROC: exact (keeps the scores) or in bounded memory
+with a certified interval (a per-class histogram over fixed score cells).
+
+The kernels and the state layout are in ``_kernels._auroc_hist``; this class
+validates input, keeps the settings and serialises the state.
+"""
+
+import math
+import numbers
+
+import numpy as np
+
+from . import _validation as V
+from ._kernels import _auroc_hist as KH
+from ._kernels import _common as KC
+
+_F64 = np.dtype(np.float64)
+_F32 = np.dtype(np.float32)
+_U8 = np.dtype(np.uint8)
+# label dtypes the kernel takes as they are; others become float64 (exact for 0/1)
+_KERNEL_LABELS = frozenset((np.dtype(np.int64), _U8, _F64))
+_FAST_LABELS = frozenset((np.dtype(np.int64), _U8, _F64, np.dtype(np.bool_)))
+_FORMAT = "fastcal.AUROCAccumulator"
+_TRANSFORMS = ("sigmoid",)
+# exact mode: concatenate the kept batches once this many have piled up
+_COMPACT = 256
+
+
+def _check_settings(exact, score_range, transform):
+    if not isinstance(exact, (bool, np.bool_)):
+        raise TypeError(f"exact must be True or False; found {exact!r}.")
+    if transform is not None:
+        V.check_choice(transform, "transform", _TRANSFORMS)
+    if score_range is not None:
+        if transform is not None:
+            raise ValueError(
+                f"pass either score_range or transform, not both; found score_range={score_range!r} "
+                f"and transform={transform!r}.")
+        try:
+            lo, hi = score_range
+            lo, hi = float(lo), float(hi)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"score_range must be a pair (lo, hi) of finite numbers with lo < hi; "
+                f"found {score_range!r}.") from None
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+            raise ValueError(
+                f"score_range must be a pair (lo, hi) of finite numbers with lo < hi; "
+                f"found {score_range!r}.")
+        score_range = (lo, hi)
+    return bool(exact), score_range, transform
+
+
+def _used_cells(h):
+    """Indices of the cells holding any weight or a remembered score."""
+    return np.flatnonzero((h[:, 0] != 0.0) | (h[:, 1] != 0.0) | (h[:, 2] != KH.EMPTY))
+
+
+class AUROCAccumulator:
+    """AUROC over a stream of batches, mergeable across batches, processes and machines.
+
+    Parameters
+    ----------
+    exact : bool, default=False
+        ``True`` keeps every score, label and weight (memory grows with the
+        data) and :meth:`compute` returns exactly :func:`fastcal.auroc` of
+        everything seen. ``False`` (default) keeps a fixed histogram of
+        per-class weights over 188419 score cells (4.3 MiB whatever the
+        stream length) and :meth:`bounds` says how far the estimate can be
+        from the exact value.
+    score_range : (float, float), optional
+        Scores are expected in [0, 1] (probabilities, confidences). For
+        scores on another bounded scale, ``(lo, hi)`` maps ``[lo, hi]``
+        affinely onto the cells; a score outside it raises.
+    transform : {"sigmoid"}, optional
+        For logits and unbounded scores: cells are placed on
+        ``sigmoid(score)`` (order-preserving), so any finite score is
+        accepted. Resolution about 2.4e-4 in logit units for
+        ``|score| < 16.6``; beyond that scores share the end cells.
+
+    Attributes
+    ----------
+    n : int
+        Number of samples seen (rows, whatever their weights).
+    N_CELLS : int
+        Cells per class of the bounded histogram (188419).
+
+    Notes
+    -----
+    The AUROC is the Mann-Whitney statistic with ties counting 1/2
+    (= :func:`fastcal.auroc` = ``sklearn.metrics.roc_auc_score``).
+
+    Bounded mode. The histogram estimate counts each positive/negative pair
+    in different cells exactly (the cell map is monotone) and a pair sharing
+    a cell as 1/2. Each cell also remembers whether all its samples had one
+    and the same score; pairs in a cell that saw two different scores are
+    the only unknown ones (their true contribution is in [0, 1]), so the
+    exact AUROC lies within ``+/- half_width = 1/2 * sum_cells pos * neg /
+    (P * N)`` over those cells. The estimate is exact, and :meth:`bounds`
+    returns ``(auc, auc)``, whenever no two distinct scores share a cell:
+    in particular for all float16 values in [0, 1] and for scores rounded to
+    3 or 4 decimals. Cells resolve a score relative to its distance to the
+    nearer of 0 and 1: ``2**-12`` of that distance, down to ``2**-24``
+    (5.96e-8); the widest cells are ``2**-14 = 6.1e-5`` wide (scores between
+    0.25 and 0.75). Weights are float64: integer counts are exact up to
+    2**53 per cell and never overflow; totals are summed with compensation.
+
+    Merging (``a.merge(b)``, ``a + b``, ``a += b``, ``sum(parts)``) gives the
+    state of one accumulator fed all the batches: bitwise for unweighted
+    (integer) data, whatever the split and the order. ``update`` validates
+    the whole batch before touching the state, so a failed update leaves the
+    accumulator exactly as it was.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastcal._auroc_accumulator import AUROCAccumulator
+    >>> acc = AUROCAccumulator()
+    >>> acc.update([0, 0, 1], [0.1, 0.4, 0.35]).update([1], [0.8]).compute()
+    0.75
+    >>> acc.bounds()
+    (0.75, 0.75)
+    >>> logits = AUROCAccumulator(transform="sigmoid")
+    >>> logits.update([0, 1, 0, 1], [-3.0, 2.5, 0.2, 7.0]).compute()
+    1.0
+    """
+
+    _STATE_VERSION = 1
+    N_CELLS = KH.N_CELLS
+
+    def __init__(self, exact=False, *, score_range=None, transform=None):
+        self._exact, self._score_range, self._transform = _check_settings(
+            exact, score_range, transform)
+        if self._transform == "sigmoid":
+            self._lo, self._hi, self._affine, self._sigmoid = -math.inf, math.inf, None, True
+        elif self._score_range is not None:
+            self._lo, self._hi = self._score_range
+            self._affine, self._sigmoid = True, None
+        else:
+            self._lo, self._hi, self._affine, self._sigmoid = 0.0, 1.0, None, None
+        self.reset()
+
+    # -- settings ------------------------------------------------------------
+    @property
+    def exact(self):
+        return self._exact
+
+    @property
+    def score_range(self):
+        return self._score_range
+
+    @property
+    def transform(self):
+        return self._transform
+
+    def _settings(self):
+        return (self._exact, self._score_range, self._transform)
+
+    def __repr__(self):
+        return (f"AUROCAccumulator(exact={self._exact}, score_range={self._score_range!r}, "
+                f"transform={self._transform!r})")
+
+    # -- state ---------------------------------------------------------------
+    def reset(self):
+        """Forget every sample seen (the settings stay)."""
+        self.n = 0
+        if self._exact:
+            self._hist = None
+            self._scores, self._labels, self._weights = [], [], []
+        else:
+            self._hist = np.empty((KH.N_CELLS, 3))
+            self._hist[:, :2] = 0.0
+            self._hist[:, 2] = KH.EMPTY
+            self._scores = self._labels = self._weights = None
+        return self
+
+    def update(self, y_true, y_score, *, sample_weight=None):
+        """Add one batch.
+
+        Parameters
+        ----------
+        y_true : array-like of shape (n,)
+            0/1 labels (bool, integers or floats exactly 0/1).
+        y_score : array-like of shape (n,)
+            Finite scores, higher meaning "more likely 1": in [0, 1] unless
+            the accumulator was created with ``score_range`` or ``transform``.
+        sample_weight : array-like of shape (n,), optional
+            Non-negative weights; weight k equals repeating the row k times.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            On an invalid label, score or weight anywhere in the batch; the
+            accumulator is then left exactly as it was.
+        """
+        h = self._hist
+        if (h is not None and sample_weight is None and type(y_score) is np.ndarray
+                and type(y_true) is np.ndarray and y_score.ndim == 1 and y_true.ndim == 1
+                and (y_score.dtype is _F64 or y_score.dtype is _F32)
+                and y_true.dtype in _FAST_LABELS and 0 < y_score.shape[0] == y_true.shape[0]
+                and y_score.flags.c_contiguous and y_true.flags.c_contiguous):
+            y = y_true.view(_U8) if y_true.dtype.kind == "b" else y_true
+            code, idx = KH.update(h, y, y_score, None, self._lo, self._hi, self._affine,
+                                  self._sigmoid)
+            if code:
+                self._raise(code, idx, y_true, y_score, None)
+            self.n += y_score.shape[0]
+            return self
+        y_score, _ = V.as_prob(y_score, "y_score", ndims=(1,))
+        y_orig = V.as_labels(y_true)
+        n = V.check_lengths(y_orig, y_score, "y_score")
+        w = V.as_weight(sample_weight, n)
+        y = y_orig if y_orig.dtype in _KERNEL_LABELS else y_orig.astype(np.float64)
+        y = np.ascontiguousarray(y)
+        s = np.ascontiguousarray(y_score)
+        if w is not None:
+            w = np.ascontiguousarray(w)
+        if h is not None:
+            code, idx = KH.update(h, y, s, w, self._lo, self._hi, self._affine, self._sigmoid)
+            if code:
+                self._raise(code, idx, y_orig, y_score, w)
+        else:
+            code, idx = KH.check(y, s, w, self._lo, self._hi)
+            if code:
+                self._raise(code, idx, y_orig, y_score, w)
+            self._scores.append(np.array(s, dtype=np.float64))
+            self._labels.append((y != 0).view(_U8))
+            self._weights.append(None if w is None else np.array(w, dtype=np.float64))
+            if len(self._scores) >= _COMPACT:
+                self._compact()
+        self.n += n
+        return self
+
+    def _raise(self, code, idx, y_true, y_score, w):
+        i = int(idx)
+        if code == KC.BAD_PROB:
+            v = V._fmt(y_score[i])
+            if self._score_range is None:
+                raise ValueError(
+                    f"y_score must lie in [0, 1] (the accumulator's cells cover [0, 1]); found "
+                    f"{v} at index {i}. For scores on another scale create the accumulator with "
+                    "score_range=(lo, hi) (mapped affinely onto [0, 1]) or transform='sigmoid' "
+                    "(order-preserving; for logits and unbounded scores).")
+            lo, hi = self._score_range
+            raise ValueError(
+                f"y_score must lie in score_range=({lo!r}, {hi!r}); found {v} at index {i}. "
+                "Widen score_range, or use transform='sigmoid' for unbounded scores.")
+        V.raise_for_status(code, idx, y_true, y_score, w, prob_name="y_score")
+
+    def _compact(self):
+        if len(self._scores) > 1:
+            weighted = any(w is not None for w in self._weights)
+            s = np.concatenate(self._scores)
+            y = np.concatenate(self._labels)
+            w = None
+            if weighted:
+                w = np.concatenate([np.ones(a.shape[0]) if b is None else b
+                                    for a, b in zip(self._scores, self._weights)])
+            self._scores, self._labels, self._weights = [s], [y], [w]
+
+    # -- results -------------------------------------------------------------
+    def compute(self):
+        """AUROC of everything seen: exact, or the histogram estimate (see :meth:`bounds`).
+
+        NaN with an ``UndefinedMetricWarning`` while one class (or none) has been seen.
+        """
+        if self._exact:
+            return self._exact_auc()
+        auc, _ = KH.hist_auroc(self._hist)
+        if math.isnan(auc):
+            self._warn()
+        return float(auc)
+
+    def bounds(self):
+        """Certified interval ``(low, high)`` that contains the exact AUROC of
+        everything seen; ``(auc, auc)`` in exact mode and whenever no two
+        distinct scores shared a histogram cell.
+
+        (NaN, NaN) with an ``UndefinedMetricWarning`` while one class has been seen.
+        """
+        if self._exact:
+            a = self._exact_auc()
+            return a, a
+        auc, lo, hi = KH.hist_bounds(self._hist)
+        if math.isnan(auc):
+            self._warn()
+        return float(lo), float(hi)
+
+    def _warn(self):
+        V.warn_undefined(
+            "Only one class has been seen (or all weight is on one class): AUROC is not "
+            "defined; returning nan.")
+
+    def _exact_auc(self):
+        from ._metrics import auroc_from_labels
+
+        self._compact()
+        if not self._scores:
+            self._warn()
+            return float("nan")
+        return float(auroc_from_labels(self._scores[0], self._labels[0], self._weights[0]))
+
+    # -- merging -------------------------------------------------------------
+    def merge(self, other):
+        """Add the samples of ``other`` (same settings) to this accumulator; returns self."""
+        if not isinstance(other, AUROCAccumulator):
+            raise TypeError(
+                f"can only merge an AUROCAccumulator with another; found {type(other).__name__}.")
+        if self._settings() != other._settings():
+            diff = ", ".join(f"{k}={a!r} vs {b!r}" for k, a, b in zip(
+                ("exact", "score_range", "transform"), self._settings(), other._settings())
+                if a != b)
+            raise ValueError(
+                f"cannot merge {self!r} with {other!r}: the settings differ ({diff}). Create "
+                "both accumulators with the same exact, score_range and transform.")
+        if self._exact:
+            s, y, w = list(other._scores), list(other._labels), list(other._weights)
+            self._scores += s
+            self._labels += y
+            self._weights += w
+            if len(self._scores) >= _COMPACT:
+                self._compact()
+        else:
+            KH.merge_into(self._hist, other._hist)
+        self.n += other.n
+        return self
+
+    def copy(self):
+        """An independent copy."""
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        if self._exact:  # the kept arrays are never modified in place: share them
+            new._scores, new._labels = list(self._scores), list(self._labels)
+            new._weights = list(self._weights)
+        else:
+            new._hist = self._hist.copy()
+        return new
+
+    def __add__(self, other):
+        if not isinstance(other, AUROCAccumulator):
+            return NotImplemented
+        return self.copy().merge(other)
+
+    def __radd__(self, other):
+        if isinstance(other, numbers.Number) and other == 0:  # sum(parts) starts from 0
+            return self.copy()
+        return NotImplemented
+
+    def __iadd__(self, other):
+        if not isinstance(other, AUROCAccumulator):
+            return NotImplemented
+        return self.merge(other)
+
+    # -- serialisation -------------------------------------------------------
+    def _state(self):
+        """Plain-Python state: settings, n, and the data as little-endian bytes."""
+        d = {"exact": self._exact, "score_range": self._score_range,
+             "transform": self._transform, "n": int(self.n)}
+        if self._exact:
+            self._compact()
+            if self._scores:
+                d["scores"] = self._scores[0].astype("<f8").tobytes()
+                d["labels"] = self._labels[0].astype("u1").tobytes()
+                w = self._weights[0]
+                d["weights"] = None if w is None else w.astype("<f8").tobytes()
+            else:
+                d["scores"] = d["labels"] = b""
+                d["weights"] = None
+        else:
+            h = self._hist
+            cells = _used_cells(h)
+            d["cells"] = cells.astype("<i4").tobytes()
+            d["values"] = h[cells].astype("<f8").tobytes()
+        return d
+
+    def _load(self, d):
+        self.__init__(d["exact"], score_range=d["score_range"], transform=d["transform"])
+        self.n = int(d["n"])
+        if self._exact:
+            if d["scores"]:
+                self._scores = [np.frombuffer(d["scores"], "<f8").astype(np.float64)]
+                self._labels = [np.frombuffer(d["labels"], "u1").copy()]
+                w = d["weights"]
+                self._weights = [None if w is None else np.frombuffer(w, "<f8").astype(np.float64)]
+        else:
+            cells = np.frombuffer(d["cells"], "<i4").astype(np.intp)
+            vals = np.frombuffer(d["values"], "<f8").reshape(cells.shape[0], 3)
+            self._hist[cells] = vals
+
+    def __getstate__(self):
+        return (self._STATE_VERSION, self._state())
+
+    def __setstate__(self, state):
+        version, d = state
+        if version > self._STATE_VERSION:
+            raise ValueError(f"this AUROCAccumulator was saved by a newer fastcal (state version "
+                             f"{version}); this one reads up to {self._STATE_VERSION}.")
+        self._load(d)
+
+    def to_dict(self):
+        """JSON-serialisable state: settings, and the histogram stored sparsely
+        (indices of the non-empty cells and their values) or the kept samples.
+
+        Examples
+        --------
+        >>> import json
+        >>> from fastcal._auroc_accumulator import AUROCAccumulator
+        >>> acc = AUROCAccumulator().update([0, 1, 1], [0.2, 0.9, 0.9])
+        >>> d = acc.to_dict()
+        >>> d["cells"]["neg"], d["cells"]["pos"]
+        ([2.0, 0.0], [0.0, 2.0])
+        >>> AUROCAccumulator.from_dict(json.loads(json.dumps(d))).compute()
+        1.0
+        """
+        d = {"format": _FORMAT, "version": self._STATE_VERSION, "exact": self._exact,
+             "score_range": None if self._score_range is None else list(self._score_range),
+             "transform": self._transform, "n": int(self.n), "n_cells": KH.N_CELLS}
+        if self._exact:
+            self._compact()
+            if self._scores:
+                w = self._weights[0]
+                d["samples"] = {"scores": self._scores[0].tolist(),
+                                "labels": self._labels[0].tolist(),
+                                "weights": None if w is None else w.tolist()}
+            else:
+                d["samples"] = {"scores": [], "labels": [], "weights": None}
+        else:
+            h = self._hist
+            c = _used_cells(h)
+            rep = h[c, 2]
+            d["cells"] = {
+                "index": c.tolist(), "neg": h[c, 0].tolist(), "pos": h[c, 1].tolist(),
+                # the one score seen in the cell, or None once it saw different scores
+                "score": [None if r == KH.MIXED else float(r) for r in rep],
+            }
+        return d
+
+    @classmethod
+    def from_dict(cls, d):
+        """Rebuild an accumulator from :meth:`to_dict` output."""
+        if not isinstance(d, dict) or d.get("format") != _FORMAT:
+            found = f"format {d.get('format')!r}" if isinstance(d, dict) else type(d).__name__
+            raise ValueError(f"d must be a dict made by AUROCAccumulator.to_dict() "
+                             f"(format {_FORMAT!r}); found {found}.")
+        if d.get("version", 0) > cls._STATE_VERSION:
+            raise ValueError(f"d has version {d.get('version')}; this fastcal reads up to "
+                             f"{cls._STATE_VERSION}.")
+        sr = d.get("score_range")
+        obj = cls(bool(d["exact"]), score_range=None if sr is None else tuple(sr),
+                  transform=d.get("transform"))
+        obj.n = int(d["n"])
+        if obj._exact:
+            smp = d["samples"]
+            if smp["scores"]:
+                obj._scores = [np.asarray(smp["scores"], dtype=np.float64)]
+                obj._labels = [np.asarray(smp["labels"], dtype=np.uint8)]
+                w = smp["weights"]
+                obj._weights = [None if w is None else np.asarray(w, dtype=np.float64)]
+        else:
+            if d.get("n_cells", KH.N_CELLS) != KH.N_CELLS:
+                raise ValueError(f"d holds a histogram of {d['n_cells']} cells; this fastcal "
+                                 f"uses {KH.N_CELLS}.")
+            c = d["cells"]
+            idx = np.asarray(c["index"], dtype=np.intp)
+            obj._hist[idx, 0] = np.asarray(c["neg"], dtype=np.float64)
+            obj._hist[idx, 1] = np.asarray(c["pos"], dtype=np.float64)
+            obj._hist[idx, 2] = np.asarray([KH.MIXED if r is None else r for r in c["score"]],
+                                           dtype=np.float64)
+        return obj
