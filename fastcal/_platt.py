@@ -1,0 +1,341 @@
+"""Platt scaling (Platt 1999): logistic regression on the logit of the
+confidence, ``p' = sigmoid(a * logit(p) + b)``.
+
+The two parameters minimise the weighted mean log loss; the loss is convex
+in (a, b) and is minimised by a damped Newton method on a fused kernel that
+returns the loss, its gradient and its 2x2 Hessian in one pass over the
+input (``_kernels._platt``), computing each logit on the fly.
+"""
+
+import math
+import warnings
+
+import numpy as np
+
+from . import _validation as V
+from ._core import binned, run
+from ._kernels import _histbin as KH
+from ._kernels import _platt as KP
+
+# The fit stops when half the squared Newton decrement (the predicted
+# decrease of the mean loss) is below DEC_TOL; the last Newton step is then
+# taken without another pass (quadratic convergence: the remaining error in
+# the parameters is of the order of DEC_TOL).
+DEC_TOL = 1e-12
+MAX_ITER = 100
+# A Newton step moves no a * x + b by more than this (where the Hessian is
+# nearly singular, far from the optimum, the full step would be huge).
+MAX_DU = 20.0
+# Armijo constant and maximum halvings of the line search.
+_ARMIJO = 1e-4
+_MAX_HALVINGS = 60
+
+_FORMAT = "fastcal.PlattScaling"
+_VERSION = 1
+
+NotFittedError = V.NotFittedError
+
+
+class SeparableWarning(UserWarning):
+    """The classes are separable by the confidence: no finite maximum-likelihood fit."""
+
+
+def _smooth_targets(w_neg, w_pos, smooth):
+    if smooth:
+        return (w_pos + 1.0) / (w_pos + 2.0), 1.0 / (w_neg + 2.0)
+    return 1.0, 0.0
+
+
+def _toplabel_input(y_prob, from_logits):
+    """(n, C) input for prediction: float64 top-label confidences, validated."""
+    z, src = V.as_prob(y_prob, "y_prob")
+    if z.shape[0] == 0:
+        raise ValueError("y_prob is empty; at least one sample is required.")
+    K, shift, mask, _one = V.keys(z)
+    conf, code, idx = KH.toplabel_conf(z, K, shift, mask, V.on(from_logits),
+                                       V.row_sum_tol(src, z.shape[1]))
+    if code != 0:
+        y_dummy = np.zeros(z.shape[0], np.int64)
+        V.raise_for_status(code, idx, y_dummy, z)
+    return conf, src
+
+
+class PlattScaling:
+    """Platt scaling: ``p' = sigmoid(a * logit(p) + b)`` with (a, b) fitted by
+    maximum likelihood.
+
+    Parameters
+    ----------
+    smooth : bool, default False
+        Use Platt's smoothed targets ``(N+ + 1) / (N+ + 2)`` for positives
+        and ``1 / (N- + 2)`` for negatives (N+/N-: the weight of each class)
+        instead of 1 and 0.  With ``smooth=True`` the fit equals
+        scikit-learn's sigmoid calibration
+        (``sklearn.calibration._sigmoid_calibration`` on the logit feature,
+        with ``a = -A``, ``b = -B``) and always has a finite solution; with
+        ``smooth=False`` (plain maximum likelihood) it equals
+        ``sklearn.linear_model.LogisticRegression(penalty=None)`` on the
+        logit feature.
+
+    Attributes
+    ----------
+    a_, b_ : float
+        Slope and intercept on the logit scale (identity map: a = 1, b = 0).
+    binary_ : bool
+        Fitted on binary (n,) input (else top-label (n, C) input).
+    n_classes_ : int
+        2 for binary input, C for (n, C) input.
+    converged_ : bool
+        The Newton iterations met the tolerance (DEC_TOL on the mean loss).
+    n_iter_ : int
+        Passes over the data (one per Newton iteration or line-search trial).
+    loss_ : float
+        Weighted mean log loss against the (smoothed) targets at (a_, b_).
+    separable_ : bool
+        ``smooth=False`` only: the classes are (quasi-)separable by the
+        confidence, so no finite maximum-likelihood fit exists (see Notes).
+
+    Notes
+    -----
+    Input.  Binary: ``y_prob`` of shape (n,) is the probability that
+    ``y_true == 1`` (for an LLM, the confidence; ``y_true``, "the answer was
+    correct").  The feature is ``x = log(c) - log1p(-c)`` with ``c`` clipped
+    to ``[eps, 1 - eps]``, ``eps`` the input dtype's machine epsilon (the
+    clipping rule of fastcal's NLL and of scikit-learn's ``log_loss``), so
+    probabilities of exactly 0 and 1 give finite logits (about +-36 for
+    float64, +-15.9 for float32).  With ``from_logits=True`` the values are
+    the logits themselves, not clipped.
+
+    (n, C) input: top-label recalibration.  The confidence is the top-label
+    probability ``max_k p_k`` (from logits: the top softmax probability, as
+    fastcal's metrics compute it), the target is "the first argmax equals
+    ``y_true``", and :meth:`predict_proba` returns the recalibrated
+    confidence of the predicted class, shape (n,); the predicted class does
+    not change.  The logit of the top-label confidence is clipped as above.
+
+    Degenerate data.  One class only (among samples of positive weight):
+    ``smooth=False`` raises (as ``LogisticRegression`` does), ``smooth=True``
+    fits the constant ``1 / (N + 2)`` (or ``(N + 1) / (N + 2)``).  A constant
+    feature: ``a = 0`` and ``b`` the logit of the mean target.  Separable
+    classes (every negative's confidence <= every positive's, or the
+    reverse) with ``smooth=False``: the likelihood grows for ever as ``|a|``
+    grows.  The fit warns (``SeparableWarning``), sets ``separable_``, and
+    stops when the mean loss is within ``DEC_TOL`` of its infimum: the map
+    is then a steep but finite step between the classes; parameters never
+    become infinite or NaN.  Use ``smooth=True`` for a finite, regularised
+    fit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastcal._platt import PlattScaling
+    >>> rng = np.random.default_rng(0)
+    >>> p = rng.uniform(0.05, 0.95, 20_000)
+    >>> y = (rng.random(20_000) < p ** 2).astype(int)       # overconfident model
+    >>> ps = PlattScaling().fit(p, y)
+    >>> ps.converged_, ps.a_ > 1
+    (True, True)
+    >>> ps.predict_proba([0.5, 0.9]).round(2).tolist()
+    [0.3, 0.81]
+    """
+
+    def __init__(self, *, smooth=False):
+        self.smooth = smooth
+
+    def __repr__(self):
+        if hasattr(self, "a_"):
+            return f"PlattScaling(smooth={self.smooth!r}, a_={self.a_:.6g}, b_={self.b_:.6g})"
+        return f"PlattScaling(smooth={self.smooth!r})"
+
+    def _check_params(self):
+        if not isinstance(self.smooth, (bool, np.bool_)):
+            raise TypeError(f"smooth must be True or False; found {self.smooth!r}.")
+        return bool(self.smooth)
+
+    # -- fitting -----------------------------------------------------------
+    def fit(self, y_prob, y_true, sample_weight=None, *, from_logits=False):
+        """Fit (a, b) on confidences ``y_prob`` (or logits) and labels ``y_true``."""
+        smooth = self._check_params()
+        p, src = V.as_prob(y_prob, "y_prob")
+        y = V.as_labels(y_true)
+        n = V.check_lengths(y, p)
+        w = V.as_weight(sample_weight, n)
+        binary = p.ndim == 1
+        L = V.on(from_logits)
+        eps = V.eps_for(src)
+        if binary:
+            n_classes = 2
+        else:
+            n_classes = p.shape[1]
+            b = binned(y, p, n_bins=1, strategy="uniform", right=True, classwise=False,
+                       from_logits=from_logits, sample_weight=w, scores=False, want_cc=True)
+            p, y, L = b.conf, b.corr.view(np.uint8), None
+        code, idx, st = KP.stats(p, y, w, L, eps)
+        V.raise_for_status(code, idx, y, p, w)
+        w_neg, w_pos = float(st[0]), float(st[1])
+        if not w_neg + w_pos > 0:
+            raise ValueError("sample_weight sums to zero; at least one sample needs a positive weight.")
+        if not smooth and (w_neg == 0 or w_pos == 0):
+            only = "correct (1)" if w_neg == 0 else "incorrect (0)"
+            raise ValueError(
+                f"y_true holds one class only (every sample of positive weight is {only}); "
+                "plain maximum likelihood has no finite solution. Pass smooth=True "
+                "(Platt's smoothed targets) or add samples of the other class.")
+        tpos, tneg = _smooth_targets(w_neg, w_pos, smooth)
+        xs = [st[j] for j in range(2, 6) if math.isfinite(st[j])]
+        xmin, xmax = min(xs), max(xs)
+        separable = False
+        # the best constant map (a = 0): the start of the iterations
+        t = (tpos * w_pos + tneg * w_neg) / (w_pos + w_neg)
+        a, b0 = 0.0, math.log(t) - math.log1p(-t)
+        if xmin == xmax:
+            # constant feature: only a * x + b is identified; keep a = 0
+            f = -(t * math.log(t) + (1 - t) * math.log1p(-t))
+            it, conv = 0, True
+        else:
+            if not smooth:
+                separable = bool(st[3] <= st[4] or st[5] <= st[2])
+                if separable:
+                    warnings.warn(
+                        "y_prob separates the classes (every incorrect sample's confidence is on "
+                        "one side of every correct sample's): plain maximum likelihood has no "
+                        "finite solution; the fit stops at a steep finite step. Pass smooth=True "
+                        "for Platt's regularised targets.", SeparableWarning, stacklevel=2)
+
+            def fun(a, b):
+                r = run(KP.loss_derivs, KP.loss_derivs_parallel, n, p, y, w, a, b, L, eps,
+                        tpos, tneg)
+                W = r[0]
+                return r[1] / W, r[2] / W, r[3] / W, r[4] / W, r[5] / W, r[6] / W
+
+            a, b0, f, it, conv = _newton(fun, a, b0, max(abs(xmin), abs(xmax)))
+        self.a_ = float(a)
+        self.b_ = float(b0)
+        self.binary_ = binary
+        self.n_classes_ = int(n_classes)
+        self.converged_ = bool(conv)
+        self.n_iter_ = int(it)
+        self.loss_ = float(f)
+        self.separable_ = separable
+        return self
+
+    # -- prediction --------------------------------------------------------
+    def _check_fitted(self):
+        if not hasattr(self, "a_"):
+            raise NotFittedError(
+                "This PlattScaling instance is not fitted yet; call fit(y_prob, y_true) first.")
+
+    def predict_proba(self, y_prob, *, from_logits=False):
+        """Calibrated probabilities: (n,) for binary input, the recalibrated
+        top-label confidence (n,) for (n, C) input."""
+        self._check_fitted()
+        p, src = V.as_prob(y_prob, "y_prob")
+        binary = p.ndim == 1
+        if binary != self.binary_ or (not binary and p.shape[1] != self.n_classes_):
+            fitted = "binary (n,) input" if self.binary_ else f"{self.n_classes_} classes"
+            found = "binary (n,) input" if binary else f"{p.shape[1]} classes"
+            raise ValueError(
+                f"y_prob must have the shape the calibrator was fitted on: fitted on {fitted}, "
+                f"found {found} (shape {p.shape}).")
+        if p.shape[0] == 0:
+            raise ValueError("y_prob is empty; at least one sample is required.")
+        L = V.on(from_logits)
+        if not binary:
+            p, src = _toplabel_input(p, from_logits)
+            L = None
+        out, bad = KP.predict(p, self.a_, self.b_, L, V.eps_for(src))
+        if bad >= 0:
+            if L is not None:
+                raise ValueError(f"y_prob (logits) must be finite; found {float(p[bad])!r} at index {bad}.")
+            raise ValueError(f"y_prob must hold probabilities in [0, 1]; found {float(p[bad])!r} at "
+                             f"index {bad}. If these are logits, pass from_logits=True.")
+        return out
+
+    def transform(self, y_prob, *, from_logits=False):
+        """Alias of :meth:`predict_proba`."""
+        return self.predict_proba(y_prob, from_logits=from_logits)
+
+    # -- serialisation -----------------------------------------------------
+    def to_dict(self):
+        """JSON-serialisable state (fitted or not)."""
+        d = {"format": _FORMAT, "version": _VERSION, "params": {"smooth": bool(self.smooth)}}
+        if hasattr(self, "a_"):
+            d["fitted"] = {
+                "a": float(self.a_),
+                "b": float(self.b_),
+                "binary": bool(self.binary_),
+                "n_classes": int(self.n_classes_),
+                "converged": bool(self.converged_),
+                "n_iter": int(self.n_iter_),
+                "loss": float(self.loss_),
+                "separable": bool(self.separable_),
+            }
+        return d
+
+    @classmethod
+    def from_dict(cls, d):
+        """Rebuild from :meth:`to_dict` output (predictions are identical)."""
+        if not isinstance(d, dict) or d.get("format") != _FORMAT:
+            raise ValueError(f"d must be a dict made by PlattScaling.to_dict() "
+                             f"(format {_FORMAT!r}); found {type(d).__name__}.")
+        if d.get("version", 0) > _VERSION:
+            raise ValueError(f"d has version {d.get('version')}; this fastcal reads up to {_VERSION}.")
+        obj = cls(**d.get("params", {}))
+        f = d.get("fitted")
+        if f is not None:
+            a, b = float(f["a"]), float(f["b"])
+            if not (math.isfinite(a) and math.isfinite(b)):
+                raise ValueError(f"d['fitted'] must hold finite a and b; found a={a!r}, b={b!r}.")
+            obj.a_, obj.b_ = a, b
+            obj.binary_ = bool(f["binary"])
+            obj.n_classes_ = int(f["n_classes"])
+            obj.converged_ = bool(f["converged"])
+            obj.n_iter_ = int(f["n_iter"])
+            obj.loss_ = float(f["loss"])
+            obj.separable_ = bool(f["separable"])
+        return obj
+
+
+def _newton(fun, a, b, xabs):
+    """Minimise a convex ``fun(a, b) -> (f, ga, gb, haa, hab, hbb)``.
+
+    Newton direction (a tiny ridge when the Hessian is numerically
+    singular), shortened so that no ``a * x + b`` moves by more than
+    MAX_DU (``|x| <= xabs``), then Armijo backtracking.  Stops when half the Newton decrement is
+    below DEC_TOL (the step is then taken without another pass; f is the
+    quadratic model's value), or when no step decreases f (the precision
+    limit).  Returns (a, b, f, passes, converged).
+    """
+    f, ga, gb, haa, hab, hbb = fun(a, b)
+    passes = 1
+    while passes < MAX_ITER:
+        if not (math.isfinite(f) and math.isfinite(ga) and math.isfinite(gb)):
+            return a, b, f, passes, False
+        det = haa * hbb - hab * hab
+        if not det > 1e-13 * haa * hbb or not det > 0:
+            r = 1e-10 * (haa + hbb) + 1e-300
+            haa, hbb = haa + r, hbb + r
+            det = haa * hbb - hab * hab
+        da = -(hbb * ga - hab * gb) / det
+        db = -(haa * gb - hab * ga) / det
+        dec = -(ga * da + gb * db)
+        if not dec > 0:
+            return a, b, f, passes, True
+        if 0.5 * dec <= DEC_TOL:
+            return a + da, b + db, f - 0.5 * dec, passes, True
+        step = min(1.0, MAX_DU / (abs(da) * xabs + abs(db)))
+        for _ in range(_MAX_HALVINGS):
+            na, nb = a + step * da, b + step * db
+            r = fun(na, nb)
+            passes += 1
+            if r[0] <= f - _ARMIJO * step * dec:
+                a, b = na, nb
+                f, ga, gb, haa, hab, hbb = r
+                break
+            step *= 0.5
+            if passes >= MAX_ITER:
+                return a, b, f, passes, False
+        else:
+            return a, b, f, passes, True  # no decrease possible: precision limit
+    return a, b, f, passes, False
+
