@@ -136,7 +136,7 @@ class PlattScaling:
     >>> ps.converged_, ps.a_ > 1
     (True, True)
     >>> ps.predict_proba([0.5, 0.9]).round(2).tolist()
-    [0.3, 0.81]
+    [0.23, 0.84]
     """
 
     def __init__(self, *, smooth=False):
