@@ -18,8 +18,18 @@ from hypothesis import given, strategies as st
 
 from fastcal._kernels import _auroc as A
 
+
+
+def _mann_whitney_radix(score, label, weight):
+    return A._mann_whitney_radix(score, label, weight, None)[:3]
+
+
+def _mann_whitney_par(score, label, weight):
+    return A._mann_whitney_par(score, label, weight, None)[:3]
+
+
 ENTRIES = (A.mann_whitney, A.mann_whitney_parallel)
-RADIX = (A._mann_whitney_radix, A._mann_whitney_par)
+RADIX = (_mann_whitney_radix, _mann_whitney_par)
 PATHS = ENTRIES + RADIX
 NO_WEIGHT = np.empty(0, np.float64)
 
@@ -78,7 +88,7 @@ def check_weighted(score, label, weight, paths=PATHS):
         else:
             assert u == 0.0
     # the serial and the parallel radix paths are bitwise identical
-    assert res[paths.index(A._mann_whitney_radix)] == res[paths.index(A._mann_whitney_par)]
+    assert res[paths.index(_mann_whitney_radix)] == res[paths.index(_mann_whitney_par)]
 
 
 # ---------------------------------------------------------------------------
@@ -379,3 +389,103 @@ def test_large_mixed():
     assert u / (wp * wn) == pytest.approx(ref, rel=0, abs=1e-12)
     for uw, wpw, wnw in resw:
         assert uw / (wpw * wnw) == pytest.approx(refw, rel=0, abs=1e-12)
+
+
+# ---------------------------------------------------------------------------
+# Squared placements (mann_whitney_q: DeLong's structural components)
+# ---------------------------------------------------------------------------
+
+
+def _radix_q(score, label, weight):
+    return A._mann_whitney_radix(score, label, weight, True)
+
+
+def _par_q(score, label, weight):
+    return A._mann_whitney_par(score, label, weight, True)
+
+
+QPATHS = (A.mann_whitney_q, A.mann_whitney_q_parallel, _radix_q, _par_q)
+
+
+def placement_squares(score, label, weight=None):
+    """O(n^2): (sum_pos w a^2, sum_pos w c^2, sum_neg w b^2, sum_neg w d^2) with
+    a / c the negative weight below / above each positive, b / d the positive
+    weight above / below each negative, ties counting 1/2."""
+    s = np.asarray(score, dtype=np.float64)
+    y = np.asarray(label).astype(bool)
+    w = np.ones(s.shape[0]) if weight is None else np.asarray(weight, dtype=np.float64)
+    sp, sn, wp, wn = s[y], s[~y], w[y], w[~y]
+    below = (sp[:, None] > sn[None, :]) + 0.5 * (sp[:, None] == sn[None, :])
+    above = (sp[:, None] < sn[None, :]) + 0.5 * (sp[:, None] == sn[None, :])
+    a, c = below @ wn, above @ wn
+    b, d = wp @ below, wp @ above
+    return np.array([wp @ (a * a), wp @ (c * c), wn @ (b * b), wn @ (d * d)])
+
+
+def check_q(score, label, weight=None):
+    w = NO_WEIGHT if weight is None else np.asarray(weight, dtype=np.float64)
+    ref = placement_squares(score, label, weight)
+    res = [f(score, label, w) for f in QPATHS]
+    for f, g, (u, wp, wn, q) in zip(QPATHS, PATHS, res):
+        # U is computed by the same operations as without the squares
+        assert (u, wp, wn) == g(score, label, w), f.__name__
+        if weight is None:
+            assert np.array_equal(q, ref), f.__name__  # quarter-integers: exact
+        else:
+            np.testing.assert_allclose(q, ref, rtol=1e-11, atol=1e-300, err_msg=f.__name__)
+    # serial and parallel radix paths bitwise identical, squares included
+    assert res[2][:3] == res[3][:3] and np.array_equal(res[2][3], res[3][3])
+
+
+@given(small_inputs())
+def test_q_small(data):
+    score, label = data
+    check_q(score.astype(np.float64), label)
+
+
+@given(structured_inputs())
+def test_q_structured(data):
+    score, label, weight = data
+    check_q(score.astype(np.float64), label, weight)
+
+
+def test_q_float32_and_degenerate():
+    rng = np.random.default_rng(5)
+    score = np.round(rng.random(3000), 2).astype(np.float32)
+    label = (rng.random(3000) < 0.4).astype(np.uint8)
+    ref = placement_squares(score, label)
+    for f in (A.mann_whitney_q, _radix_q):
+        assert np.array_equal(f(score, label, NO_WEIGHT)[3], ref)
+    # all tied (the early return) and one class only
+    for n in (50, 5000):
+        tied = np.full(n, 0.25)
+        lab = (np.arange(n) % 3 == 0).astype(np.uint8)
+        for f in QPATHS:
+            assert np.array_equal(f(tied, lab, NO_WEIGHT)[3], placement_squares(tied, lab))
+            one = f(rng.random(n), np.ones(n, np.uint8), NO_WEIGHT)
+            assert one[0] == 0.0 and np.array_equal(one[3], np.zeros(4))
+
+
+def test_q_large_serial_equals_parallel():
+    rng = np.random.default_rng(7)
+    n = 300_000
+    score = _mixed(n, rng)
+    label = (rng.random(n) < 0.4).astype(np.uint8)
+    res = [f(score, label, NO_WEIGHT) for f in QPATHS]
+    for r in res[1:]:
+        assert r[:3] == res[0][:3] and np.array_equal(r[3], res[0][3])
+    # against a sort-based computation of the placements
+    y = label.astype(bool)
+    sn, sp = np.sort(score[~y]), np.sort(score[y])
+    lo = np.searchsorted(sn, score[y], "left")
+    hi = np.searchsorted(sn, score[y], "right")
+    a = 0.5 * (lo + hi)
+    lo2 = np.searchsorted(sp, score[~y], "left")
+    hi2 = np.searchsorted(sp, score[~y], "right")
+    d = 0.5 * (lo2 + hi2)
+    ref = np.array([a @ a, (sn.size - a) @ (sn.size - a), (sp.size - d) @ (sp.size - d), d @ d])
+    np.testing.assert_allclose(res[0][3], ref, rtol=1e-13)
+    w = rng.random(n)
+    resw = [f(score, label, w) for f in QPATHS]
+    for r in resw[1:]:
+        assert r[:3] == resw[0][:3] and np.array_equal(r[3], resw[0][3])

@@ -44,11 +44,29 @@ so the serial and the parallel radix paths give bitwise identical results
 whatever the thread count, weighted or not; ``mann_whitney_parallel`` equals
 ``mann_whitney`` bitwise.
 
+Squared placements (DeLong variance): with the compile-time switch ``want``
+(``True``/``None``; only the ``True`` entry points compile the extra code)
+the same pass also returns the sums of squared *placements* (structural
+components): a positive's negative weight below it (ties 1/2) is the
+negative weight in lower buckets plus its count inside the bucket, so each
+region carries four offsets (negative/positive weight below/above it) down
+the stack, and every terminal region (leaf, tie block, one-class bucket)
+adds ``w (offset + local count)^2`` per element; a leaf gets each negative's
+count from the column sums of its pair loop.  Top-level buckets are solved
+with zero offsets and shifted in key order by ``_combine_q`` (a sum of
+non-negative terms).  The complements (weight above, ties 1/2) are summed
+too, so a variance near AUROC = 1 (or 0) has no cancellation.  U itself is
+computed by the same operations in the same order as without the switch.
+
 Entry points (pure @njit; no validation, no defaults; DESIGN.md section 1):
 
 ``mann_whitney(score, label, weight) -> (u, wpos, wneg)``: serial.
 ``mann_whitney_parallel(score, label, weight) -> (u, wpos, wneg)``: both
 cores from ``_PAR_MIN`` elements on, the serial code below.
+
+``mann_whitney_q(score, label, weight) -> (u, wpos, wneg, q)`` and
+``mann_whitney_q_parallel``: also the four sums of squared placements
+``q`` (see :func:`mann_whitney_q`); ``u, wpos, wneg`` bitwise as above.
 
 ``score``: 1-D float32/float64, finite, any layout, may be read-only;
 ``label``: 1-D uint8, 1 = positive (any non-zero counts as 1); ``weight``:
@@ -169,6 +187,105 @@ def _pairs(k, w, weighted, s, p, q):
 
 
 @njit(**OPTS)
+def _pairs_q(k, w, weighted, s, p, q, wpl, wnl, nlo, nhi, plo, phi, col, qs):
+    """As :func:`_pairs` (same U, same operations), and accumulate the squared
+    placements of every element of the region into ``qs`` (see ``_q_tie``).
+
+    wpl/wnl: total weight of the positives/negatives here; nlo/nhi: negative
+    weight below/above the region, plo/phi: positive weight below/above it
+    (within the top-level bucket); col: scratch of at least q floats.
+    """
+    kp = k[s:s + p]
+    kn = k[s + p:s + p + q]
+    cl = col[:q]
+    for j in range(q):
+        cl[j] = 0.0
+    if weighted:
+        wp = w[s:s + p]
+        wn = w[s + p:s + p + q]
+        acc = 0.0
+        q0 = 0.0
+        q1 = 0.0
+        for i in range(kp.shape[0]):
+            ki = kp[i]
+            wi = wp[i]
+            a = 0.0
+            for j in range(kn.shape[0]):
+                x = wn[j] if ki > kn[j] else 0.0
+                y = wn[j] if ki >= kn[j] else 0.0
+                a += x + y
+                cl[j] += wi * (np.float64(ki > kn[j]) + np.float64(ki >= kn[j]))
+            acc += wi * a
+            ai = 0.5 * a
+            lo = nlo + ai
+            hi = nhi + (wnl - ai)
+            q0 += wi * (lo * lo)
+            q1 += wi * (hi * hi)
+        q2 = 0.0
+        q3 = 0.0
+        for j in range(kn.shape[0]):
+            bj = 0.5 * cl[j]
+            hi = phi + bj
+            lo = plo + (wpl - bj)
+            q2 += wn[j] * (hi * hi)
+            q3 += wn[j] * (lo * lo)
+        qs[0] += q0
+        qs[1] += q1
+        qs[2] += q2
+        qs[3] += q3
+        return 0.5 * acc
+    c2 = 0
+    q0 = 0.0
+    q1 = 0.0
+    for i in range(kp.shape[0]):
+        ki = kp[i]
+        a = 0
+        for j in range(kn.shape[0]):
+            t = np.int64(ki > kn[j]) + np.int64(ki >= kn[j])
+            a += t
+            cl[j] += np.float64(t)
+        c2 += a
+        ai = 0.5 * np.float64(a)
+        lo = nlo + ai
+        hi = nhi + (wnl - ai)
+        q0 += lo * lo
+        q1 += hi * hi
+    q2 = 0.0
+    q3 = 0.0
+    for j in range(kn.shape[0]):
+        bj = 0.5 * cl[j]
+        hi = phi + bj
+        lo = plo + (wpl - bj)
+        q2 += hi * hi
+        q3 += lo * lo
+    qs[0] += q0
+    qs[1] += q1
+    qs[2] += q2
+    qs[3] += q3
+    return 0.5 * np.float64(c2)
+
+
+@njit(**OPTS)
+def _q_tie(wp, wn, nlo, nhi, plo, phi, qs):
+    """Squared placements of a block of tied keys (weights wp, wn), into qs.
+
+    Every positive of the block has ``nlo + wn/2`` negative weight below it
+    (ties 1/2) and ``nhi + wn/2`` above; every negative ``phi + wp/2``
+    positive weight above and ``plo + wp/2`` below.  ``qs`` accumulates
+    ``sum_pos w (below)^2, sum_pos w (above)^2, sum_neg w (above)^2,
+    sum_neg w (below)^2``.  A one-class block is the case wn = 0 or wp = 0.
+    """
+    a = nlo + 0.5 * wn
+    c = nhi + 0.5 * wn
+    b = phi + 0.5 * wp
+    d = plo + 0.5 * wp
+    qs[0] += wp * (a * a)
+    qs[1] += wp * (c * c)
+    qs[2] += wn * (b * b)
+    qs[3] += wn * (d * d)
+
+
+@njit(**OPTS)
 def _class_sums(label, weight, weighted):
     """(Wpos, Wneg) by a plain pass over the input (used for degenerate inputs)."""
     n = label.shape[0]
@@ -195,7 +312,7 @@ def _class_sums(label, weight, weighted):
 
 
 @njit(**OPTS)
-def _small(score, label, weight, weighted):
+def _small(score, label, weight, weighted, want):
     n = score.shape[0]
     keys = np.empty(n, np.uint64)
     w = np.empty(n if weighted else 0, np.float64)
@@ -221,9 +338,14 @@ def _small(score, label, weight, weighted):
     if not weighted:
         wp = np.float64(a)
         wn = np.float64(n - a)
+    qs = np.zeros(4, np.float64)
     if a == 0 or a == n:
-        return 0.0, wp, wn
-    return _pairs(keys, w, weighted, 0, a, n - a), wp, wn
+        return 0.0, wp, wn, qs
+    if want is None:
+        return _pairs(keys, w, weighted, 0, a, n - a), wp, wn, qs
+    col = np.empty(n - a, np.float64)
+    u = _pairs_q(keys, w, weighted, 0, a, n - a, wp, wn, 0.0, 0.0, 0.0, 0.0, col, qs)
+    return u, wp, wn, qs
 
 
 # ---------------------------------------------------------------------------
@@ -299,7 +421,7 @@ def _offsets(cnt, nb):
 
 
 @njit(**OPTS)
-def _solve_region(ka, wa, kb, wb, weighted, p, q, cnt, cw, st_i, st_f):
+def _solve_region(ka, wa, kb, wb, weighted, p, q, cnt, cw, st_i, st_f, want, col, qs):
     """U within a region whose keys are ka[:p] (positives) and ka[p:p+q].
 
     kb/wb: scratch of at least p+q (wa/wb/cw unused, may be empty, unweighted).
@@ -308,6 +430,11 @@ def _solve_region(ka, wa, kb, wb, weighted, p, q, cnt, cw, st_i, st_f):
     (wpos, wneg) of pending sub-regions; they are disjoint and hold more than
     ``leaf`` elements, so cap = (p+q) // (leaf+1) + 2 suffices.
     Returns (u_within, wpos, wneg).
+
+    want (True/None, compile-time): also accumulate into qs[4] the squared
+    placements of every element *within the region* (see ``_q_tie``); the
+    stack then also carries each sub-region's (nlo, nhi, plo, phi) in
+    st_f[:, 2:6] (st_f of shape (cap, 6)).  col: scratch of ``_LEAF`` floats.
     """
     m = p + q
     leaf = _LEAF_W if weighted else _LEAF
@@ -332,6 +459,9 @@ def _solve_region(ka, wa, kb, wb, weighted, p, q, cnt, cw, st_i, st_f):
     st_i[0, 3] = 0
     st_f[0, 0] = wp
     st_f[0, 1] = wn
+    if want is not None:
+        for c in range(2, 6):
+            st_f[0, c] = 0.0
     top = 1
     while top > 0:
         top -= 1
@@ -341,6 +471,15 @@ def _solve_region(ka, wa, kb, wb, weighted, p, q, cnt, cw, st_i, st_f):
         buf = st_i[top, 3]
         rwp = st_f[top, 0]
         rwn = st_f[top, 1]
+        nlo = 0.0
+        nhi = 0.0
+        plo = 0.0
+        phi = 0.0
+        if want is not None:
+            nlo = st_f[top, 2]
+            nhi = st_f[top, 3]
+            plo = st_f[top, 4]
+            phi = st_f[top, 5]
         if buf == 0:
             sk = ka
             sw = wa
@@ -354,7 +493,10 @@ def _solve_region(ka, wa, kb, wb, weighted, p, q, cnt, cw, st_i, st_f):
         rm = rp + rq
         e = s + rm
         if rm <= leaf:
-            u += _pairs(sk, sw, weighted, s, rp, rq)
+            if want is None:
+                u += _pairs(sk, sw, weighted, s, rp, rq)
+            else:
+                u += _pairs_q(sk, sw, weighted, s, rp, rq, rwp, rwn, nlo, nhi, plo, phi, col, qs)
             continue
         kmin = sk[s]
         kmax = kmin
@@ -366,6 +508,8 @@ def _solve_region(ka, wa, kb, wb, weighted, p, q, cnt, cw, st_i, st_f):
                 kmax = k
         if kmin == kmax:
             u += 0.5 * rwp * rwn
+            if want is not None:
+                _q_tie(rwp, rwn, nlo, nhi, plo, phi, qs)
             continue
         shift, nb = _choose_shift(kmax - kmin, _region_bits(rm, weighted))
         for c in range(2 * nb):
@@ -408,6 +552,7 @@ def _solve_region(ka, wa, kb, wb, weighted, p, q, cnt, cw, st_i, st_f):
                 dw[j] = sw[i]
         # now cnt[2c] = end of the positives of c, cnt[2c+1] = end of c
         wbelow = 0.0
+        pbelow = 0.0
         start = s
         for c in range(nb):
             mid = cnt[2 * c]
@@ -421,10 +566,20 @@ def _solve_region(ka, wa, kb, wb, weighted, p, q, cnt, cw, st_i, st_f):
                 wpc = np.float64(pc)
                 wqc = np.float64(qc)
             u += wpc * wbelow
+            # placement offsets of bucket c (want only)
+            cnlo = nlo + wbelow
+            cnhi = nhi + (rwn - wbelow - wqc)
+            cplo = plo + pbelow
+            cphi = phi + (rwp - pbelow - wpc)
+            pbelow += wpc
             wbelow += wqc
             if pc > 0 and qc > 0:
                 if pc + qc <= leaf:
-                    u += _pairs(dk, dw, weighted, start, pc, qc)
+                    if want is None:
+                        u += _pairs(dk, dw, weighted, start, pc, qc)
+                    else:
+                        u += _pairs_q(dk, dw, weighted, start, pc, qc, wpc, wqc,
+                                      cnlo, cnhi, cplo, cphi, col, qs)
                 else:
                     st_i[top, 0] = start
                     st_i[top, 1] = pc
@@ -432,14 +587,22 @@ def _solve_region(ka, wa, kb, wb, weighted, p, q, cnt, cw, st_i, st_f):
                     st_i[top, 3] = 1 - buf
                     st_f[top, 0] = wpc
                     st_f[top, 1] = wqc
+                    if want is not None:
+                        st_f[top, 2] = cnlo
+                        st_f[top, 3] = cnhi
+                        st_f[top, 4] = cplo
+                        st_f[top, 5] = cphi
                     top += 1
+            elif want is not None and pc + qc > 0:
+                _q_tie(wpc, wqc, cnlo, cnhi, cplo, cphi, qs)  # one class: no ties
             start = end
     return u, wp, wn
 
 
 @njit(**OPTS)
-def _solve_buckets(keys, wts, weighted, bnd, npos, blist, ub, wpb, wnb):
-    """Solve the top-level buckets listed in blist; write ub/wpb/wnb[bucket]."""
+def _solve_buckets(keys, wts, weighted, bnd, npos, blist, ub, wpb, wnb, want, qb):
+    """Solve the top-level buckets listed in blist; write ub/wpb/wnb[bucket]
+    (and, want, the within-bucket squared placements qb[bucket, :4])."""
     mmax = 0
     for t in range(blist.shape[0]):
         b = blist[t]
@@ -454,7 +617,12 @@ def _solve_buckets(keys, wts, weighted, bnd, npos, blist, ub, wpb, wnb):
     # stacked regions are disjoint and hold > _LEAF_W elements (but the first)
     cap = mmax // (min(_LEAF, _LEAF_W) + 1) + 2
     st_i = np.empty((cap, 4), np.intp)
-    st_f = np.empty((cap, 2), np.float64)
+    nf = 2
+    if want is not None:
+        nf = 6
+    st_f = np.empty((cap, nf), np.float64)
+    col = np.empty(max(_LEAF, _LEAF_W), np.float64)
+    qs = np.zeros(4, np.float64)
     for t in range(blist.shape[0]):
         b = blist[t]
         lo = bnd[b]
@@ -462,7 +630,14 @@ def _solve_buckets(keys, wts, weighted, bnd, npos, blist, ub, wpb, wnb):
         p = npos[b]
         ka = keys[lo:hi]
         wa = wts[lo:hi] if weighted else wts
-        u, wp, wn = _solve_region(ka, wa, kb, wb, weighted, p, hi - lo - p, cnt, cw, st_i, st_f)
+        if want is not None:
+            for c in range(4):
+                qs[c] = 0.0
+        u, wp, wn = _solve_region(ka, wa, kb, wb, weighted, p, hi - lo - p, cnt, cw, st_i, st_f,
+                                  want, col, qs)
+        if want is not None:
+            for c in range(4):
+                qb[b, c] = qs[c]
         ub[b] = u
         wpb[b] = wp
         wnb[b] = wn
@@ -482,6 +657,65 @@ def _combine(ub, wpb, wnb):
 
 
 @njit(**OPTS)
+def _combine_q(ub, wpb, wnb, qb):
+    """As :func:`_combine`, and the squared placements of the whole input.
+
+    Bucket b's elements have its within-bucket placements plus the weight of
+    the other class in lower (higher) buckets; with sum_pos w below_local =
+    U_b and sum_pos w above_local = Wpos_b Wneg_b - U_b (and the same for the
+    negatives), each sum of squares is sum_b (W_b off^2 + 2 off S_b + Q_b).
+    """
+    u, wp, wn = _combine(ub, wpb, wnb)
+    nb = ub.shape[0]
+    # positive / negative weight above each bucket, summed from the top
+    pab = np.empty(nb, np.float64)
+    nab = np.empty(nb, np.float64)
+    pa = 0.0
+    na = 0.0
+    for b in range(nb - 1, -1, -1):
+        pab[b] = pa
+        nab[b] = na
+        pa += wpb[b]
+        na += wnb[b]
+    q = np.zeros(4, np.float64)
+    pbl = 0.0
+    nbl = 0.0
+    for b in range(nb):
+        x = wpb[b]
+        y = wnb[b]
+        lo = ub[b]
+        hi = x * y - lo
+        q[0] += x * (nbl * nbl) + 2.0 * nbl * lo + qb[b, 0]
+        q[1] += x * (nab[b] * nab[b]) + 2.0 * nab[b] * hi + qb[b, 1]
+        q[2] += y * (pab[b] * pab[b]) + 2.0 * pab[b] * lo + qb[b, 2]
+        q[3] += y * (pbl * pbl) + 2.0 * pbl * hi + qb[b, 3]
+        pbl += x
+        nbl += y
+    return u, wp, wn, q
+
+
+@njit(**OPTS)
+def _q_buckets(nb, want):
+    """Per-bucket squared-placement sums: (nb, 4) zeros with want, else (0, 4).
+
+    A function of its own: allocated inline, Numba's parfor array analysis
+    fails on the conditional shape in the parallel driver.
+    """
+    if want is None:
+        return np.zeros((0, 4), np.float64)
+    return np.zeros((nb, 4), np.float64)
+
+
+@njit(**OPTS)
+def _degenerate_q(wp, wn, tied):
+    """Squared placements when every key is equal (tied) or one class only."""
+    q = np.zeros(4, np.float64)
+    if tied:
+        _q_tie(wp, wn, 0.0, 0.0, 0.0, 0.0, q)
+    return q
+
+
+@njit(**OPTS)
 def _top_bits(n):
     """Top-level radix bits: about n/16 buckets, at most 2**_MAX_BITS."""
     b = _bitlen(np.uint64(n)) - 4
@@ -498,14 +732,18 @@ def _top_bits(n):
 
 
 @njit(**OPTS)
-def _mann_whitney_radix(score, label, weight):
-    """Serial radix path (any n; the entry point uses it above _SMALL)."""
+def _mann_whitney_radix(score, label, weight, want):
+    """Serial radix path (any n; the entry point uses it above _SMALL).
+
+    Returns (u, wpos, wneg, q); q (want only, else zeros) as in
+    :func:`mann_whitney_q`.
+    """
     n = score.shape[0]
     weighted = weight.shape[0] > 0
     kmin, kmax = _minmax_part(score, 0, n)
     if kmin >= kmax:  # all equal, or n == 0
         wp, wn = _class_sums(label, weight, weighted)
-        return 0.5 * wp * wn, wp, wn
+        return 0.5 * wp * wn, wp, wn, _degenerate_q(wp, wn, True)
     shift, nb = _choose_shift(kmax - kmin, _top_bits(n))
     cnt = np.zeros((1, 2 * nb), np.intp)
     _hist_part(score, label, 0, n, kmin, shift, cnt[0])
@@ -515,15 +753,19 @@ def _mann_whitney_radix(score, label, weight):
         ptot += npos[c]
     if ptot == 0 or ptot == n:
         wp, wn = _class_sums(label, weight, weighted)
-        return 0.0, wp, wn
+        return 0.0, wp, wn, _degenerate_q(wp, wn, False)
     keys = np.empty(n, np.uint64)
     wts = np.empty(n if weighted else 0, np.float64)
     _scatter_part(score, label, weight, weighted, 0, n, kmin, shift, cnt[0], keys, wts)
     ub = np.empty(nb, np.float64)
     wpb = np.empty(nb, np.float64)
     wnb = np.empty(nb, np.float64)
-    _solve_buckets(keys, wts, weighted, bnd, npos, np.arange(nb), ub, wpb, wnb)
-    return _combine(ub, wpb, wnb)
+    qb = _q_buckets(nb, want)
+    _solve_buckets(keys, wts, weighted, bnd, npos, np.arange(nb), ub, wpb, wnb, want, qb)
+    if want is None:
+        u, wp, wn = _combine(ub, wpb, wnb)
+        return u, wp, wn, np.zeros(4, np.float64)
+    return _combine_q(ub, wpb, wnb, qb)
 
 
 @njit(**OPTS)
@@ -564,7 +806,8 @@ def _groups(bnd, npos, weighted, ngroups):
 
 
 @njit(**PAR_OPTS)
-def _mann_whitney_par(score, label, weight):
+def _mann_whitney_par(score, label, weight, want):
+    """Parallel radix path; returns (u, wpos, wneg, q) as the serial one, bitwise."""
     n = score.shape[0]
     weighted = weight.shape[0] > 0
     # Work is cut into a fixed number of items (parts of the input, groups of
@@ -596,7 +839,7 @@ def _mann_whitney_par(score, label, weight):
             kmax = kmaxs[t]
     if kmin >= kmax:  # all equal, or n == 0
         wp, wn = _class_sums(label, weight, weighted)
-        return 0.5 * wp * wn, wp, wn
+        return 0.5 * wp * wn, wp, wn, _degenerate_q(wp, wn, True)
 
     shift, nb = _choose_shift(kmax - kmin, _top_bits(n))
     cnt = np.zeros((P, 2 * nb), np.intp)
@@ -612,7 +855,7 @@ def _mann_whitney_par(score, label, weight):
         ptot += npos[c]
     if ptot == 0 or ptot == n:
         wp, wn = _class_sums(label, weight, weighted)
-        return 0.0, wp, wn
+        return 0.0, wp, wn, _degenerate_q(wp, wn, False)
 
     keys = np.empty(n, np.uint64)
     wts = np.empty(n if weighted else 0, np.float64)
@@ -627,6 +870,7 @@ def _mann_whitney_par(score, label, weight):
     ub = np.empty(nb, np.float64)
     wpb = np.empty(nb, np.float64)
     wnb = np.empty(nb, np.float64)
+    qb = _q_buckets(nb, want)
     gstart, gcost = _groups(bnd, npos, weighted, _NGROUPS)
     ng = gcost.shape[0]
     order = np.argsort(-gcost, kind="mergesort")  # largest first
@@ -637,8 +881,11 @@ def _mann_whitney_par(score, label, weight):
                 break
             g = order[i]
             _solve_buckets(keys, wts, weighted, bnd, npos,
-                           np.arange(gstart[g], gstart[g + 1]), ub, wpb, wnb)
-    return _combine(ub, wpb, wnb)
+                           np.arange(gstart[g], gstart[g + 1]), ub, wpb, wnb, want, qb)
+    if want is None:
+        u, wp, wn = _combine(ub, wpb, wnb)
+        return u, wp, wn, np.zeros(4, np.float64)
+    return _combine_q(ub, wpb, wnb, qb)
 
 
 # ---------------------------------------------------------------------------
@@ -655,8 +902,10 @@ def mann_whitney(score, label, weight):
     """
     weighted = weight.shape[0] > 0
     if score.shape[0] <= (_SMALL_W if weighted else _SMALL):
-        return _small(score, label, weight, weighted)
-    return _mann_whitney_radix(score, label, weight)
+        u, wp, wn, _ = _small(score, label, weight, weighted, None)
+    else:
+        u, wp, wn, _ = _mann_whitney_radix(score, label, weight, None)
+    return u, wp, wn
 
 
 @njit(**OPTS)
@@ -667,4 +916,39 @@ def mann_whitney_parallel(score, label, weight):
     """
     if score.shape[0] < _PAR_MIN:
         return mann_whitney(score, label, weight)
-    return _mann_whitney_par(score, label, weight)
+    u, wp, wn, _ = _mann_whitney_par(score, label, weight, None)
+    return u, wp, wn
+
+
+@njit(**OPTS)
+def mann_whitney_q(score, label, weight):
+    """As :func:`mann_whitney`, and the sums of squared placements.
+
+    Returns ``(u, wpos, wneg, q)``, ``u`` bitwise equal to ``mann_whitney``'s
+    and ``q`` a float64 array of 4 (DeLong's structural components, unscaled):
+
+    - ``q[0] = sum_pos w_i a_i^2``, ``a_i`` = negative weight below ``s_i``
+      plus half the tied negative weight (so ``sum_pos w_i a_i = u``);
+    - ``q[1] = sum_pos w_i c_i^2``, ``c_i`` = negative weight above plus half
+      the tied (``a_i + c_i = wneg``);
+    - ``q[2] = sum_neg w_j b_j^2``, ``b_j`` = positive weight above ``s_j``
+      plus half the tied (``sum_neg w_j b_j = u``);
+    - ``q[3] = sum_neg w_j d_j^2``, ``d_j`` = positive weight below plus half
+      the tied.
+
+    The complements (q[1], q[3]) give the variance without cancellation when
+    the AUROC is near 1.  Serial.
+    """
+    weighted = weight.shape[0] > 0
+    if score.shape[0] <= (_SMALL_W if weighted else _SMALL):
+        return _small(score, label, weight, weighted, True)
+    return _mann_whitney_radix(score, label, weight, True)
+
+
+@njit(**OPTS)
+def mann_whitney_q_parallel(score, label, weight):
+    """As :func:`mann_whitney_q`, using all Numba threads for large n; bitwise
+    the same result."""
+    if score.shape[0] < _PAR_MIN:
+        return mann_whitney_q(score, label, weight)
+    return _mann_whitney_par(score, label, weight, True)
