@@ -1,0 +1,196 @@
+"""Histogram binning (Zadrozny & Elkan 2001): bin the confidence, predict the
+bin's empirical accuracy.
+
+The bins are exactly those of fastcal's metrics (DESIGN.md section 3): the
+fit is one pass of the same binned-statistics kernel as
+``fastcal.reliability_curve``, so ``bin_values_`` is the reliability curve's
+accuracy (with empty bins filled, see :class:`HistogramBinning`).
+"""
+
+import math
+
+import numpy as np
+
+from . import _validation as V
+from ._core import binned
+from ._kernels import _histbin as KH
+from ._platt import _toplabel_input
+
+_FORMAT = "fastcal.HistogramBinning"
+_VERSION = 1
+
+NotFittedError = V.NotFittedError
+
+
+class HistogramBinning:
+    """Histogram binning calibrator: ``p' = accuracy of the bin holding p``.
+
+    Parameters
+    ----------
+    n_bins : int, default 15
+        Number of bins.
+    strategy : {"uniform", "quantile"}, default "uniform"
+        Equal-width bins ``np.linspace(0, 1, n_bins + 1)`` or equal-mass bins
+        (``np.quantile`` of the fitted confidences; weighted quantiles with
+        ``sample_weight``), as in ``fastcal.calibration_error``.
+    right : bool, default True
+        Right-closed bins ``(e_i, e_{i+1}]`` with 0 in the first bin
+        (scikit-learn, Guo et al.); False: left-closed ``[e_i, e_{i+1})`` with
+        1 in the last bin (numpy.histogram, netcal).  Values below the first
+        or above the last edge (quantile bins) fall in the first or last bin.
+
+    Attributes
+    ----------
+    bin_edges_ : ndarray of shape (n_bins + 1,)
+        float64 edges.
+    bin_values_ : ndarray of shape (n_bins,)
+        The calibrated value of each bin: its (weighted) accuracy, or for an
+        empty bin (no positive weight) the midpoint of its edges.
+    bin_weights_ : ndarray of shape (n_bins,)
+        Weight (count) of each bin in the fitting data.
+    binary_, n_classes_ : bool, int
+        Fitted on binary (n,) input (``n_classes_ == 2``), or top-label
+        (n, C) input (``n_classes_ == C``).
+
+    Notes
+    -----
+    Binary input: ``y_prob`` (n,) is the probability that ``y_true == 1``
+    and a bin's value is the weighted frequency of ``y_true == 1`` in it.
+    (n, C) input: top-label binning: the confidence is ``max_k p_k`` (from
+    logits, the top softmax probability), the target is "the first argmax
+    equals ``y_true``", and :meth:`predict_proba` returns the recalibrated
+    confidence of the predicted class, shape (n,) (Gupta & Ramdas 2022,
+    "top-label calibration"; netcal instead fits one binary binning per
+    class and renormalises).  With ``from_logits=True`` (binary), the
+    confidence is ``sigmoid(z)``.
+
+    Empty bins predict the midpoint of their edges (netcal's rule): with no
+    data the map stays close to the identity there.  With quantile bins
+    duplicate edges give empty bins of zero width, which no value reaches.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastcal._histogram_binning import HistogramBinning
+    >>> hb = HistogramBinning(n_bins=2).fit([0.2, 0.3, 0.7, 0.9], [0, 1, 1, 1])
+    >>> hb.bin_values_.tolist()
+    [0.5, 1.0]
+    >>> hb.predict_proba([0.1, 0.5, 0.51]).tolist()
+    [0.5, 0.5, 1.0]
+    """
+
+    def __init__(self, *, n_bins=15, strategy="uniform", right=True):
+        self.n_bins = n_bins
+        self.strategy = strategy
+        self.right = right
+
+    def __repr__(self):
+        return (f"HistogramBinning(n_bins={self.n_bins!r}, strategy={self.strategy!r}, "
+                f"right={self.right!r})")
+
+    def _check_params(self):
+        n_bins = V.check_n_bins(self.n_bins)
+        V.check_choice(self.strategy, "strategy", V.STRATEGIES)
+        if not isinstance(self.right, (bool, np.bool_)):
+            raise TypeError(f"right must be True or False; found {self.right!r}.")
+        return n_bins
+
+    # -- fitting -----------------------------------------------------------
+    def fit(self, y_prob, y_true, sample_weight=None, *, from_logits=False):
+        """Bin ``y_prob`` (or logits) and store each bin's accuracy."""
+        n_bins = self._check_params()
+        b = binned(y_true, y_prob, n_bins=n_bins, strategy=self.strategy, right=bool(self.right),
+                   classwise=False, from_logits=from_logits, sample_weight=sample_weight,
+                   scores=False, want_cc=False)
+        W = b.bins[0]
+        if not W.sum() > 0:
+            raise ValueError("sample_weight sums to zero; at least one sample needs a positive weight.")
+        edges = np.array(b.edges[0], dtype=np.float64)
+        mid = 0.5 * (edges[:-1] + edges[1:])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            acc = b.bins[2] / W
+        self.bin_edges_ = edges
+        self.bin_values_ = np.where(W > 0, acc, mid)
+        self.bin_weights_ = np.array(W)
+        self.binary_ = b.layout == "binary"
+        self.n_classes_ = int(b.n_classes)
+        return self
+
+    # -- prediction --------------------------------------------------------
+    def _check_fitted(self):
+        if not hasattr(self, "bin_values_"):
+            raise NotFittedError(
+                "This HistogramBinning instance is not fitted yet; call fit(y_prob, y_true) first.")
+
+    def predict_proba(self, y_prob, *, from_logits=False):
+        """Calibrated probabilities: (n,) for binary input, the recalibrated
+        top-label confidence (n,) for (n, C) input."""
+        self._check_fitted()
+        p, _src = V.as_prob(y_prob, "y_prob")
+        binary = p.ndim == 1
+        if binary != self.binary_ or (not binary and p.shape[1] != self.n_classes_):
+            fitted = "binary (n,) input" if self.binary_ else f"{self.n_classes_} classes"
+            found = "binary (n,) input" if binary else f"{p.shape[1]} classes"
+            raise ValueError(
+                f"y_prob must have the shape the calibrator was fitted on: fitted on {fitted}, "
+                f"found {found} (shape {p.shape}).")
+        if p.shape[0] == 0:
+            raise ValueError("y_prob is empty; at least one sample is required.")
+        L = V.on(from_logits)
+        if not binary:
+            p, _src = _toplabel_input(p, from_logits)
+            L = None
+        uniform = self.strategy == "uniform"
+        out, bad = KH.lookup(p, self.bin_edges_, self.bin_values_, V.on(uniform),
+                             V.on(self.right), L)
+        if bad >= 0:
+            if L is not None:
+                raise ValueError(f"y_prob (logits) must be finite; found {float(p[bad])!r} at index {bad}.")
+            raise ValueError(f"y_prob must hold probabilities in [0, 1]; found {float(p[bad])!r} at "
+                             f"index {bad}. If these are logits, pass from_logits=True.")
+        return out
+
+    def transform(self, y_prob, *, from_logits=False):
+        """Alias of :meth:`predict_proba`."""
+        return self.predict_proba(y_prob, from_logits=from_logits)
+
+    # -- serialisation -----------------------------------------------------
+    def to_dict(self):
+        """JSON-serialisable state (fitted or not)."""
+        d = {"format": _FORMAT, "version": _VERSION,
+             "params": {"n_bins": int(self.n_bins), "strategy": str(self.strategy),
+                        "right": bool(self.right)}}
+        if hasattr(self, "bin_values_"):
+            d["fitted"] = {
+                "bin_edges": [float(v) for v in self.bin_edges_],
+                "bin_values": [float(v) for v in self.bin_values_],
+                "bin_weights": [float(v) for v in self.bin_weights_],
+                "binary": bool(self.binary_),
+                "n_classes": int(self.n_classes_),
+            }
+        return d
+
+    @classmethod
+    def from_dict(cls, d):
+        """Rebuild from :meth:`to_dict` output (predictions are identical)."""
+        if not isinstance(d, dict) or d.get("format") != _FORMAT:
+            raise ValueError(f"d must be a dict made by HistogramBinning.to_dict() "
+                             f"(format {_FORMAT!r}); found {type(d).__name__}.")
+        if d.get("version", 0) > _VERSION:
+            raise ValueError(f"d has version {d.get('version')}; this fastcal reads up to {_VERSION}.")
+        obj = cls(**d.get("params", {}))
+        n_bins = obj._check_params()
+        f = d.get("fitted")
+        if f is not None:
+            edges = np.asarray(f["bin_edges"], dtype=np.float64)
+            values = np.asarray(f["bin_values"], dtype=np.float64)
+            if edges.shape != (n_bins + 1,) or values.shape != (n_bins,) or not (
+                    np.all(np.isfinite(values)) and all(math.isfinite(e) for e in edges)):
+                raise ValueError(f"d['fitted'] must hold {n_bins + 1} finite bin_edges and "
+                                 f"{n_bins} finite bin_values.")
+            obj.bin_edges_ = edges
+            obj.bin_values_ = values
+            obj.bin_weights_ = np.asarray(f["bin_weights"], dtype=np.float64)
+            obj.binary_ = bool(f["binary"])
+            obj.n_classes_ = int(f["n_classes"])
+        return obj
