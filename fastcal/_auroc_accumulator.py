@@ -299,10 +299,17 @@ class AUROCAccumulator:
         from ._metrics import auroc_from_labels
 
         self._compact()
-        if not self._scores:
-            self._warn()
-            return float("nan")
-        return float(auroc_from_labels(self._scores[0], self._labels[0], self._weights[0]))
+        if self._scores:
+            s, y, w = self._scores[0], self._labels[0], self._weights[0]
+            pos = y.astype(bool)
+            if w is None:
+                both = 0 < np.count_nonzero(pos) < y.shape[0]
+            else:
+                both = w[pos].sum() > 0 and w[~pos].sum() > 0
+            if both:
+                return float(auroc_from_labels(s, y, w))
+        self._warn()
+        return float("nan")
 
     # -- merging -------------------------------------------------------------
     def merge(self, other):

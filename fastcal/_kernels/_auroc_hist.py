@@ -182,17 +182,21 @@ def hist_u(hist):
 def hist_bounds(hist):
     """(auc, low, high): estimate and certified interval (NaNs when undefined).
 
-    The interval is ``auc -/+ half_width``, widened by a few ulps unless the
+    The interval is ``(U -/+ H) / (P N)``, widened by a few ulps unless the
     arithmetic was exact, and clipped to [0, 1]."""
     u, h, wneg, wpos, exact = hist_u(hist)
     if not (wpos > 0.0 and wneg > 0.0):
         return np.nan, np.nan, np.nan
     d = wpos * wneg
     auc = u / d
-    hw = h / d
-    slack = 0.0 if exact else 16.0 * _EPS * (auc + hw)
-    lo = auc - hw - slack
-    hi = auc + hw + slack
+    # (u -/+ h) / d rounds once, as the exact value U / d does: when the
+    # arithmetic is exact (integer weights) the interval holds it bitwise
+    lo = (u - h) / d
+    hi = (u + h) / d
+    if not exact:
+        slack = 16.0 * _EPS * hi
+        lo -= slack
+        hi += slack
     return auc, max(lo, 0.0), min(hi, 1.0)
 
 
