@@ -109,7 +109,8 @@ class AUROCAccumulator:
     state of one accumulator fed all the batches: bitwise for unweighted
     (integer) data, whatever the split and the order. ``update`` validates
     the whole batch before touching the state, so a failed update leaves the
-    accumulator exactly as it was.
+    accumulator exactly as it was. One instance must not be updated from two
+    threads at once (give each thread its own and merge them).
 
     Examples
     --------
@@ -418,8 +419,8 @@ class AUROCAccumulator:
         >>> from fastcal._auroc_accumulator import AUROCAccumulator
         >>> acc = AUROCAccumulator().update([0, 1, 1], [0.2, 0.9, 0.9])
         >>> d = acc.to_dict()
-        >>> d["cells"]["neg"], d["cells"]["pos"]
-        ([2.0, 0.0], [0.0, 2.0])
+        >>> d["cells"]["neg"], d["cells"]["pos"], d["cells"]["score"]
+        ([1.0, 0.0], [0.0, 2.0], [0.2, 0.9])
         >>> AUROCAccumulator.from_dict(json.loads(json.dumps(d))).compute()
         1.0
         """
@@ -438,11 +439,11 @@ class AUROCAccumulator:
         else:
             h = self._hist
             c = _used_cells(h)
-            rep = h[c, 2]
+            rep = h[c, 2]  # EMPTY here only if a kernel added weight without column 2
             d["cells"] = {
                 "index": c.tolist(), "neg": h[c, 0].tolist(), "pos": h[c, 1].tolist(),
                 # the one score seen in the cell, or None once it saw different scores
-                "score": [None if r == KH.MIXED else float(r) for r in rep],
+                "score": [float(r) if np.isfinite(r) else None for r in rep],
             }
         return d
 

@@ -478,8 +478,11 @@ def test_add_hook_equals_update(rng):
         for i in range(s.shape[0]):
             KH.add(hist, y[i], s[i], w[i])
 
+    hist = KH.new_hist()
+    np.testing.assert_array_equal(hist, AUROCAccumulator()._hist)
+    fill(hist, y, s, w)
     acc = AUROCAccumulator()
-    fill(acc._hist, y, s, w)
+    acc._hist = hist
     ref = AUROCAccumulator().update(y, s, sample_weight=w)
     np.testing.assert_array_equal(acc._hist, ref._hist)
     auc, hw = KH.hist_auroc(acc._hist)

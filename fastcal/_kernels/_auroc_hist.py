@@ -16,13 +16,19 @@ So ``hist[cell_of(s), t] += w`` adds weight ``w`` of a sample with score ``s``
 in [0, 1] and label ``t``; :func:`add` does that and updates column 2.  A
 kernel that only adds to columns 0-1 leaves column 2 at ``EMPTY``;
 :func:`hist_auroc` then treats the cell as holding different scores (a
-valid, wider interval).  The three values of a cell are adjacent, so a
-sample touches one cache line (separate rows cost 2.3x the time of this
-layout on random scores).  Two states merge with :func:`merge_into`
-(columns 0-1 add, column 2 joins), which is commutative and associative:
-for integer weights (counts) the merged state is bitwise the same whatever
-the split and the order.  Counts are exact integers in float64 up to 2**53
-(9.0e15) per cell: they never overflow.
+valid, wider interval).  A kernel must do one or the other for a given
+state, not both: a cell whose column 2 was set by :func:`add` after weight
+arrived without it would claim a single score.  :func:`new_hist` makes an
+empty state.  Multiplying columns 0-1 by a power of two (exponential decay)
+keeps every property.
+
+The three values of a cell are adjacent, so a sample touches one cache
+line (separate rows cost 2.3x the time of this layout on random scores).
+Two states merge with :func:`merge_into` (columns 0-1 add, column 2 joins),
+which is commutative and associative: for integer weights (counts) the
+merged state is bitwise the same whatever the split and the order.  Counts
+are exact integers in float64 up to 2**53 (9.0e15) per cell: they never
+overflow.
 
 Cell map
 --------
@@ -53,6 +59,7 @@ Entry points (pure @njit; no validation, no defaults; DESIGN.md section 1):
 ``cell_of(s) -> int64``: cell of one float64 score; always in
 ``[0, N_CELLS)`` (NaN goes to the middle cell, values outside [0, 1] to
 the end cells), so a kernel cannot write out of bounds.
+``new_hist() -> hist``: an empty state.
 ``add(hist, t, s, w)``: add one sample (``t`` 0/1, ``s`` in [0, 1], ``w > 0``).
 ``hist_auroc(hist) -> (auc, half_width)``: the estimate and the certified
 half-width (NaN, NaN when a class has no weight).
@@ -97,6 +104,14 @@ def cell_of(s):
     # a mispredicted branch on random scores costs more than the rest)
     k = tail_index(min(s, 1.0 - s))
     return 2 * HALF - k if s > 0.5 else k
+
+
+@njit(**OPTS)
+def new_hist():
+    """An empty state: zero weights, column 2 EMPTY."""
+    h = np.zeros((N_CELLS, 3))
+    h[:, 2] = EMPTY
+    return h
 
 
 @njit(**OPTS)
