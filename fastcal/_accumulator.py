@@ -95,9 +95,10 @@ class CalibrationAccumulator:
     (10000, True)
     """
 
-    def __init__(self, n_bins=15, *, right=True, half_life=None):
+    def __init__(self, n_bins=15, *, right=True, classwise=False, half_life=None):
         self._n_bins = V.check_n_bins(n_bins)
         self._right = bool(right)
+        self._classwise = bool(classwise)
         if half_life is not None:
             hl = float(half_life) if isinstance(half_life, (int, float, np.number)) else None
             if hl is None or not (hl > 0 and math.isfinite(hl)):
@@ -122,7 +123,8 @@ class CalibrationAccumulator:
         return self
 
     def _settings(self):
-        return {"n_bins": self._n_bins, "right": self._right, "half_life": self._half_life}
+        return {"n_bins": self._n_bins, "right": self._right, "classwise": self._classwise,
+                "half_life": self._half_life}
 
     def _describe(self):
         s = ", ".join(f"{k}={v!r}" for k, v in self._settings().items())
@@ -142,6 +144,10 @@ class CalibrationAccumulator:
     @property
     def right(self):
         return self._right
+
+    @property
+    def classwise(self):
+        return self._classwise
 
     @property
     def half_life(self):
@@ -173,8 +179,14 @@ class CalibrationAccumulator:
                 f"this accumulator holds {have}; the batch has {got}. "
                 "Use one accumulator per kind of input.")
 
-    def _alloc(self, layout, n_classes):
+    def _size(self, n_classes):
         size = 3 * self._n_bins + 2
+        if self._classwise:
+            size += n_classes * 3 * self._n_bins
+        return size
+
+    def _alloc(self, layout, n_classes):
+        size = self._size(n_classes)
         self._hi = np.zeros(size)
         self._lo = np.zeros(size)
         self._layout = layout
@@ -211,6 +223,10 @@ class CalibrationAccumulator:
             layout, C = "binary", None
         else:
             layout, C = "top-label", y_prob.shape[1]
+        if self._classwise and layout == "binary":
+            raise ValueError(
+                "a classwise accumulator needs y_prob of shape (n, C); a 1-D y_prob is already "
+                "the binary problem of class 1. Use CalibrationAccumulator(classwise=False).")
         self._fix_layout(layout, C)
         weighted = w is not None
         shift = 0
@@ -228,6 +244,11 @@ class CalibrationAccumulator:
                 B.toplabel_stats, B.toplabel_stats_parallel, n * C, y_true, y_prob, K, shift_,
                 mask, one, w, edges, True, R, L, True, eps, tol, True, None, None)
         V.raise_for_status(code, idx, y_true, y_prob, w)
+        cw = None
+        if self._classwise:  # validated above: the second pass checks nothing
+            code, idx, cw, _ = _core.run(
+                B.classwise_stats, B.classwise_stats_parallel, n * C, y_true, y_prob, K, shift_,
+                mask, one, w, edges, True, R, L, tol, None)
         # valid: from here on nothing can fail
         if self._hi is None:
             self._alloc(layout, C)
@@ -235,6 +256,8 @@ class CalibrationAccumulator:
             A.scale_state(self._hi, self._lo, math.ldexp(1.0, -shift))
             self._t -= shift * self._half_life
         A.add_batch(self._hi, self._lo, bins, sc)
+        if cw is not None:
+            A.two_sum_into(self._hi, self._lo, cw.reshape(-1), 3 * self._n_bins + 2)
         self._n += n
         self._weighted |= weighted
         self._nll_modes.add(_nll_mode(from_logits, src))
@@ -256,20 +279,23 @@ class CalibrationAccumulator:
     def _sums(self):
         s = self._hi + self._lo
         nb = self._n_bins
-        return s[:3 * nb].reshape(3, nb), s[3 * nb:]
+        cw = s[3 * nb + 2:].reshape(-1, 3, nb) if self._classwise else None
+        return s[:3 * nb].reshape(3, nb), s[3 * nb:3 * nb + 2], cw
 
     def compute(self):
         """The :class:`~fastcal.CalibrationReport` of everything seen."""
         if self._hi is None:
             raise ValueError("the accumulator is empty: call update() with at least one sample "
                              "before compute().")
-        bins, scores = self._sums()
+        bins, scores, cw = self._sums()
         if self._half_life is not None:
             # report weights in units where the newest sample weighs 1
             f = math.exp2(-(self._t - 1) / self._half_life)
             bins, scores = bins * f, scores * f
+            cw = None if cw is None else cw * f
         conv = {
-            "target": self._layout,
+            "target": (self._layout if not self._classwise else
+                       "classwise (binned errors); top-label (accuracy, confidence, AUROC)"),
             "n_bins": self._n_bins,
             "strategy": "uniform",
             "closed": "right" if self._right else "left",
@@ -285,7 +311,7 @@ class CalibrationAccumulator:
         edges = V.uniform_edges(self._n_bins)[0]
         return report_from_stats(self._n, bins, scores, edges,
                                  self._weighted or self._half_life is not None, conv,
-                                 float("nan"))
+                                 float("nan"), classwise_bins=cw, classwise_edges=edges)
 
     # ------------------------------------------------------------------ merge
     def _check_compatible(self, other):
@@ -403,12 +429,13 @@ class CalibrationAccumulator:
         self._weighted = bool(d["weighted"])
         self._nll_modes = set(d["nll_modes"])
         self._t = float(d["t"])
-        size = 3 * self._n_bins + 2
+        self._classwise = bool(s.get("classwise", False))
+        size = None if self._n_classes is None and self._classwise else self._size(self._n_classes)
         for name in ("hi", "lo"):
             a = d[name]
             if a is not None:
                 a = np.array(a, dtype=np.float64)
-                if a.shape != (size,):
+                if size is None or a.shape != (size,):
                     raise ValueError(f"corrupt CalibrationAccumulator state: {name} has shape "
                                      f"{a.shape}, expected ({size},).")
             setattr(self, "_" + name, a)

@@ -23,7 +23,7 @@ class ReliabilityCurve(NamedTuple):
     Attributes
     ----------
     edges : ndarray of shape (n_bins + 1,)
-        Bin edges (per class for classwise curves is not offered).
+        Bin edges (``(C, n_bins + 1)`` for classwise quantile bins).
     count : ndarray of shape (n_bins,)
         Number of samples per bin (int64), or the sum of their weights
         (float64) when ``sample_weight`` was given.
@@ -32,6 +32,10 @@ class ReliabilityCurve(NamedTuple):
     accuracy : ndarray of shape (n_bins,)
         Fraction correct (binary: fraction of ``y_true == 1``) per bin, NaN
         where the bin is empty.
+
+    The classwise report's curve has one row per class: ``count``,
+    ``confidence`` and ``accuracy`` of shape (C, n_bins) (the binary problem
+    ``(y_prob[:, k], y_true == k)`` in row k).
     """
 
     edges: np.ndarray
@@ -41,10 +45,11 @@ class ReliabilityCurve(NamedTuple):
 
 
 def curve_from_bins(bins, edges, weighted):
-    w = bins[0]
+    """Curve from ``bins`` (3, n_bins), or (C, 3, n_bins) for per-class curves."""
+    w = bins[..., 0, :]
     with np.errstate(invalid="ignore", divide="ignore"):
-        conf = np.where(w > 0, bins[1] / w, np.nan)
-        acc = np.where(w > 0, bins[2] / w, np.nan)
+        conf = np.where(w > 0, bins[..., 1, :] / w, np.nan)
+        acc = np.where(w > 0, bins[..., 2, :] / w, np.nan)
     count = w.copy() if weighted else np.rint(w).astype(np.int64)
     return ReliabilityCurve(np.array(edges, dtype=np.float64), count, conf, acc)
 

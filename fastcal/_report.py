@@ -12,6 +12,14 @@ _FIELDS = ("n", "weight", "accuracy", "confidence", "ece", "mce", "rmsce", "sign
            "brier", "nll", "auroc")
 
 
+def _listed(a):
+    """Nested lists of floats with NaN as None (JSON null)."""
+    a = np.asarray(a, dtype=np.float64)
+    if a.ndim > 1:
+        return [_listed(row) for row in a]
+    return [None if np.isnan(v) else float(v) for v in a]
+
+
 class CalibrationReport:
     """All calibration gauges for one set of predictions.
 
@@ -33,13 +41,19 @@ class CalibrationReport:
     auroc : float
         AUROC of confidence against correctness (binary input: of ``y_prob``
         against ``y_true``); NaN when only one outcome occurs.
+    auroc_bounds : tuple of float
+        ``(low, high)`` certified to contain the exact AUROC: equal to
+        ``(auroc, auroc)`` when it is exact (the functional report, exact
+        accumulators); wider for the bounded-memory histogram of
+        :class:`~fastcal.CalibrationAccumulator`.
     reliability : ReliabilityCurve
-        Every bin: edges, count, mean confidence, accuracy.
+        Every bin: edges, count, mean confidence, accuracy (one row per class
+        for a classwise report).
     convention : dict
         Which binning, target and clipping convention produced these numbers.
     """
 
-    __slots__ = _FIELDS + ("reliability", "convention")
+    __slots__ = _FIELDS + ("auroc_bounds", "reliability", "convention")
 
     def __init__(self, **kw):
         for k in self.__slots__:
@@ -53,12 +67,13 @@ class CalibrationReport:
     def to_dict(self):
         """Plain-Python dict (JSON-serialisable; NaN stays float NaN)."""
         d = {k: (int(getattr(self, k)) if k == "n" else float(getattr(self, k))) for k in _FIELDS}
+        d["auroc_bounds"] = [float(v) for v in self.auroc_bounds]
         r = self.reliability
         d["reliability"] = {
             "edges": r.edges.tolist(),
             "count": r.count.tolist(),
-            "confidence": [None if np.isnan(v) else float(v) for v in r.confidence],
-            "accuracy": [None if np.isnan(v) else float(v) for v in r.accuracy],
+            "confidence": _listed(r.confidence),
+            "accuracy": _listed(r.accuracy),
         }
         d["convention"] = dict(self.convention)
         return d
@@ -110,9 +125,22 @@ def convention(b, n_bins, strategy, right):
     }
 
 
-def report_from_stats(n, bins, scores, edges, weighted, conv, auroc):
-    total, l1, l2, mx, signed = S.ce_from_bins(bins)
+def report_from_stats(n, bins, scores, edges, weighted, conv, auroc, auroc_bounds=None,
+                      classwise_bins=None, classwise_edges=None):
+    """The report from top-label (or binary) ``bins`` and ``scores``; with
+    ``classwise_bins`` (C, 3, n_bins) the binned errors and the curve are the
+    classwise ones."""
+    total = bins[0].sum()
     _check_total(total)
+    if classwise_bins is None:
+        _, l1, l2, mx, signed = S.ce_from_bins(bins)
+        curve = curve_from_bins(bins, edges, weighted)
+    else:
+        _, l1, l2, mx, signed = S.classwise_ce_from_bins(classwise_bins)
+        curve = curve_from_bins(classwise_bins, classwise_edges, weighted)
+    auroc = float(auroc)
+    if auroc_bounds is None:
+        auroc_bounds = (auroc, auroc)
     return CalibrationReport(
         n=int(n),
         weight=float(total),
@@ -124,14 +152,15 @@ def report_from_stats(n, bins, scores, edges, weighted, conv, auroc):
         signed_error=float(signed),
         brier=float(scores[0] / total),
         nll=float(scores[1] / total),
-        auroc=float(auroc),
-        reliability=curve_from_bins(bins, edges, weighted),
+        auroc=auroc,
+        auroc_bounds=(float(auroc_bounds[0]), float(auroc_bounds[1])),
+        reliability=curve,
         convention=conv,
     )
 
 
 def calibration_report(y_true, y_prob, *, n_bins=15, strategy="uniform", right=True,
-                       from_logits=False, sample_weight=None):
+                       classwise=False, from_logits=False, sample_weight=None):
     """Every calibration gauge in one call.
 
     Top-label for multiclass ``y_prob`` (n, C); for binary ``y_prob`` (n,) the
@@ -140,7 +169,11 @@ def calibration_report(y_true, y_prob, *, n_bins=15, strategy="uniform", right=T
     the binned statistics, Brier and NLL; AUROC of confidence against
     correctness adds a radix partition of the confidences.
 
-    Parameters are those of :func:`fastcal.calibration_error`.
+    Parameters are those of :func:`fastcal.calibration_error`. With
+    ``classwise=True`` (multiclass only) the binned errors (``ece``, ``mce``,
+    ``rmsce``, ``signed_error``) and the reliability curve (one row per class)
+    are classwise; accuracy, confidence, Brier, NLL and AUROC stay top-label
+    (a second pass over the data).
 
     Returns
     -------
@@ -160,4 +193,13 @@ def calibration_report(y_true, y_prob, *, n_bins=15, strategy="uniform", right=T
     _check_total(total)
     auc = auroc_from_labels(b.conf, b.corr, b.w)  # NaN + UndefinedMetricWarning if one class
     conv = convention(b, n_bins, strategy, right)
-    return report_from_stats(b.n, b.bins, b.scores, b.edges[0], b.weighted, conv, auc)
+    cw = cw_edges = None
+    if classwise:
+        c = _core.binned(y_true, y_prob, n_bins=n_bins, strategy=strategy, right=right,
+                         classwise=True, from_logits=from_logits, sample_weight=sample_weight,
+                         scores=False, want_cc=False, check=False)
+        cw = c.bins
+        cw_edges = c.edges[0] if c.edges.shape[0] == 1 else c.edges
+        conv["target"] = "classwise (binned errors); top-label (accuracy, confidence, AUROC)"
+    return report_from_stats(b.n, b.bins, b.scores, b.edges[0], b.weighted, conv, auc,
+                             classwise_bins=cw, classwise_edges=cw_edges)

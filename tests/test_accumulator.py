@@ -349,3 +349,54 @@ def test_recorder_time_series():
         fastcal.GaugeRecorder(acc, every=0)
     with pytest.raises(TypeError, match="accumulator must be a CalibrationAccumulator"):
         fastcal.GaugeRecorder([1, 2])
+
+
+# ---------------------------------------------------------------------------
+# classwise
+
+
+@given(streams(), st.sampled_from(["uniform", "quantile"]))
+def test_classwise_report_matches_calibration_error(s, strategy):
+    y, p, w, logits, cuts = s
+    if p.ndim == 1:
+        return
+    r = fastcal.calibration_report(y, p, classwise=True, strategy=strategy, from_logits=logits,
+                                   sample_weight=w)
+    t = fastcal.calibration_report(y, p, strategy=strategy, from_logits=logits, sample_weight=w)
+    for norm, g in (("l1", "ece"), ("max", "mce"), ("l2", "rmsce"), ("signed", "signed_error")):
+        e = fastcal.calibration_error(y, p, norm=norm, classwise=True, strategy=strategy,
+                                      from_logits=logits, sample_weight=w)
+        assert math.isclose(getattr(r, g), e, rel_tol=1e-12, abs_tol=1e-14), g
+    for g in ("accuracy", "confidence", "brier", "nll", "auroc", "n", "weight"):
+        a, b = getattr(r, g), getattr(t, g)
+        assert (math.isnan(a) and math.isnan(b)) or a == b, g
+    assert r.reliability.count.shape == (p.shape[1], 15)
+    json.dumps(r.to_dict())
+    # the accumulator, any split
+    acc = CalibrationAccumulator(classwise=True)
+    if strategy == "uniform":
+        for yb, pb, wb in batches(y, p, w, cuts):
+            acc.update(yb, pb, from_logits=logits, sample_weight=wb)
+        assert_report_close(acc.compute(), r)
+        for k in range(p.shape[1]):
+            c = fastcal.reliability_curve((y == k).astype(int),
+                                          reference_probs(p, logits)[:, k], sample_weight=w)
+            np.testing.assert_allclose(acc.compute().reliability.accuracy[k], c.accuracy,
+                                       rtol=1e-12, atol=1e-14)
+
+
+def reference_probs(p, logits):
+    if not logits:
+        return p
+    e = np.exp(p - p.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
+def test_classwise_errors():
+    with pytest.raises(ValueError, match="a classwise accumulator needs y_prob of shape"):
+        CalibrationAccumulator(classwise=True).update([0, 1], [0.2, 0.9])
+    with pytest.raises(ValueError, match="classwise=True needs y_prob of shape"):
+        fastcal.calibration_report([0, 1], [0.2, 0.9], classwise=True)
+    a = CalibrationAccumulator(classwise=True)
+    with pytest.raises(ValueError, match="classwise differs"):
+        a + CalibrationAccumulator()
