@@ -1,0 +1,748 @@
+"""Read prediction files in bounded-size chunks: ``(labels, values)`` numpy pairs.
+
+Formats (chosen from the extension, or ``format=``):
+
+* CSV / TSV (``.csv``, ``.tsv``, ``.tab``; ``.gz`` compressed too): a header
+  line names the columns; RFC 4180 quoting (quoted fields may hold the
+  delimiter, doubled quotes and newlines), ``\\n`` or ``\\r\\n`` line ends,
+  a UTF-8 byte-order mark, blank lines skipped.  Parsed by a Numba tokenizer
+  over raw bytes read in blocks (:mod:`fastcal._kernels._csv`): only the
+  selected columns are converted, straight to float64 values and int64
+  labels.  Numbers are correctly rounded (as Python's ``float()``).
+* JSONL (``.jsonl``, ``.ndjson``): one JSON object per line.
+* NPY (``.npy``): a structured array (columns are its field names) or a 2-D
+  array (columns are ``"0"``, ``"1"``, ...), memory-mapped.
+* NPZ (``.npz``): named arrays, streamed from the archive member by member.
+* Parquet (``.parquet``, ``.pq``): read by record batches with pyarrow (an
+  optional dependency: ``pip install pyarrow``).
+
+Columns are named by ``label`` and exactly one of ``confidence`` (binary
+probability or confidence against 0/1 correctness; 1-D values), ``probs`` or
+``logits`` (multiclass; 2-D values).  For ``probs``/``logits`` the name is:
+
+* in NPZ, the key of an (n, C) array (or of an (n,) array: binary);
+* in JSONL or Parquet, a field holding a list of C numbers per row;
+* in any table, a comma-separated list of columns in class order
+  (``p0,p1,p2``), a single column (binary: probability or logit of class 1),
+  or a prefix: every column whose name starts with it (``p_`` matches
+  ``p_0 ... p_9``), ordered by the integer after the prefix when every
+  suffix is an integer, else in file order.
+
+Every error is an :class:`InputError` (a ``ValueError``) whose message
+names the file and, where it applies, the line, data row (1-based, header
+excluded) and column.
+"""
+
+import csv
+import gzip
+import io
+import json
+import os
+import sys
+import time
+import zipfile
+
+import numpy as np
+
+from ._kernels import _csv as K
+
+FORMATS = ("csv", "tsv", "jsonl", "npy", "npz", "parquet")
+_EXT = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
+        ".npy": "npy", ".npz": "npz", ".parquet": "parquet", ".pq": "parquet"}
+_BOM = b"\xef\xbb\xbf"
+CHUNK_SIZE = 1_000_000
+BLOCK_SIZE = 1 << 23
+_FB_CAP = 4096
+PYARROW_HINT = "pip install pyarrow"
+
+
+class InputError(ValueError):
+    """Bad input file or column selection; the message names the file, row and column."""
+
+
+# ----------------------------------------------------------------- columns
+class Columns:
+    """Which columns hold the labels and the values.
+
+    Exactly one of ``confidence``, ``probs`` and ``logits`` is given
+    (``confidence="confidence"`` when none is).
+    """
+
+    __slots__ = ("label", "kind", "name")
+
+    def __init__(self, label="label", *, confidence=None, probs=None, logits=None):
+        given = [(k, v) for k, v in (("confidence", confidence), ("probs", probs),
+                                     ("logits", logits)) if v is not None]
+        if len(given) > 1:
+            raise InputError("give only one of confidence, probs and logits; found "
+                             + ", ".join(f"{k}={v!r}" for k, v in given) + ".")
+        self.kind, self.name = given[0] if given else ("confidence", "confidence")
+        if not isinstance(label, str) or not label:
+            raise InputError(f"label must be a column name; found {label!r}.")
+        if not isinstance(self.name, str) or not self.name:
+            raise InputError(f"{self.kind} must be a column name; found {self.name!r}.")
+        self.label = label
+
+    @property
+    def from_logits(self):
+        return self.kind == "logits"
+
+    def __repr__(self):
+        return f"Columns(label={self.label!r}, {self.kind}={self.name!r})"
+
+
+def _names_list(names):
+    shown = ", ".join(repr(n) for n in names[:20])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > 20 else "")
+
+
+def _lookup(names, want, path, what):
+    hits = [i for i, n in enumerate(names) if n == want]
+    if not hits:
+        raise InputError(f"{path}: no column {want!r} (for {what}); the columns are "
+                         f"{_names_list(names)}.")
+    if len(hits) > 1:
+        raise InputError(f"{path}: column {want!r} appears {len(hits)} times in the header.")
+    return hits[0]
+
+
+def resolve_columns(names, cols, path):
+    """(label index, value indices, two_d) of ``cols`` among the column ``names``."""
+    names = [str(n) for n in names]
+    lab = _lookup(names, cols.label, path, "--label")
+    opt = "--" + cols.kind
+    if cols.kind == "confidence":
+        return lab, [_lookup(names, cols.name, path, opt)], False
+    name = cols.name
+    if "," in name:
+        parts = [p.strip() for p in name.split(",")]
+        if any(not p for p in parts):
+            raise InputError(f"{opt} {name!r}: empty column name in the list.")
+        idx = [_lookup(names, p, path, opt) for p in parts]
+        if len(idx) < 2:
+            raise InputError(f"{opt} {name!r}: a list needs at least 2 columns.")
+        return lab, idx, True
+    if name in names:
+        return lab, [_lookup(names, name, path, opt)], False
+    idx = [i for i, n in enumerate(names) if n.startswith(name) and i != lab]
+    if not idx:
+        raise InputError(f"{path}: no column {name!r} and no column starting with {name!r} "
+                         f"(for {opt}); the columns are {_names_list(names)}.")
+    if len(idx) < 2:
+        raise InputError(f"{path}: prefix {name!r} (for {opt}) matches only the column "
+                         f"{names[idx[0]]!r}; multiclass input needs at least 2 columns "
+                         "(for a binary problem name the column itself).")
+    suffix = [names[i][len(name):] for i in idx]
+    if all(s.isdigit() for s in suffix):
+        idx = [i for _, i in sorted(zip((int(s) for s in suffix), idx))]
+    return lab, idx, True
+
+
+def detect_format(path, format=None):
+    """The format name of ``path``: ``format`` if given, else from the extension."""
+    if format is not None:
+        if format not in FORMATS:
+            raise InputError(f"format must be one of {', '.join(FORMATS)}; found {format!r}.")
+        return format
+    base = str(path)
+    if base.lower().endswith(".gz"):
+        base = base[:-3]
+    ext = os.path.splitext(base)[1].lower()
+    if ext not in _EXT:
+        found = repr(ext) if ext else "no extension"
+        raise InputError(f"{path}: cannot tell the format from {found}; expected one of "
+                         f"{', '.join(sorted(_EXT))} (optionally .gz for text formats), "
+                         "or pass the format explicitly (--format).")
+    fmt = _EXT[ext]
+    if str(path).lower().endswith(".gz") and fmt not in ("csv", "tsv", "jsonl"):
+        raise InputError(f"{path}: only text formats (csv, tsv, jsonl) may be gzip-compressed.")
+    return fmt
+
+
+# ---------------------------------------------------------------- progress
+class Progress:
+    """A one-line ``\\r`` progress display on stderr (no dependency)."""
+
+    def __init__(self, label, total, enabled, unit="bytes", stream=None):
+        self.label = label
+        self.total = total
+        self.enabled = bool(enabled)
+        self.unit = unit
+        self.stream = stream if stream is not None else sys.stderr
+        self._last = 0.0
+        self._shown = False
+
+    def _fmt(self, v):
+        if self.unit == "bytes":
+            return f"{v / 1e6:.1f} MB"
+        return f"{v:,} rows"
+
+    def update(self, done, force=False):
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not force and now - self._last < 0.2:
+            return
+        self._last = now
+        msg = f"\rfastcal: reading {self.label}: {self._fmt(done)}"
+        if self.total:
+            msg += f" / {self._fmt(self.total)} ({100.0 * done / self.total:.0f}%)"
+        self.stream.write(msg)
+        self.stream.flush()
+        self._shown = True
+
+    def close(self, done=None):
+        if self.enabled and self._shown:
+            if done is not None:
+                self.update(done, force=True)
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _size(path):
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+# --------------------------------------------------------------------- CSV
+class _ByteSource:
+    """A growable uint8 buffer over a binary file."""
+
+    def __init__(self, f, raw, block_size):
+        self.f = f
+        self.raw = raw  # underlying file, for the bytes-read count
+        self.buf = np.empty(max(16, int(block_size)), np.uint8)
+        self.have = 0
+        self.eof = False
+
+    def refill(self, pos):
+        """Keep ``buf[pos:have]``, move it to the front and read more (growing the
+        buffer when the kept part already fills it)."""
+        rem = self.have - pos
+        if pos == 0 and rem == self.buf.shape[0]:
+            nb = np.empty(2 * self.buf.shape[0], np.uint8)
+            nb[:rem] = self.buf[:rem]
+            self.buf = nb
+        elif rem and pos:
+            self.buf[:rem] = self.buf[pos:self.have]
+        self.have = rem
+        mv = memoryview(self.buf)
+        while self.have < self.buf.shape[0]:
+            k = self.f.readinto(mv[self.have:])
+            if not k:
+                self.eof = True
+                break
+            self.have += k
+
+    def bytes_read(self):
+        try:
+            return self.raw.tell()
+        except (OSError, ValueError):
+            return 0
+
+
+def _open_binary(path):
+    raw = open(path, "rb")
+    if str(path).lower().endswith(".gz"):
+        return gzip.GzipFile(fileobj=raw, mode="rb"), raw
+    return raw, raw
+
+
+def _csv_chunks(path, delim, cols, chunk_size, progress, block_size):
+    f, raw = _open_binary(path)
+    try:
+        src = _ByteSource(f, raw, block_size)
+        try:
+            src.refill(0)
+        except (OSError, EOFError) as exc:
+            raise InputError(f"{path}: cannot read the file ({exc}).") from None
+        start = 3 if src.buf[:3].tobytes() == _BOM and src.have >= 3 else 0
+        # skip blank lines before the header
+        while True:
+            while start < src.have and src.buf[start] in (10, 13, 32, 9):
+                start += 1
+            if start < src.have or src.eof:
+                break
+            src.refill(start)
+            start = 0
+        if start >= src.have:
+            raise InputError(f"{path} is empty: expected a header line naming the columns.")
+        line = 1 + int(np.count_nonzero(src.buf[:start] == 10))
+        while True:
+            he = K.record_end(src.buf, start, src.have, src.eof)
+            if he >= 0:
+                break
+            if src.eof:
+                raise InputError(f"{path}, line {line}: the header has a quoted field that is "
+                                 "never closed.")
+            src.refill(start)
+            start = 0
+        head = src.buf[start:he].tobytes()
+        try:
+            text = head.decode("utf-8")
+        except UnicodeDecodeError:
+            text = head.decode("latin-1")
+        names = next(csv.reader(io.StringIO(text.rstrip("\r\n")), delimiter=chr(delim)), [])
+        names = [n.strip() for n in names]
+        if not names or names == [""]:
+            raise InputError(f"{path}, line {line}: empty header; expected the column names.")
+        line += head.count(b"\n")
+        lab, vidx, two_d = resolve_columns(names, cols, path)
+        nf = max([lab] + vidx) + 1
+        slots = np.full(nf, K.SKIP, np.int64)
+        slots[lab] = K.LABEL
+        for k, i in enumerate(vidx):
+            slots[i] = k
+        nv = len(vidx)
+        cap = max(1, int(chunk_size) // nv)
+        vals = np.empty((cap, nv), np.float64)
+        labels = np.empty(cap, np.int64)
+        fb = np.empty((_FB_CAP, 4), np.int64)
+        row = 0
+        nfb = 0
+        rows_done = 0
+        pos = he
+        bar = Progress(os.path.basename(str(path)), _size(path), progress)
+        try:
+            while True:
+                st, pos, row, nfb, nl, fld, ts, te = K.parse_block(
+                    src.buf, pos, src.have, src.eof, delim, slots, vals, labels, row, fb, nfb)
+                if nfb:
+                    _fallbacks(src.buf, fb, nfb, vals, path, names, vidx, line, rows_done)
+                    nfb = 0
+                line += nl
+                if st >= K.ERR_FIELDS:
+                    _csv_error(st, src.buf, pos, fld, ts, te, path, names, slots, line,
+                               rows_done + row + 1)
+                if st == K.FULL or (st == K.DONE and row):
+                    out = vals[:row] if two_d else vals[:row, 0]
+                    yield labels[:row], out
+                    rows_done += row
+                    row = 0
+                    if st == K.DONE:
+                        break
+                    vals = np.empty((cap, nv), np.float64)
+                    labels = np.empty(cap, np.int64)
+                elif st == K.NEED_MORE:
+                    src.refill(pos)
+                    pos = 0
+                    bar.update(src.bytes_read())
+                elif st == K.DONE:
+                    break
+        finally:
+            bar.close(src.bytes_read())
+    finally:
+        f.close()
+        if raw is not f:
+            raw.close()
+
+
+def _fallbacks(buf, fb, nfb, vals, path, names, vidx, line, rows_done):
+    """Tokens the kernel left to Python's float()."""
+    for j in range(nfb):
+        r, s, a, b = (int(v) for v in fb[j])
+        tok = buf[a:b].tobytes()
+        try:
+            vals[r, s] = float(tok)
+        except ValueError:  # pragma: no cover - the kernel's grammar is a subset of float()'s
+            raise InputError(f"{path}, row {rows_done + r + 1}, column {names[vidx[s]]!r}: "
+                             f"cannot parse {tok.decode('utf-8', 'replace')!r} as a number.") from None
+
+
+def _csv_error(st, buf, rec, fld, ts, te, path, names, slots, line, row):
+    at = line + int(np.count_nonzero(buf[rec:ts] == 10)) if ts >= rec else line
+    tok = buf[ts:te].tobytes().decode("utf-8", "replace")
+    if len(tok) > 40:
+        tok = tok[:37] + "..."
+    col = names[fld] if fld < len(names) else f"#{fld + 1}"
+    where = f"{path}, line {at} (row {row})"
+    if st == K.ERR_FIELDS:
+        missing = [names[i] for i in range(fld, slots.shape[0]) if slots[i] != K.SKIP]
+        raise InputError(f"{where}: the record has only {fld} field(s); column "
+                         f"{missing[0]!r} is missing.")
+    if st == K.ERR_NUMBER:
+        raise InputError(f"{where}, column {col!r}: cannot parse {tok!r} as a number.")
+    if st == K.ERR_LABEL:
+        raise InputError(f"{where}, column {col!r}: label {tok!r} is not an integer "
+                         "(or true/false).")
+    if st == K.ERR_EMPTY:
+        raise InputError(f"{where}, column {col!r}: empty value.")
+    if st == K.ERR_QUOTE:
+        raise InputError(f"{where}, column {col!r}: malformed quoted field (a quote is never "
+                         "closed, or text follows the closing quote).")
+    raise RuntimeError(f"internal error: CSV kernel status {st}")  # pragma: no cover
+
+
+# ------------------------------------------------------------------- JSONL
+def _json_number(v, path, line, key, label):
+    if isinstance(v, bool):
+        if label:
+            return int(v)
+    elif isinstance(v, int):
+        return v
+    elif isinstance(v, float):
+        if label:
+            if not v.is_integer():
+                raise InputError(f"{path}, line {line}, key {key!r}: label {v!r} is not an "
+                                 "integer.")
+            return int(v)
+        return v
+    what = "an integer label (or true/false)" if label else "a number"
+    raise InputError(f"{path}, line {line}, key {key!r}: expected {what}; found {v!r}.")
+
+
+def _jsonl_chunks(path, cols, chunk_size, progress):
+    f, raw = _open_binary(path)
+    bar = Progress(os.path.basename(str(path)), _size(path), progress)
+    try:
+        keys = None
+        labs, vals = [], []
+        width = None
+        cap = None
+        rows = 0
+        for line, text in enumerate(f, 1):
+            if not text.strip():
+                continue
+            try:
+                obj = json.loads(text)
+            except ValueError as exc:
+                raise InputError(f"{path}, line {line}: not valid JSON ({exc}).") from None
+            if not isinstance(obj, dict):
+                raise InputError(f"{path}, line {line}: expected a JSON object per line; "
+                                 f"found {type(obj).__name__}.")
+            if keys is None:
+                names = list(obj)
+                if cols.kind != "confidence" and isinstance(obj.get(cols.name), list):
+                    lab = _lookup(names, cols.label, path, "--label")
+                    keys = (names[lab], cols.name, True)
+                else:
+                    lab, vidx, two_d = resolve_columns(names, cols, path)
+                    keys = (names[lab], [names[i] for i in vidx], two_d)
+                width = None if keys[2] is False else (None if isinstance(keys[1], str)
+                                                       else len(keys[1]))
+                cap = max(1, chunk_size // max(1, width or 1))
+            lk, vk, two_d = keys
+            if lk not in obj:
+                raise InputError(f"{path}, line {line}: no key {lk!r} (for --label).")
+            labs.append(_json_number(obj[lk], path, line, lk, True))
+            if isinstance(vk, str):  # a list per row
+                v = obj.get(vk)
+                if not isinstance(v, list):
+                    raise InputError(f"{path}, line {line}, key {vk!r}: expected a list of "
+                                     f"numbers; found {v!r}.")
+                if width is None:
+                    width = len(v)
+                    cap = max(1, chunk_size // max(1, width))
+                if len(v) != width:
+                    raise InputError(f"{path}, line {line}, key {vk!r}: {len(v)} values; the "
+                                     f"first row has {width}.")
+                vals.append([_json_number(x, path, line, vk, False) for x in v])
+            else:
+                row = []
+                for k in vk:
+                    if k not in obj:
+                        raise InputError(f"{path}, line {line}: no key {k!r} (for --{cols.kind}).")
+                    row.append(_json_number(obj[k], path, line, k, False))
+                vals.append(row if two_d else row[0])
+            if len(labs) >= cap:
+                yield _pack(labs, vals)
+                rows += len(labs)
+                labs, vals = [], []
+                bar.update(raw.tell())
+        if labs:
+            yield _pack(labs, vals)
+    finally:
+        bar.close(raw.tell() if not raw.closed else None)
+        f.close()
+        if raw is not f:
+            raw.close()
+
+
+def _pack(labs, vals):
+    try:
+        y = np.array(labs, dtype=np.int64)
+    except OverflowError:
+        y = np.array(labs, dtype=np.float64)
+    return y, np.array(vals, dtype=np.float64)
+
+
+# ----------------------------------------------------------------- NPY/NPZ
+def _npy_chunks(path, cols, chunk_size, progress):
+    try:
+        arr = np.load(path, mmap_mode="r", allow_pickle=False)
+    except ValueError as exc:
+        raise InputError(f"{path}: not a readable .npy file ({exc}).") from None
+    if arr.dtype.names:
+        names = list(arr.dtype.names)
+        lab, vidx, two_d = resolve_columns(names, cols, path)
+
+        def get(a, b):
+            y = np.ascontiguousarray(arr[names[lab]][a:b])
+            if two_d:
+                v = np.stack([np.asarray(arr[names[i]][a:b]) for i in vidx], axis=1)
+            else:
+                v = np.asarray(arr[names[vidx[0]]][a:b])  # (m, C) for a sub-array field
+            return y, np.ascontiguousarray(v)
+    elif arr.ndim == 2:
+        names = [str(i) for i in range(arr.shape[1])]
+        lab, vidx, two_d = resolve_columns(names, cols, path)
+
+        def get(a, b):
+            y = arr[a:b, lab]
+            v = arr[a:b, vidx] if two_d else arr[a:b, vidx[0]]
+            return np.ascontiguousarray(y), np.ascontiguousarray(v)
+    else:
+        raise InputError(f"{path}: a .npy file must hold a structured array (columns are its "
+                         f"fields) or a 2-D array (columns '0', '1', ...); found shape "
+                         f"{arr.shape}, dtype {arr.dtype}. For separate arrays use .npz.")
+    n = arr.shape[0]
+    width = len(vidx) if two_d else 1
+    step = max(1, chunk_size // width)
+    bar = Progress(os.path.basename(str(path)), n, progress, unit="rows")
+    try:
+        for a in range(0, n, step):
+            yield get(a, min(n, a + step))
+            bar.update(min(n, a + step))
+    finally:
+        bar.close(n)
+
+
+class _Member:
+    """Rows of one .npy member of a zip archive, read sequentially."""
+
+    def __init__(self, zf, key, path):
+        self.key = key
+        self.f = zf.open(key + ".npy")
+        try:
+            version = np.lib.format.read_magic(self.f)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(self.f)
+            else:
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(self.f)
+        except ValueError as exc:
+            raise InputError(f"{path}: array {key!r} is not a readable .npy member ({exc}).") from None
+        if dtype.hasobject:
+            raise InputError(f"{path}: array {key!r} holds Python objects; save numbers.")
+        if len(shape) not in (1, 2):
+            raise InputError(f"{path}: array {key!r} must be 1-D or 2-D; found shape {shape}.")
+        self.shape, self.dtype = shape, dtype
+        self.full = None
+        if fortran and len(shape) == 2:  # not row-major: read it whole
+            self.full = np.lib.format.read_array(zf.open(key + ".npy"), allow_pickle=False)
+        self.row_bytes = dtype.itemsize * (shape[1] if len(shape) == 2 else 1)
+        self.done = 0
+
+    def read(self, rows):
+        if self.full is not None:
+            out = self.full[self.done:self.done + rows]
+        else:
+            data = self.f.read(rows * self.row_bytes)
+            out = np.frombuffer(data, dtype=self.dtype)
+            if len(self.shape) == 2:
+                out = out.reshape(-1, self.shape[1])
+        self.done += out.shape[0]
+        return out
+
+    def close(self):
+        self.f.close()
+
+
+def _npz_chunks(path, cols, chunk_size, progress):
+    try:
+        zf = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        raise InputError(f"{path}: not a valid .npz (zip) file.") from None
+    members = []
+    try:
+        names = [n[:-4] for n in zf.namelist() if n.endswith(".npy")]
+        if cols.kind != "confidence" and cols.name in names:
+            lab = _lookup(names, cols.label, path, "--label")
+            keys, stack = [cols.name], False
+        else:
+            lab, vidx, stack = resolve_columns(names, cols, path)
+            keys = [names[i] for i in vidx]
+        members = [_Member(zf, names[lab], path)] + [_Member(zf, k, path) for k in keys]
+        y, vm = members[0], members[1:]
+        if len(y.shape) != 1:
+            raise InputError(f"{path}: the labels {y.key!r} must be 1-D; found shape {y.shape}.")
+        n = y.shape[0]
+        for m in vm:
+            if m.shape[0] != n:
+                raise InputError(f"{path}: {y.key!r} has {n} rows but {m.key!r} has "
+                                 f"{m.shape[0]}; they must match.")
+            if stack and len(m.shape) != 1:
+                raise InputError(f"{path}: {m.key!r} must be 1-D to be one column of "
+                                 f"--{cols.kind}; found shape {m.shape}.")
+        if cols.kind == "confidence" and len(vm[0].shape) != 1:
+            raise InputError(f"{path}: --confidence {vm[0].key!r} must be 1-D; found shape "
+                             f"{vm[0].shape} (use --probs or --logits for an (n, C) array).")
+        width = sum(m.shape[1] if len(m.shape) == 2 else 1 for m in vm)
+        step = max(1, chunk_size // width)
+        bar = Progress(os.path.basename(str(path)), n, progress, unit="rows")
+        done = 0
+        try:
+            while done < n:
+                r = min(step, n - done)
+                yl = y.read(r)
+                parts = [m.read(r) for m in vm]
+                v = np.stack(parts, axis=1) if stack else parts[0]
+                done += r
+                yield yl, v
+                bar.update(done)
+        finally:
+            bar.close(done)
+    finally:
+        for m in members:
+            m.close()
+        zf.close()
+
+
+# ----------------------------------------------------------------- Parquet
+def _import_pyarrow():
+    try:
+        import pyarrow  # noqa: F401
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise ImportError(f"reading Parquet files needs pyarrow: {PYARROW_HINT}") from None
+    return pq
+
+
+def _parquet_chunks(path, cols, chunk_size, progress):
+    pq = _import_pyarrow()
+    import pyarrow as pa
+
+    try:
+        pf = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"{path}: not a readable Parquet file ({exc}).") from None
+    schema = pf.schema_arrow
+    names = list(schema.names)
+    listy = (cols.kind != "confidence" and cols.name in names
+             and pa.types.is_list(schema.field(cols.name).type)
+             or cols.kind != "confidence" and cols.name in names
+             and pa.types.is_fixed_size_list(schema.field(cols.name).type))
+    if listy:
+        lab = _lookup(names, cols.label, path, "--label")
+        keys, two_d = [cols.name], True
+    else:
+        lab, vidx, two_d = resolve_columns(names, cols, path)
+        keys = [names[i] for i in vidx]
+    n = pf.metadata.num_rows
+    width = len(keys)
+    if listy:
+        first = next(pf.iter_batches(batch_size=1, columns=[cols.name]), None)
+        width = len(first.column(0)[0]) if first is not None and first.num_rows else 1
+    step = max(1, chunk_size // max(1, width))
+    bar = Progress(os.path.basename(str(path)), n, progress, unit="rows")
+    done = 0
+
+    def numpy_col(arr, key):
+        if arr.null_count:
+            i = done + int(np.flatnonzero(np.asarray(arr.is_null()))[0]) + 1
+            raise InputError(f"{path}, row {i}, column {key!r}: missing value (null).")
+        return arr.to_numpy(zero_copy_only=False)
+
+    try:
+        for batch in pf.iter_batches(batch_size=step, columns=[names[lab]] + keys):
+            m = batch.num_rows
+            y = numpy_col(batch.column(0), names[lab])
+            if listy:
+                col = batch.column(1)
+                if col.null_count:
+                    numpy_col(col, keys[0])
+                lens = np.asarray(col.value_lengths()) if hasattr(col, "value_lengths") else None
+                if lens is not None and (lens != width).any():
+                    i = int(np.flatnonzero(lens != width)[0])
+                    raise InputError(f"{path}, row {done + i + 1}, column {keys[0]!r}: "
+                                     f"{lens[i]} values; the first row has {width}.")
+                flat = numpy_col(col.flatten(), keys[0])
+                v = flat.reshape(m, width)
+            elif two_d:
+                v = np.stack([numpy_col(batch.column(j + 1), keys[j]) for j in range(len(keys))],
+                             axis=1)
+            else:
+                v = numpy_col(batch.column(1), keys[0])
+            done += m
+            yield y, v
+            bar.update(done)
+    finally:
+        bar.close(done)
+
+
+# ------------------------------------------------------------------ public
+def iter_chunks(path, columns, *, format=None, chunk_size=CHUNK_SIZE, progress=False,
+                block_size=BLOCK_SIZE):
+    """Yield ``(labels, values)`` numpy chunks of ``path``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file; its format comes from the extension unless ``format`` is given.
+    columns : Columns
+        Which columns hold the labels and the values.
+    format : {"csv", "tsv", "jsonl", "npy", "npz", "parquet"}, optional
+    chunk_size : int, default=1_000_000
+        Values per chunk (rows x value columns): memory stays bounded whatever
+        the file's size.
+    progress : bool, default=False
+        Show a ``\\r`` progress line on stderr.
+    block_size : int
+        Bytes read at a time from CSV/TSV files (the buffer grows when a single
+        record is longer).
+
+    Yields
+    ------
+    labels : ndarray of shape (m,)
+        int64 for CSV/TSV/JSONL; the stored dtype for binary formats.
+    values : ndarray of shape (m,) or (m, C)
+        float64 for CSV/TSV/JSONL; the stored dtype for binary formats.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from fastcal._io import Columns, iter_chunks
+    >>> path = os.path.join(tempfile.mkdtemp(), "preds.csv")
+    >>> with open(path, "w") as f:
+    ...     _ = f.write('id,confidence,label\\n1,0.9,1\\n2,"0.25",0\\n3,0.6,true\\n')
+    >>> [(y.tolist(), v.tolist()) for y, v in iter_chunks(path, Columns(confidence="confidence"))]
+    [([1, 0, 1], [0.9, 0.25, 0.6])]
+    """
+    if not isinstance(columns, Columns):
+        raise TypeError(f"columns must be a fastcal._io.Columns; found {type(columns).__name__}.")
+    chunk_size = int(chunk_size)
+    if chunk_size < 1:
+        raise InputError(f"chunk_size must be a positive integer; found {chunk_size}.")
+    fmt = detect_format(path, format)
+    if fmt == "parquet":
+        _import_pyarrow()  # the hint before anything else
+    if not os.path.exists(path):
+        raise InputError(f"{path}: no such file.")
+    if os.path.isdir(path):
+        raise InputError(f"{path} is a directory, not a file.")
+    if fmt in ("csv", "tsv"):
+        delim = 44 if fmt == "csv" else 9
+        return _csv_chunks(path, delim, columns, chunk_size, progress, block_size)
+    if fmt == "jsonl":
+        return _jsonl_chunks(path, columns, chunk_size, progress)
+    if fmt == "npy":
+        return _npy_chunks(path, columns, chunk_size, progress)
+    if fmt == "npz":
+        return _npz_chunks(path, columns, chunk_size, progress)
+    return _parquet_chunks(path, columns, chunk_size, progress)
+
+
+def read_all(path, columns, **kw):
+    """All of ``path`` as one ``(labels, values)`` pair (for fitting calibrators)."""
+    ys, vs = [], []
+    for y, v in iter_chunks(path, columns, **kw):
+        ys.append(y)
+        vs.append(v)
+    if not ys:
+        raise InputError(f"{path} has no data rows.")
+    return np.concatenate(ys), np.concatenate(vs)
+
+
+__all__ = ["Columns", "InputError", "detect_format", "iter_chunks", "read_all",
+           "resolve_columns", "FORMATS", "PYARROW_HINT"]

@@ -1,0 +1,470 @@
+"""CSV/TSV tokenizer and number parser over raw bytes.
+
+:func:`parse_block` walks a ``uint8`` buffer record by record (RFC 4180
+quoting: a field that starts with ``"`` runs to the next ``"`` not doubled,
+and may hold delimiters and newlines; ``\\r\\n`` and ``\\n`` both end a
+record; blank lines are skipped) and parses only the selected fields, straight
+into a float64 value array and an int64 label array.  It stops at the first
+record that is not complete in the buffer (unless ``final``), when the output
+is full, when the fallback list is full, or at the first bad field, and
+returns where it stopped so the caller can refill the buffer and resume: a
+record split across two reads is simply parsed again from its start.
+
+Numbers: ``[+-] digits [. digits] [(e|E) [+-] digits]`` with surrounding
+blanks.  The value is built from the integer mantissa ``m`` (at most 19
+significant digits) and the power of ten ``q``:
+
+* ``m <= 2**53`` and ``|q| <= 22``: ``m * 10**q`` or ``m / 10**-q``, one
+  correctly rounded IEEE operation on two exact doubles (Clinger's fast path);
+* otherwise the Eisel-Lemire algorithm (a 64 x 128-bit product with a
+  truncated power of five), which either returns the correctly rounded double
+  or declines;
+* when it declines, or there are more than 19 significant digits, or the
+  token is ``nan``/``inf``, the token's position goes to a fallback list and
+  the caller parses it with Python's ``float()``.  Never silently wrong.
+
+Labels: an integer (``1``, ``-3``, ``2.0`` with only zeros after the point) or
+``true``/``false`` in any case.
+"""
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ._common import OPTS
+
+# Status codes returned by parse_block.
+DONE = 0  # final buffer fully consumed
+NEED_MORE = 1  # stopped at an incomplete record: refill and resume at ``pos``
+FULL = 2  # output arrays full
+FB_FULL = 3  # fallback list full: parse the listed tokens and resume
+ERR_FIELDS = 10  # record has too few fields
+ERR_NUMBER = 11  # a value field is not a number
+ERR_LABEL = 12  # a label field is not an integer / true / false
+ERR_QUOTE = 13  # quoted field not closed at the end of the data
+ERR_EMPTY = 14  # a selected field is empty
+
+# Field slots: k >= 0 value column k, LABEL the label, SKIP ignored.
+SKIP = -1
+LABEL = -2
+
+# Token classes from parse_number.
+NUM_OK = 0
+NUM_FALLBACK = 1
+NUM_BAD = 2
+NUM_EMPTY = 3
+
+_QUOTE = 34
+_NL = 10
+_CR = 13
+_SP = 32
+_TAB = 9
+
+_POW10 = np.array([10.0 ** i for i in range(23)])
+_TWO53 = 1 << 53
+
+
+def _pow5_table():
+    """128-bit truncated/rounded-up mantissas of 5**q, q in [-342, 308] (fast_float's table)."""
+    hi, lo = [], []
+    for q in range(-342, 309):
+        if q >= 0:
+            p = 5 ** q
+            while p < (1 << 127):
+                p <<= 1
+            while p >= (1 << 128):
+                p >>= 1
+        else:
+            p5 = 5 ** -q
+            z = p5.bit_length()  # smallest z with 2**z >= 5**-q (never equal)
+            b = z + 127 if q >= -27 else 2 * z + 128
+            c = (1 << b) // p5 + 1
+            while c >= (1 << 128):
+                c >>= 1
+            p = c
+        hi.append(p >> 64)
+        lo.append(p & 0xFFFFFFFFFFFFFFFF)
+    return np.array(hi, dtype=np.uint64), np.array(lo, dtype=np.uint64)
+
+
+_P5_HI, _P5_LO = _pow5_table()
+_Q_MIN = -342
+_Q_MAX = 308
+
+_M32 = np.uint64(0xFFFFFFFF)
+_U0 = np.uint64(0)
+_U1 = np.uint64(1)
+_U32 = np.uint64(32)
+
+
+@njit(**OPTS)
+def _mul64(a, b):
+    """Full 128-bit product of two uint64: (hi, lo)."""
+    a0 = a & _M32
+    a1 = a >> _U32
+    b0 = b & _M32
+    b1 = b >> _U32
+    p00 = a0 * b0
+    p01 = a0 * b1
+    p10 = a1 * b0
+    p11 = a1 * b1
+    mid = (p00 >> _U32) + (p01 & _M32) + (p10 & _M32)
+    lo = (p00 & _M32) | (mid << _U32)
+    hi = p11 + (p01 >> _U32) + (p10 >> _U32) + (mid >> _U32)
+    return hi, lo
+
+
+@njit(**OPTS)
+def _clz64(x):
+    n = 0
+    if x == _U0:
+        return 64
+    while (x & np.uint64(0x8000000000000000)) == _U0:
+        x = x << _U1
+        n += 1
+    return n
+
+
+@njit(**OPTS)
+def eisel_lemire(m, q):
+    """(ok, value) for ``m * 10**q`` correctly rounded; ok False when it declines.
+
+    ``m`` is a nonzero uint64; subnormal results and overflow decline.
+    """
+    if q < _Q_MIN or q > _Q_MAX:
+        return False, 0.0
+    clz = _clz64(m)
+    m = m << np.uint64(clz)
+    # floor(log2(10) * q) + 64 + 1023 - clz
+    e2 = ((217706 * q) >> 16) + 64 + 1023 - clz
+    i = q - _Q_MIN
+    xhi, xlo = _mul64(m, _P5_HI[i])
+    if (xhi & np.uint64(0x1FF)) == np.uint64(0x1FF) and (xlo + m) < m:
+        yhi, ylo = _mul64(m, _P5_LO[i])
+        mhi = xhi
+        mlo = xlo + yhi
+        if mlo < xlo:
+            mhi += _U1
+        if ((mhi & np.uint64(0x1FF)) == np.uint64(0x1FF) and mlo + _U1 == _U0
+                and (ylo + m) < m):
+            return False, 0.0
+        xhi = mhi
+        xlo = mlo
+    msb = xhi >> np.uint64(63)
+    mant = xhi >> (msb + np.uint64(9))
+    e2 -= 1 - int(msb)
+    if xlo == _U0 and (xhi & np.uint64(0x1FF)) == _U0 and (mant & np.uint64(3)) == _U1:
+        return False, 0.0
+    mant += mant & _U1
+    mant = mant >> _U1
+    if (mant >> np.uint64(53)) > _U0:
+        mant = mant >> _U1
+        e2 += 1
+    if e2 <= 0 or e2 >= 0x7FF:
+        return False, 0.0
+    # mant has 53 bits (the leading one included): the value is exact
+    return True, math.ldexp(float(mant), e2 - 1075)
+
+
+@njit(**OPTS)
+def _is_blank(c):
+    return c == _SP or c == _TAB or c == _CR
+
+
+@njit(**OPTS)
+def parse_number(buf, s, e):
+    """(class, value) of the token ``buf[s:e]``; see NUM_* for the classes."""
+    while s < e and _is_blank(buf[s]):
+        s += 1
+    while e > s and _is_blank(buf[e - 1]):
+        e -= 1
+    if s == e:
+        return NUM_EMPTY, np.nan
+    i = s
+    neg = False
+    c = buf[i]
+    if c == 45 or c == 43:  # - +
+        neg = c == 45
+        i += 1
+    m = _U0
+    nd = 0  # significant digits kept in m
+    q = 0  # power of ten
+    truncated = False
+    ndigits = 0
+    while i < e:
+        c = buf[i]
+        if c < 48 or c > 57:
+            break
+        ndigits += 1
+        if nd < 19:
+            if m != _U0 or c != 48:
+                m = m * np.uint64(10) + np.uint64(c - 48)
+                nd += 1
+        else:
+            q += 1
+            if c != 48:
+                truncated = True
+        i += 1
+    if i < e and buf[i] == 46:  # .
+        i += 1
+        while i < e:
+            c = buf[i]
+            if c < 48 or c > 57:
+                break
+            ndigits += 1
+            if nd < 19:
+                if m != _U0 or c != 48:
+                    m = m * np.uint64(10) + np.uint64(c - 48)
+                    nd += 1
+                q -= 1
+            elif c != 48:
+                truncated = True
+            i += 1
+    if ndigits == 0:
+        # nan / inf / infinity (any case, signed): Python's float() decides
+        k = i
+        ok = True
+        while k < e:
+            c = buf[k] | 32
+            if c < 97 or c > 122:  # letters only
+                ok = False
+                break
+            k += 1
+        n = e - i
+        if ok and (n == 3 or n == 8):
+            c0 = buf[i] | 32
+            if (c0 == 110 and n == 3) or c0 == 105:
+                return NUM_FALLBACK, np.nan
+        return NUM_BAD, np.nan
+    if i < e and (buf[i] == 101 or buf[i] == 69):  # e E
+        i += 1
+        eneg = False
+        if i < e and (buf[i] == 45 or buf[i] == 43):
+            eneg = buf[i] == 45
+            i += 1
+        if i >= e:
+            return NUM_BAD, np.nan
+        ex = 0
+        while i < e:
+            c = buf[i]
+            if c < 48 or c > 57:
+                break
+            if ex < 100000:
+                ex = ex * 10 + (c - 48)
+            i += 1
+        q += -ex if eneg else ex
+    if i != e:
+        return NUM_BAD, np.nan
+    if truncated:
+        return NUM_FALLBACK, np.nan
+    if m == _U0:
+        return NUM_OK, (-0.0 if neg else 0.0)
+    if m <= np.uint64(_TWO53) and -22 <= q <= 22:
+        v = float(m)
+        if q >= 0:
+            v = v * _POW10[q]
+        else:
+            v = v / _POW10[-q]
+        return NUM_OK, (-v if neg else v)
+    ok, v = eisel_lemire(m, q)
+    if not ok:
+        return NUM_FALLBACK, np.nan
+    return NUM_OK, (-v if neg else v)
+
+
+@njit(**OPTS)
+def parse_label(buf, s, e):
+    """(ok, value): an integer (optionally ``.0...``) or true/false in any case."""
+    while s < e and _is_blank(buf[s]):
+        s += 1
+    while e > s and _is_blank(buf[e - 1]):
+        e -= 1
+    if s == e:
+        return False, 0
+    n = e - s
+    c0 = buf[s] | 32
+    if n == 4 and c0 == 116 and (buf[s + 1] | 32) == 114 and (buf[s + 2] | 32) == 117 \
+            and (buf[s + 3] | 32) == 101:
+        return True, 1
+    if n == 5 and c0 == 102 and (buf[s + 1] | 32) == 97 and (buf[s + 2] | 32) == 108 \
+            and (buf[s + 3] | 32) == 115 and (buf[s + 4] | 32) == 101:
+        return True, 0
+    i = s
+    neg = False
+    if buf[i] == 45 or buf[i] == 43:
+        neg = buf[i] == 45
+        i += 1
+    v = 0
+    nd = 0
+    while i < e:
+        c = buf[i]
+        if c < 48 or c > 57:
+            break
+        if nd >= 18:
+            return False, 0
+        v = v * 10 + (c - 48)
+        if v != 0:
+            nd += 1
+        i += 1
+    if i == s or (i == s + 1 and (buf[s] == 45 or buf[s] == 43)):
+        return False, 0
+    if i < e and buf[i] == 46:
+        i += 1
+        while i < e and buf[i] == 48:
+            i += 1
+    if i != e:
+        return False, 0
+    return True, (-v if neg else v)
+
+
+@njit(**OPTS)
+def parse_block(buf, pos, end, final, delim, slots, vals, labels, row, fb, nfb):
+    """Parse records of ``buf[pos:end]`` into ``vals[row:]`` / ``labels[row:]``.
+
+    ``slots[f]`` says what field ``f`` of a record is (value column k >= 0,
+    LABEL, SKIP); a record must have at least ``len(slots)`` fields, later
+    fields are skipped.  Fallback tokens are listed in ``fb[j] = (row, slot,
+    start, end)`` for ``j >= nfb`` and get NaN in ``vals``.
+
+    Returns ``(status, pos, row, nfb, lines, field, tok_start, tok_end)``:
+    ``pos`` is where parsing stopped (the start of the record concerned for
+    NEED_MORE, FULL, FB_FULL and errors), ``lines`` the number of newline
+    bytes in the records consumed, ``field``/``tok_*`` locate an error.
+    """
+    nf = slots.shape[0]
+    cap = vals.shape[0]
+    fbcap = fb.shape[0]
+    lines = 0
+    while True:
+        # skip blank lines
+        while pos < end:
+            c = buf[pos]
+            if c == _NL:
+                pos += 1
+                lines += 1
+            elif c == _CR and pos + 1 < end and buf[pos + 1] == _NL:
+                pos += 2
+                lines += 1
+            elif c == _CR and pos + 1 == end and final:
+                pos += 1
+            else:
+                break
+        if pos >= end:
+            if final:
+                return DONE, pos, row, nfb, lines, 0, 0, 0
+            return NEED_MORE, pos, row, nfb, lines, 0, 0, 0
+        if row >= cap:
+            return FULL, pos, row, nfb, lines, 0, 0, 0
+        if nfb + nf > fbcap:
+            return FB_FULL, pos, row, nfb, lines, 0, 0, 0
+        rec = pos
+        p = pos
+        f = 0
+        nl = 0
+        nfb0 = nfb
+        while True:
+            # one field starting at p
+            if p < end and buf[p] == _QUOTE:
+                q = p + 1
+                closed = False
+                while q < end:
+                    c = buf[q]
+                    if c == _QUOTE:
+                        if q + 1 < end:
+                            if buf[q + 1] == _QUOTE:
+                                q += 2
+                                continue
+                            closed = True
+                            break
+                        if final:
+                            closed = True
+                        break
+                    if c == _NL:
+                        nl += 1
+                    q += 1
+                if not closed:
+                    if final:
+                        return ERR_QUOTE, rec, row, nfb0, lines, f, p, end
+                    return NEED_MORE, rec, row, nfb0, lines, 0, 0, 0
+                ts = p + 1
+                te = q
+                p = q + 1
+                # anything up to the delimiter / newline after the closing quote
+                while p < end and buf[p] != delim and buf[p] != _NL:
+                    if not _is_blank(buf[p]):
+                        return ERR_QUOTE, rec, row, nfb0, lines, f, ts - 1, p + 1
+                    p += 1
+            else:
+                ts = p
+                while p < end:
+                    c = buf[p]
+                    if c == delim or c == _NL:
+                        break
+                    p += 1
+                te = p
+            if p >= end and not final:
+                return NEED_MORE, rec, row, nfb0, lines, 0, 0, 0
+            if f < nf:
+                s = slots[f]
+                if s >= 0:
+                    k, v = parse_number(buf, ts, te)
+                    if k == NUM_OK:
+                        vals[row, s] = v
+                    elif k == NUM_FALLBACK:
+                        vals[row, s] = np.nan
+                        fb[nfb, 0] = row
+                        fb[nfb, 1] = s
+                        fb[nfb, 2] = ts
+                        fb[nfb, 3] = te
+                        nfb += 1
+                    elif k == NUM_EMPTY:
+                        return ERR_EMPTY, rec, row, nfb0, lines, f, ts, te
+                    else:
+                        return ERR_NUMBER, rec, row, nfb0, lines, f, ts, te
+                elif s == LABEL:
+                    ok, lab = parse_label(buf, ts, te)
+                    if not ok:
+                        if ts == te:
+                            return ERR_EMPTY, rec, row, nfb0, lines, f, ts, te
+                        return ERR_LABEL, rec, row, nfb0, lines, f, ts, te
+                    labels[row] = lab
+            f += 1
+            if p >= end:
+                break
+            c = buf[p]
+            p += 1
+            if c == _NL:
+                nl += 1
+                break
+        if f < nf:
+            return ERR_FIELDS, rec, row, nfb0, lines, f, rec, p
+        row += 1
+        lines += nl
+        pos = p
+
+
+@njit(**OPTS)
+def record_end(buf, pos, end, final):
+    """End of the record starting at ``pos`` (just past its newline), or -1
+    when it is not complete in ``buf[pos:end]`` (quotes respected)."""
+    p = pos
+    inq = False
+    while p < end:
+        c = buf[p]
+        if inq:
+            if c == _QUOTE:
+                if p + 1 < end and buf[p + 1] == _QUOTE:
+                    p += 2
+                    continue
+                if p + 1 >= end and not final:
+                    return -1
+                inq = False
+        elif c == _QUOTE:
+            inq = True
+        elif c == _NL:
+            return p + 1
+        p += 1
+    if final and not inq:
+        return end
+    return -1
