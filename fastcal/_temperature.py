@@ -34,8 +34,19 @@ MAX_ITER = 100
 SUB_ELEMS = 1 << 19
 SUB_RTOL = 1e-3
 
+# objective="ece": the ECE of equal-width bins, discontinuous and not convex
+# in T, is minimised by a scan of ECE_GRID log-spaced temperatures over
+# [T_MIN, T_MAX] (T = 1 among them), then zoomed scans of ECE_ZOOM points
+# around the best point so far, down to a spacing of ECE_XTOL in log T
+# (see _ece_search).  The best ECE evaluated is the result.
+ECE_GRID = 25
+ECE_ZOOM = 9
+ECE_XTOL = 1e-4
+
+OBJECTIVES = ("nll", "ece")
+
 _FORMAT = "fastcal.TemperatureScaling"
-_VERSION = 1
+_VERSION = 2
 
 
 NotFittedError = V.NotFittedError
@@ -81,13 +92,34 @@ class TemperatureScaling:
 
     ``predict_proba(logits)`` returns float64 ``softmax(logits / T)`` of shape
     (n, C), or ``sigmoid(logits / T)`` of shape (n,) for binary logits.
+
+    ``objective="ece"`` minimises instead the ECE with ``n_bins`` equal-width
+    right-closed bins (``fastcal.ece(y_true, predict_proba(logits),
+    n_bins=n_bins)``, top-label for (n, C) logits, of class 1 for binary
+    logits), evaluated by a compiled pass that never materialises the
+    probabilities.  The ECE is piecewise constant and not convex in T: the
+    search scans ECE_GRID = 25 log-spaced temperatures over [T_MIN, T_MAX]
+    (T = 1 among them), then zooms in on the best one with scans of 9
+    points, each level 4 times finer, down to a spacing of 1e-4 in log T:
+    81 passes over the logits (each as cheap as one NLL pass).  It is a
+    local search: the result is never worse than T = 1 or any grid point and
+    is a local minimum of the basin the grid points to, not a certified
+    global minimum.  ``n_iter_`` counts the ECE evaluations; ``ece_before_``
+    (at T = 1) and ``ece_after_`` are set (None for ``objective="nll"``);
+    ``nll_before_``/``nll_after_`` are still reported.
     """
 
-    def __init__(self):
-        pass
+    def __init__(self, *, objective="nll", n_bins=15):
+        self.objective = objective
+        self.n_bins = n_bins
+
+    def _check_params(self):
+        V.check_choice(self.objective, "objective", OBJECTIVES)
+        return V.check_n_bins(self.n_bins)
 
     # -- fitting -----------------------------------------------------------
     def fit(self, logits, y_true, *, sample_weight=None, from_probs=False):
+        n_bins = self._check_params()
         z = _as_logits(logits, "logits", from_probs)
         y = V.as_labels(y_true)
         n = V.check_lengths(y, z, "logits")
@@ -103,6 +135,9 @@ class TemperatureScaling:
         def ev(beta, stride, check=None, before=None):
             R = KT.chunk_rows(n, C, stride)
             return run(ser, par, work // stride, z, y, w, float(beta), stride, R, check, before)
+
+        if self.objective == "ece":
+            return self._fit_ece(z, y, w, binary, C, n_bins, ev)
 
         # Phase 1 (large inputs): fit on every stride-th row to a loose
         # tolerance, only to choose the starting point of phase 2.
@@ -122,14 +157,8 @@ class TemperatureScaling:
 
         # Phase 2: full data.  The first pass also validates the input and
         # computes the NLL at T = 1.
-        r = ev(beta0, 1, True, True)
-        if r[6]:
-            fe = KT.first_error_bin if binary else KT.first_error_mc
-            code, idx = fe(z, y, w)
-            V.raise_for_status(code, idx, y, z, w, prob_name="logits")
+        r = _validated(ev(beta0, 1, True, True), z, y, w, binary)
         W = r[0]
-        if not W > 0:
-            raise ValueError("sample_weight sums to zero; at least one sample needs a positive weight.")
         nll_before = r[5] / W
         first = (r[1] / W, r[2] / W, r[3] / W, r[4] / W)
 
@@ -138,14 +167,37 @@ class TemperatureScaling:
             return q[1] / q[0], q[2] / q[0], q[3] / q[0], q[4] / q[0]
 
         beta, f, it, conv, bound, _ = _newton(full, beta0, first, STEP_RTOL)
-        self.temperature_ = float(1.0 / beta)
+        self._store(1.0 / beta, binary, C, conv, it, nll_before, f, bound, None, None)
+        return self
+
+    def _store(self, T, binary, C, conv, it, nll_before, nll_after, bound, ece_before, ece_after):
+        self.temperature_ = float(T)
         self.binary_ = binary
         self.n_classes_ = 2 if binary else C
         self.converged_ = bool(conv)
         self.n_iter_ = int(it)
         self.nll_before_ = float(nll_before)
-        self.nll_after_ = float(f)
+        self.nll_after_ = float(nll_after)
         self.at_bound_ = bound
+        self.ece_before_ = None if ece_before is None else float(ece_before)
+        self.ece_after_ = None if ece_after is None else float(ece_after)
+
+    def _fit_ece(self, z, y, w, binary, C, n_bins, ev):
+        """objective="ece": grid over log T, then golden section (see ECE_GRID)."""
+        r = _validated(ev(1.0, 1, True, True), z, y, w, binary)
+        nll_before = r[5] / r[0]
+        n = z.shape[0]
+        R = KT.chunk_rows(n, C, 1)
+        edges = V.uniform_edges(n_bins)[0]
+
+        def ece(log_t):
+            return run(KT.ece_at, KT.ece_at_parallel, n * C, z, y, w, math.exp(-log_t), R, edges)
+
+        log_t, e, evals, e1 = _ece_search(ece)
+        T = math.exp(log_t)
+        bound = "T_MIN" if T <= T_MIN * (1 + 1e-12) else ("T_MAX" if T >= T_MAX * (1 - 1e-12) else None)
+        q = ev(1.0 / T, 1)
+        self._store(T, binary, C, True, evals, nll_before, q[1] / q[0], bound, e1, e)
         return self
 
     # -- prediction --------------------------------------------------------
@@ -182,7 +234,8 @@ class TemperatureScaling:
     # -- serialisation -----------------------------------------------------
     def to_dict(self):
         """JSON-serialisable state (fitted or not)."""
-        d = {"format": _FORMAT, "version": _VERSION, "params": {}}
+        d = {"format": _FORMAT, "version": _VERSION,
+             "params": {"objective": str(self.objective), "n_bins": int(self.n_bins)}}
         if hasattr(self, "temperature_"):
             d["fitted"] = {
                 "temperature": float(self.temperature_),
@@ -193,6 +246,8 @@ class TemperatureScaling:
                 "nll_before": float(self.nll_before_),
                 "nll_after": float(self.nll_after_),
                 "at_bound": self.at_bound_,
+                "ece_before": self.ece_before_,
+                "ece_after": self.ece_after_,
             }
         return d
 
@@ -203,7 +258,8 @@ class TemperatureScaling:
                              f"(format {_FORMAT!r}); found {type(d).__name__}.")
         if d.get("version", 0) > _VERSION:
             raise ValueError(f"d has version {d.get('version')}; this fastcal reads up to {_VERSION}.")
-        obj = cls()
+        obj = cls(**d.get("params", {}))  # version 1 had no parameters
+        obj._check_params()
         f = d.get("fitted")
         if f is not None:
             T = float(f["temperature"])
@@ -217,12 +273,16 @@ class TemperatureScaling:
             obj.nll_before_ = float(f["nll_before"])
             obj.nll_after_ = float(f["nll_after"])
             obj.at_bound_ = f.get("at_bound")
+            e0, e1 = f.get("ece_before"), f.get("ece_after")
+            obj.ece_before_ = None if e0 is None else float(e0)
+            obj.ece_after_ = None if e1 is None else float(e1)
         return obj
 
     def __repr__(self):
+        par = "" if self.objective == "nll" else f"objective={self.objective!r}, n_bins={self.n_bins!r}"
         if hasattr(self, "temperature_"):
-            return f"TemperatureScaling(temperature_={self.temperature_:.6g})"
-        return "TemperatureScaling()"
+            return f"TemperatureScaling({par + ', ' if par else ''}temperature_={self.temperature_:.6g})"
+        return f"TemperatureScaling({par})"
 
 
 def _newton(fun, beta, first, rtol):
@@ -300,3 +360,53 @@ def _newton(fun, beta, first, rtol):
             return beta, f, it, True, None, True
         beta = nb
     return beta, f, it, False, None, True
+
+
+def _validated(r, z, y, w, binary):
+    """Raise for invalid input found by a checking pass; return its sums."""
+    if r[6]:
+        fe = KT.first_error_bin if binary else KT.first_error_mc
+        code, idx = fe(z, y, w)
+        V.raise_for_status(code, idx, y, z, w, prob_name="logits")
+    if not r[0] > 0:
+        raise ValueError("sample_weight sums to zero; at least one sample needs a positive weight.")
+    return r
+
+
+def _ece_search(fun):
+    """Minimise ``fun(log T)`` over [log T_MIN, log T_MAX]: a scan of ECE_GRID
+    points (T = 1 among them), then zoomed scans: ECE_ZOOM points spanning
+    the two grid cells around the best point so far, the spacing divided by
+    (ECE_ZOOM - 1) / 2 at each level, until it is below ECE_XTOL.  A local
+    search: never worse than T = 1 or any point it evaluated, a local
+    minimum at the final resolution of the basin the scans point to, not a
+    certified global minimum (the ECE jumps wherever a confidence crosses a
+    bin edge).
+
+    Returns (log T, fun(log T), evaluations, fun(0) i.e. at T = 1).
+    """
+    lo, hi = math.log(T_MIN), math.log(T_MAX)
+    mid = (ECE_GRID - 1) // 2
+    h = (hi - lo) / (ECE_GRID - 1)
+    xs = [lo + h * k for k in range(ECE_GRID)]
+    xs[mid] = 0.0  # T = 1 exactly (the grid is symmetric)
+    vals = [fun(x) for x in xs]
+    evals = ECE_GRID
+    at_one = vals[mid]
+    # ties: the point closest to T = 1
+    k = min(range(ECE_GRID), key=lambda i: (vals[i], abs(xs[i])))
+    best_x, best_f = xs[k], vals[k]
+    half = (ECE_ZOOM - 1) // 2
+    while h > ECE_XTOL:
+        h_new = h / half
+        center = best_x
+        for j in range(-ECE_ZOOM // 2 + 1, ECE_ZOOM // 2 + 1):
+            x = center + j * h_new
+            if j == 0 or x < lo or x > hi:
+                continue
+            fx = fun(x)
+            evals += 1
+            if fx < best_f or (fx == best_f and abs(x) < abs(best_x)):
+                best_x, best_f = x, fx
+        h = h_new
+    return best_x, best_f, evals, at_one

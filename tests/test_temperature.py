@@ -11,7 +11,7 @@ from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 
 from fastcal._kernels import _temperature as KT
-from fastcal._temperature import T_MAX, T_MIN, NotFittedError, TemperatureScaling
+from fastcal._temperature import ECE_GRID, T_MAX, T_MIN, NotFittedError, TemperatureScaling
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -206,6 +206,64 @@ def test_degenerate_inputs():
     # one sample
     ts = TemperatureScaling().fit(np.array([[1.0, 2.0]]), [0])
     assert ts.at_bound_ == "T_MAX"
+
+
+# ------------------------------------------------------------ ECE objective
+def ref_ece(z, y, T, n_bins=15, w=None):
+    """fastcal.ece of the materialised probabilities (top-label / class 1)."""
+    import fastcal
+
+    z = np.asarray(z, dtype=np.float64)
+    p = 1 / (1 + np.exp(-z / T)) if z.ndim == 1 else softmax(z / T, axis=1)
+    return fastcal.ece(y, p, n_bins=n_bins, sample_weight=w)
+
+
+@pytest.mark.parametrize("C", [1, 10])
+def test_ece_objective_no_worse_than_dense_grid(rng, C):
+    n = 4000
+    for k in range(3):
+        z, y = calibrated(rng, n, C, 2.0)
+        z = z * (0.6 + 1.1 * k)
+        w = rng.random(n) * 2 if k == 1 else None
+        ts = TemperatureScaling(objective="ece", n_bins=12).fit(z, y, sample_weight=w)
+        assert ts.converged_ and ts.n_iter_ >= ECE_GRID
+        # the objective is the ECE of the calibrated probabilities
+        assert ts.ece_after_ == pytest.approx(ref_ece(z, y, ts.temperature_, 12, w), abs=1e-12)
+        assert ts.ece_before_ == pytest.approx(ref_ece(z, y, 1.0, 12, w), abs=1e-12)
+        assert ts.ece_after_ <= ts.ece_before_
+        assert ts.nll_after_ == pytest.approx(ref_nll(z, y, 1 / ts.temperature_, w), rel=1e-10)
+        # a dense grid over the whole range: the ECE jumps by up to 2 w_i / W
+        # whenever a confidence crosses a bin edge; the local search must be
+        # no worse than the grid's best up to one such jump
+        Ts = np.exp(np.linspace(np.log(T_MIN), np.log(T_MAX), 1201))
+        dense = min(KT.ece_at(z, y, w, 1 / T, KT.chunk_rows(n, C, 1), np.linspace(0, 1, 13)) for T in Ts)
+        assert ts.ece_after_ <= dense + 2.0 / n
+
+
+def test_ece_objective_degenerate_and_serialised(rng):
+    # every prediction right: the ECE reaches 0 once the confidences round
+    # to 1; among equal ECEs the search keeps the temperature closest to 1
+    ts = TemperatureScaling(objective="ece").fit(np.array([[4.0, 0.0], [0.0, 3.0]]), [0, 1])
+    assert ts.ece_after_ == 0.0 and 0.01 < ts.temperature_ < 0.2 and ts.at_bound_ is None
+    # every prediction wrong: the flattest model, T at its upper bound
+    ts = TemperatureScaling(objective="ece").fit(np.array([[4.0, 0.0], [0.0, 3.0]]), [1, 0])
+    assert ts.at_bound_ == "T_MAX" and ts.temperature_ == pytest.approx(T_MAX)
+    z, y = calibrated(rng, 500, 3, 2.0)
+    ts = TemperatureScaling(objective="ece", n_bins=10).fit(z * 2, y)
+    again = TemperatureScaling.from_dict(json.loads(json.dumps(ts.to_dict())))
+    assert (again.objective, again.n_bins, again.ece_after_) == ("ece", 10, ts.ece_after_)
+    assert pickle.loads(pickle.dumps(ts)).temperature_ == ts.temperature_
+    assert "objective='ece'" in repr(ts)
+    # version-1 dicts (no parameters) still load
+    d = TemperatureScaling().fit(z, y).to_dict()
+    d["version"] = 1
+    del d["params"], d["fitted"]["ece_before"], d["fitted"]["ece_after"]
+    old = TemperatureScaling.from_dict(d)
+    assert old.objective == "nll" and old.ece_after_ is None
+    with pytest.raises(ValueError, match="objective must be one of 'nll', 'ece'; found 'brier'"):
+        TemperatureScaling(objective="brier").fit(z, y)
+    with pytest.raises(ValueError, match="n_bins must be a positive integer; found 0"):
+        TemperatureScaling(objective="ece", n_bins=0).fit(z, y)
 
 
 # ------------------------------------------------------------- serialisation
