@@ -73,10 +73,13 @@ class AUROCAccumulator:
         scores on another bounded scale, ``(lo, hi)`` maps ``[lo, hi]``
         affinely onto the cells; a score outside it raises.
     transform : {"sigmoid"}, optional
-        For logits and unbounded scores: cells are placed on
-        ``sigmoid(score)`` (order-preserving), so any finite score is
-        accepted. Resolution about 2.4e-4 in logit units for
-        ``|score| < 16.6``; beyond that scores share the end cells.
+        For logits and other unbounded scores: any finite score is accepted.
+        Cells are ``2**-12`` (2.4e-4) wide for ``|score| < 16``, the
+        resolution that cells on ``sigmoid(score)`` have there, and
+        ``2**-10`` of ``|score|`` beyond, up to ``2**32`` (larger scores
+        share the two end cells). The cell is computed with exact
+        operations (no ``exp``), so the order of the scores is kept exactly
+        and the interval stays certified.
 
     Attributes
     ----------
@@ -133,12 +136,12 @@ class AUROCAccumulator:
         self._exact, self._score_range, self._transform = _check_settings(
             exact, score_range, transform)
         if self._transform == "sigmoid":
-            self._lo, self._hi, self._affine, self._sigmoid = -math.inf, math.inf, None, True
+            self._lo, self._hi, self._affine, self._logit = -math.inf, math.inf, None, True
         elif self._score_range is not None:
             self._lo, self._hi = self._score_range
-            self._affine, self._sigmoid = True, None
+            self._affine, self._logit = True, None
         else:
-            self._lo, self._hi, self._affine, self._sigmoid = 0.0, 1.0, None, None
+            self._lo, self._hi, self._affine, self._logit = 0.0, 1.0, None, None
         self.reset()
 
     # -- settings ------------------------------------------------------------
@@ -206,7 +209,7 @@ class AUROCAccumulator:
                 and y_score.flags.c_contiguous and y_true.flags.c_contiguous):
             y = y_true.view(_U8) if y_true.dtype.kind == "b" else y_true
             code, idx = KH.update(h, y, y_score, None, self._lo, self._hi, self._affine,
-                                  self._sigmoid)
+                                  self._logit)
             if code:
                 self._raise(code, idx, y_true, y_score, None)
             self.n += y_score.shape[0]
@@ -221,7 +224,7 @@ class AUROCAccumulator:
         if w is not None:
             w = np.ascontiguousarray(w)
         if h is not None:
-            code, idx = KH.update(h, y, s, w, self._lo, self._hi, self._affine, self._sigmoid)
+            code, idx = KH.update(h, y, s, w, self._lo, self._hi, self._affine, self._logit)
             if code:
                 self._raise(code, idx, y_orig, y_score, w)
         else:

@@ -147,7 +147,7 @@ def test_3_decimal_scores_give_the_exact_auroc(rng):
 
 
 def test_continuous_scores_are_close_and_bounded(rng):
-    y, s = labels_scores(rng, 200000)
+    y, s = labels_scores(rng, 100000)  # < 2**17: the serial exact kernel (one compilation)
     acc = AUROCAccumulator().update(y, s)
     exact = fastcal.auroc(y, s)
     lo, hi = acc.bounds()
@@ -391,22 +391,33 @@ def test_score_range_and_sigmoid_transform(rng):
     assert a.bounds() == (fastcal.auroc(yu, u),) * 2
 
 
-def test_sigmoid_cells_are_monotone_in_the_logit():
-    z = np.sort(np.concatenate([np.linspace(-40, 40, 200001), [-1e300, -0.0, 0.0, 5e-324, 1e300],
-                                np.arange(-500, 500) * 5e-324]))
+def test_unbounded_score_cells_are_exactly_monotone():
+    pts = [16.0, -16.0, 2.0 ** 32, -(2.0 ** 32), 0.0, 2.0 ** -12, -(2.0 ** -12)]
+    z = np.sort(np.concatenate(
+        [np.linspace(-40, 40, 200001), [-1e300, -0.0, 0.0, 5e-324, 1e300, -np.inf, np.inf]]
+        + [p + np.arange(-50, 50) * np.spacing(p) for p in pts]))
 
     @njit
     def cells(z):
         out = np.empty(z.shape[0], np.int64)
         for i in range(z.shape[0]):
-            out[i] = KH.score_cell(z[i], 0.0, 1.0, None, True)
+            out[i] = KH.logit_cell(z[i])
         return out
 
     c = cells(z)
-    assert np.all(np.diff(c) >= 0) and c[0] == 0 and c[-1] == N - 1
-    # at most 2.4e-4 logit units per cell near 0: [-1, 1] spans > 8000 cells
-    near = c[np.abs(z) <= 1]
-    assert near[-1] - near[0] > 7500
+    assert np.all(np.diff(c) >= 0) and c[0] == 0 and c[-1] < N
+    # |z| < 16: a grid of 2**-12; beyond: 2**-10 relative
+    mid = np.arange(-65535, 65536) / 4096.0  # (-16 itself opens the tail)
+    assert np.all(np.diff(cells(mid)) == 1)
+    tail = 16.0 * (1 + np.arange(1024) / 1024.0)
+    assert np.all(np.diff(cells(tail)) == 1) and np.all(np.diff(cells(-tail[::-1])) == 1)
+    assert cells(np.array([np.nan]))[0] in range(N)
+    # logits rounded to 3 decimals: exact
+    rng = np.random.default_rng(3)
+    q = np.round(rng.normal(size=5000) * 5, 3)
+    y = (rng.random(q.size) < 1 / (1 + np.exp(-q))).astype(np.int64)
+    acc = AUROCAccumulator(transform="sigmoid").update(y, q)
+    assert acc.bounds() == (fastcal.auroc(y, q),) * 2
 
 
 # ------------------------------------------------------------- undefined

@@ -63,7 +63,7 @@ the end cells), so a kernel cannot write out of bounds.
 ``add(hist, t, s, w)``: add one sample (``t`` 0/1, ``s`` in [0, 1], ``w > 0``).
 ``hist_auroc(hist) -> (auc, half_width)``: the estimate and the certified
 half-width (NaN, NaN when a class has no weight).
-``update(hist, y, s, w, lo, hi, affine, sigmoid) -> (code, index)``: one
+``update(hist, y, s, w, lo, hi, affine, logit) -> (code, index)``: one
 batch, validated first (``hist`` untouched when it is not valid).
 """
 
@@ -75,14 +75,24 @@ from ._common import BAD_BINARY_LABEL, BAD_PROB, BAD_SCORE, BAD_WEIGHT, OK, OPTS
 MANT_BITS = 12
 _SHIFT = 52 - MANT_BITS
 # index of the smallest resolved value 2**-24: its key minus this is 1
-_LOW = (np.int64(np.float64(2.0 ** -24).view(np.int64)) >> _SHIFT) - 1
+_LOW = int(np.float64(2.0 ** -24).view(np.int64) >> _SHIFT) - 1
 # index of 0.5 (the middle cell) and the number of cells
-HALF = int((np.int64(np.float64(0.5).view(np.int64)) >> _SHIFT) - _LOW)
+HALF = int(np.float64(0.5).view(np.int64) >> _SHIFT) - _LOW
 N_CELLS = 2 * HALF + 1
 EMPTY = np.inf
 MIXED = -np.inf
 _INF = np.inf
 _EPS = np.finfo(np.float64).eps
+
+# Unbounded scores (transform="sigmoid"): see logit_cell.
+LOGIT_MID = 16.0
+_LOGIT_SCALE = 4096.0
+_LOGIT_HALF_GRID = int(LOGIT_MID * _LOGIT_SCALE)  # 65536 cells on each side of 0
+LOGIT_TAIL_BITS = 10
+_LOGIT_SHIFT = 52 - LOGIT_TAIL_BITS
+_LOGIT_KEY16 = int(np.float64(LOGIT_MID).view(np.int64) >> _LOGIT_SHIFT)
+LOGIT_TAIL = 28 << LOGIT_TAIL_BITS  # binades 2**4 .. 2**32
+assert 2 * LOGIT_TAIL + 2 * _LOGIT_HALF_GRID + 2 <= N_CELLS
 _TWO53 = 2.0 ** 53
 
 
@@ -264,27 +274,46 @@ def check(y, s, w, lo, hi):
 
 
 @njit(**OPTS)
-def score_cell(v, lo, width, affine, sigmoid):
+def logit_cell(z):
+    """Cell of an unbounded score z (a logit): monotone non-decreasing in z,
+    from exact operations only (no exp, so the order is kept exactly).
+
+    ``|z| < 16``: a uniform grid of ``2**-12`` (``floor(z * 4096)``, exact),
+    the resolution that cells on ``sigmoid(z)`` have there; ``|z| >= 16``:
+    ``2**LOGIT_TAIL_BITS`` cells per binade (``2**-10`` relative) up to
+    ``2**32``, beyond which scores share the end cells.
+    """
+    a = abs(z)
+    if a < LOGIT_MID:
+        k = np.int64(np.floor(z * _LOGIT_SCALE))  # in [-65536, 65535]
+        k = min(max(k, -_LOGIT_HALF_GRID), _LOGIT_HALF_GRID - 1)
+        return LOGIT_TAIL + 1 + _LOGIT_HALF_GRID + k
+    t = (np.float64(a).view(np.int64) >> _LOGIT_SHIFT) - _LOGIT_KEY16
+    t = min(max(t, 0), LOGIT_TAIL)  # NaN: in range
+    if z > 0.0:
+        return LOGIT_TAIL + 1 + 2 * _LOGIT_HALF_GRID + t
+    return LOGIT_TAIL - t
+
+
+@njit(**OPTS)
+def score_cell(v, lo, width, affine, logit):
     """Cell of a raw (validated) score under the accumulator's setting."""
-    if sigmoid is not None:
-        # x = sigmoid(-|v|) in (0, 0.5], monotone in v on each side (through exp)
-        x = 1.0 / (1.0 + np.exp(abs(v)))
-        k = tail_index(x)
-        return 2 * HALF - k if v > 0.0 else k
+    if logit is not None:
+        return logit_cell(v)
     if affine is not None:
         return cell_of((v - lo) / width)
     return cell_of(v)
 
 
 @njit(**OPTS)
-def update(hist, y, s, w, lo, hi, affine, sigmoid):
+def update(hist, y, s, w, lo, hi, affine, logit):
     """Validate the batch, then add it; (code, index) of the first invalid
     element (hist untouched) or (OK, -1).
 
-    Scores are checked against [lo, hi] (pass -inf, inf with ``sigmoid``,
+    Scores are checked against [lo, hi] (pass -inf, inf with ``logit``,
     0, 1 for plain probabilities); ``affine`` maps [lo, hi] onto [0, 1] by
     ``(s - lo) / (hi - lo)`` (monotone: correctly rounded operations), and
-    ``sigmoid`` by ``1 / (1 + exp(-s))`` (monotone as far as ``exp`` is).
+    ``logit`` places unbounded scores with :func:`logit_cell`.
     """
     code, idx = check(y, s, w, lo, hi)
     if code != OK:
@@ -293,7 +322,7 @@ def update(hist, y, s, w, lo, hi, affine, sigmoid):
     for i in range(s.shape[0]):
         v = np.float64(s[i])
         t = np.intp(y[i] != 0)
-        c = score_cell(v, lo, width, affine, sigmoid)
+        c = score_cell(v, lo, width, affine, logit)
         wi = 1.0 if w is None else w[i]
         add_cell(hist, t, c, v, wi)
     return OK, -1
