@@ -202,16 +202,21 @@ class AUROCAccumulator:
             accumulator is then left exactly as it was.
         """
         h = self._hist
-        if (h is not None and sample_weight is None and type(y_score) is np.ndarray
-                and type(y_true) is np.ndarray and y_score.ndim == 1 and y_true.ndim == 1
+        w = sample_weight
+        # fast path (hot loops): 1-D contiguous numpy input of the kernel's dtypes
+        if (h is not None and type(y_score) is np.ndarray and type(y_true) is np.ndarray
+                and y_score.ndim == 1 and y_true.ndim == 1
                 and (y_score.dtype is _F64 or y_score.dtype is _F32)
                 and y_true.dtype in _FAST_LABELS and 0 < y_score.shape[0] == y_true.shape[0]
-                and y_score.flags.c_contiguous and y_true.flags.c_contiguous):
+                and y_score.flags.c_contiguous and y_true.flags.c_contiguous
+                and (w is None or (type(w) is np.ndarray and w.dtype is _F64 and w.ndim == 1
+                                   and w.shape[0] == y_score.shape[0]
+                                   and w.flags.c_contiguous))):
             y = y_true.view(_U8) if y_true.dtype.kind == "b" else y_true
-            code, idx = KH.update(h, y, y_score, None, self._lo, self._hi, self._affine,
+            code, idx = KH.update(h, y, y_score, w, self._lo, self._hi, self._affine,
                                   self._logit)
             if code:
-                self._raise(code, idx, y_true, y_score, None)
+                self._raise(code, idx, y_true, y_score, w)
             self.n += y_score.shape[0]
             return self
         y_score, _ = V.as_prob(y_score, "y_score", ndims=(1,))

@@ -258,6 +258,17 @@ def test_exact_mode_equals_fastcal_and_sklearn_for_any_split(r, cuts, weighted):
     assert acc.bounds() == (got, got)
 
 
+def test_exact_mode_many_small_updates(rng):
+    y, s = labels_scores(rng, 700, decimals=2)
+    w = rng.random(700)
+    acc = AUROCAccumulator(True)
+    for i in range(0, 700, 2):  # more batches than the compaction threshold
+        acc.update(y[i:i + 2], s[i:i + 2], sample_weight=None if i % 4 else w[i:i + 2])
+    ww = np.where(np.arange(700) % 4 < 2, w, 1.0)
+    assert acc.n == 700 and len(acc._scores) < 256
+    assert acc.compute() == pytest.approx(fastcal.auroc(y, s, sample_weight=ww), rel=1e-14)
+
+
 # ----------------------------------------------------------- merge protocol
 def test_add_radd_iadd_sum(rng):
     y, s = labels_scores(rng, 1000)
@@ -332,8 +343,10 @@ def test_failed_update_raises_and_leaves_the_state_unchanged(exact, bad, match):
         s = np.asarray(kw["y_score"], dtype=np.float64)
     except ValueError:
         return
+    w = kw["sample_weight"]
+    w = None if w is None else np.asarray(w, dtype=np.float64)
     with pytest.raises((ValueError, TypeError)):
-        acc.update(y, s, sample_weight=kw["sample_weight"])
+        acc.update(y, s, sample_weight=w)
     assert state(acc) == before
 
 
