@@ -16,6 +16,7 @@ from ._metrics import (
     rmsce,
 )
 from ._accumulator import CalibrationAccumulator
+from ._auroc_accumulator import AUROCAccumulator
 from ._drift import GaugeRecorder, WindowedAccumulator
 from ._isotonic import IsotonicRegression, isotonic_regression
 from ._report import CalibrationReport, calibration_report
@@ -26,6 +27,7 @@ from ._warmup import warmup
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "AUROCAccumulator",
     "CalibrationAccumulator",
     "CalibrationReport",
     "GaugeRecorder",

@@ -12,7 +12,9 @@ import numpy as np
 
 from . import _core
 from . import _validation as V
+from ._auroc_accumulator import AUROCAccumulator
 from ._kernels import _accumulate as A
+from ._kernels import _auroc_hist as KH
 from ._kernels import _binned as B
 from ._report import CalibrationReport, report_from_stats
 
@@ -26,6 +28,13 @@ _FAST_LABELS = frozenset(np.dtype(t) for t in (np.int64, np.int32, np.uint8, np.
 # Decayed mode: weights grow as 2 ** (t / half_life); the state is rescaled by
 # an exact power of two once the exponent passes this many half-lives.
 _RENORM_HALF_LIVES = 256
+_AUROC_MODES = ("bounded", "exact")
+_AUROC_TEXT = {
+    None: "not computed (auroc=None)",
+    "exact": "exact Mann-Whitney, ties count 1/2 (every confidence kept)",
+    "bounded": (f"histogram of {KH.N_CELLS} confidence cells per outcome (bounded memory); "
+                "ties within a cell count 1/2, auroc_bounds certify the exact value"),
+}
 
 
 def _nll_mode(from_logits, src):
@@ -65,6 +74,17 @@ class CalibrationAccumulator:
         :func:`fastcal.calibration_report`).
     right : bool, default=True
         Right-closed bins (see :func:`fastcal.calibration_error`).
+    classwise : bool, default=False
+        Multiclass only: the binned errors and the curve are classwise (see
+        :func:`fastcal.calibration_report`).
+    auroc : {"bounded", "exact"} or None, default="bounded"
+        AUROC of confidence against correctness. ``"bounded"`` keeps a
+        fixed histogram over 188419 confidence cells per outcome (4.3 MiB):
+        the report's ``auroc_bounds`` certify where the exact value lies, and
+        the estimate is exact whenever no two distinct confidences share a
+        cell (see :class:`~fastcal.AUROCAccumulator`). ``"exact"`` keeps
+        every confidence (memory grows with the stream). ``None`` skips it
+        (NaN in the report; the state is then a few hundred bytes).
     half_life : float, optional
         Exponential forgetting for drift monitoring: a sample ``half_life``
         samples older than the newest counts half as much. ``compute()`` then
@@ -95,8 +115,12 @@ class CalibrationAccumulator:
     (10000, True)
     """
 
-    def __init__(self, n_bins=15, *, right=True, classwise=False, half_life=None):
+    def __init__(self, n_bins=15, *, right=True, classwise=False, auroc="bounded",
+                 half_life=None):
         self._n_bins = V.check_n_bins(n_bins)
+        if auroc is not None and auroc is not False:
+            V.check_choice(auroc, "auroc", _AUROC_MODES)
+        self._auroc = auroc or None
         self._right = bool(right)
         self._classwise = bool(classwise)
         if half_life is not None:
@@ -105,6 +129,10 @@ class CalibrationAccumulator:
                 raise ValueError(
                     f"half_life must be a positive number of samples or None; found {half_life!r}.")
             half_life = hl
+            if self._auroc == "exact":
+                raise ValueError(
+                    "auroc='exact' keeps every sample and cannot forget; with half_life use "
+                    "auroc='bounded' (or None).")
         self._half_life = half_life
         self._edges = V.uniform_edges(self._n_bins)
         self.reset()
@@ -120,11 +148,13 @@ class CalibrationAccumulator:
         self._weighted = False
         self._nll_modes = set()
         self._t = 0.0  # decayed mode: samples since the weight reference
+        self._auc = (None if self._auroc is None
+                     else AUROCAccumulator(exact=self._auroc == "exact"))
         return self
 
     def _settings(self):
         return {"n_bins": self._n_bins, "right": self._right, "classwise": self._classwise,
-                "half_life": self._half_life}
+                "auroc": self._auroc, "half_life": self._half_life}
 
     def _describe(self):
         s = ", ".join(f"{k}={v!r}" for k, v in self._settings().items())
@@ -207,15 +237,24 @@ class CalibrationAccumulator:
                 and y_true.ndim == 1 and (y_prob.dtype is _F64 or y_prob.dtype is _F32)
                 and y_true.dtype in _FAST_LABELS and sample_weight is None
                 and self._half_life is None and self._layout == "binary"
+                and self._auroc != "exact"
                 and 0 < y_prob.shape[0] == y_true.shape[0] < _core.PARALLEL_MIN):
             if y_true.dtype == np.bool_:
                 y_true = y_true.view(np.uint8)
             src = y_prob.dtype
-            code, idx = A.binary_update(y_true, y_prob, None, edges, R, L, _EPS[src], True,
-                                        self._hi, self._lo, None, None)
+            n = y_prob.shape[0]
+            if self._auc is None:
+                code, idx = A.binary_update(y_true, y_prob, None, edges, R, L, _EPS[src], True,
+                                            self._hi, self._lo, None, None, None)
+            else:
+                code, idx = A.binary_update(y_true, y_prob, None, edges, R, L, _EPS[src], True,
+                                            self._hi, self._lo, np.empty(n),
+                                            np.empty(n, np.bool_), self._auc._hist)
             if code:
                 V.raise_for_status(code, idx, y_true, y_prob)
-            self._n += y_prob.shape[0]
+            if self._auc is not None:
+                self._auc.n += n
+            self._n += n
             self._nll_modes.add("logits" if L else _MODE[src])
             return self
         y_true, y_prob, w, n, src = _core.prepare(y_true, y_prob, sample_weight)
@@ -233,16 +272,19 @@ class CalibrationAccumulator:
         if self._half_life is not None:
             shift, w = self._decay_weights(n, w)
         eps = V.eps_for(src)
+        conf = corr = None
+        if self._auc is not None:
+            conf, corr = np.empty(n), np.empty(n, np.bool_)
         if layout == "binary":
             code, idx, bins, sc = _core.run(
                 B.binary_stats, B.binary_stats_parallel, n, y_true, y_prob, w, edges, True,
-                R, L, True, eps, True, None, None)
+                R, L, True, eps, True, conf, corr)
         else:
             K, shift_, mask, one = V.keys(y_prob)
             tol = V.row_sum_tol(src, C)
             code, idx, bins, sc = _core.run(
                 B.toplabel_stats, B.toplabel_stats_parallel, n * C, y_true, y_prob, K, shift_,
-                mask, one, w, edges, True, R, L, True, eps, tol, True, None, None)
+                mask, one, w, edges, True, R, L, True, eps, tol, True, conf, corr)
         V.raise_for_status(code, idx, y_true, y_prob, w)
         cw = None
         if self._classwise:  # validated above: the second pass checks nothing
@@ -253,9 +295,17 @@ class CalibrationAccumulator:
         if self._hi is None:
             self._alloc(layout, C)
         if shift:
-            A.scale_state(self._hi, self._lo, math.ldexp(1.0, -shift))
+            f = math.ldexp(1.0, -shift)
+            A.scale_state(self._hi, self._lo, f)
+            if self._auc is not None:
+                self._auc._hist[:, :2] *= f
             self._t -= shift * self._half_life
         A.add_batch(self._hi, self._lo, bins, sc)
+        if self._auroc == "bounded":
+            A.hist_scatter(self._auc._hist, conf, corr, w)
+            self._auc.n += n
+        elif self._auroc == "exact":
+            self._auc.update(corr, conf, sample_weight=w)
         if cw is not None:
             A.two_sum_into(self._hi, self._lo, cw.reshape(-1), 3 * self._n_bins + 2)
         self._n += n
@@ -301,7 +351,7 @@ class CalibrationAccumulator:
             "closed": "right" if self._right else "left",
             "edges": "np.linspace(0, 1, n_bins + 1)",
             "nll": _nll_text(self._nll_modes),
-            "auroc": "not computed by this accumulator",
+            "auroc": _AUROC_TEXT[self._auroc],
             "brier": ("mean sum_k (p_k - [y == k])^2" if self._layout != "binary"
                       else "mean (p - y)^2"),
         }
@@ -309,9 +359,24 @@ class CalibrationAccumulator:
             conv["weights"] = (f"exponential forgetting: 0.5 ** (age / {self._half_life!r}), "
                                "newest sample weight 1")
         edges = V.uniform_edges(self._n_bins)[0]
+        auc, lo, hi = self._auroc_bounds()
         return report_from_stats(self._n, bins, scores, edges,
                                  self._weighted or self._half_life is not None, conv,
-                                 float("nan"), classwise_bins=cw, classwise_edges=edges)
+                                 auc, (lo, hi), classwise_bins=cw, classwise_edges=edges)
+
+    def _auroc_bounds(self):
+        nan = float("nan")
+        if self._auroc is None:
+            return nan, nan, nan
+        if self._auroc == "exact":
+            auc = self._auc.compute()  # warns when only one class was seen
+            return auc, auc, auc
+        auc, lo, hi = KH.hist_bounds(self._auc._hist)
+        if math.isnan(auc):
+            V.warn_undefined(
+                "Only one outcome has been seen (all correct, all wrong, or all weight on "
+                "one): AUROC is not defined; returning nan.")
+        return auc, lo, hi
 
     # ------------------------------------------------------------------ merge
     def _check_compatible(self, other):
@@ -332,14 +397,21 @@ class CalibrationAccumulator:
         if other._hi is None:
             return self
         ohi, olo = other._hi, other._lo
+        oauc = other._auc
         if self._half_life is not None and self._hi is not None:
             # align both weight references to the later one (parallel shards end "now")
             dt = self._t - other._t
             if dt >= 0:
                 f = math.exp2(dt / self._half_life)
                 ohi, olo = ohi * f, olo * f
+                if oauc is not None:
+                    oauc = oauc.copy()
+                    oauc._hist[:, :2] *= f
             else:
-                A.scale_state(self._hi, self._lo, math.exp2(-dt / self._half_life))
+                f = math.exp2(-dt / self._half_life)
+                A.scale_state(self._hi, self._lo, f)
+                if self._auc is not None:
+                    self._auc._hist[:, :2] *= f
                 self._t = other._t
         elif self._half_life is not None:
             self._t = other._t
@@ -351,6 +423,8 @@ class CalibrationAccumulator:
         err = (hi - (s - bb)) + (ohi - bb)
         self._lo = lo + olo + err
         self._hi = s
+        if self._auc is not None:
+            self._auc.merge(oauc)
         self._n += other._n
         self._weighted |= other._weighted
         self._nll_modes |= other._nll_modes
@@ -401,6 +475,8 @@ class CalibrationAccumulator:
             "t": float(self._t),
             "hi": arr(self._hi),
             "lo": arr(self._lo),
+            "auroc_state": (None if self._auc is None
+                            else self._auc.copy() if _arrays else self._auc.to_dict()),
         }
 
     @classmethod
@@ -423,6 +499,15 @@ class CalibrationAccumulator:
         self._edges = V.uniform_edges(self._n_bins)
         self._right = bool(s["right"])
         self._half_life = None if s["half_life"] is None else float(s["half_life"])
+        self._auroc = s["auroc"]
+        if self._auroc is not None:
+            V.check_choice(self._auroc, "auroc", _AUROC_MODES)
+        a = d["auroc_state"]
+        if (a is None) != (self._auroc is None):
+            raise ValueError("corrupt CalibrationAccumulator state: auroc setting and state "
+                             "disagree.")
+        self._auc = (a if isinstance(a, AUROCAccumulator) or a is None
+                     else AUROCAccumulator.from_dict(a))
         self._layout = d["layout"]
         self._n_classes = None if d["n_classes"] is None else int(d["n_classes"])
         self._n = int(d["n"])

@@ -13,6 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+pytestmark = pytest.mark.filterwarnings("ignore::fastcal.UndefinedMetricWarning")
+
 import fastcal
 from fastcal import CalibrationAccumulator
 
@@ -20,9 +22,14 @@ DATA = Path(__file__).resolve().parent / "data"
 GAUGES = ("accuracy", "confidence", "ece", "mce", "rmsce", "signed_error", "brier", "nll")
 
 
-def assert_report_close(r, f, rtol=1e-12, atol=1e-13, auroc=False):
+def assert_report_close(r, f, rtol=1e-12, atol=1e-13, auroc="bounded"):
+    """``auroc``: "exact" (equal), "bounded" (the certified bounds hold f's exact value)."""
     assert r.n == f.n
-    for g in GAUGES + (("auroc",) if auroc else ()):
+    if auroc == "bounded" and not math.isnan(f.auroc):
+        lo, hi = r.auroc_bounds
+        assert lo <= r.auroc <= hi
+        assert lo - 1e-12 <= f.auroc <= hi + 1e-12, (lo, f.auroc, hi)
+    for g in GAUGES + (("auroc",) if auroc == "exact" else ()):
         a, b = getattr(r, g), getattr(f, g)
         if math.isnan(b):
             assert math.isnan(a), g
@@ -82,15 +89,17 @@ def test_any_split_any_merge_order_equals_functional(s, seed):
         assert acc.update(yb, pb, from_logits=logits, sample_weight=wb) is acc
     assert_report_close(acc.compute(), f)
     # one accumulator per batch, merged in a random order, pickled on the way
-    parts = [CalibrationAccumulator().update(yb, pb, from_logits=logits, sample_weight=wb)
+    mode = ("exact", "bounded")[seed % 2]
+    parts = [CalibrationAccumulator(auroc=mode).update(yb, pb, from_logits=logits,
+                                                       sample_weight=wb)
              for yb, pb, wb in batches(y, p, w, cuts)]
     order = np.random.default_rng(seed).permutation(len(parts))
     parts = [pickle.loads(pickle.dumps(parts[i])) for i in order]
-    assert_report_close(sum(parts).compute(), f)
-    total = CalibrationAccumulator()
+    assert_report_close(sum(parts).compute(), f, auroc=mode)
+    total = CalibrationAccumulator(auroc=mode)
     for q in parts:
         total += q
-    assert_report_close(total.compute(), f)
+    assert_report_close(total.compute(), f, auroc=mode)
 
 
 @given(streams())
@@ -400,3 +409,62 @@ def test_classwise_errors():
     a = CalibrationAccumulator(classwise=True)
     with pytest.raises(ValueError, match="classwise differs"):
         a + CalibrationAccumulator()
+
+
+# ---------------------------------------------------------------------------
+# AUROC inside the report
+
+
+def test_bounded_auroc_is_exact_for_rounded_confidences():
+    rng = np.random.default_rng(5)
+    p = np.round(rng.random(20_000), 3)
+    y = (rng.random(20_000) < p).astype(np.int64)
+    acc = CalibrationAccumulator()
+    for lo in range(0, 20_000, 3_000):
+        acc.update(y[lo:lo + 3_000], p[lo:lo + 3_000])
+    r = acc.compute()
+    f = fastcal.calibration_report(y, p)
+    assert r.auroc == f.auroc and r.auroc_bounds == (f.auroc, f.auroc)
+    assert "histogram" in r.convention["auroc"]
+
+
+def test_auroc_modes_and_errors():
+    y = np.array([0, 1, 1, 0])
+    p = np.array([0.2, 0.9, 0.6, 0.4])
+    r = CalibrationAccumulator(auroc=None).update(y, p).compute()
+    assert math.isnan(r.auroc) and "not computed" in r.convention["auroc"]
+    assert len(pickle.dumps(CalibrationAccumulator(auroc=None).update(y, p))) < 4096
+    e = CalibrationAccumulator(auroc="exact").update(y, p).compute()
+    assert e.auroc == 1.0 and e.auroc_bounds == (1.0, 1.0)
+    with pytest.raises(ValueError, match="auroc must be one of"):
+        CalibrationAccumulator(auroc="approx")
+    with pytest.raises(ValueError, match="auroc='exact' keeps every sample and cannot forget"):
+        CalibrationAccumulator(auroc="exact", half_life=10)
+    with pytest.raises(ValueError, match="auroc differs"):
+        CalibrationAccumulator(auroc="exact") + CalibrationAccumulator()
+    with pytest.warns(fastcal.UndefinedMetricWarning, match="AUROC is not defined"):
+        r = CalibrationAccumulator().update([1, 1], [0.3, 0.8]).compute()
+    assert math.isnan(r.auroc)
+
+
+def test_stored_v1_pickle_still_loads():
+    """tests/data/calibration_accumulator_v1.pkl holds a state of the first version (V1_DATA
+    in two batches, n_bins=5, bounded AUROC; written by make_v1_pickle below). Later
+    versions must keep reading it."""
+    with open(DATA / "calibration_accumulator_v1.pkl", "rb") as fh:
+        acc = pickle.load(fh)
+    y, p = V1_DATA
+    f = fastcal.calibration_report(y, p, n_bins=5)
+    assert_report_close(acc.compute(), f, auroc="exact")
+    acc.update(y, p)  # and it keeps streaming
+    assert acc.n == 2 * len(y)
+
+
+V1_DATA = (np.array([0, 1, 1, 0, 1, 1, 0]), np.array([0.2, 0.9, 0.6, 0.4, 0.7, 0.95, 0.35]))
+
+
+def make_v1_pickle():  # pragma: no cover - run once by hand to write the stored state
+    y, p = V1_DATA
+    acc = CalibrationAccumulator(5).update(y[:3], p[:3]).update(y[3:], p[3:])
+    with open(DATA / "calibration_accumulator_v1.pkl", "wb") as fh:
+        pickle.dump(acc, fh, protocol=4)

@@ -19,6 +19,7 @@ from the per-row confidence/correctness the batch kernel wrote to scratch.
 import numpy as np
 from numba import njit
 
+from . import _auroc_hist as KH
 from ._binned import binary_stats, toplabel_stats
 from ._common import OK, OPTS
 
@@ -52,25 +53,25 @@ def scale_state(hi, lo, f):
 
 
 @njit(**OPTS)
-def binary_update(y, p, w, edges, right, logits, eps, check, hi, lo, conf, corr):
+def hist_scatter(hist, conf, corr, w):
+    """Add each row's weight to the AUROC histogram cell of its confidence
+    (positives: correct rows, or ``y_true == 1`` for binary input)."""
+    for i in range(conf.shape[0]):
+        wi = 1.0 if w is None else w[i]
+        KH.add(hist, np.intp(corr[i]), conf[i], wi)
+
+
+@njit(**OPTS)
+def binary_update(y, p, w, edges, right, logits, eps, check, hi, lo, conf, corr, hist):
     """Serial pass over a binary batch, added to the state when valid.
 
-    Returns ``(code, index)``; ``conf``/``corr`` (scratch of length n, or None)
-    receive the per-row confidence and correctness for the AUROC histogram.
+    Returns ``(code, index)``.  With ``hist`` (then ``conf``/``corr`` are
+    scratch arrays of length n) the rows also go into the AUROC histogram.
     """
     code, idx, bins, sc = binary_stats(y, p, w, edges, True, right, logits, True, eps, check,
                                        conf, corr)
     if code == OK:
         add_batch(hi, lo, bins, sc)
-    return code, idx
-
-
-@njit(**OPTS)
-def toplabel_update(y, P, K, shift, mask, one, w, edges, right, logits, eps, tol, check,
-                    hi, lo, conf, corr):
-    """Serial pass over a multiclass batch (top-label), added to the state when valid."""
-    code, idx, bins, sc = toplabel_stats(y, P, K, shift, mask, one, w, edges, True, right,
-                                         logits, True, eps, tol, check, conf, corr)
-    if code == OK:
-        add_batch(hi, lo, bins, sc)
+        if hist is not None:
+            hist_scatter(hist, conf, corr, w)
     return code, idx
