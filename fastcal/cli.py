@@ -225,13 +225,13 @@ def _confidence_sentence(r):
     s = r.signed_error
     if math.isnan(s):
         return "Over/under-confidence: undefined."
-    if s > 0:
-        word, rel = "OVERCONFIDENT", ">"
-    elif s < 0:
-        word, rel = "UNDERCONFIDENT", "<"
-    else:
+    if s == 0:
         return f"Neither over- nor under-confident: mean confidence equals accuracy ({r.accuracy:.4f})."
-    return (f"The model is {word}: mean confidence {r.confidence:.4f} {rel} accuracy "
+    word, rel = ("overconfident", ">") if s > 0 else ("underconfident", "<")
+    if abs(s) < 0.01:
+        return (f"Calibrated on average (|signed error| < 0.01), slightly {word}: mean confidence "
+                f"{r.confidence:.4f} {rel} accuracy {r.accuracy:.4f} (signed error {s:+.4f}).")
+    return (f"The model is {word.upper()}: mean confidence {r.confidence:.4f} {rel} accuracy "
             f"{r.accuracy:.4f} (signed calibration error {s:+.4f}).")
 
 
@@ -583,10 +583,16 @@ def _cmd_demo(args):
     if args.plot:
         try:
             import matplotlib  # noqa: F401
-            from . import plot  # noqa: F401
         except ImportError:
             print("\n(no plot: matplotlib is not installed; pip install matplotlib)")
-        else:
+            matplotlib = None
+        try:
+            from . import plot  # noqa: F401
+        except ImportError as exc:
+            if matplotlib is not None:
+                print(f"\n(no plot: fastcal.plot is not available: {exc})")
+            matplotlib = None
+        if matplotlib is not None:
             _plot(r2, args.plot, before=r)
             print(f"\nReliability diagram saved to {args.plot}")
     print(f"\nDone in {time.perf_counter() - t0:.1f} s. On your own predictions:\n"

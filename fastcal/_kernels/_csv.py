@@ -172,6 +172,23 @@ def _is_blank(c):
     return c == _SP or c == _TAB or c == _CR
 
 
+_INFINITY = np.frombuffer(b"infinity", np.uint8).copy()
+
+
+@njit(**OPTS)
+def _is_word(buf, i, e):
+    """``buf[i:e]`` is nan, inf or infinity in any case."""
+    n = e - i
+    if n == 3 and (buf[i] | 32) == 110 and (buf[i + 1] | 32) == 97 and (buf[i + 2] | 32) == 110:
+        return True
+    if n != 3 and n != 8:
+        return False
+    for k in range(n):
+        if (buf[i + k] | 32) != _INFINITY[k]:
+            return False
+    return True
+
+
 @njit(**OPTS)
 def parse_number(buf, s, e):
     """(class, value) of the token ``buf[s:e]``; see NUM_* for the classes."""
@@ -223,19 +240,8 @@ def parse_number(buf, s, e):
             i += 1
     if ndigits == 0:
         # nan / inf / infinity (any case, signed): Python's float() decides
-        k = i
-        ok = True
-        while k < e:
-            c = buf[k] | 32
-            if c < 97 or c > 122:  # letters only
-                ok = False
-                break
-            k += 1
-        n = e - i
-        if ok and (n == 3 or n == 8):
-            c0 = buf[i] | 32
-            if (c0 == 110 and n == 3) or c0 == 105:
-                return NUM_FALLBACK, np.nan
+        if i == s + (1 if neg or buf[s] == 43 else 0) and _is_word(buf, i, e):
+            return NUM_FALLBACK, np.nan
         return NUM_BAD, np.nan
     if i < e and (buf[i] == 101 or buf[i] == 69):  # e E
         i += 1
