@@ -120,3 +120,21 @@ def test_missing_dask_gives_the_install_hint(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", fake)
     with pytest.raises(ImportError, match=r'pip install "dask\[array,dataframe\]" distributed'):
         fd.calibration_report(None, None)
+
+
+@pytest.mark.parametrize("parts", [1, 2, 5])
+def test_auroc_bounded_and_exact(client, parts):
+    y, p = data()
+    n = len(y)
+    chunk = -(-n // parts)
+    dy, dp = da.from_array(y, chunks=chunk), da.from_array(p, chunks=chunk)
+    exact = fastcal.auroc(y, p)
+    assert fd.auroc(dy, dp, exact=True) == exact
+    auc, lo, hi = fd.auroc(dy, dp, return_bounds=True)
+    assert lo <= exact <= hi and lo <= auc <= hi
+    z = np.log(p / (1 - p))  # logits need a transform (never a silent clip)
+    assert fd.auroc(dy, da.from_array(z, chunks=chunk), exact=True,
+                    transform="sigmoid") == fastcal.auroc(y, z)
+    auc, lo, hi = fd.auroc(dy, da.from_array(z, chunks=chunk), transform="sigmoid",
+                           return_bounds=True)
+    assert lo <= exact <= hi
