@@ -19,7 +19,9 @@ _F32 = np.dtype(np.float32)
 _U8 = np.dtype(np.uint8)
 # label dtypes the kernel takes as they are; others become float64 (exact for 0/1)
 _KERNEL_LABELS = frozenset((np.dtype(np.int64), _U8, _F64))
-_FAST_LABELS = frozenset((np.dtype(np.int64), _U8, _F64, np.dtype(np.bool_)))
+# bool and int8 are viewed as uint8 (an invalid int8 label stays invalid: -1 -> 255)
+_AS_U8 = frozenset((np.dtype(np.bool_), np.dtype(np.int8)))
+_FAST_LABELS = _KERNEL_LABELS | _AS_U8
 _FORMAT = "fastcal.AUROCAccumulator"
 _TRANSFORMS = ("sigmoid",)
 # exact mode: concatenate the kept batches once this many have piled up
@@ -212,7 +214,7 @@ class AUROCAccumulator:
                 and (w is None or (type(w) is np.ndarray and w.dtype is _F64 and w.ndim == 1
                                    and w.shape[0] == y_score.shape[0]
                                    and w.flags.c_contiguous))):
-            y = y_true.view(_U8) if y_true.dtype.kind == "b" else y_true
+            y = y_true.view(_U8) if y_true.dtype in _AS_U8 else y_true
             code, idx = KH.update(h, y, y_score, w, self._lo, self._hi, self._affine,
                                   self._logit)
             if code:
@@ -223,7 +225,12 @@ class AUROCAccumulator:
         y_orig = V.as_labels(y_true)
         n = V.check_lengths(y_orig, y_score, "y_score")
         w = V.as_weight(sample_weight, n)
-        y = y_orig if y_orig.dtype in _KERNEL_LABELS else y_orig.astype(np.float64)
+        if y_orig.dtype in _KERNEL_LABELS:
+            y = y_orig
+        elif y_orig.dtype in _AS_U8:
+            y = y_orig.view(_U8)
+        else:
+            y = y_orig.astype(np.float64)
         y = np.ascontiguousarray(y)
         s = np.ascontiguousarray(y_score)
         if w is not None:

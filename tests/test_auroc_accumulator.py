@@ -312,6 +312,7 @@ def test_merging_different_settings_names_both(kw1, kw2, named):
 BAD = [
     (dict(y_true=[0, 1, 2]), "y_true must be 0/1 .* found 2 at index 2"),
     (dict(y_true=[0.0, 1.0, 0.5]), "y_true must be 0/1 .* found 0.5 at index 2"),
+    (dict(y_true=np.array([0, -1, 1], np.int8)), "y_true must be 0/1 .* found -1 at index 1"),
     (dict(y_score=[0.1, 0.2, np.nan]), r"y_score must be finite; found nan at index 2"),
     (dict(y_score=[0.1, 0.2, 1.5]), r"y_score must lie in \[0, 1\] .* found 1.5 at index 2. "
                                     r".*score_range=\(lo, hi\).*transform='sigmoid'"),
@@ -451,7 +452,8 @@ def test_input_forms_give_the_same_state(rng):
     ref = state(AUROCAccumulator().update(y, s))
     assert state(AUROCAccumulator().update(y.astype(bool), s)) == ref
     assert state(AUROCAccumulator().update(y.tolist(), s.tolist())) == ref
-    assert state(AUROCAccumulator().update(y.astype(np.int8), s)) == ref  # converted labels
+    assert state(AUROCAccumulator().update(y.astype(np.int8), s)) == ref  # viewed as uint8
+    assert state(AUROCAccumulator().update(y.astype(np.int32), s)) == ref  # converted labels
     assert state(AUROCAccumulator().update(y, s, sample_weight=np.ones(500))) == ref
     yy = np.repeat(y, 2)[::2]  # non-contiguous
     ss = np.repeat(s, 2)[::2]
