@@ -61,8 +61,12 @@ Entry points (pure @njit; no validation, no defaults; DESIGN.md section 1):
 the end cells), so a kernel cannot write out of bounds.
 ``new_hist() -> hist``: an empty state.
 ``add(hist, t, s, w)``: add one sample (``t`` 0/1, ``s`` in [0, 1], ``w > 0``).
+``merge_into(dst, src)``: merge two states.
 ``hist_auroc(hist) -> (auc, half_width)``: the estimate and the certified
 half-width (NaN, NaN when a class has no weight).
+``hist_bounds(hist) -> (auc, low, high)``: the estimate and the interval,
+with float rounding accounted for (what ``AUROCAccumulator.bounds`` returns).
+``logit_cell(z) -> int64``: cell of an unbounded score (``transform="sigmoid"``).
 ``update(hist, y, s, w, lo, hi, affine, logit) -> (code, index)``: one
 batch, validated first (``hist`` untouched when it is not valid).
 """
@@ -126,7 +130,7 @@ def new_hist():
 
 @njit(**OPTS)
 def join(a, b):
-    """Join of two row-2 entries (commutative, associative, idempotent)."""
+    """Join of two column-2 entries (commutative, associative, idempotent)."""
     if a == EMPTY:
         return b
     if b == EMPTY or a == b:
