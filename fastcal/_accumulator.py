@@ -16,6 +16,7 @@ from ._auroc_accumulator import AUROCAccumulator
 from ._kernels import _accumulate as A
 from ._kernels import _auroc_hist as KH
 from ._kernels import _binned as B
+from ._kernels._common import CHUNK
 from ._report import CalibrationReport, report_from_stats
 
 _STATE_VERSION = 1
@@ -29,6 +30,9 @@ _FAST_LABELS = frozenset(np.dtype(t) for t in (np.int64, np.int32, np.uint8, np.
 # an exact power of two once the exponent passes this many half-lives.
 _RENORM_HALF_LIVES = 256
 _AUROC_MODES = ("bounded", "exact")
+# Batches from this many elements on use both cores: two chunks, one per core
+# (streams typically arrive in batches of 2**16).
+_PARALLEL_MIN = 2 * CHUNK
 _AUROC_TEXT = {
     None: "not computed (auroc=None)",
     "exact": "exact Mann-Whitney, ties count 1/2 (every confidence kept)",
@@ -238,7 +242,7 @@ class CalibrationAccumulator:
                 and y_true.dtype in _FAST_LABELS and sample_weight is None
                 and self._half_life is None and self._layout == "binary"
                 and self._auroc != "exact"
-                and 0 < y_prob.shape[0] == y_true.shape[0] < _core.PARALLEL_MIN):
+                and 0 < y_prob.shape[0] == y_true.shape[0] < _PARALLEL_MIN):
             if y_true.dtype == np.bool_:
                 y_true = y_true.view(np.uint8)
             src = y_prob.dtype
@@ -278,19 +282,20 @@ class CalibrationAccumulator:
         if layout == "binary":
             code, idx, bins, sc = _core.run(
                 B.binary_stats, B.binary_stats_parallel, n, y_true, y_prob, w, edges, True,
-                R, L, True, eps, True, conf, corr)
+                R, L, True, eps, True, conf, corr, min_work=_PARALLEL_MIN)
         else:
             K, shift_, mask, one = V.keys(y_prob)
             tol = V.row_sum_tol(src, C)
             code, idx, bins, sc = _core.run(
                 B.toplabel_stats, B.toplabel_stats_parallel, n * C, y_true, y_prob, K, shift_,
-                mask, one, w, edges, True, R, L, True, eps, tol, True, conf, corr)
+                mask, one, w, edges, True, R, L, True, eps, tol, True, conf, corr,
+                min_work=_PARALLEL_MIN)
         V.raise_for_status(code, idx, y_true, y_prob, w)
         cw = None
         if self._classwise:  # validated above: the second pass checks nothing
             code, idx, cw, _ = _core.run(
                 B.classwise_stats, B.classwise_stats_parallel, n * C, y_true, y_prob, K, shift_,
-                mask, one, w, edges, True, R, L, tol, None)
+                mask, one, w, edges, True, R, L, tol, None, min_work=_PARALLEL_MIN)
         # valid: from here on nothing can fail
         if self._hi is None:
             self._alloc(layout, C)

@@ -18,9 +18,9 @@ PARALLEL_MIN = 1 << 17
 _PAR_LOCK = threading.Lock()
 
 
-def run(serial, parallel, work, *args):
+def run(serial, parallel, work, *args, min_work=PARALLEL_MIN):
     """Call the serial kernel for small work, the parallel one for large work."""
-    if work >= PARALLEL_MIN and _PAR_LOCK.acquire(blocking=False):
+    if work >= min_work and _PAR_LOCK.acquire(blocking=False):
         try:
             return parallel(*args)
         finally:

@@ -468,3 +468,21 @@ def make_v1_pickle():  # pragma: no cover - run once by hand to write the stored
     acc = CalibrationAccumulator(5).update(y[:3], p[:3]).update(y[3:], p[3:])
     with open(DATA / "calibration_accumulator_v1.pkl", "wb") as fh:
         pickle.dump(acc, fh, protocol=4)
+
+
+def test_large_batches_use_both_cores_and_agree():
+    rng = np.random.default_rng(11)
+    n = 3 * 70_000
+    P = rng.dirichlet(np.ones(4), n).astype(np.float32)
+    y = rng.integers(0, 4, n)
+    acc = CalibrationAccumulator(auroc="exact", classwise=True)
+    for lo in range(0, n, 70_000):  # >= 2 * CHUNK: the parallel kernels
+        acc.update(y[lo:lo + 70_000], P[lo:lo + 70_000])
+    f = fastcal.calibration_report(y, P, classwise=True)
+    assert_report_close(acc.compute(), f, auroc="exact", rtol=1e-11)
+    p = rng.random(n)
+    yb = (rng.random(n) < p).astype(np.uint8)
+    acc = CalibrationAccumulator()
+    for lo in range(0, n, 70_000):
+        acc.update(yb[lo:lo + 70_000], p[lo:lo + 70_000])
+    assert_report_close(acc.compute(), fastcal.calibration_report(yb, p))
