@@ -99,13 +99,48 @@ def toplabel_data(n, n_classes=100, seed=SEED, dtype=np.float32, chunk=100_000):
     return Data(y=y, p=P)
 
 
+def tied_scores_data(n, seed=SEED, decimals=3):
+    """Binary data whose scores have ties: Beta(2.5, 1.2) confidences rounded to
+    ``decimals`` decimals (at most 10**decimals + 1 distinct values, like a
+    model that states its confidence in steps), labels Bernoulli(p ** 1.3)."""
+    d = binary_data(n, seed)
+    return Data(y=d.y, p=np.round(d.p, decimals))
+
+
+def logit_data(n, n_classes, seed=SEED, dtype=np.float32, chunk=100_000):
+    """(n, C) logits of an overconfident model, labels from the true softmax.
+
+    Logits z are N(0, 1) with the row's "signal" class raised by N(3, 1.5);
+    the model reports 1.6 * z (too sharp: the fitted temperature is about
+    1.6), the label is drawn from softmax(z) by the Gumbel-max trick.
+    Built in chunks so that the transient memory stays small.
+    """
+    rng = np.random.default_rng(seed)
+    Z = np.empty((n, n_classes), dtype=dtype)
+    y = np.empty(n, dtype=np.int64)
+    for lo in range(0, n, chunk):
+        hi = min(n, lo + chunk)
+        m = hi - lo
+        z = rng.standard_normal((m, n_classes))
+        sig = rng.integers(0, n_classes, m)
+        z[np.arange(m), sig] += rng.normal(3.0, 1.5, m)
+        y[lo:hi] = np.argmax(z + rng.gumbel(size=(m, n_classes)), axis=1)
+        Z[lo:hi] = 1.6 * z
+    return Data(y=y, p=Z)
+
+
 @functools.lru_cache(maxsize=8)
 def cached_data(kind, n, seed=SEED):
-    """Data by kind ("binary" / "toplabel"), cached so a session builds each once."""
+    """Data by kind ("binary" / "toplabel" / "tied" / "logits10" / "logits1000"),
+    cached so a session builds each once."""
     if kind == "binary":
         return binary_data(n, seed)
     if kind == "toplabel":
         return toplabel_data(n, seed=seed)
+    if kind == "tied":
+        return tied_scores_data(n, seed)
+    if kind.startswith("logits"):
+        return logit_data(n, int(kind[len("logits"):]), seed=seed)
     raise KeyError(kind)
 
 
@@ -682,6 +717,228 @@ def _small_case():
     )
 
 
+# ---------------------------------------------------------------------------
+# calibrators (issue 4).  A calibrator's timed call is its fit; agreement is
+# checked on what the fit produces: the predictions (isotonic, Platt) on a
+# fixed probe, or the NLL at the fitted temperature.
+
+_PROBE = np.linspace(0.0, 1.0, 1001)
+_PROBE_W = np.random.default_rng(7).random(1001)
+
+
+def probe_value(pred):
+    """One number that changes with any prediction on the probe: the mean of
+    the predictions weighted by fixed random weights (so a difference of d in
+    every prediction moves it by d)."""
+    pred = np.asarray(pred, dtype=np.float64)
+    return float(np.dot(_PROBE_W, np.nan_to_num(pred, nan=-1.0)) / _PROBE_W.sum())
+
+
+def _isotonic_case():
+    def fit_fastcal(d):
+        import fastcal._isotonic as FI
+
+        return lambda: FI.IsotonicRegression(out_of_bounds="clip").fit(d.p, d.y)
+
+    def reference(d, **kw):
+        return probe_value(fit_fastcal(d)().predict(_PROBE))
+
+    def sklearn_setup(d):
+        from sklearn.isotonic import IsotonicRegression
+
+        return lambda: IsotonicRegression(out_of_bounds="clip").fit(d.p, d.y)
+
+    def sklearn_value(d):
+        return probe_value(sklearn_setup(d)().predict(_PROBE))
+
+    def scipy_setup(d):
+        from scipy.optimize import isotonic_regression
+
+        order = np.argsort(d.p, kind="stable")
+        ys = d.y[order].astype(np.float64)
+
+        def run():
+            isotonic_regression(ys)
+            return float("nan")
+
+        return run
+
+    return Case(
+        title="IsotonicRegression.fit, binary labels, scores with ties (3 decimals)",
+        kind="tied",
+        reference=reference,
+        sizes=(1_000, 1_000_000, 10_000_000),
+        note="Scores are Beta(2.5, 1.2) confidences rounded to 3 decimals (<= 1001 distinct values).",
+        impls={
+            "fastcal": Impl(lambda d: fit_fastcal(d), value=lambda d: reference(d),
+                            note="IsotonicRegression(out_of_bounds='clip').fit(X, y): ties pooled, "
+                            "PAV, thresholds; agreement: predictions on a 1001-point probe"),
+            "sklearn": Impl(sklearn_setup, requires=("sklearn",), tol=1e-9, value=sklearn_value,
+                            note="sklearn.isotonic.IsotonicRegression(out_of_bounds='clip').fit; "
+                            "the value compared is a weighted sum of the predictions on a "
+                            "1001-point probe (any differing prediction changes it)"),
+            "scipy presorted PAV": Impl(scipy_setup, requires=("scipy",), baseline=True,
+                                        note="scipy.optimize.isotonic_regression on y already "
+                                        "sorted by X outside the timing, ties not pooled: PAV "
+                                        "alone, a lower bound for any fit (not the same model)"),
+        },
+    )
+
+
+def _nll_at(d, T):
+    """Exact float64 mean NLL of softmax(z / T) (the agreement measure)."""
+    import fastcal
+
+    return float(fastcal.nll(d.y, np.asarray(d.p, dtype=np.float64) / T, from_logits=True))
+
+
+def _temperature_case(n_classes, sizes):
+    def fastcal_setup(d):
+        from fastcal._temperature import TemperatureScaling
+
+        return lambda: TemperatureScaling().fit(d.p, d.y).temperature_
+
+    def reference(d, **kw):
+        return _nll_at(d, fastcal_setup(d)())
+
+    def torch_setup(d):
+        torch = _torch()
+        z = torch.from_numpy(d.p)
+        y = torch.from_numpy(d.y)
+
+        def run():
+            # gpleiss/temperature_scaling (Guo et al. 2017): T starts at 1.5,
+            # LBFGS(lr=0.01, max_iter=50), one optimizer.step on CrossEntropyLoss
+            t = torch.nn.Parameter(torch.ones(1) * 1.5)
+            crit = torch.nn.CrossEntropyLoss()
+            opt = torch.optim.LBFGS([t], lr=0.01, max_iter=50)
+
+            def closure():
+                opt.zero_grad()
+                loss = crit(z / t, y)
+                loss.backward()
+                return loss
+
+            opt.step(closure)
+            return float(t.detach()[0])
+
+        return run
+
+    def scipy_setup(d):
+        from scipy.optimize import minimize_scalar
+        from scipy.special import logsumexp
+
+        z, y = d.p, d.y
+        zy = z[np.arange(z.shape[0]), y]
+
+        def nll(T):
+            return float(np.mean(logsumexp(z / T, axis=1) - zy / T))
+
+        def run():
+            return float(minimize_scalar(nll, bounds=(0.05, 20.0), method="bounded").x)
+
+        return run
+
+    def value_of(setup):
+        return lambda d: _nll_at(d, setup(d)())
+
+    return Case(
+        title=f"Temperature scaling fit, (n, {n_classes}) float32 logits",
+        kind=f"logits{n_classes}",
+        reference=reference,
+        sizes=sizes,
+        size_label="rows",
+        note=(f"Logits of an overconfident model (1.6 x the true logits, {n_classes} classes), "
+              "labels from the true softmax. Agreement: the exact float64 NLL at each "
+              "implementation's fitted T vs at fastcal's (the optimum: a peer can only be higher)."),
+        impls={
+            "fastcal": Impl(fastcal_setup, value=value_of(fastcal_setup),
+                            note="TemperatureScaling().fit: Newton in 1/T on a fused "
+                            "NLL-and-derivatives kernel, validation included"),
+            "torch LBFGS": Impl(torch_setup, requires=("torch",), tol=1e-2,
+                                value=value_of(torch_setup),
+                                note="Guo et al.'s recipe as in gpleiss/temperature_scaling: "
+                                "nn.Parameter(1.5), LBFGS(lr=0.01, max_iter=50), "
+                                "CrossEntropyLoss on float32 logits / T; tensors built outside "
+                                "the timing; with lr=0.01 and 50 iterations it stops short of "
+                                "the optimum (its NLL is about 1e-3 above fastcal's here), hence "
+                                "the tolerance"),
+            "scipy minimize_scalar": Impl(scipy_setup, requires=("scipy",), tol=1e-6,
+                                          value=value_of(scipy_setup),
+                                          note="minimize_scalar(bounded, (0.05, 20), default "
+                                          "xatol) on the mean NLL via scipy.special.logsumexp of "
+                                          "the float32 logits / T"),
+        },
+    )
+
+
+def _logit(p):
+    c = np.clip(p, np.finfo(np.float64).eps, 1 - np.finfo(np.float64).eps)
+    return np.log(c) - np.log1p(-c)
+
+
+def _platt_case():
+    def fastcal_setup(d, smooth=True):
+        from fastcal._platt import PlattScaling
+
+        return lambda: PlattScaling(smooth=smooth).fit(d.p, d.y)
+
+    def reference(d, smooth=True):
+        return probe_value(fastcal_setup(d, smooth)().predict_proba(_PROBE))
+
+    def sigmoid_setup(d):
+        from sklearn.calibration import _sigmoid_calibration
+
+        def run():
+            return _sigmoid_calibration(_logit(d.p), d.y)
+
+        return run
+
+    def sigmoid_value(d):
+        A, B = sigmoid_setup(d)()
+        return probe_value(1.0 / (1.0 + np.exp(A * _logit(_PROBE) + B)))
+
+    def logreg_setup(d):
+        from sklearn.linear_model import LogisticRegression
+
+        def run():
+            return LogisticRegression(C=np.inf).fit(_logit(d.p)[:, None], d.y)
+
+        return run
+
+    def logreg_value(d):
+        lr = logreg_setup(d)()
+        return probe_value(lr.predict_proba(_logit(_PROBE)[:, None])[:, 1])
+
+    return Case(
+        title="Platt scaling fit, binary confidences",
+        kind="binary",
+        reference=reference,
+        sizes=(1_000, 100_000, 1_000_000),
+        note="Agreement: a weighted sum of the calibrated probabilities on a 1001-point probe.",
+        impls={
+            "fastcal": Impl(fastcal_setup, value=lambda d: reference(d),
+                            note="PlattScaling(smooth=True).fit: Newton on the "
+                            "fused loss/gradient/Hessian kernel, logit computed on the fly"),
+            "fastcal plain": Impl(lambda d: fastcal_setup(d, False), tol=0.0,
+                                  ref_kwargs={"smooth": False},
+                                  value=lambda d: reference(d, False),
+                                  note="PlattScaling(smooth=False): plain maximum likelihood"),
+            "sklearn sigmoid": Impl(sigmoid_setup, requires=("sklearn",), tol=1e-5,
+                                    value=sigmoid_value,
+                                    note="sklearn.calibration._sigmoid_calibration on the logit "
+                                    "(computed inside the timing), what CalibratedClassifierCV("
+                                    "method='sigmoid') runs; L-BFGS with gtol 1e-6 on the summed "
+                                    "loss, hence the tolerance"),
+            "sklearn LogisticRegression": Impl(logreg_setup, requires=("sklearn",), tol=1e-4,
+                                               ref_kwargs={"smooth": False}, value=logreg_value,
+                                               note="LogisticRegression(C=inf) (no penalty) on "
+                                               "the logit, default lbfgs tol 1e-4: vs fastcal "
+                                               "plain"),
+        },
+    )
+
+
 COMPARISONS = {
     "binary_ece": _binary_ce_case("l1"),
     "binary_mce": _binary_ce_case("max"),
@@ -690,6 +947,10 @@ COMPARISONS = {
     "auroc": _auroc_case(),
     "toplabel_ece": _toplabel_case(),
     "small_ece_64": _small_case(),
+    "isotonic_fit": _isotonic_case(),
+    "temperature_c10": _temperature_case(10, (1_000, 100_000, 1_000_000)),
+    "temperature_c1000": _temperature_case(1000, (1_000, 10_000, 100_000)),
+    "platt_fit": _platt_case(),
 }
 
 
