@@ -57,6 +57,8 @@ def _to_numpy(part):
 
 def _partial(make, update_kw, y, p, w):
     acc = make()
+    if len(p) == 0:  # an empty partition is an empty state (merges as zero)
+        return acc
     return acc.update(y, p, sample_weight=w, **update_kw)
 
 

@@ -84,6 +84,16 @@ def test_dataframe_columns(client, parts):
     close(r, fastcal.calibration_report(y, P))
 
 
+def test_empty_partitions_merge_as_zero(client):
+    y, p = data(3_000)
+    df = pd.DataFrame({"label": y, "conf": p}).sort_values("conf", ignore_index=True)
+    ddf = dd.from_pandas(df, npartitions=3)
+    ddf = ddf[ddf["conf"] > 0.8]  # the first partitions become empty
+    keep = df[df["conf"] > 0.8]
+    r = fd.calibration_report(ddf["label"], ddf["conf"])
+    close(r, fastcal.calibration_report(keep["label"].to_numpy(), keep["conf"].to_numpy()))
+
+
 def test_lazy_result_is_a_mergeable_accumulator(client):
     y, p = data()
     lazy = fd.calibration_report(da.from_array(y, chunks=4_000), da.from_array(p, chunks=4_000),

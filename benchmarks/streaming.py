@@ -1,0 +1,383 @@
+"""Streaming benchmarks (issue 3): update throughput, per-call overhead, memory
+while streaming, and Dask against in-memory fastcal, peers in the same run.
+
+    python benchmarks/streaming.py                 # full sizes -> benchmarks/RESULTS-streaming.md
+    python benchmarks/streaming.py --quick         # small sizes, smoke run (not written)
+    python benchmarks/streaming.py --wait-idle 600 # first wait for an idle machine
+
+Targets (issue 3):
+
+* update throughput, binary batches of 65536: >= 20x torchmetrics
+  ``BinaryCalibrationError.update``;
+* peak memory while streaming 5e7 samples rises < 10 MiB (torchmetrics grows O(n));
+* ``update`` on 64 samples with validation <= 3 us;
+* Dask, 1e8 samples on a 2-worker LocalCluster: within 2x of in-memory fastcal.
+
+Data: binary confidences from Beta(2.5, 1.2), labels Bernoulli(p ** 1.3)
+(the registry's binary data), int64 labels and float64 confidences.
+Each timing is the median of repeated runs after a warm-up run; the load
+average is recorded with every section.
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import registry as R  # noqa: E402
+
+MiB = 1 << 20
+BATCH = 65536
+
+
+def loadavg():
+    try:
+        return os.getloadavg()[0]
+    except OSError:  # pragma: no cover
+        return float("nan")
+
+
+def median_time(fn, repeat):
+    fn()  # warm-up (compilation, caches)
+    ts = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t)
+    return float(np.median(ts)), float(min(ts))
+
+
+def per_call(fn, min_time=0.3, repeat=7):
+    """Median over ``repeat`` rounds of the mean time of one call."""
+    fn()
+    k = 1
+    while True:
+        t = time.perf_counter()
+        for _ in range(k):
+            fn()
+        if time.perf_counter() - t > min_time / repeat:
+            break
+        k *= 2
+    ts = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        for _ in range(k):
+            fn()
+        ts.append((time.perf_counter() - t) / k)
+    return float(np.median(ts))
+
+
+# ---------------------------------------------------------------------------
+# throughput and per-call overhead
+
+
+def streamers(y, p):
+    """name -> zero-argument callable that streams (y, p) in batches of BATCH."""
+    import fastcal
+
+    n = len(y)
+    out = {}
+
+    def fc(**kw):
+        def run():
+            acc = fastcal.CalibrationAccumulator(15, **kw)
+            for lo in range(0, n, BATCH):
+                acc.update(y[lo:lo + BATCH], p[lo:lo + BATCH])
+            return acc
+        return run
+
+    out["fastcal (default: + bounded AUROC)"] = fc()
+    out["fastcal auroc=None"] = fc(auroc=None)
+    try:
+        import torch
+        from torchmetrics.classification import BinaryCalibrationError
+
+        torch.set_num_threads(2)
+        pt, yt = torch.from_numpy(p), torch.from_numpy(y)
+
+        def tm():
+            m = BinaryCalibrationError(n_bins=15, norm="l1")
+            for lo in range(0, n, BATCH):
+                m.update(pt[lo:lo + BATCH], yt[lo:lo + BATCH])
+            return m
+
+        out["torchmetrics BinaryCalibrationError.update"] = tm
+    except ImportError:
+        pass
+    return out
+
+
+def small_updates(y, p):
+    import fastcal
+
+    y64, p64 = y[:64].copy(), p[:64].copy()
+    out = {}
+    for name, kw in (("fastcal (default)", {}), ("fastcal auroc=None", {"auroc": None})):
+        acc = fastcal.CalibrationAccumulator(15, **kw).update(y64, p64)
+        out[name] = (lambda a: lambda: a.update(y64, p64))(acc)
+    try:
+        import torch
+        from torchmetrics.classification import BinaryCalibrationError
+
+        torch.set_num_threads(2)
+        pt, yt = torch.from_numpy(p64), torch.from_numpy(y64)
+        m = BinaryCalibrationError(n_bins=15, norm="l1")
+        calls = [0]
+
+        def tm():
+            calls[0] += 1
+            if calls[0] % 10_000 == 0:  # its state keeps every prediction
+                m.reset()
+            m.update(pt, yt)
+
+        out["torchmetrics update"] = tm
+    except ImportError:
+        pass
+    return out
+
+
+# ---------------------------------------------------------------------------
+# memory while streaming (one subprocess per implementation)
+
+
+def _status():
+    out = {}
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            k, _, v = line.partition(":")
+            if k in ("VmHWM", "VmRSS"):
+                out[k] = int(v.split()[0]) * 1024
+    return out
+
+
+def _reset_hwm():
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def mem_child(name, total):
+    """Stream ``total`` samples from a pool of 16 batches; print the peak rise."""
+    pool = [R.binary_data(BATCH, seed=R.SEED + i) for i in range(16)]
+    if name.startswith("fastcal"):
+        import fastcal
+
+        kw = {"auroc": None} if "None" in name else {}
+        acc = fastcal.CalibrationAccumulator(15, **kw)
+        acc.update(pool[0].y, pool[0].p)  # compile / load kernels before the baseline
+        acc.reset()
+
+        def upd(d):
+            acc.update(d.y, d.p)
+    else:
+        import torch
+        from torchmetrics.classification import BinaryCalibrationError
+
+        torch.set_num_threads(2)
+        m = BinaryCalibrationError(n_bins=15, norm="l1")
+        tens = [(torch.from_numpy(d.p), torch.from_numpy(d.y)) for d in pool]
+        m.update(*tens[0])
+        m.reset()
+
+        def upd(d, _t={id(d): t for d, t in zip(pool, tens)}):
+            m.update(*_t[id(d)])
+    import gc
+
+    gc.collect()
+    resettable = _reset_hwm()
+    base = _status()
+    done = 0
+    i = 0
+    while done < total:
+        upd(pool[i % 16])
+        done += BATCH
+        i += 1
+    after = _status()
+    rise = (after["VmHWM"] if resettable else after["VmRSS"]) - base["VmRSS"]
+    print(json.dumps({"rise": rise, "samples": done, "vmhwm_reset": resettable}))
+
+
+def measure_memory(total, log):
+    res = {}
+    names = ["fastcal (default)", "fastcal auroc=None"]
+    try:
+        import torchmetrics  # noqa: F401
+
+        names.append("torchmetrics BinaryCalibrationError")
+    except ImportError:
+        pass
+    for name in names:
+        proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--mem-child", name,
+                               str(int(total))], capture_output=True, text=True, timeout=3600)
+        if proc.returncode:
+            res[name] = {"error": (proc.stderr.strip().splitlines() or ["?"])[-1]}
+        else:
+            res[name] = json.loads(proc.stdout.strip().splitlines()[-1])
+        log(f"  memory {name:40s} {res[name]}")
+    return res
+
+
+# ---------------------------------------------------------------------------
+# Dask
+
+
+def dask_times(n, log, repeat=3):
+    import dask.array as da
+    import distributed
+
+    import fastcal
+    import fastcal.dask as fd
+
+    chunk = 10_000_000
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None)
+    client = distributed.Client(cluster)
+    try:
+        rs = da.random.RandomState(R.SEED)
+        p = rs.beta(2.5, 1.2, size=n, chunks=chunk)
+        y = (rs.random_sample(n, chunks=chunk) < p ** 1.3).astype(np.int64)
+        p, y = client.persist([p, y])
+        distributed.wait([p, y])
+        t_dask, _ = median_time(lambda: fd.calibration_report(y, p), repeat)
+        log(f"  dask {n:.0e}: {t_dask * 1e3:.0f} ms ({p.numblocks[0]} partitions)")
+        yn, pn = y.compute(), p.compute()
+        rd = fd.calibration_report(y, p)
+    finally:
+        client.close()
+        cluster.close()
+    t_mem, _ = median_time(lambda: fastcal.calibration_report(yn, pn), repeat)
+    t_acc, _ = median_time(lambda: fastcal.CalibrationAccumulator().update(yn, pn).compute(),
+                           repeat)
+    rm = fastcal.calibration_report(yn, pn)
+    agree = abs(rd.ece - rm.ece) <= 1e-12 and rd.auroc_bounds[0] <= rm.auroc <= rd.auroc_bounds[1]
+    log(f"  in-memory calibration_report {t_mem * 1e3:.0f} ms, accumulator {t_acc * 1e3:.0f} ms")
+    return {"dask": t_dask, "in_memory_report": t_mem, "in_memory_accumulator": t_acc,
+            "agree": bool(agree), "partitions": int(-(-n // chunk))}
+
+
+# ---------------------------------------------------------------------------
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--wait-idle", type=float, default=0)
+    ap.add_argument("--mem-child", nargs=2, metavar=("NAME", "TOTAL"))
+    ap.add_argument("--no-dask", action="store_true")
+    args = ap.parse_args(argv)
+    if args.mem_child:
+        mem_child(args.mem_child[0], int(args.mem_child[1]))
+        return 0
+    if args.wait_idle:
+        t0 = time.time()
+        while loadavg() > 0.5 and time.time() - t0 < args.wait_idle:
+            time.sleep(10)
+
+    def log(msg):
+        print(msg, flush=True)
+
+    import fastcal
+
+    n_stream = 1_000_000 if args.quick else 10_000_000
+    n_mem = 2_000_000 if args.quick else 50_000_000
+    n_dask = 2_000_000 if args.quick else 100_000_000
+    loads = [loadavg()]
+    d = R.binary_data(n_stream)
+    y, p = d.y, d.p
+    log(f"throughput: n={n_stream:.0e} in batches of {BATCH}  load {loadavg():.2f}")
+    thr = {}
+    for name, fn in streamers(y, p).items():
+        thr[name] = median_time(fn, 3 if "torch" in name else 7)
+        log(f"  {name:45s} {thr[name][0] * 1e3:9.1f} ms")
+    log(f"64-sample update  load {loadavg():.2f}")
+    small = {}
+    for name, fn in small_updates(y, p).items():
+        small[name] = per_call(fn)
+        log(f"  {name:45s} {small[name] * 1e6:9.2f} us")
+    loads.append(loadavg())
+    log(f"memory while streaming {n_mem:.0e}  load {loadavg():.2f}")
+    mem = measure_memory(n_mem, log)
+    dk = None
+    if not args.no_dask:
+        log(f"dask n={n_dask:.0e}  load {loadavg():.2f}")
+        dk = dask_times(n_dask, log)
+    loads.append(loadavg())
+
+    tm = "torchmetrics BinaryCalibrationError.update"
+    L = [f"# Streaming benchmarks{' (quick smoke run)' if args.quick else ''}", "",
+         f"fastcal {fastcal.__version__}, numpy {np.__version__}, python "
+         f"{platform.python_version()}, {os.cpu_count()} cores; load average at start/middle/end "
+         f"{', '.join(f'{x:.2f}' for x in loads)}. Written by `benchmarks/streaming.py`; "
+         "medians after a warm-up run.", ""]
+    L += ["## Targets", "", "| target | required | measured | result |", "|---|---|---|---|"]
+    fc_def = thr["fastcal (default: + bounded AUROC)"][0]
+    fc_none = thr["fastcal auroc=None"][0]
+    if tm in thr:
+        r_none = thr[tm][0] / fc_none
+        r_def = thr[tm][0] / fc_def
+        L.append(f"| update throughput, batches of 65536, n = {n_stream:.0e} | >= 20x torchmetrics "
+                 f"| auroc=None (the same gauges as the peer, plus MCE/Brier/NLL): "
+                 f"{r_none:.1f}x; default (+ bounded AUROC): {r_def:.1f}x | "
+                 f"{'PASS' if r_none >= 20 else 'MISS'} (auroc=None), "
+                 f"{'PASS' if r_def >= 20 else 'MISS'} (default) |")
+    m_def = mem["fastcal (default)"].get("rise")
+    m_none = mem["fastcal auroc=None"].get("rise")
+    if m_def is not None:
+        L.append(f"| peak memory rise streaming {n_mem:.0e} | < 10 MiB | default "
+                 f"{m_def / MiB:.2f} MiB, auroc=None {m_none / MiB:.2f} MiB | "
+                 f"{'PASS' if m_def < 10 * MiB else 'MISS'} |")
+    s_def, s_none = small["fastcal (default)"], small["fastcal auroc=None"]
+    L.append(f"| `update` on 64 samples, validated | <= 3 us | default {s_def * 1e6:.2f} us, "
+             f"auroc=None {s_none * 1e6:.2f} us | {'PASS' if s_def <= 3e-6 else 'MISS'} |")
+    if dk:
+        ratio = dk["dask"] / dk["in_memory_report"]
+        L.append(f"| Dask, {n_dask:.0e} samples, 2-worker LocalCluster | within 2x of in-memory | "
+                 f"{dk['dask'] * 1e3:.0f} ms vs {dk['in_memory_report'] * 1e3:.0f} ms "
+                 f"(`calibration_report`): {ratio:.2f}x | {'PASS' if ratio <= 2 else 'MISS'} |")
+    L += ["", "## Throughput", "", f"n = {n_stream:.0e} binary samples in batches of {BATCH}.", "",
+          "| implementation | median | min | ratio (peer / fastcal auroc=None) |", "|---|---|---|---|"]
+    for name, (med, mn) in thr.items():
+        L.append(f"| {name} | {med * 1e3:.1f} ms | {mn * 1e3:.1f} ms | {med / fc_none:.2f} |")
+    L += ["", "## One update of 64 samples (validation on)", "", "| implementation | per call |",
+          "|---|---|"]
+    for name, t in small.items():
+        L.append(f"| {name} | {t * 1e6:.2f} us |")
+    L += ["", f"## Peak memory rise while streaming {n_mem:.0e} samples", "",
+          "VmHWM after streaming minus VmRSS before, in a fresh process per implementation "
+          "(kernels loaded, data pool of 16 batches allocated before the baseline).", "",
+          "| implementation | rise |", "|---|---|"]
+    for name, r in mem.items():
+        L.append(f"| {name} | {r['rise'] / MiB:.2f} MiB |" if "rise" in r
+                 else f"| {name} | error: {r['error']} |")
+    if dk:
+        L += ["", f"## Dask: {n_dask:.0e} samples, {dk['partitions']} partitions, 2 worker "
+              "processes x 1 thread", "",
+              "Data persisted on the workers before timing; in-memory runs on the same values in "
+              "this process.", "",
+              "| what | median |", "|---|---|",
+              f"| `fastcal.dask.calibration_report` | {dk['dask'] * 1e3:.0f} ms |",
+              f"| in-memory `fastcal.calibration_report` (exact AUROC) | "
+              f"{dk['in_memory_report'] * 1e3:.0f} ms |",
+              f"| in-memory `CalibrationAccumulator().update(...).compute()` | "
+              f"{dk['in_memory_accumulator'] * 1e3:.0f} ms |",
+              f"| agreement (ECE equal, exact AUROC within the bounds) | {dk['agree']} |"]
+    text = "\n".join(L) + "\n"
+    print(text)
+    if not args.quick:
+        with open(os.path.join(HERE, "RESULTS-streaming.md"), "w") as fh:
+            fh.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
