@@ -119,9 +119,22 @@ def chunk_rows(n, C, stride):
     return r
 
 
+# Rows of a multiclass chunk are processed in blocks of about BLOCK_ELEMS
+# elements: the shifted logits d of the block are gathered into a contiguous
+# buffer, the exponentials computed by one flat loop (which the compiler
+# vectorises), then the per-row moments are summed.  Each term and each
+# row's order of summation are those of the row-by-row loop.
+BLOCK_ELEMS = 1024
+
+
 @njit(**ROW_OPTS)
 def mc_chunk(P, y, w, beta, lo, hi, stride, check, before):
     C = P.shape[1]
+    nbr = max(1, BLOCK_ELEMS // C)
+    D = np.empty(nbr * C)
+    E = np.empty(nbr * C)
+    B = np.empty(nbr * C if before is not None else 1)
+    DY = np.empty(nbr)
     W = 0.0
     F = 0.0
     G = 0.0
@@ -129,61 +142,80 @@ def mc_chunk(P, y, w, beta, lo, hi, stride, check, before):
     T = 0.0
     F1 = 0.0
     ok = True
-    for i in range(lo, hi, stride):
-        m = np.float64(P[i, 0])
-        fin = True
-        for k in range(1, C):
-            v = np.float64(P[i, k])
-            m = max(m, v)
+    i = lo
+    while i < hi:
+        # gather a block of rows: d = z - max z (validated when check is on)
+        first = i
+        r = 0
+        while r < nbr and i < hi:
+            m = np.float64(P[i, 0])
+            for k in range(1, C):
+                m = max(m, np.float64(P[i, k]))
+            base = r * C
+            fin = True
+            for k in range(C):
+                v = np.float64(P[i, k])
+                D[base + k] = v - m
+                if check is not None:
+                    fin &= (v > -_INF) & (v < _INF)
+            lab, valid = class_label(y[i], C)
             if check is not None:
-                fin &= (v > -_INF) & (v < _INF)
-        lab, valid = class_label(y[i], C)
-        if check is not None:
-            v = np.float64(P[i, 0])
-            ok &= valid & fin & (v > -_INF) & (v < _INF)
-        s0 = 0.0
-        s1 = 0.0
-        s2 = 0.0
-        s3 = 0.0
-        b0 = 0.0
-        for k in range(C):
-            d = np.float64(P[i, k]) - m
-            e = exp_nonpos(beta * d)
-            ed = e * d
-            edd = ed * d
-            s0 += e
-            s1 += ed
-            s2 += edd
-            s3 += edd * d
-            if before is not None:
-                b0 += exp_nonpos(d)
-        dy = np.float64(P[i, lab]) - m
-        mu = s1 / s0
-        m2 = s2 / s0
-        f = np.log(s0) - beta * dy
-        g = mu - dy
-        h = max(m2 - mu * mu, 0.0)
-        t = s3 / s0 - 3.0 * mu * m2 + 2.0 * mu * mu * mu
-        f1 = 0.0
+                ok &= valid & fin
+            DY[r] = np.float64(P[i, lab]) - m
+            r += 1
+            i += stride
+        nrow = r
+        L = nrow * C
+        for j in range(L):
+            E[j] = exp_nonpos(beta * D[j])
         if before is not None:
-            f1 = np.log(b0) - dy
-        if w is not None:
-            wi = w[i]
-            if check is not None:
-                ok &= (wi >= 0.0) & (wi < _INF)
-            W += wi
-            F += wi * f
-            G += wi * g
-            H += wi * h
-            T += wi * t
-            F1 += wi * f1
-        else:
-            W += 1.0
-            F += f
-            G += g
-            H += h
-            T += t
-            F1 += f1
+            for j in range(L):
+                B[j] = exp_nonpos(D[j])
+        for r in range(nrow):
+            base = r * C
+            s0 = 0.0
+            s1 = 0.0
+            s2 = 0.0
+            s3 = 0.0
+            for k in range(C):
+                e = E[base + k]
+                d = D[base + k]
+                ed = e * d
+                edd = ed * d
+                s0 += e
+                s1 += ed
+                s2 += edd
+                s3 += edd * d
+            dy = DY[r]
+            mu = s1 / s0
+            m2 = s2 / s0
+            f = np.log(s0) - beta * dy
+            g = mu - dy
+            h = max(m2 - mu * mu, 0.0)
+            t = s3 / s0 - 3.0 * mu * m2 + 2.0 * mu * mu * mu
+            f1 = 0.0
+            if before is not None:
+                b0 = 0.0
+                for k in range(C):
+                    b0 += B[base + k]
+                f1 = np.log(b0) - dy
+            if w is not None:
+                wi = w[first + r * stride]
+                if check is not None:
+                    ok &= (wi >= 0.0) & (wi < _INF)
+                W += wi
+                F += wi * f
+                G += wi * g
+                H += wi * h
+                T += wi * t
+                F1 += wi * f1
+            else:
+                W += 1.0
+                F += f
+                G += g
+                H += h
+                T += t
+                F1 += f1
     return W, F, G, H, T, F1, ok
 
 
