@@ -45,9 +45,6 @@ GAUGES = {
 }
 #: Default verdict thresholds (a practitioners' guide's rules of thumb).
 DEFAULT_THRESHOLDS = {"ece": 0.1, "mce": 0.25, "nll": 2.5, "auroc": 0.85}
-# Rows per accumulator update: below the accumulator's parallel threshold,
-# where its fused serial kernel is fastest on a loaded 2-core machine.
-_UPDATE_ELEMS = 1 << 16
 
 
 class UsageError(Exception):
@@ -331,12 +328,10 @@ def _locate(exc, path, cols, row0):
 
 
 def _update(acc, y, v, from_logits, path, cols, row0):
-    step = max(1, _UPDATE_ELEMS // (v.shape[1] if v.ndim == 2 else 1))
-    for i in range(0, y.shape[0], step):
-        try:
-            acc.update(y[i:i + step], v[i:i + step], from_logits=from_logits)
-        except (ValueError, TypeError) as exc:
-            raise UsageError(_locate(exc, path, cols, row0 + i)) from None
+    try:
+        acc.update(y, v, from_logits=from_logits)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(_locate(exc, path, cols, row0)) from None
 
 
 def _chunks(path, cols, args, progress):

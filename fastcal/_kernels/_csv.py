@@ -190,14 +190,34 @@ def _is_word(buf, i, e):
 
 
 @njit(**OPTS)
-def parse_number(buf, s, e):
-    """(class, value) of the token ``buf[s:e]``; see NUM_* for the classes."""
-    while s < e and _is_blank(buf[s]):
-        s += 1
-    while e > s and _is_blank(buf[e - 1]):
-        e -= 1
-    if s == e:
-        return NUM_EMPTY, np.nan
+def _value(m, q, neg, truncated):
+    """(class, value) of ``(-1)**neg * m * 10**q`` (scalars only: no array
+    arguments, so calls cost no reference counting)."""
+    if truncated:
+        return NUM_FALLBACK, np.nan
+    if m == _U0:
+        return NUM_OK, (-0.0 if neg else 0.0)
+    if m <= np.uint64(_TWO53) and -22 <= q <= 22:
+        v = float(m)
+        if q >= 0:
+            v = v * _POW10[q]
+        else:
+            v = v / _POW10[-q]
+        return NUM_OK, (-v if neg else v)
+    ok, v = eisel_lemire(m, q)
+    if not ok:
+        return NUM_FALLBACK, np.nan
+    return NUM_OK, (-v if neg else v)
+
+
+@njit(**OPTS)
+def scan_number(buf, s, e):
+    """(class, value, stop): the longest number at ``buf[s:e]`` (no blanks skipped).
+
+    ``stop`` is where the number's grammar ended; the class is NUM_BAD when
+    no number starts at ``s`` (the caller then looks at the whole token)."""
+    if s >= e:
+        return NUM_BAD, np.nan, s
     i = s
     neg = False
     c = buf[i]
@@ -239,18 +259,15 @@ def parse_number(buf, s, e):
                 truncated = True
             i += 1
     if ndigits == 0:
-        # nan / inf / infinity (any case, signed): Python's float() decides
-        if i == s + (1 if neg or buf[s] == 43 else 0) and _is_word(buf, i, e):
-            return NUM_FALLBACK, np.nan
-        return NUM_BAD, np.nan
+        return NUM_BAD, np.nan, i
     if i < e and (buf[i] == 101 or buf[i] == 69):  # e E
         i += 1
         eneg = False
         if i < e and (buf[i] == 45 or buf[i] == 43):
             eneg = buf[i] == 45
             i += 1
-        if i >= e:
-            return NUM_BAD, np.nan
+        if i >= e or buf[i] < 48 or buf[i] > 57:
+            return NUM_BAD, np.nan, i
         ex = 0
         while i < e:
             c = buf[i]
@@ -260,23 +277,28 @@ def parse_number(buf, s, e):
                 ex = ex * 10 + (c - 48)
             i += 1
         q += -ex if eneg else ex
-    if i != e:
-        return NUM_BAD, np.nan
-    if truncated:
+    k, v = _value(m, q, neg, truncated)
+    return k, v, i
+
+
+@njit(**OPTS)
+def parse_number(buf, s, e):
+    """(class, value) of the whole token ``buf[s:e]`` (surrounding blanks allowed);
+    see NUM_* for the classes."""
+    while s < e and _is_blank(buf[s]):
+        s += 1
+    while e > s and _is_blank(buf[e - 1]):
+        e -= 1
+    if s == e:
+        return NUM_EMPTY, np.nan
+    k, v, stop = scan_number(buf, s, e)
+    if k != NUM_BAD and stop == e:
+        return k, v
+    # nan / inf / infinity (any case, signed): Python's float() decides
+    w = s + 1 if buf[s] == 45 or buf[s] == 43 else s
+    if _is_word(buf, w, e):
         return NUM_FALLBACK, np.nan
-    if m == _U0:
-        return NUM_OK, (-0.0 if neg else 0.0)
-    if m <= np.uint64(_TWO53) and -22 <= q <= 22:
-        v = float(m)
-        if q >= 0:
-            v = v * _POW10[q]
-        else:
-            v = v / _POW10[-q]
-        return NUM_OK, (-v if neg else v)
-    ok, v = eisel_lemire(m, q)
-    if not ok:
-        return NUM_FALLBACK, np.nan
-    return NUM_OK, (-v if neg else v)
+    return NUM_BAD, np.nan
 
 
 @njit(**OPTS)
@@ -371,6 +393,8 @@ def parse_block(buf, pos, end, final, delim, slots, vals, labels, row, fb, nfb):
         nfb0 = nfb
         while True:
             # one field starting at p
+            k = -1
+            v = np.nan
             if p < end and buf[p] == _QUOTE:
                 q = p + 1
                 closed = False
@@ -403,18 +427,94 @@ def parse_block(buf, pos, end, final, delim, slots, vals, labels, row, fb, nfb):
                     p += 1
             else:
                 ts = p
-                while p < end:
-                    c = buf[p]
-                    if c == delim or c == _NL:
-                        break
-                    p += 1
-                te = p
+                done = False
+                if f < nf and slots[f] >= 0:
+                    # Fast path: parse the number while scanning the field.  This
+                    # is scan_number written out: a call that takes ``buf`` costs
+                    # two atomic reference-count updates, more than the parse.
+                    k = NUM_BAD
+                    q = p
+                    neg = False
+                    if q < end and (buf[q] == 45 or buf[q] == 43):
+                        neg = buf[q] == 45
+                        q += 1
+                    m = _U0
+                    nd = 0
+                    ex10 = 0
+                    trunc = False
+                    ndig = 0
+                    while q < end:
+                        c = buf[q]
+                        if c < 48 or c > 57:
+                            break
+                        ndig += 1
+                        if nd < 19:
+                            if m != _U0 or c != 48:
+                                m = m * np.uint64(10) + np.uint64(c - 48)
+                                nd += 1
+                        else:
+                            ex10 += 1
+                            if c != 48:
+                                trunc = True
+                        q += 1
+                    if q < end and buf[q] == 46:
+                        q += 1
+                        while q < end:
+                            c = buf[q]
+                            if c < 48 or c > 57:
+                                break
+                            ndig += 1
+                            if nd < 19:
+                                if m != _U0 or c != 48:
+                                    m = m * np.uint64(10) + np.uint64(c - 48)
+                                    nd += 1
+                                ex10 -= 1
+                            elif c != 48:
+                                trunc = True
+                            q += 1
+                    if ndig and q < end and (buf[q] == 101 or buf[q] == 69):
+                        q += 1
+                        eneg = False
+                        if q < end and (buf[q] == 45 or buf[q] == 43):
+                            eneg = buf[q] == 45
+                            q += 1
+                        if q < end and 48 <= buf[q] <= 57:
+                            ex = 0
+                            while q < end:
+                                c = buf[q]
+                                if c < 48 or c > 57:
+                                    break
+                                if ex < 100000:
+                                    ex = ex * 10 + (c - 48)
+                                q += 1
+                            ex10 += -ex if eneg else ex
+                        else:
+                            ndig = 0  # "1e", "1e+": not a number
+                    if ndig:
+                        k, v = _value(m, ex10, neg, trunc)
+                    if k != NUM_BAD:
+                        while q < end and (buf[q] == _SP or buf[q] == _CR
+                                           or (buf[q] == _TAB and delim != _TAB)):
+                            q += 1
+                        if q < end and (buf[q] == delim or buf[q] == _NL) or q >= end and final:
+                            p = q
+                            te = q
+                            done = True
+                if not done:
+                    k = -1
+                    while p < end:
+                        c = buf[p]
+                        if c == delim or c == _NL:
+                            break
+                        p += 1
+                    te = p
             if p >= end and not final:
                 return NEED_MORE, rec, row, nfb0, lines, 0, 0, 0
             if f < nf:
                 s = slots[f]
                 if s >= 0:
-                    k, v = parse_number(buf, ts, te)
+                    if k < 0:
+                        k, v = parse_number(buf, ts, te)
                     if k == NUM_OK:
                         vals[row, s] = v
                     elif k == NUM_FALLBACK:
@@ -429,7 +529,12 @@ def parse_block(buf, pos, end, final, delim, slots, vals, labels, row, fb, nfb):
                     else:
                         return ERR_NUMBER, rec, row, nfb0, lines, f, ts, te
                 elif s == LABEL:
-                    ok, lab = parse_label(buf, ts, te)
+                    if te == ts + 1 and 48 <= buf[ts] <= 57:  # one digit: no call
+                        labels[row] = buf[ts] - 48
+                        ok = True
+                        lab = buf[ts] - 48
+                    else:
+                        ok, lab = parse_label(buf, ts, te)
                     if not ok:
                         if ts == te:
                             return ERR_EMPTY, rec, row, nfb0, lines, f, ts, te
