@@ -67,6 +67,15 @@ def test_float_parser_rounds_as_python_float(text):
     check_against_float(text)
 
 
+@given(st.lists(decimal_strings(), min_size=1, max_size=20), st.sampled_from([",", "\t"]))
+def test_csv_numbers_round_as_python_float(tmp_path_factory, texts, delim):
+    # the tokenizer's inlined fast path, not only parse_number
+    p = tmp_path_factory.mktemp("num") / ("n.csv" if delim == "," else "n.tsv")
+    p.write_text("confidence" + delim + "label\n" + "".join(f"{t}{delim}1\n" for t in texts))
+    y, v = joined(str(p))
+    assert [bits(a) for a in v] == [bits(float(t)) for t in texts]
+
+
 @given(st.integers(1, 2 ** 64 - 1), st.integers(-360, 330))
 def test_float_parser_mantissa_exponent_grid(m, q):
     # includes the halfway and near-halfway mantissas (long digit strings)
