@@ -17,7 +17,6 @@ coverage inside a tie block, and the weighted curve has no single natural
 definition.
 """
 
-import math
 
 import numpy as np
 

@@ -13,11 +13,11 @@ the paired test (delong_test), against
 """
 
 import math
-import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy.stats import norm, rankdata
 
 from fastcal._delong import auroc_ci, auroc_variance, delong_test
@@ -152,7 +152,7 @@ def test_near_perfect_separation_has_no_cancellation():
     y = (rng.random(n) < 0.5).astype(np.uint8)
     s = y + rng.random(n) * 0.01
     s[np.flatnonzero(y)[:3]] = -1.0  # three positives below every negative
-    auc, cov = sun_xu(y, s)
+    _, cov = sun_xu(y, s)
     a, var = auroc_variance(y, s)
     assert 1 - a < 1e-4
     assert var == approx(cov[0, 0], rel=1e-9)
@@ -200,8 +200,8 @@ def test_paired_weights_equal_repetition(data, draw):
     y, a, b = data
     k = np.array(draw.draw(st.lists(st.integers(0, 3), min_size=y.size, max_size=y.size)))
     k[:4] = np.maximum(k[:4], 1)
-    dw, zw, pw = delong_test(y, a, b, sample_weight=k)
-    dr, zr, pr = delong_test(np.repeat(y, k), np.repeat(a, k), np.repeat(b, k))
+    dw, zw, _ = delong_test(y, a, b, sample_weight=k)
+    dr, zr, _ = delong_test(np.repeat(y, k), np.repeat(a, k), np.repeat(b, k))
     assert dw == approx(dr, abs=1e-15)
     assert zw == approx(zr, rel=1e-7, abs=1e-9)
 

@@ -15,7 +15,8 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fastcal._selective import aurc, prediction_rejection_ratio, risk_coverage_curve
 from fastcal._validation import UndefinedMetricWarning
@@ -134,7 +135,7 @@ def test_large_input_and_float32():
 
 
 def test_known_values():
-    cov, risk = risk_coverage_curve([True, False, True, True], [0.9, 0.8, 0.8, 0.3])
+    _, risk = risk_coverage_curve([True, False, True, True], [0.9, 0.8, 0.8, 0.3])
     assert risk.tolist() == [0.0, 0.25, 1 / 3, 0.25]
     assert aurc([1, 0, 1, 1], [0.9, 0.8, 0.8, 0.3]) == pytest.approx((0 + 0.25 + 1 / 3 + 0.25) / 4)
     assert prediction_rejection_ratio([1, 0, 1, 1], [0.9, 0.8, 0.8, 0.3]) == pytest.approx(2 / 9)
