@@ -311,16 +311,21 @@ def _report_json(report, thresholds):
 
 # ------------------------------------------------------------------ reading
 _WHERE = re.compile(r" (?:at index|in row) (\d+)")
+_ROW = re.compile(r"\brow (\d+)\b")
 
 
 def _locate(exc, path, cols, row0):
     """A library ValueError about a chunk, as a one-line message about the file."""
     msg = str(exc)
-    m = _WHERE.search(msg)
     where = f"{path}"
+    m = _WHERE.search(msg)
     if m:
         where += f", row {row0 + int(m.group(1)) + 1}"
         msg = msg[:m.start()] + msg[m.end():]
+    else:
+        msg = _ROW.sub(lambda r: f"row {row0 + int(r.group(1)) + 1}", msg)
+    msg = re.sub(r"For multiclass labels pass \w+ of shape \(n, C\)\.",
+                 "For multiclass labels use --probs or --logits.", msg)
     msg = msg.replace("y_true", f"the labels (column {cols.label!r})")
     msg = msg.replace("y_prob", f"--{cols.kind} {cols.name!r}")
     msg = msg.replace("pass from_logits=True", "use --logits")
@@ -377,11 +382,14 @@ def _progress_default(flag):
 
 
 def _fit_calibrator(args, cols, progress):
+    from ._accumulator import CalibrationAccumulator
     from ._isotonic import IsotonicRegression
     from ._temperature import TemperatureScaling
 
     path = args.fit_file
     y, v = read_all(path, cols, format=args.format, chunk_size=args.chunk_size, progress=progress)
+    # the same validation (and messages) as the file reported on
+    _update(CalibrationAccumulator(), y, v, cols.from_logits, f"--fit-file {path}", cols, 0)
     try:
         if args.fit == "temperature":
             cal = TemperatureScaling().fit(v, y, from_probs=not cols.from_logits)
@@ -389,7 +397,9 @@ def _fit_calibrator(args, cols, progress):
             yc, conf = _toplabel(y, v, cols.from_logits, path, cols, 0)
             cal = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(conf, yc)
     except (ValueError, TypeError) as exc:
-        raise UsageError(_locate(exc, path, cols, 0).replace("logits", f"--{cols.kind}")) from None
+        msg = _locate(exc, f"--fit-file {path}", cols, 0).replace("(logits) ", "")
+        msg = msg.replace(": logits ", f": --{cols.kind} {cols.name!r} ", 1)
+        raise UsageError(msg) from None
     return cal
 
 
@@ -503,7 +513,8 @@ def _describe_cal(cal):
     t = getattr(cal, "temperature_", None)
     if t is not None:
         return f"temperature scaling (T = {t:.4f})"
-    return f"isotonic regression ({len(cal.X_thresholds_)} thresholds)"
+    k = len(cal.X_thresholds_)
+    return f"isotonic regression ({k} threshold{'s' if k != 1 else ''})"
 
 
 def _write(path, text):

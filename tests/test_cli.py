@@ -229,6 +229,13 @@ def test_plot(tmp_path, capsys, binary):
     ("confidence,label\n0.5,1\n", ["report", "{f}", "--probs", "p", "--logits", "q"],
      r"not allowed with argument"),
     (None, ["frobnicate"], r"invalid choice: 'frobnicate'"),
+    ("p0,p1,label\n0.5,0.5,1\n0.7,0.5,0\n", ["report", "{f}", "--probs", "p"],
+     r"f\.csv: each row of --probs 'p' must sum to 1; row 2 sums to 1\.2"),
+    ("confidence,label\n0.5,1\n0.5,2\n", ["report", "{d}/preds.xlsx", "--format", "csv", "--fit",
+                                         "isotonic", "--fit-file", "{f}"],
+     r"--fit-file .*f\.csv, row 2: the labels \(column 'label'\) must be 0/1"),
+    ("confidence,label\n0.0,1\n0.5,0\n", ["report", "{f}", "--fit", "temperature", "--fit-file",
+                                         "{f}"], r"--confidence 'confidence' holds probabilities of exactly 0"),
 ])
 def test_user_errors_exit_2_with_one_line(tmp_path, capsys, setup, argv, match):
     f = tmp_path / "f.csv"
@@ -244,6 +251,13 @@ def test_user_errors_exit_2_with_one_line(tmp_path, capsys, setup, argv, match):
     import re
 
     assert re.search(match, lines[0]), lines[0]
+
+
+def test_format_option(tmp_path, capsys, binary):
+    y, p = binary
+    f = write_csv(tmp_path / "preds.txt", y[:100], p[:100])
+    code, d = run_json(capsys, "report", f, "--format", "csv")
+    assert code in (0, 1) and d["n"] == 100
 
 
 def test_parquet_hint(tmp_path, capsys, monkeypatch):
