@@ -76,7 +76,7 @@ def main():
     per_batch = []
     for y, p in data:
         _, _, bins, sc = B.binary_stats(y, p, None, edges, True, True, None, True, eps, True,
-                                        None, None)
+                                        None, None, None)
         per_batch.append((bins, sc))
     for i in range(updates):
         bins, sc = per_batch[i % len(data)]

@@ -282,13 +282,13 @@ class CalibrationAccumulator:
         if layout == "binary":
             code, idx, bins, sc = _core.run(
                 B.binary_stats, B.binary_stats_parallel, n, y_true, y_prob, w, edges, True,
-                R, L, True, eps, True, conf, corr, min_work=_PARALLEL_MIN)
+                R, L, True, eps, True, conf, corr, None, min_work=_PARALLEL_MIN)
         else:
             K, shift_, mask, one = V.keys(y_prob)
             tol = V.row_sum_tol(src, C)
             code, idx, bins, sc = _core.run(
                 B.toplabel_stats, B.toplabel_stats_parallel, n * C, y_true, y_prob, K, shift_,
-                mask, one, w, edges, True, R, L, True, eps, tol, True, conf, corr,
+                mask, one, w, edges, True, R, L, True, eps, tol, True, conf, corr, None,
                 min_work=_PARALLEL_MIN)
         V.raise_for_status(code, idx, y_true, y_prob, w)
         cw = None

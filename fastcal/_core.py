@@ -32,7 +32,7 @@ class Binned:
     """Result of one pass: binned statistics and the fused scores."""
 
     __slots__ = ("layout", "bins", "scores", "n", "n_classes", "edges", "conf", "corr",
-                 "dtype", "from_logits", "weighted", "w")
+                 "terms", "dtype", "from_logits", "weighted", "w")
 
 
 def prepare(y_true, y_prob, sample_weight, prob_name="y_prob"):
@@ -84,7 +84,7 @@ def quantile_edges(conf, n_bins, weight):
 
 
 def binned(y_true, y_prob, *, n_bins, strategy, right, classwise, from_logits,
-           sample_weight, scores, want_cc, check=True):
+           sample_weight, scores, want_cc, check=True, want_terms=False):
     """Validate and compute binned statistics in one pass (two for quantile bins)."""
     n_bins = V.check_n_bins(n_bins)
     if strategy not in V.STRATEGIES:
@@ -108,6 +108,9 @@ def binned(y_true, y_prob, *, n_bins, strategy, right, classwise, from_logits,
     conf = np.empty(n) if need_cc else None
     corr = np.empty(n, np.bool_) if need_cc else None
     out.conf, out.corr = conf, corr
+    # per-row Brier and NLL terms (top-label / binary), for resampling
+    terms = np.empty((n, 2)) if want_terms and scores else None
+    out.terms = terms
 
     if y_prob.ndim == 1:
         if classwise:
@@ -120,7 +123,7 @@ def binned(y_true, y_prob, *, n_bins, strategy, right, classwise, from_logits,
         out.n_classes = 2
         code, idx, bins, sc = run(B.binary_stats, B.binary_stats_parallel, n,
                                   y_true, y_prob, w, edges, True, R, L, SC, eps, CH,
-                                  conf, corr)
+                                  conf, corr, terms)
         V.raise_for_status(code, idx, y_true, y_prob, w)
     else:
         C = y_prob.shape[1]
@@ -130,12 +133,12 @@ def binned(y_true, y_prob, *, n_bins, strategy, right, classwise, from_logits,
         work = n * C
         if classwise:
             out.layout = "classwise"
-            out.conf = out.corr = None
+            out.conf = out.corr = out.terms = None
             if not uniform:
                 # validate first, then per-class quantile edges on the probabilities
                 code, idx, _, _ = run(B.toplabel_stats, B.toplabel_stats_parallel, work,
                                       y_true, y_prob, K, shift, mask, one, w, edges, True, R, L,
-                                      None, eps, tol, CH, None, None)
+                                      None, eps, tol, CH, None, None, None)
                 V.raise_for_status(code, idx, y_true, y_prob, w)
                 # the kernel's own softmax, so the edges are the values it bins
                 P = B.softmax_rows(y_prob, K, shift, mask) if from_logits else y_prob
@@ -150,13 +153,13 @@ def binned(y_true, y_prob, *, n_bins, strategy, right, classwise, from_logits,
         out.layout = "top-label"
         code, idx, bins, sc = run(B.toplabel_stats, B.toplabel_stats_parallel, work,
                                   y_true, y_prob, K, shift, mask, one, w, edges, True, R, L, SC,
-                                  eps, tol, CH, conf, corr)
+                                  eps, tol, CH, conf, corr, terms)
         V.raise_for_status(code, idx, y_true, y_prob, w)
     if not uniform:
         edges = quantile_edges(conf, n_bins, w).reshape(1, -1)
         code, idx, bins, _ = run(B.binary_stats, B.binary_stats_parallel, n,
                                  corr, conf, w, edges, None, R, None, None, eps, None,
-                                 None, None)
+                                 None, None, None)
     out.bins = bins
     out.scores = sc
     out.edges = edges

@@ -108,3 +108,26 @@ def test_report_gauges_equal_the_functions():
             else:
                 correct = (p.argmax(axis=1) == y).astype(int)
                 assert r.auroc == fastcal.auroc(correct, p.max(axis=1), sample_weight=sw)
+
+
+@pytest.mark.parametrize("C", [None, 3])
+@pytest.mark.parametrize("logits", [False, True])
+def test_per_row_terms_add_up_to_the_scores(C, logits):
+    from fastcal import _core
+
+    rng = np.random.default_rng(2)
+    n = 1000
+    if C is None:
+        z = rng.normal(0, 2, n)
+        p = z if logits else 1 / (1 + np.exp(-z))
+        y = rng.integers(0, 2, n)
+    else:
+        z = rng.normal(0, 2, (n, C))
+        p = z if logits else np.exp(z) / np.exp(z).sum(1, keepdims=True)
+        y = rng.integers(0, C, n)
+    b = _core.binned(y, p, n_bins=15, strategy="uniform", right=True, classwise=False,
+                     from_logits=logits, sample_weight=None, scores=True, want_cc=True,
+                     want_terms=True)
+    np.testing.assert_allclose(b.terms.sum(0), b.scores, rtol=1e-12)
+    assert abs(b.terms[:, 1].mean() - fastcal.nll(y, p, from_logits=logits)) < 1e-12
+    assert abs(b.terms[:, 0].mean() - fastcal.brier_score(y, p, from_logits=logits)) < 1e-12

@@ -69,7 +69,7 @@ def binary_update(y, p, w, edges, right, logits, eps, check, hi, lo, conf, corr,
     scratch arrays of length n) the rows also go into the AUROC histogram.
     """
     code, idx, bins, sc = binary_stats(y, p, w, edges, True, right, logits, True, eps, check,
-                                       conf, corr)
+                                       conf, corr, None)
     if code == OK:
         add_batch(hi, lo, bins, sc)
         if hist is not None:

@@ -338,7 +338,7 @@ def binary_element(y, p, w, i, logits, check):
 
 @njit(**OPTS)
 def binary_chunk(y, p, w, lo, hi, edges, uniform, right, logits, scores, eps,
-                 check, bins, out, conf_out, corr_out):
+                 check, bins, out, conf_out, corr_out, terms_out):
     nb = bins.shape[1]
     ok = True
     brier = 0.0
@@ -354,6 +354,9 @@ def binary_chunk(y, p, w, lo, hi, edges, uniform, right, logits, scores, eps,
             b, l = binary_terms(c, t, z, logits, eps)
             brier += wi * b
             nll += wi * l
+            if terms_out is not None:
+                terms_out[i, 0] = b
+                terms_out[i, 1] = l
         if conf_out is not None:
             conf_out[i] = c
         if corr_out is not None:
@@ -366,7 +369,7 @@ def binary_chunk(y, p, w, lo, hi, edges, uniform, right, logits, scores, eps,
 @njit(**OPTS)
 def toplabel_chunk(y, P, K, shift, mask, one, w, lo, hi, edges, uniform, right,
                    logits, scores, eps, tol, check, bins, out, conf_out,
-                   corr_out):
+                   corr_out, terms_out):
     nb = bins.shape[1]
     C = P.shape[1]
     ok = True
@@ -395,8 +398,13 @@ def toplabel_chunk(y, P, K, shift, mask, one, w, lo, hi, edges, uniform, right,
             if scores is not None:
                 zy = np.float64(P[i, lab])
                 py = np.exp(zy - zmax) / s
-                brier += wi * (s2 / (s * s) - 2.0 * py + 1.0)
-                nll += wi * (zmax + np.log(s) - zy)
+                b = s2 / (s * s) - 2.0 * py + 1.0
+                l = zmax + np.log(s) - zy
+                brier += wi * b
+                nll += wi * l
+                if terms_out is not None:
+                    terms_out[i, 0] = b
+                    terms_out[i, 1] = l
         else:
             am = bam[j]
             s = bs[j]
@@ -408,8 +416,13 @@ def toplabel_chunk(y, P, K, shift, mask, one, w, lo, hi, edges, uniform, right,
             if scores is not None:
                 py = np.float64(P[i, lab])
                 d = py - 1.0
-                brier += wi * (s2 - py * py + d * d)
-                nll += wi * clipped_nll(py, eps)
+                b = s2 - py * py + d * d
+                l = clipped_nll(py, eps)
+                brier += wi * b
+                nll += wi * l
+                if terms_out is not None:
+                    terms_out[i, 0] = b
+                    terms_out[i, 1] = l
         t = 1.0 if am == lab else 0.0
         k = find_bin(c, edges, nb, uniform, right)
         bins[0, k] += wi
@@ -487,12 +500,12 @@ def reduce_chunks(part):
 
 @njit(**OPTS)
 def _binary_one(y, p, w, edges, uniform, right, logits, scores, eps, check,
-                conf_out, corr_out, bins, out, oks, ch):
+                conf_out, corr_out, terms_out, bins, out, oks, ch):
     lo = ch * CHUNK
     hi = min(p.shape[0], lo + CHUNK)
     oks[ch] = binary_chunk(y, p, w, lo, hi, edges[0], uniform, right, logits,
                            scores, eps, check, bins[ch], out[ch], conf_out,
-                           corr_out)
+                           corr_out, terms_out)
 
 
 @njit(**OPTS)
@@ -508,7 +521,7 @@ def _binary_finish(y, p, w, logits, check, bins, out, oks):
 
 @njit(**OPTS)
 def binary_stats(y, p, w, edges, uniform, right, logits, scores, eps, check,
-                 conf_out, corr_out):
+                 conf_out, corr_out, terms_out):
     """Binary input: ``p`` (n,) probabilities of class 1 (or logits)."""
     n = p.shape[0]
     nch = n_chunks(n)
@@ -516,7 +529,7 @@ def binary_stats(y, p, w, edges, uniform, right, logits, scores, eps, check,
     out = np.zeros(2)
     if nch == 1:  # small input: no partial states (0 + x == x, so same bits)
         ok = binary_chunk(y, p, w, 0, n, edges[0], uniform, right, logits, scores,
-                          eps, check, bins, out, conf_out, corr_out)
+                          eps, check, bins, out, conf_out, corr_out, terms_out)
         if ok:
             return OK, -1, bins, out
         code, i = binary_first_error(y, p, w, 0, n, logits, check)
@@ -529,7 +542,7 @@ def binary_stats(y, p, w, edges, uniform, right, logits, scores, eps, check,
         lo = ch * CHUNK
         hi = min(n, lo + CHUNK)
         if not binary_chunk(y, p, w, lo, hi, edges[0], uniform, right, logits, scores,
-                            eps, check, pb, po, conf_out, corr_out):
+                            eps, check, pb, po, conf_out, corr_out, terms_out):
             code, i = binary_first_error(y, p, w, lo, hi, logits, check)
             return code, i, bins, out
         bins += pb
@@ -539,7 +552,7 @@ def binary_stats(y, p, w, edges, uniform, right, logits, scores, eps, check,
 
 @njit(**PAR_OPTS)
 def binary_stats_parallel(y, p, w, edges, uniform, right, logits, scores, eps,
-                          check, conf_out, corr_out):
+                          check, conf_out, corr_out, terms_out):
     nch = n_chunks(p.shape[0])
     bins = np.zeros((nch, 3, edges.shape[1] - 1))
     out = np.zeros((nch, 2))
@@ -551,18 +564,18 @@ def binary_stats_parallel(y, p, w, edges, uniform, right, logits, scores, eps,
             if ch >= nch:
                 break
             _binary_one(y, p, w, edges, uniform, right, logits, scores, eps, check,
-                        conf_out, corr_out, bins, out, oks, ch)
+                        conf_out, corr_out, terms_out, bins, out, oks, ch)
     return _binary_finish(y, p, w, logits, check, bins, out, oks)
 
 
 @njit(**OPTS)
 def _toplabel_one(y, P, K, shift, mask, one, w, edges, uniform, right, logits, scores,
-                  eps, tol, check, conf_out, corr_out, bins, out, oks, ch):
+                  eps, tol, check, conf_out, corr_out, terms_out, bins, out, oks, ch):
     lo = ch * CHUNK
     hi = min(P.shape[0], lo + CHUNK)
     oks[ch] = toplabel_chunk(y, P, K, shift, mask, one, w, lo, hi, edges[0], uniform,
                              right, logits, scores, eps, tol, check, bins[ch],
-                             out[ch], conf_out, corr_out)
+                             out[ch], conf_out, corr_out, terms_out)
 
 
 @njit(**OPTS)
@@ -578,7 +591,7 @@ def _multiclass_finish(y, P, w, logits, tol, check, bins, out, oks):
 
 @njit(**OPTS)
 def toplabel_stats(y, P, K, shift, mask, one, w, edges, uniform, right, logits, scores,
-                   eps, tol, check, conf_out, corr_out):
+                   eps, tol, check, conf_out, corr_out, terms_out):
     """Multiclass top-label: ``P`` (n, C) probabilities (or logits)."""
     nch = n_chunks(P.shape[0])
     bins = np.zeros((nch, 3, edges.shape[1] - 1))
@@ -586,7 +599,7 @@ def toplabel_stats(y, P, K, shift, mask, one, w, edges, uniform, right, logits, 
     oks = np.ones(nch, np.bool_)
     for ch in range(nch):
         _toplabel_one(y, P, K, shift, mask, one, w, edges, uniform, right, logits,
-                      scores, eps, tol, check, conf_out, corr_out, bins, out, oks, ch)
+                      scores, eps, tol, check, conf_out, corr_out, terms_out, bins, out, oks, ch)
         if not oks[ch]:
             break
     return _multiclass_finish(y, P, w, logits, tol, check, bins, out, oks)
@@ -594,7 +607,7 @@ def toplabel_stats(y, P, K, shift, mask, one, w, edges, uniform, right, logits, 
 
 @njit(**PAR_OPTS)
 def toplabel_stats_parallel(y, P, K, shift, mask, one, w, edges, uniform, right, logits,
-                            scores, eps, tol, check, conf_out, corr_out):
+                            scores, eps, tol, check, conf_out, corr_out, terms_out):
     nch = n_chunks(P.shape[0])
     bins = np.zeros((nch, 3, edges.shape[1] - 1))
     out = np.zeros((nch, 2))
@@ -606,7 +619,7 @@ def toplabel_stats_parallel(y, P, K, shift, mask, one, w, edges, uniform, right,
             if ch >= nch:
                 break
             _toplabel_one(y, P, K, shift, mask, one, w, edges, uniform, right, logits,
-                          scores, eps, tol, check, conf_out, corr_out, bins, out, oks, ch)
+                          scores, eps, tol, check, conf_out, corr_out, terms_out, bins, out, oks, ch)
     return _multiclass_finish(y, P, w, logits, tol, check, bins, out, oks)
 
 
@@ -658,6 +671,6 @@ def binary_ce(y, p, w, edges, uniform, right, logits, check):
     """Serial binary calibration errors as scalars (no arrays to box: the
     hot-loop path).  Returns (code, index, total, l1, l2, max, signed)."""
     code, i, bins, _ = binary_stats(y, p, w, edges, uniform, right, logits, None, 0.0,
-                                    check, None, None)
+                                    check, None, None, None)
     total, l1, l2, mx, signed = ce_from_bins(bins)
     return code, i, total, l1, l2, mx, signed
