@@ -140,6 +140,39 @@ def chunk_rows(n, C, stride):
     return r
 
 
+@njit(inline="always", **ROW_OPTS)
+def row_max(P, i, C):
+    """max_k P[i, k] in float64; wide rows use four running maxima (a single
+    one is a chain of dependent compares, about 4 cycles per element)."""
+    m0 = np.float64(P[i, 0])
+    if C < 32:
+        for k in range(1, C):
+            v = np.float64(P[i, k])
+            m0 = v if v > m0 else m0
+        return m0
+    m1 = m0
+    m2 = m0
+    m3 = m0
+    k = 1
+    while k + 3 < C:
+        v0 = np.float64(P[i, k])
+        v1 = np.float64(P[i, k + 1])
+        v2 = np.float64(P[i, k + 2])
+        v3 = np.float64(P[i, k + 3])
+        m0 = v0 if v0 > m0 else m0
+        m1 = v1 if v1 > m1 else m1
+        m2 = v2 if v2 > m2 else m2
+        m3 = v3 if v3 > m3 else m3
+        k += 4
+    while k < C:
+        v0 = np.float64(P[i, k])
+        m0 = v0 if v0 > m0 else m0
+        k += 1
+    m0 = m1 if m1 > m0 else m0
+    m2 = m3 if m3 > m2 else m2
+    return m2 if m2 > m0 else m0
+
+
 # Rows of a multiclass chunk are processed in blocks of about BLOCK_ELEMS
 # elements: the shifted logits d of the block are gathered into a contiguous
 # buffer, the exponentials computed by one flat loop (which the compiler
@@ -169,9 +202,7 @@ def mc_chunk(P, y, w, beta, lo, hi, stride, check, before):
         first = i
         r = 0
         while r < nbr and i < hi:
-            m = np.float64(P[i, 0])
-            for k in range(1, C):
-                m = max(m, np.float64(P[i, k]))
+            m = row_max(P, i, C)
             base = r * C
             fin = True
             for k in range(C):
