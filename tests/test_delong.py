@@ -285,3 +285,18 @@ def test_bad_inputs():
         delong_test([0, 1], [0.1, 0.9], [[0.1, 0.2], [0.3, 0.4]])
     with pytest.raises(ValueError, match="are empty"):
         delong_test([], [], [])
+
+
+def test_fractional_weights_against_reference():
+    rng = np.random.default_rng(6)
+    n = 300
+    y = (rng.random(n) < 0.4).astype(np.uint8)
+    a = np.round(rng.random(n) + 0.3 * y, 1)
+    b = np.round(rng.random(n) + 0.2 * y, 2)
+    w = rng.random(n) * 3 * (rng.random(n) < 0.9)
+    ra, rv = ref_variance(y, a, w)
+    est, var = auroc_variance(y, a, sample_weight=w)
+    assert est == approx(ra, rel=1e-13) and var == approx(rv, rel=1e-10)
+    rd, rvar = ref_test(y, a, b, w)
+    d, z, _ = delong_test(y, a, b, sample_weight=w)
+    assert d == approx(rd, abs=1e-14) and z == approx(rd / math.sqrt(rvar), rel=1e-9)
