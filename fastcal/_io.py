@@ -619,10 +619,11 @@ def _parquet_chunks(path, cols, chunk_size, progress):
         raise InputError(f"{path}: not a readable Parquet file ({exc}).") from None
     schema = pf.schema_arrow
     names = list(schema.names)
-    listy = (cols.kind != "confidence" and cols.name in names
-             and pa.types.is_list(schema.field(cols.name).type)
-             or cols.kind != "confidence" and cols.name in names
-             and pa.types.is_fixed_size_list(schema.field(cols.name).type))
+    listy = False
+    if cols.kind != "confidence" and cols.name in names:
+        typ = schema.field(cols.name).type
+        listy = (pa.types.is_list(typ) or pa.types.is_large_list(typ)
+                 or pa.types.is_fixed_size_list(typ))
     if listy:
         lab = _lookup(names, cols.label, path, "--label")
         keys, two_d = [cols.name], True
