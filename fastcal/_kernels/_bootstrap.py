@@ -1,0 +1,202 @@
+"""Poisson bootstrap of the binned statistics in one pass, without resamples.
+
+Every row ``i`` gets, for each replicate ``r``, an integer weight
+``k ~ Poisson(1)`` that is a pure function of ``(seed, stream, row, r)``:
+
+* ``key = row_key(seed, stream, row)``: splitmix64-style mixing of the seed,
+  the stream (one per shard) and the global row index (``row_offset + i``);
+* ``z = mix64(key + (r + 1) * GOLDEN)``: the splitmix64 output number
+  ``r + 1`` of the generator seeded with ``key``; ``u = z >> 32`` is uniform
+  on ``[0, 2**32)``;
+* ``k = #{j : u >= T_j}`` with ``T_j = round(F(j) * 2**32)``, ``F`` the
+  Poisson(1) CDF (``j = 0..11``): the inverse CDF by comparisons, exact up to
+  the 2**-32 quantisation of ``u`` (weights above 12 have probability below
+  1e-9 and are never drawn).
+
+So the weights do not depend on how the rows are chunked, on the number of
+threads or on the batch split of a streaming accumulator: only on
+``(seed, stream, global row index, replicate)``.
+
+State layout.  ``state`` is float64 ``(3 * nb + 2, R)`` (replicates along the
+fast axis, so the update of one row is contiguous over ``r`` and vectorises):
+rows ``0..nb-1`` weight of incorrect rows per bin, ``nb..2nb-1`` weight of
+correct rows per bin, ``2nb..3nb-1`` weight * confidence per bin, ``3nb``
+weight * Brier term, ``3nb + 1`` weight * NLL term.  Bin weight =
+incorrect + correct, weight * correct = correct.  States add (merge = +).
+
+Rows are processed in chunks of ``CHUNK`` rows; chunk states are summed in
+chunk order (serial and parallel drivers give bitwise identical results).
+"""
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from ._binned import find_bin
+from ._common import CHUNK, OPTS, PAR_OPTS
+from ._stats import ce_from_bins
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_S30 = np.uint64(30)
+_S27 = np.uint64(27)
+_S31 = np.uint64(31)
+_S32 = np.uint64(32)
+
+
+def _thresholds():
+    out = []
+    F = 0.0
+    for j in range(12):
+        F += math.exp(-1.0) / math.factorial(j)
+        out.append(int(round(F * 2.0 ** 32)))
+    return out
+
+
+THRESHOLDS = np.array(_thresholds(), dtype=np.uint64)
+(_T0, _T1, _T2, _T3, _T4, _T5, _T6, _T7, _T8, _T9, _T10, _T11) = (np.uint64(t) for t in THRESHOLDS)
+
+# Chunk states computed in parallel per round (memory: ROUND states).
+ROUND = 16
+
+
+@njit(**OPTS)
+def mix64(z):
+    """splitmix64 finaliser (a bijection of uint64)."""
+    z = (z ^ (z >> _S30)) * _M1
+    z = (z ^ (z >> _S27)) * _M2
+    return z ^ (z >> _S31)
+
+
+@njit(**OPTS)
+def row_key(seed, stream, row):
+    """Per-row generator key from uint64 ``seed``, ``stream`` and ``row``."""
+    s = mix64(mix64(seed + _GOLDEN) ^ stream)
+    return mix64(s + np.uint64(row) * _GOLDEN)
+
+
+@njit(**OPTS)
+def poisson1(u):
+    """Poisson(1) draw (float64) from ``u`` uniform on [0, 2**32)."""
+    k = ((u >= _T0) + (u >= _T1) + (u >= _T2) + (u >= _T3) + (u >= _T4) + (u >= _T5)
+         + (u >= _T6) + (u >= _T7) + (u >= _T8) + (u >= _T9) + (u >= _T10) + (u >= _T11))
+    return np.float64(k)
+
+
+@njit(**OPTS)
+def weight(key, r):
+    """Weight of replicate ``r`` for the row with generator ``key``."""
+    return poisson1(mix64(key + np.uint64(r + 1) * _GOLDEN) >> _S32)
+
+
+@njit(**OPTS)
+def weights_for_rows(seed, stream, row_offset, n, R):
+    """(n, R) float64 weights of rows ``row_offset .. row_offset + n - 1``
+    (for tests and small problems; the accumulating kernels never build it)."""
+    out = np.empty((n, R))
+    for i in range(n):
+        key = row_key(seed, stream, row_offset + i)
+        for r in range(R):
+            out[i, r] = weight(key, r)
+    return out
+
+
+@njit(**OPTS)
+def _chunk(conf, corr, terms, w, edges, right, seed, stream, row_offset, lo, hi, state):
+    """Accumulate rows lo..hi into ``state`` (3 nb + 2, R)."""
+    nb = edges.shape[0] - 1
+    R = state.shape[1]
+    for i in range(lo, hi):
+        c = conf[i]
+        b = find_bin(c, edges, nb, None, right)
+        row = b + nb if corr[i] else b
+        key = row_key(seed, stream, row_offset + i)
+        wi = 1.0 if w is None else np.float64(w[i])
+        cnt = state[row]
+        sc = state[2 * nb + b]
+        if terms is None:
+            for r in range(R):
+                k = poisson1(mix64(key + np.uint64(r + 1) * _GOLDEN) >> _S32) * wi
+                cnt[r] += k
+                sc[r] += k * c
+        else:
+            t0 = terms[i, 0]
+            t1 = terms[i, 1]
+            sb = state[3 * nb]
+            sn = state[3 * nb + 1]
+            for r in range(R):
+                k = poisson1(mix64(key + np.uint64(r + 1) * _GOLDEN) >> _S32) * wi
+                cnt[r] += k
+                sc[r] += k * c
+                sb[r] += k * t0
+                sn[r] += k * t1
+
+
+@njit(**OPTS)
+def replicate_state(conf, corr, terms, w, edges, right, seed, stream, row_offset, R):
+    """Serial driver: the (3 nb + 2, R) state of rows ``0..n-1`` (global
+    indices ``row_offset + i``)."""
+    n = conf.shape[0]
+    nb = edges.shape[0] - 1
+    state = np.zeros((3 * nb + 2, R))
+    part = np.empty_like(state)
+    for lo in range(0, n, CHUNK):
+        hi = min(n, lo + CHUNK)
+        part[:] = 0.0
+        _chunk(conf, corr, terms, w, edges, right, seed, stream, row_offset, lo, hi, part)
+        state += part
+    return state
+
+
+@njit(**PAR_OPTS)
+def replicate_state_parallel(conf, corr, terms, w, edges, right, seed, stream, row_offset, R):
+    """Parallel driver: rounds of ``ROUND`` chunks in parallel, chunk states
+    summed in chunk order (bitwise equal to the serial driver)."""
+    n = conf.shape[0]
+    nb = edges.shape[0] - 1
+    K = 3 * nb + 2
+    state = np.zeros((K, R))
+    nch = (n + CHUNK - 1) // CHUNK
+    parts = np.empty((ROUND, K, R))
+    for first in range(0, nch, ROUND):
+        m = min(ROUND, nch - first)
+        for j in prange(m):
+            lo = (first + j) * CHUNK
+            hi = min(n, lo + CHUNK)
+            parts[j] = 0.0
+            _chunk(conf, corr, terms, w, edges, right, seed, stream, row_offset, lo, hi,
+                   parts[j])
+        for j in range(m):
+            state += parts[j]
+    return state
+
+
+@njit(**OPTS)
+def replicate_gauges(state, nb):
+    """Per replicate (R, 8): ECE, MCE, RMSCE, signed error, Brier, NLL,
+    accuracy, confidence (NaN for a replicate of total weight 0)."""
+    R = state.shape[1]
+    out = np.empty((R, 8))
+    bins = np.empty((3, nb))
+    for r in range(R):
+        for b in range(nb):
+            w0 = state[b, r]
+            w1 = state[nb + b, r]
+            bins[0, b] = w0 + w1
+            bins[1, b] = state[2 * nb + b, r]
+            bins[2, b] = w1
+        total, l1, l2, mx, signed = ce_from_bins(bins)
+        if total > 0.0:
+            out[r, 0] = l1
+            out[r, 1] = mx
+            out[r, 2] = l2
+            out[r, 3] = signed
+            out[r, 4] = state[3 * nb, r] / total
+            out[r, 5] = state[3 * nb + 1, r] / total
+            out[r, 6] = bins[2].sum() / total
+            out[r, 7] = bins[1].sum() / total
+        else:
+            out[r, :] = np.nan
+    return out
