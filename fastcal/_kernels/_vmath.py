@@ -205,17 +205,17 @@ def exp_(x):
     th = r3h * _C6_H
     tl = fma(r3h, _C6_H, -th) + (r3h * _C6_L + r3l * _C6_H)
     q = _E15
-    q = q * rh + _E14
-    q = q * rh + _E13
-    q = q * rh + _E12
-    q = q * rh + _E11
-    q = q * rh + _E10
-    q = q * rh + _E9
-    q = q * rh + _E8
-    q = q * rh + _E7
-    q = q * rh + _E6
-    q = q * rh + _E5
-    q = q * rh + _E4
+    q = fma(q, rh, _E14)
+    q = fma(q, rh, _E13)
+    q = fma(q, rh, _E12)
+    q = fma(q, rh, _E11)
+    q = fma(q, rh, _E10)
+    q = fma(q, rh, _E9)
+    q = fma(q, rh, _E8)
+    q = fma(q, rh, _E7)
+    q = fma(q, rh, _E6)
+    q = fma(q, rh, _E5)
+    q = fma(q, rh, _E4)
     q = q * (r2h * r2h)
     s1 = 1.0 + rh
     e1 = (1.0 - s1) + rh
@@ -254,16 +254,16 @@ def _log_core(f, kf, extra):
     wh = sh * sh
     wl = fma(sh, sh, -wh) + 2.0 * sh * sl  # w = s^2
     q = _L11
-    q = q * wh + _L10
-    q = q * wh + _L9
-    q = q * wh + _L8
-    q = q * wh + _L7
-    q = q * wh + _L6
-    q = q * wh + _L5
-    q = q * wh + _L4
-    q = q * wh + _L3
-    q = q * wh + _L2
-    q = q * wh + _L1
+    q = fma(q, wh, _L10)
+    q = fma(q, wh, _L9)
+    q = fma(q, wh, _L8)
+    q = fma(q, wh, _L7)
+    q = fma(q, wh, _L6)
+    q = fma(q, wh, _L5)
+    q = fma(q, wh, _L4)
+    q = fma(q, wh, _L3)
+    q = fma(q, wh, _L2)
+    q = fma(q, wh, _L1)
     q = q * wh
     ph = _C23_H + q  # P(w) = 2/3 + w Q(w)
     pl = ((_C23_H - ph) + q) + _C23_L
@@ -326,7 +326,7 @@ def log1p_(x):
     fu = bits_f64(iu - (k << 52)) - 1.0
     f = x if mid else fu
     kf = 0.0 if mid else float(k)
-    extra = 0.0 if mid else c / u
+    extra = 0.0 if mid else c / (u if u != 0.0 else 1.0)  # u = 0 at x = -1 only
     y = _log_core(f, kf, extra)
     y = x if abs(x) < _TWO_M64 else y  # correctly rounded (and no underflow in s)
     y = -_INF if x == -1.0 else y
