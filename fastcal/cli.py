@@ -440,7 +440,8 @@ def _cmd_report(args):
             _update(after, y, p, False, path, cols, row0)
         else:
             if v.ndim == 2:  # validate the multiclass input as given
-                full = full or CalibrationAccumulator(args.bins)
+                if full is None:
+                    full = CalibrationAccumulator(args.bins)
                 _update(full, y, v, logits, path, cols, row0)
                 note = ("isotonic calibrates the top-label confidence: both columns score "
                         "confidence against correctness (binary Brier and NLL).")
@@ -725,6 +726,13 @@ def main(argv=None):
         if args.command == "demo" or args.command is None:
             return _cmd_demo(args if args.command else _parser().parse_args(["demo"]))
         raise UsageError(f"unknown command {args.command!r}")  # pragma: no cover
+    except BrokenPipeError:  # `fastcal report ... | head`: stop quietly
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):  # pragma: no cover - no real stdout
+            pass
+        return 0
     except UsageError as exc:
         return _error(str(exc))
     except (InputError, ImportError) as exc:
