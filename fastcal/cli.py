@@ -458,7 +458,10 @@ def _cmd_report(args):
     if args.save_calibrator:
         _write(args.save_calibrator, json.dumps(_jsonable(cal.to_dict()), indent=2) + "\n")
     if args.plot:
-        _plot(final, args.plot, before=rb if ra is not None else None)
+        title = f"Reliability diagram: {os.path.basename(str(path))}"
+        if ra is not None:
+            title += f" ({args.fit})"
+        _plot(final, args.plot, before=rb if ra is not None else None, title=title)
 
     if args.json:
         if ra is None:
@@ -526,7 +529,7 @@ def _write(path, text):
         raise UsageError(f"{path}: cannot write ({exc.strerror or exc}).") from None
 
 
-def _plot(report, out, before=None):
+def _plot(report, out, before=None, title=None):
     try:
         import matplotlib
     except ImportError:
@@ -537,7 +540,14 @@ def _plot(report, out, before=None):
         from . import plot as fplot
     except ImportError as exc:
         raise UsageError(f"--plot: fastcal.plot is not available ({exc}).") from None
-    ax = fplot.reliability_diagram(report)
+    data = report if before is None else [before, report]
+    kw = {} if before is None else {"labels": ["before", "after"]}
+    if title:
+        kw["title"] = title
+    try:
+        ax = fplot.reliability_diagram(data, **kw)
+    except TypeError:  # a fastcal.plot without overlays or titles: the documented call
+        ax = fplot.reliability_diagram(report)
     fig = ax.figure if hasattr(ax, "figure") else ax
     try:
         fig.savefig(out, dpi=120, bbox_inches="tight")
@@ -600,7 +610,8 @@ def _cmd_demo(args):
                 print(f"\n(no plot: fastcal.plot is not available: {exc})")
             matplotlib = None
         if matplotlib is not None:
-            _plot(r2, args.plot, before=r)
+            _plot(r2, args.plot, before=r,
+                  title="SYNTHETIC data: before and after temperature scaling")
             print(f"\nReliability diagram saved to {args.plot}")
     print(f"\nDone in {time.perf_counter() - t0:.1f} s. On your own predictions:\n"
           "  fastcal report preds.csv --confidence confidence --label correct\n"

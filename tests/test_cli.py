@@ -199,6 +199,11 @@ def test_plot(tmp_path, capsys, binary):
     code, o, err = run(capsys, "report", f, "--plot", out)
     assert code == 0, err
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 1000
+    # before/after overlay with a fit
+    out2 = tmp_path / "fit.png"
+    code, o, err = run(capsys, "report", f, "--plot", out2, "--fit", "isotonic", "--fit-file", f)
+    assert code == 0, err
+    assert out2.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out2.stat().st_size > 1000
 
 
 def test_plot_path_with_a_stub(tmp_path, capsys, binary, monkeypatch):
