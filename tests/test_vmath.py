@@ -21,9 +21,21 @@ MAX_ULP = 0.51
 MAX_MISROUNDED = 2e-4
 
 DBL_MAX = np.finfo(np.float64).max
-BLOCKS = {"exp": V.exp_block, "log": V.log_block, "log1p": V.log1p_block}
-MPF = {"exp": "exp", "log": "log", "log1p": "log1p"}
-LIBM = {"exp": math.exp, "log": math.log, "log1p": math.log1p}
+# exp_fast_ is faithful only
+MAX_ULP_FAST = 1.0
+BLOCKS = {"exp": V.exp_block, "log": V.log_block, "log1p": V.log1p_block,
+          "exp_fast": V.exp_fast_block}
+MPF = {"exp": "exp", "log": "log", "log1p": "log1p", "exp_fast": "exp"}
+
+
+def _exp(v):
+    try:
+        return math.exp(v)
+    except OverflowError:
+        return math.inf
+
+
+LIBM = {"exp": _exp, "log": math.log, "log1p": math.log1p, "exp_fast": _exp}
 
 
 # ---------------------------------------------------------------- helpers
@@ -137,6 +149,13 @@ def test_special_values(name, x, expected):
     assert run(name, np.array([x]))[0] == expected
 
 
+@pytest.mark.parametrize("x, expected", [(0.0, 1.0), (np.inf, np.inf), (-np.inf, 0.0),
+                                         (710.0, np.inf), (-746.0, 0.0), (1e-300, 1.0)])
+def test_exp_fast_special_values(x, expected):
+    assert run("exp_fast", np.array([x]))[0] == expected
+    assert np.isnan(run("exp_fast", np.array([np.nan]))[0])
+
+
 @pytest.mark.parametrize(
     "name, x", [("exp", np.nan), ("log", np.nan), ("log", -1.0), ("log", -5e-324),
                 ("log", -np.inf), ("log1p", np.nan), ("log1p", -1.5), ("log1p", -np.inf)]
@@ -157,6 +176,11 @@ def test_exp_hypothesis_full_range(x):
 @given(x=st.floats(min_value=-746.0, max_value=710.0))
 def test_exp_hypothesis_interesting_range(x):
     assert ulp_error("exp", x, run("exp", np.array([x]))[0]) <= MAX_ULP
+
+
+@given(x=finite)
+def test_exp_fast_hypothesis_full_range(x):
+    assert ulp_error("exp_fast", x, run("exp_fast", np.array([x]))[0]) < MAX_ULP_FAST
 
 
 @given(x=st.floats(min_value=0.0, exclude_min=True, allow_infinity=False))
@@ -194,6 +218,13 @@ def test_large_random_samples_max_ulp_and_rounding(rng):
         worst, misrounded, where = check_sample(name, x)
         assert worst <= MAX_ULP, (name, worst, where)
         assert misrounded <= MAX_MISROUNDED * x.shape[0], (name, misrounded)
+
+
+def test_exp_fast_is_faithful(rng):
+    for x in (rng.uniform(-745.2, 709.8, 50_000), rng.uniform(-745.2, -708.3, 10_000),
+              consecutive(0.5 * LN2, 400), consecutive(-0.5 * LN2, 400)):
+        worst, _, where = check_sample("exp_fast", x)
+        assert worst < MAX_ULP_FAST, (worst, where)
 
 
 def test_every_point_against_mpmath(rng):
@@ -321,7 +352,9 @@ def _host_has_avx2():
 
 @pytest.mark.skipif(numba.config.DISABLE_JIT, reason="needs the JIT")
 @pytest.mark.skipif(not _host_has_avx2(), reason="needs a CPU with AVX2")
-@pytest.mark.parametrize("name", ["exp", "log"])
+@pytest.mark.skipif(numba.config.CPU_NAME not in (None, "host"),
+                    reason="NUMBA_CPU_NAME targets another CPU")
+@pytest.mark.parametrize("name", ["exp", "log", "exp_fast"])
 def test_block_loop_is_vectorised(name):
     # a private uncached compile: inspection is disabled for cached code
     fn = numba.njit(**dict(OPTS, cache=False))(BLOCKS[name].py_func)
@@ -331,7 +364,9 @@ def test_block_loop_is_vectorised(name):
     ir = fn.inspect_llvm(sig)
     asm = fn.inspect_asm(sig)
     assert ("<4 x double>" in ir) or ("<8 x double>" in ir)
-    assert "fma" in ir
+    # the float64 <-> int64 bitcasts and the exponent arithmetic are vectorised too
+    assert ("<4 x i64>" in ir) or ("<8 x i64>" in ir)
+    assert ("@llvm.fma.v4f64" in ir) or ("@llvm.fma.v8f64" in ir)
     # packed double-precision arithmetic on ymm/zmm registers
     packed = [ln for ln in asm.splitlines()
               if ("%ymm" in ln or "%zmm" in ln)

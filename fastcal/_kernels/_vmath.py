@@ -15,6 +15,10 @@ and return float64)
     exp(x).  ``x > 709.782712893384`` -> ``inf``; subnormal results are
     rounded once, onto the subnormal grid; ``x < -745.1332191019412`` -> 0;
     ``exp_(-inf) == 0``, ``exp_(inf) == inf``, NaN -> NaN.
+``exp_fast_(x)``
+    exp(x) with about half the work of ``exp_`` and the same special values;
+    error < 1 ulp (faithful) but not monotone.  For sums of exponentials
+    (softmax normalisers), not for anything that compares the results.
 ``log_(x)``
     log(x) for x > 0, subnormal x included.  ``log_(0) == -inf``,
     ``log_(inf) == inf``, x < 0 or NaN -> NaN.
@@ -25,8 +29,8 @@ and return float64)
 Block helpers (the shape in which binned kernels call them: small contiguous
 float64 buffers, e.g. 256 elements)
 ------------------------------------------------------------------------------
-``exp_block(src, dst, n)``, ``log_block(src, dst, n)``,
-``log1p_block(src, dst, n)``
+``exp_block(src, dst, n)``, ``exp_fast_block(src, dst, n)``,
+``log_block(src, dst, n)``, ``log1p_block(src, dst, n)``
     ``dst[i] = f(src[i])`` for ``i < n``; ``src`` float64 or float32,
     ``dst`` float64, both 1-D and contiguous (``src is dst`` is allowed).
 ``sum_block(src, n)``
@@ -40,10 +44,20 @@ float64 buffers, e.g. 256 elements)
 
 Accuracy (measured against mpmath at 200 bits, see ``tests/test_vmath.py``)
 ------------------------------------------------------------------------------
-All three are faithful with a maximum error below 0.51 ulp (bound asserted
-by the tests: <= 0.51 ulp over random samples of the whole finite range and
-dense sweeps of the hard regions), and return the correctly rounded result
-for more than 99.99 % of arguments.  They are not proven correctly rounded.
+``exp_``, ``log_`` and ``log1p_`` have a maximum error below 0.51 ulp
+(measured 0.5016; the tests assert <= 0.51 ulp on hypothesis draws over the
+whole finite range, 100k-point random samples and dense sweeps of the hard
+regions) and return the correctly rounded result for more than 99.99 % of
+arguments (measured: 1 to 3 misrounded per 100 000).  They are not proven
+correctly rounded.  ``exp_fast_``: < 1 ulp (measured 0.75, 0.82 for
+subnormal results; the tests assert < 1 ulp), correctly rounded about 94 %
+of the time.
+
+Cost (indicative, 256-element blocks in cache, AVX-512 Zen 4 under load):
+``exp_`` 2.3 ns, ``exp_fast_`` 1.2 ns, ``log_`` 2.3 ns, ``log1p_`` 2.5 ns per
+element, against 5.5 / 3.4 / 5.1 ns for ``np.exp`` / ``np.log`` /
+``np.log1p`` in an njit loop; ``sum_block`` 0.15 ns against 0.8 ns for a
+plain sequential sum.
 
 Method.  ``exp``: ``n = round(x / ln2)``, ``r = x - n ln2`` with the first
 product exact by an FMA and a second constant for the tail of ln2, then
@@ -169,6 +183,10 @@ _LOG1P_HI = 0.41421356237309503  # sqrt(2) - 1
 _E4, _E5, _E6, _E7, _E8, _E9, _E10, _E11, _E12, _E13, _E14, _E15 = (
     1.0 / math.factorial(k) for k in range(4, 16)
 )
+# exp_fast_: 1/k! for k = 2 .. 13
+_F2, _F3, _F4, _F5, _F6, _F7, _F8, _F9, _F10, _F11, _F12, _F13 = (
+    1.0 / math.factorial(k) for k in range(2, 14)
+)
 # log: 2 / (2j + 3) for j = 1 .. 11
 _L1, _L2, _L3, _L4, _L5, _L6, _L7, _L8, _L9, _L10, _L11 = (
     2.0 / (2 * j + 3) for j in range(1, 12)
@@ -240,6 +258,49 @@ def exp_(x):
     lo = ((1.0 - hi) + vh) + vl
     ysub = ((hi + lo) - 1.0) * _TINY
     y = ysub if y < _TINY else y
+    return y if x == x else x
+
+
+@njit(inline="always", **OPTS)
+def exp_fast_(x):
+    """exp(x) in float64 with about half the work of :func:`exp_`; < 1 ulp.
+
+    Same special values as :func:`exp_`.  Faithful (max error measured 0.75
+    ulp, 0.82 ulp for subnormal results, correctly rounded about 94 % of the
+    time) but NOT monotone: use it where the results are summed (softmax
+    normalisers), :func:`exp_` where they are compared.
+
+    Examples
+    --------
+    >>> from fastcal._kernels._vmath import exp_fast_
+    >>> abs(exp_fast_(1.0) - 2.718281828459045) <= 4.5e-16
+    True
+    """
+    x = float(x)
+    xc = x if x > -746.0 else -746.0  # NaN -> -746 (fixed up at the end)
+    xc = xc if xc < 710.0 else 710.0
+    kf = np.floor(xc * _INV_LN2 + 0.5)
+    n = np.int64(kf)
+    r = fma(-kf, _LN2_T, fma(-kf, _LN2, xc))  # rounded once
+    q = _F13
+    q = fma(q, r, _F12)
+    q = fma(q, r, _F11)
+    q = fma(q, r, _F10)
+    q = fma(q, r, _F9)
+    q = fma(q, r, _F8)
+    q = fma(q, r, _F7)
+    q = fma(q, r, _F6)
+    q = fma(q, r, _F5)
+    q = fma(q, r, _F4)
+    q = fma(q, r, _F3)
+    q = fma(q, r, _F2)
+    s1 = 1.0 + r
+    e1 = (1.0 - s1) + r  # 1 + r = s1 + e1 exactly
+    y = s1 + fma(r * r, q, e1)
+    pos = n > 0
+    a = np.int64(1) if pos else np.int64(-64)
+    y = y * bits_f64((n - a + 1023) << 52)
+    y = y * (2.0 if pos else _TWO_M64)  # subnormal results: rounded a second time
     return y if x == x else x
 
 
@@ -348,6 +409,21 @@ def exp_block(src, dst, n):
     """
     for i in range(n):
         dst[i] = exp_(src[i])
+
+
+@njit(**OPTS)
+def exp_fast_block(src, dst, n):
+    """``dst[i] = exp_fast_(src[i])`` for ``i < n`` (vectorised loop).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastcal._kernels._vmath import exp_fast_block
+    >>> d = np.empty(3); exp_fast_block(np.array([0.0, -1.0, np.inf]), d, 3); d
+    array([1.        , 0.36787944,        inf])
+    """
+    for i in range(n):
+        dst[i] = exp_fast_(src[i])
 
 
 @njit(**OPTS)
