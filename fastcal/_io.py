@@ -210,7 +210,8 @@ def _size(path):
 class _ByteSource:
     """A growable uint8 buffer over a binary file."""
 
-    def __init__(self, f, raw, block_size):
+    def __init__(self, f, raw, block_size, path):
+        self.path = path
         self.f = f
         self.raw = raw  # underlying file, for the bytes-read count
         self.buf = np.empty(max(16, int(block_size)), np.uint8)
@@ -229,12 +230,15 @@ class _ByteSource:
             self.buf[:rem] = self.buf[pos:self.have]
         self.have = rem
         mv = memoryview(self.buf)
-        while self.have < self.buf.shape[0]:
-            k = self.f.readinto(mv[self.have:])
-            if not k:
-                self.eof = True
-                break
-            self.have += k
+        try:
+            while self.have < self.buf.shape[0]:
+                k = self.f.readinto(mv[self.have:])
+                if not k:
+                    self.eof = True
+                    break
+                self.have += k
+        except (OSError, EOFError) as exc:  # I/O errors, corrupt gzip data
+            raise InputError(f"{self.path}: cannot read the file ({exc}).") from None
 
     def bytes_read(self):
         try:
@@ -253,11 +257,8 @@ def _open_binary(path):
 def _csv_chunks(path, delim, cols, chunk_size, progress, block_size):
     f, raw = _open_binary(path)
     try:
-        src = _ByteSource(f, raw, block_size)
-        try:
-            src.refill(0)
-        except (OSError, EOFError) as exc:
-            raise InputError(f"{path}: cannot read the file ({exc}).") from None
+        src = _ByteSource(f, raw, block_size, path)
+        src.refill(0)
         start = 3 if src.buf[:3].tobytes() == _BOM and src.have >= 3 else 0
         # skip blank lines before the header
         while True:
@@ -402,7 +403,7 @@ def _jsonl_chunks(path, cols, chunk_size, progress):
         width = None
         cap = None
         rows = 0
-        for line, text in enumerate(f, 1):
+        for line, text in enumerate(_lines(f, path), 1):
             if not text.strip():
                 continue
             try:
@@ -458,6 +459,13 @@ def _jsonl_chunks(path, cols, chunk_size, progress):
         f.close()
         if raw is not f:
             raw.close()
+
+
+def _lines(f, path):
+    try:
+        yield from f
+    except (OSError, EOFError) as exc:  # I/O errors, corrupt gzip data
+        raise InputError(f"{path}: cannot read the file ({exc}).") from None
 
 
 def _pack(labs, vals):

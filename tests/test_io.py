@@ -173,6 +173,19 @@ def test_tsv_and_gzip(tmp_path):
     assert [x.tolist() for x in joined(str(g), block_size=5)] == [[0, 1], [0.2, 0.8]]
 
 
+def test_corrupt_gzip(tmp_path):
+    texts = {"t.csv.gz": b"confidence,label\n" + b"0.5,1\n" * 20000,
+             "t.jsonl.gz": b'{"confidence": 0.5, "label": 1}\n' * 20000}
+    for name, text in texts.items():
+        data = gzip.compress(text)
+        (tmp_path / name).write_bytes(data[: len(data) // 2])
+        with pytest.raises(InputError, match=rf"{name}: cannot read the file \(Compressed file ended"):
+            chunks(str(tmp_path / name), block_size=4096)
+    (tmp_path / "g.csv.gz").write_bytes(b"garbage")
+    with pytest.raises(InputError, match=r"g\.csv\.gz: cannot read the file \(Not a gzipped file"):
+        chunks(str(tmp_path / "g.csv.gz"))
+
+
 def test_csv_fallback_tokens_are_exact(tmp_path):
     vals = ["0.1234567890123456789012345", "1e-400", "4.9e-324", "0.5"]
     p = write(tmp_path / "f.csv", "confidence,label\n" + "".join(f"{v},1\n" for v in vals))
