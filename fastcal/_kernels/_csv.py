@@ -274,7 +274,7 @@ def scan_number(buf, s, e):
             if c < 48 or c > 57:
                 break
             if ex < 100000:
-                ex = ex * 10 + (c - 48)
+                ex = ex * 10 + (int(c) - 48)
             i += 1
         q += -ex if eneg else ex
     k, v = _value(m, q, neg, truncated)
@@ -331,7 +331,7 @@ def parse_label(buf, s, e):
             break
         if nd >= 18:
             return False, 0
-        v = v * 10 + (c - 48)
+        v = v * 10 + (int(c) - 48)
         if v != 0:
             nd += 1
         i += 1
@@ -485,7 +485,7 @@ def parse_block(buf, pos, end, final, delim, slots, vals, labels, row, fb, nfb):
                                 if c < 48 or c > 57:
                                     break
                                 if ex < 100000:
-                                    ex = ex * 10 + (c - 48)
+                                    ex = ex * 10 + (int(c) - 48)
                                 q += 1
                             ex10 += -ex if eneg else ex
                         else:
