@@ -312,11 +312,12 @@ def _class_sums(label, weight, weighted):
 
 
 @njit(**OPTS)
-def _small(score, label, weight, weighted, want):
+def _small_keys(score, label, weight, weighted):
+    """Keys (positives from the front, negatives from the back), their
+    weights, the number of positives and the class weights."""
     n = score.shape[0]
     keys = np.empty(n, np.uint64)
     w = np.empty(n if weighted else 0, np.float64)
-    # positives from the front, negatives from the back
     a = 0
     b = n
     wp = 0.0
@@ -338,11 +339,26 @@ def _small(score, label, weight, weighted, want):
     if not weighted:
         wp = np.float64(a)
         wn = np.float64(n - a)
+    return keys, w, a, wp, wn
+
+
+@njit(**OPTS)
+def _small(score, label, weight, weighted):
+    keys, w, a, wp, wn = _small_keys(score, label, weight, weighted)
+    n = score.shape[0]
+    if a == 0 or a == n:
+        return 0.0, wp, wn
+    return _pairs(keys, w, weighted, 0, a, n - a), wp, wn
+
+
+@njit(**OPTS)
+def _small_q(score, label, weight, weighted):
+    """As :func:`_small`, and the squared placements (see mann_whitney_q)."""
+    keys, w, a, wp, wn = _small_keys(score, label, weight, weighted)
+    n = score.shape[0]
     qs = np.zeros(4, np.float64)
     if a == 0 or a == n:
         return 0.0, wp, wn, qs
-    if want is None:
-        return _pairs(keys, w, weighted, 0, a, n - a), wp, wn, qs
     col = np.empty(n - a, np.float64)
     u = _pairs_q(keys, w, weighted, 0, a, n - a, wp, wn, 0.0, 0.0, 0.0, 0.0, col, qs)
     return u, wp, wn, qs
@@ -902,9 +918,8 @@ def mann_whitney(score, label, weight):
     """
     weighted = weight.shape[0] > 0
     if score.shape[0] <= (_SMALL_W if weighted else _SMALL):
-        u, wp, wn, _ = _small(score, label, weight, weighted, None)
-    else:
-        u, wp, wn, _ = _mann_whitney_radix(score, label, weight, None)
+        return _small(score, label, weight, weighted)
+    u, wp, wn, _ = _mann_whitney_radix(score, label, weight, None)
     return u, wp, wn
 
 
@@ -941,7 +956,7 @@ def mann_whitney_q(score, label, weight):
     """
     weighted = weight.shape[0] > 0
     if score.shape[0] <= (_SMALL_W if weighted else _SMALL):
-        return _small(score, label, weight, weighted, True)
+        return _small_q(score, label, weight, weighted)
     return _mann_whitney_radix(score, label, weight, True)
 
 
