@@ -77,7 +77,7 @@ def _too_few(wp, wn):
 
 def _variance(u, wp, wn, q):
     """(auc, variance) from the kernel's sums; variance nan when undefined."""
-    auc = u / (wp * wn)
+    auc = float(u / (wp * wn))
     if not (wp > 1.0 and wn > 1.0):
         _too_few(wp, wn)
         return auc, float("nan")
@@ -272,11 +272,11 @@ def delong_test(y_true, score_a, score_b, *, sample_weight=None):
     if not (wp > 0.0 and wn > 0.0):
         _one_class()
         return float("nan"), float("nan"), float("nan")
-    diff = ua / (wp * wn) - ub / (wp * wn)
+    diff = float(ua / (wp * wn) - ub / (wp * wn))
     if not (wp > 1.0 and wn > 1.0):
         _too_few(wp, wn)
         return diff, float("nan"), float("nan")
-    var = s10 / (wp - 1.0) / wp + s01 / (wn - 1.0) / wn
+    var = float(s10 / (wp - 1.0) / wp + s01 / (wn - 1.0) / wn)
     if var == 0.0:
         if diff == 0.0:
             return 0.0, 0.0, 1.0

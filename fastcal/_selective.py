@@ -56,7 +56,7 @@ def _curve(correct, confidence, want_curve):
     n = s.shape[0]
     out = np.empty(n, np.float64) if want_curve else _EMPTY
     total, errs = KS.risk_curve(lab, s, out)
-    return n, total, int(errs), out
+    return n, float(total), int(errs), out
 
 
 def risk_coverage_curve(correct, confidence):
@@ -116,7 +116,7 @@ def aurc(correct, confidence):
     0.20833333333333331
     """
     n, total, _, _ = _curve(correct, confidence, False)
-    return total / n
+    return float(total / n)
 
 
 def _oracle_aurc(n, n_err):
@@ -170,4 +170,4 @@ def prediction_rejection_ratio(correct, confidence):
         return float("nan")
     rand = n_err / n
     orc = _oracle_aurc(n, n_err)
-    return (rand - total / n) / (rand - orc)
+    return float((rand - total / n) / (rand - orc))
