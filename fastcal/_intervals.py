@@ -44,6 +44,8 @@ def _norm_ppf_scalar(p):
         return math.nan
     if p >= 0.5:
         return 0.0 if p == 0.5 else -_norm_ppf_scalar(1.0 - p)  # 1 - p is exact for p in [0.5, 1]
+    if p < 1e-290:
+        return _norm_ppf_far_tail(p)
     # Start: Abramowitz & Stegun 26.2.23 (absolute error < 4.5e-4) ...
     t = math.sqrt(-2.0 * math.log(p))
     x = -(t - (2.515517 + t * (0.802853 + t * 0.010328))
@@ -60,6 +62,24 @@ def _norm_ppf_scalar(p):
             e = 0.5 * math.erfc(-x / _SQRT2) - p
         u = e * math.exp(0.5 * x * x + _LOG_SQRT_2PI)
         step = u / (1.0 + 0.5 * x * u)
+        x -= step
+        if abs(step) <= 1e-16 * abs(x):
+            break
+    return x
+
+
+def _norm_ppf_far_tail(p):
+    """p < 1e-290 (x < -36.4), where exp(x^2 / 2) overflows: Newton on
+    log Phi(x) = log phi(x) + log R(x), with the Mills-ratio series
+    R(x) = Phi(x) / phi(x) = -(1 - 1/x^2 + 3/x^4 - 15/x^6 + 105/x^8 - ...) / x
+    (relative error below 1e-13 there)."""
+    logp = math.log(p)
+    x = -math.sqrt(-2.0 * logp)
+    for _ in range(50):
+        r2 = 1.0 / (x * x)
+        ratio = -(1.0 - r2 * (1.0 - r2 * (3.0 - r2 * (15.0 - r2 * (105.0 - r2 * 945.0))))) / x
+        g = -0.5 * x * x - _LOG_SQRT_2PI + math.log(ratio) - logp
+        step = g * ratio  # d log Phi / dx = 1 / ratio
         x -= step
         if abs(step) <= 1e-16 * abs(x):
             break

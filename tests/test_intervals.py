@@ -48,11 +48,17 @@ def counts():
 
 
 # ------------------------------------------------------------ normal quantile
-@given(hs.one_of(hs.floats(1e-300, 1.0, exclude_max=True),
+@given(hs.one_of(hs.floats(0.0, 1.0, exclude_min=True, exclude_max=True),
+                 hs.floats(-323.0, -280.0).map(lambda e: 10.0**e),
                  hs.floats(0.25, 0.75),
                  hs.floats(1e-16, 0.5).map(lambda q: 1.0 - q)))
 def test_norm_ppf_matches_scipy(p):
     assert norm_ppf(p) == pytest.approx(st.norm.ppf(p), rel=1e-14, abs=1e-300)
+
+
+def test_norm_ppf_far_tail_no_overflow():
+    p = np.array([1e-289, 1e-291, 1e-310, 5e-324])
+    np.testing.assert_allclose(norm_ppf(p), st.norm.ppf(p), rtol=1e-14)
 
 
 def test_norm_ppf_array_and_ends():
