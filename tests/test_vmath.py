@@ -275,7 +275,8 @@ def test_log1p_tiny_arguments_are_returned_exactly(rng):
 
 
 # ------------------------------------------------------------ monotonicity
-def test_exp_is_non_decreasing_on_sorted_inputs(rng):
+@pytest.mark.parametrize("name", ["exp", "exp_fast"])
+def test_exp_is_non_decreasing_on_sorted_inputs(rng, name):
     """Empirical: exp_ is not proven correctly rounded, so monotonicity is
     checked, not guaranteed (see the module docstring)."""
     samples = [np.sort(rng.uniform(-746.0, 710.0, 1_000_000)),
@@ -286,9 +287,12 @@ def test_exp_is_non_decreasing_on_sorted_inputs(rng):
         samples.append(consecutive((j + 0.5) * LN2, 2000))
     for c in (709.782712893384, -745.1332191019412, -708.3964185322641):
         samples.append(consecutive(c, 2000))
+    # small arguments: thousands of consecutive inputs share one output ulp
+    for c in (1e-9, -1e-9, 3e-5, -3e-5, 0.01, -0.01):
+        samples.append(consecutive(c, 20000))
     for x in samples:
         x = np.sort(x)  # consecutive() runs downwards for negative centres
-        y = run("exp", x)
+        y = run(name, x)
         assert np.all(y[1:] >= y[:-1])
 
 
