@@ -350,7 +350,7 @@ def _host_has_avx2():
         import llvmlite.binding as ll
 
         return ll.get_host_cpu_features().get("avx2", False)
-    except Exception:  # pragma: no cover - unusual llvmlite builds
+    except (ImportError, AttributeError):  # pragma: no cover - unusual llvmlite builds
         return False
 
 

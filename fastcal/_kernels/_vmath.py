@@ -26,6 +26,10 @@ and return float64)
     log(1 + x) for x > -1, accurate for tiny x.  ``log1p_(-1) == -inf``,
     ``log1p_(inf) == inf``, x < -1 or NaN -> NaN.
 
+A loop that accumulates (``t += log_(q[i])``) still does not vectorise: without
+fastmath LLVM keeps the sequential order of the additions.  Fill a buffer
+with a ``*_block`` helper, then reduce it with ``sum_block``.
+
 Block helpers (the shape in which binned kernels call them: small contiguous
 float64 buffers, e.g. 256 elements)
 ------------------------------------------------------------------------------
@@ -213,8 +217,9 @@ def exp_(x):
     (0.0, inf)
     """
     x = float(x)
-    xc = x if x > -746.0 else -746.0  # NaN -> -746 (fixed up at the end)
-    xc = xc if xc < 710.0 else 710.0
+    # explicit selects, not max/min: NaN -> -746 here (fixed up at the end)
+    xc = x if x > -746.0 else -746.0  # noqa: FURB136
+    xc = xc if xc < 710.0 else 710.0  # noqa: FURB136
     kf = np.floor(xc * _INV_LN2 + 0.5)
     n = np.int64(kf)
     rh = fma(-kf, _LN2, xc)  # exact: see the module notes
@@ -262,7 +267,7 @@ def exp_(x):
     lo = ((1.0 - hi) + vh) + vl
     ysub = ((hi + lo) - 1.0) * _TINY
     y = ysub if y < _TINY else y
-    return y if x == x else x
+    return x if np.isnan(x) else y
 
 
 @njit(inline="always", **OPTS)
@@ -282,8 +287,9 @@ def exp_fast_(x):
     True
     """
     x = float(x)
-    xc = x if x > -746.0 else -746.0  # NaN -> -746 (fixed up at the end)
-    xc = xc if xc < 710.0 else 710.0
+    # explicit selects, not max/min: NaN -> -746 here (fixed up at the end)
+    xc = x if x > -746.0 else -746.0  # noqa: FURB136
+    xc = xc if xc < 710.0 else 710.0  # noqa: FURB136
     kf = np.floor(xc * _INV_LN2 + 0.5)
     n = np.int64(kf)
     r = fma(-kf, _LN2_T, fma(-kf, _LN2, xc))  # rounded once
@@ -306,7 +312,7 @@ def exp_fast_(x):
     a = np.int64(1) if pos else np.int64(-64)
     y = y * bits_f64((n - a + 1023) << 52)
     y = y * (2.0 if pos else _TWO_M64)  # subnormal results: rounded a second time
-    return y if x == x else x
+    return x if np.isnan(x) else y
 
 
 # ------------------------------------------------------------------- log
@@ -369,7 +375,7 @@ def log_(x):
     y = _log_core(f, kf, 0.0)
     y = -_INF if x == 0.0 else y
     y = _NAN if x < 0.0 else y
-    return x if (x == _INF) | (x != x) else y
+    return x if (x == _INF) | np.isnan(x) else y
 
 
 @njit(inline="always", **OPTS)
@@ -397,7 +403,7 @@ def log1p_(x):
     y = x if abs(x) < _TWO_M64 else y  # correctly rounded (and no underflow in s)
     y = -_INF if x == -1.0 else y
     y = _NAN if x < -1.0 else y
-    return x if (x == _INF) | (x != x) else y
+    return x if (x == _INF) | np.isnan(x) else y
 
 
 # ---------------------------------------------------------------- blocks
