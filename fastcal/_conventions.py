@@ -152,11 +152,11 @@ def ece_with_convention(y_true, y_prob, name, n_bins=15, norm="l1", *, sample_we
     Examples
     --------
     >>> from fastcal._conventions import ece_with_convention
-    >>> y, p = [0, 1, 1, 1], [0.2, 1.0, 0.5, 1.0]
-    >>> ece_with_convention(y, p, "fastcal", n_bins=2), ece_with_convention(y, p, "torchmetrics", n_bins=2)
-    (0.175, 0.175)
-    >>> round(ece_with_convention(y, p, "netcal", n_bins=2), 6)
-    0.175
+    >>> y, p = [1, 0, 1, 1], [1.0, 1.0, 0.95, 0.2]
+    >>> [round(ece_with_convention(y, p, c, n_bins=2), 6) for c in ("fastcal", "torchmetrics", "netcal")]
+    [0.4375, 0.4625, 0.4375]
+
+    torchmetrics puts the two confidences of exactly 1.0 in a bin of their own.
     """
     V.check_choice(name, "convention", CONVENTIONS)
     V.check_choice(norm, "norm", _NORMS)
