@@ -255,32 +255,37 @@ def _bfrac(a, b, x, y, lam):
     anp1 = np.ones_like(a)
     bnp1 = c / c1
     r = c1 / c
-    active = np.ones(a.shape, dtype=bool)
-    idx = np.arange(a.size)
+    out = r.copy()
+    where = np.arange(a.size)  # positions in `out` of the elements still iterating
     for n in range(1, _CF_MAX_ITER):
-        i = idx[active]
-        if i.size == 0:
-            break
-        ai, bi, xi = a[i], b[i], x[i]
-        t = n / ai
-        w = n * (bi - n) * xi
-        e = ai / s[i]
-        alpha = p[i] * (p[i] + c0[i]) * e * e * (w * xi)
-        e = (t + 1.0) / (c1[i] + t + t)
-        beta = n + w / s[i] + e * (c[i] + n * yp1[i])
-        p[i] = t + 1.0
-        s[i] += 2.0
-        na = alpha * an[i] + beta * anp1[i]
-        nb = alpha * bn[i] + beta * bnp1[i]
-        r0 = r[i]
-        ri = na / nb
-        r[i] = ri
-        an[i] = anp1[i] / nb
-        bn[i] = bnp1[i] / nb
-        anp1[i] = ri
-        bnp1[i] = 1.0
-        active[i] = np.abs(ri - r0) > _CF_TOL * ri
-    return r
+        t = n / a
+        w = n * (b - n) * x
+        e = a / s
+        alpha = p * (p + c0) * e * e * (w * x)
+        e = (t + 1.0) / (c1 + t + t)
+        beta = n + w / s + e * (c + n * yp1)
+        p = t + 1.0
+        s = s + 2.0
+        na = alpha * an + beta * anp1
+        nb = alpha * bn + beta * bnp1
+        r0 = r
+        r = na / nb
+        an = anp1 / nb  # rescaled so that bnp1 = 1
+        bn = bnp1 / nb
+        anp1 = r
+        bnp1 = np.ones_like(r)
+        going = np.abs(r - r0) > _CF_TOL * r
+        if not going.all():
+            out[where] = r
+            if not going.any():
+                break
+            # drop the converged elements from the working arrays
+            where = where[going]
+            a, b, x, c, c0, c1, yp1, p, s, an, bn, anp1, bnp1, r = (
+                v[going] for v in (a, b, x, c, c0, c1, yp1, p, s, an, bn, anp1, bnp1, r))
+    else:  # pragma: no cover - not reached for finite a, b
+        out[where] = r
+    return out
 
 
 def _betainc_pair(a, b, x):
@@ -415,7 +420,12 @@ def _beta_ppf_low(a, b, p):
         new = np.where(f == 0, xi, np.where(newton_ok, new, bis))
         taken = np.abs(new - xi)
         prev[i] = np.where(newton_ok, taken, np.inf)
-        done = (f == 0) | (taken <= 4e-16 * np.abs(xi)) | (hi_ - li <= 4e-16 * hi_)
+        # Halley converges cubically: once K |step|^3 (K ~ the scale of
+        # f''' / f') is negligible, the step just taken has already landed.
+        with np.errstate(all="ignore"):
+            k3 = curv * curv + np.abs(am1[i]) / (xi * xi) + np.abs(bm1[i]) / ((1.0 - xi) * (1.0 - xi))
+            landed = newton_ok & (corr > 0.5) & (corr < 2.0) & (k3 * taken**3 <= 1e-17 * np.abs(new))
+        done = (f == 0) | landed | (taken <= 4e-16 * np.abs(xi)) | (hi_ - li <= 4e-16 * hi_)
         x[i] = new
         active[i] = ~done
     return x
