@@ -1,10 +1,23 @@
 """Binomial proportion intervals for the accuracy of each reliability bin.
 
 Wilson score and Jeffreys intervals, vectorised over bins, in numpy and
-``math`` only (no scipy at runtime).  The Jeffreys interval needs quantiles of
-a Beta distribution; they come from a regularised incomplete beta function
-(continued fraction with an accurately computed front factor) inverted by a
-bracketed Halley iteration.  The Wilson interval needs one normal quantile.
+``math`` only (no scipy at runtime).  The Wilson interval needs one normal
+quantile (Halley iteration on ``math.erf``/``erfc``).  The Jeffreys interval
+needs Beta quantiles, from:
+
+- the front factor x^a (1-x)^b / B(a, b) in logs, expanded about the mode
+  with Stirling's series so that it keeps its accuracy for a bin of 1e9
+  samples (``lgamma(a + b) - lgamma(a) - lgamma(b)`` would cancel);
+- the incomplete beta I_x(a, b) as that factor times the continued fraction
+  in the form of DiDonato & Morris (1992, ACM TOMS 708, "BFRAC"), evaluated
+  on the smaller tail; a parameter <= 1 is first raised by one with the
+  recurrence I_x(a, b) = I_x(a + 1, b) + x^a (1-x)^b / (a B(a, b));
+- its inverse by Halley's method, safeguarded by a bracket and bisection.
+
+They agree with ``scipy.special.betainc`` / ``scipy.stats.beta.ppf`` to about
+1e-11 / 1e-12 relative (tests/test_intervals.py).  Wilson costs microseconds
+per curve; Jeffreys tens of milliseconds (a Python-level iteration), so
+compute it when it is asked for, not on every metric call.
 
 fastcal's sample weights are frequency weights (weight k is the row repeated
 k times), so a bin's weight sum plays the number of trials ``n`` and its
