@@ -368,7 +368,7 @@ def _toplabel(y, v, from_logits, path, cols, row0):
         conf = 1.0 / np.exp(z).sum(axis=1)
     else:
         conf = v.max(axis=1)
-    return (pred == yi).astype(np.int8), conf
+    return (pred == yi).astype(np.int64), conf  # int64: the labels every other path feeds
 
 
 # ------------------------------------------------------------------- report
