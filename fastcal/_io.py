@@ -285,7 +285,11 @@ def _csv_chunks(path, delim, cols, chunk_size, progress, block_size):
             text = head.decode("utf-8")
         except UnicodeDecodeError:
             text = head.decode("latin-1")
-        names = next(csv.reader(io.StringIO(text.rstrip("\r\n")), delimiter=chr(delim)), [])
+        try:
+            names = next(csv.reader(io.StringIO(text.rstrip("\r\n"), newline=""),
+                                    delimiter=chr(delim)), [])
+        except csv.Error as exc:
+            raise InputError(f"{path}, line {line}: cannot read the header ({exc}).") from None
         names = [n.strip() for n in names]
         if not names or names == [""]:
             raise InputError(f"{path}, line {line}: empty header; expected the column names.")

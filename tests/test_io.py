@@ -231,6 +231,21 @@ def test_csv_random_tables(tmp_path_factory, table, block, chunk):
     assert [bits(a) for a in v] == [bits(b) for b in written]
 
 
+@given(st.sampled_from([b"confidence,label\n", b"confidence,label", b""]),
+       st.binary(max_size=200) | st.text('01.e-+," \n\r\tax\x00', max_size=200).map(str.encode),
+       st.integers(4, 40))
+def test_csv_any_bytes_parse_or_raise_input_error(tmp_path_factory, head, body, block):
+    # never a crash, a hang or another exception, whatever the bytes
+    p = tmp_path_factory.mktemp("fuzz") / "f.csv"
+    p.write_bytes(head + body)
+    try:
+        out = chunks(str(p), block_size=block, chunk_size=3)
+    except InputError:
+        return
+    for y, v in out:
+        assert y.dtype == np.int64 and v.dtype == np.float64 and y.shape == v.shape
+
+
 # ------------------------------------------------------------ CSV errors
 @pytest.mark.parametrize("body, match", [
     ("confidence,label\n0.5,1\n0.x5,0\n", r"b\.csv, line 3 \(row 2\), column 'confidence': cannot parse '0\.x5' as a number"),
