@@ -60,7 +60,9 @@ class _Parser(argparse.ArgumentParser):
 def _parser():
     from . import __version__
 
-    p = _Parser(prog="fastcal", description="Fast, exact calibration metrics on prediction files.")
+    p = _Parser(prog="fastcal", description="Fast, exact calibration metrics on prediction files.",
+                epilog="Without a command, runs the demo. Exit codes: 0 ok, 1 a gauge listed in "
+                "--fail-on failed, 2 bad usage or bad input. See docs/cli.md.")
     p.add_argument("--version", action="version", version=f"fastcal {__version__}")
     sub = p.add_subparsers(dest="command", metavar="{report,demo,bench}", parser_class=_Parser)
 
