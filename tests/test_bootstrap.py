@@ -154,16 +154,19 @@ def test_state_equals_materialised_weights(case):
 
 
 def test_serial_parallel_and_batches_bitwise():
-    y, p = data(2 * CHUNK + 1234)
-    b = binned(y, p)
-    e = b.edges[0]
-    args = (b.conf, b.corr, b.terms, None, e, True, np.uint64(9), np.uint64(0), 0, 16)
+    n = 2 * CHUNK + 1234
+    rng = np.random.default_rng(0)
+    conf = rng.random(n)
+    corr = rng.random(n) < conf
+    terms = rng.random((n, 2))
+    e = np.linspace(0, 1, 11)
+    args = (conf, corr, terms, None, e, True, np.uint64(9), np.uint64(0), 0, 16)
     s = KB.replicate_state(*args)
     np.testing.assert_array_equal(s, KB.replicate_state_parallel(*args))
     # a stream of batches: same weights (same rows), same state up to summation order
     acc = BootstrapState(e, n_resamples=16, random_state=9)
-    for lo, hi in ((0, 1000), (1000, 40000), (40000, y.shape[0])):
-        acc.update(b.conf[lo:hi], b.corr[lo:hi], b.terms[lo:hi])
+    for lo, hi in ((0, 1000), (1000, 40000), (40000, n)):
+        acc.update(conf[lo:hi], corr[lo:hi], terms[lo:hi])
     np.testing.assert_allclose(acc.state, s, rtol=1e-12)
 
 
@@ -236,11 +239,10 @@ def test_coverage_of_brier_interval():
 # ---------------------------------------------------------------- wiring
 def test_report_intervals_on_core_binned():
     rng = np.random.default_rng(2)
-    P = rng.dirichlet(np.ones(4), size=3000).astype(np.float32)
+    P = rng.dirichlet(np.ones(4), size=3000)
     y = rng.integers(0, 4, size=3000)
-    w = rng.random(3000) * 2
-    b = binned(y, P, strategy="quantile", sample_weight=w, right=False)
-    iv = report_intervals(b, ci=0.95, n_resamples=400, random_state=0, right=False)
+    b = binned(y, P, strategy="quantile")
+    iv = report_intervals(b, ci=0.95, n_resamples=400, random_state=0)
     total = b.bins[0].sum()
     point = {"ece": None, "brier": b.scores[0] / total, "nll": b.scores[1] / total,
              "accuracy": b.bins[2].sum() / total, "confidence": b.bins[1].sum() / total}
