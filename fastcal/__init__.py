@@ -18,13 +18,28 @@ from ._metrics import (
 from ._accumulator import CalibrationAccumulator
 from ._auroc_accumulator import AUROCAccumulator
 from ._drift import GaugeRecorder, WindowedAccumulator
+from ._llm import multiple_choice_report, parse_confidence
+from ._delong import auroc_ci, auroc_variance, delong_test
 from ._isotonic import IsotonicRegression, isotonic_regression
+from ._selective import aurc, prediction_rejection_ratio, risk_coverage_curve
 from ._report import CalibrationReport, calibration_report
 from ._temperature import TemperatureScaling
 from ._validation import NotFittedError, UndefinedMetricWarning
 from ._warmup import warmup
 
 __version__ = "0.1.0.dev0"
+
+_SUBMODULES = ("cli", "dask", "plot")
+
+
+def __getattr__(name):
+    # ``fastcal.plot`` / ``fastcal.dask`` after a plain ``import fastcal``,
+    # without importing matplotlib or dask until they are used
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'fastcal' has no attribute {name!r}")
 
 __all__ = [
     "AUROCAccumulator",
@@ -37,15 +52,23 @@ __all__ = [
     "TemperatureScaling",
     "UndefinedMetricWarning",
     "WindowedAccumulator",
+    "aurc",
     "auroc",
+    "auroc_ci",
+    "auroc_variance",
     "brier_score",
     "calibration_error",
     "calibration_report",
+    "delong_test",
     "ece",
     "isotonic_regression",
     "mce",
+    "multiple_choice_report",
     "nll",
+    "parse_confidence",
+    "prediction_rejection_ratio",
     "reliability_curve",
+    "risk_coverage_curve",
     "rmsce",
     "warmup",
 ]

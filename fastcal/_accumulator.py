@@ -227,11 +227,14 @@ class CalibrationAccumulator:
         self._n_classes = n_classes
 
     # ----------------------------------------------------------------- update
-    def update(self, y_true, y_prob, *, from_logits=False, sample_weight=None):
+    def update(self, y_true, y_prob, *, from_logits=False, sample_weight=None,
+               ignore_index=None):
         """Add a batch; returns ``self``.
 
-        Parameters are those of :func:`fastcal.calibration_report`. A batch
-        that fails validation raises and leaves the state unchanged.
+        Parameters are those of :func:`fastcal.calibration_report` (token
+        input (..., C) with labels (...), float16/bfloat16, ``ignore_index``
+        for padding). A batch that fails validation raises and leaves the
+        state unchanged.
         """
         edges = self._edges
         R = True if self._right else None
@@ -240,6 +243,7 @@ class CalibrationAccumulator:
         if (type(y_prob) is np.ndarray and type(y_true) is np.ndarray and y_prob.ndim == 1
                 and y_true.ndim == 1 and (y_prob.dtype is _F64 or y_prob.dtype is _F32)
                 and y_true.dtype in _FAST_LABELS and sample_weight is None
+                and ignore_index is None
                 and self._half_life is None and self._layout == "binary"
                 and self._auroc != "exact"
                 and 0 < y_prob.shape[0] == y_true.shape[0] < _PARALLEL_MIN):
@@ -261,7 +265,13 @@ class CalibrationAccumulator:
             self._n += n
             self._nll_modes.add("logits" if L else _MODE[src])
             return self
-        y_true, y_prob, w, n, src = _core.prepare(y_true, y_prob, sample_weight)
+        y_true, y_prob, w, n, src = _core.prepare(y_true, y_prob, sample_weight, tokens=True)
+        IG = None if ignore_index is None else V.check_ignore_index(ignore_index, y_prob)
+        keep = None
+        kept = n
+        if IG is not None:
+            keep = y_true != IG
+            kept = int(np.count_nonzero(keep))
         if y_prob.ndim == 1:
             layout, C = "binary", None
         else:
@@ -274,7 +284,7 @@ class CalibrationAccumulator:
         weighted = w is not None
         shift = 0
         if self._half_life is not None:
-            shift, w = self._decay_weights(n, w)
+            shift, w = self._decay_weights(n, w, keep)
         eps = V.eps_for(src)
         conf = corr = None
         if self._auc is not None:
@@ -284,18 +294,26 @@ class CalibrationAccumulator:
                 B.binary_stats, B.binary_stats_parallel, n, y_true, y_prob, w, edges, True,
                 R, L, True, eps, True, conf, corr, None, min_work=_PARALLEL_MIN)
         else:
-            K, shift_, mask, one = V.keys(y_prob)
+            K, shift_, mask, one = V.keys(y_prob, src)
+            tab = V.table_for(y_prob, src)
             tol = V.row_sum_tol(src, C)
             code, idx, bins, sc = _core.run(
                 B.toplabel_stats, B.toplabel_stats_parallel, n * C, y_true, y_prob, K, shift_,
-                mask, one, w, edges, True, R, L, True, eps, tol, True, conf, corr, None,
-                min_work=_PARALLEL_MIN)
-        V.raise_for_status(code, idx, y_true, y_prob, w)
+                mask, one, tab, w, edges, True, R, L, True, eps, tol, True, IG, conf, corr,
+                None, min_work=_PARALLEL_MIN)
+        V.raise_for_status(code, idx, y_true, y_prob, w, ignore_index=IG, src=src)
         cw = None
         if self._classwise:  # validated above: the second pass checks nothing
+            if IG is not None:
+                raise ValueError("ignore_index is not supported with classwise=True; drop the "
+                                 "ignored rows first.")
             code, idx, cw, _ = _core.run(
                 B.classwise_stats, B.classwise_stats_parallel, n * C, y_true, y_prob, K, shift_,
-                mask, one, w, edges, True, R, L, tol, None, min_work=_PARALLEL_MIN)
+                mask, one, tab, w, edges, True, R, L, tol, None, min_work=_PARALLEL_MIN)
+        if keep is not None:
+            if conf is not None and kept < n:
+                conf, corr = conf[keep], corr[keep]
+                w = None if w is None else w[keep]
         # valid: from here on nothing can fail
         if self._hi is None:
             self._alloc(layout, C)
@@ -308,26 +326,29 @@ class CalibrationAccumulator:
         A.add_batch(self._hi, self._lo, bins, sc)
         if self._auroc == "bounded":
             A.hist_scatter(self._auc._hist, conf, corr, w)
-            self._auc.n += n
-        elif self._auroc == "exact":
+            self._auc.n += kept
+        elif self._auroc == "exact" and kept:
             self._auc.update(corr, conf, sample_weight=w)
         if cw is not None:
             A.two_sum_into(self._hi, self._lo, cw.reshape(-1), 3 * self._n_bins + 2)
-        self._n += n
+        self._n += kept
         self._weighted |= weighted
         self._nll_modes.add(_nll_mode(from_logits, src))
         if self._half_life is not None:
-            self._t += n
+            self._t += kept
         return self
 
-    def _decay_weights(self, n, w):
+    def _decay_weights(self, n, w, keep=None):
         """(shift, weights): the batch's row weights 2 ** ((t + i) / half_life)
         (times the user's) after the state is scaled by 2 ** -shift, which
-        keeps every exponent at most ``_RENORM_HALF_LIVES``."""
+        keeps every exponent at most ``_RENORM_HALF_LIVES``. ``i`` counts the
+        kept rows only (ignored rows neither age the stream nor weigh)."""
         h = self._half_life
-        shift = max(0, math.ceil((self._t + n) / h - _RENORM_HALF_LIVES))
+        m = n if keep is None else int(np.count_nonzero(keep))
+        shift = max(0, math.ceil((self._t + m) / h - _RENORM_HALF_LIVES))
         t = self._t - shift * h
-        d = np.exp2((t + np.arange(n, dtype=np.float64)) / h)
+        i = np.arange(n, dtype=np.float64) if keep is None else np.cumsum(keep) - 1.0
+        d = np.exp2((t + i) / h)
         return shift, (d if w is None else d * w)
 
     # ---------------------------------------------------------------- compute

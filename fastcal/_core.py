@@ -32,14 +32,34 @@ class Binned:
     """Result of one pass: binned statistics and the fused scores."""
 
     __slots__ = ("layout", "bins", "scores", "n", "n_classes", "edges", "conf", "corr",
-                 "terms", "dtype", "from_logits", "weighted", "w")
+                 "terms", "dtype", "from_logits", "weighted", "w", "keep")
 
 
-def prepare(y_true, y_prob, sample_weight, prob_name="y_prob"):
+def prepare(y_true, y_prob, sample_weight, prob_name="y_prob", tokens=False):
     """Validated arrays ``(y_true, y_prob, w, n, src_dtype)``; ``src_dtype`` is the
-    dtype the caller passed (it sets the NLL clipping epsilon)."""
-    y_prob, src = V.as_prob(y_prob, prob_name)
-    y_true = V.as_labels(y_true)
+    dtype the caller passed (it sets the NLL clipping epsilon).
+
+    With ``tokens``: ``y_prob`` may be (..., C) with ``y_true`` of shape (...)
+    (flattened to (N, C) and (N,), without a copy when the layout allows),
+    and 16-bit float input stays as its uint16 bits (see ``V.as_prob``).
+    """
+    if not tokens:
+        y_prob, src = V.as_prob(y_prob, prob_name)
+        y_true = V.as_labels(y_true)
+    else:
+        y_prob, src = V.as_prob(y_prob, prob_name, ndims=None, half=True)
+        if y_prob.ndim == 0:
+            raise ValueError(f"{prob_name} must be 1-D, 2-D or (..., C); found a scalar.")
+        if y_prob.ndim > 2:
+            lead = y_prob.shape[:-1]
+            yt = V._native(V._to_numpy(y_true, "y_true"))
+            if yt.shape != lead:
+                raise ValueError(
+                    f"y_true of shape {yt.shape} does not match {prob_name} of shape "
+                    f"{y_prob.shape}: for (..., C) input y_true must have shape {lead}.")
+            y_prob = y_prob.reshape(-1, y_prob.shape[-1])
+            y_true = yt.reshape(-1)
+        y_true = V.as_labels(y_true)
     n = V.check_lengths(y_true, y_prob, prob_name)
     w = V.as_weight(sample_weight, n)
     return y_true, y_prob, w, n, src
@@ -84,8 +104,14 @@ def quantile_edges(conf, n_bins, weight):
 
 
 def binned(y_true, y_prob, *, n_bins, strategy, right, classwise, from_logits,
-           sample_weight, scores, want_cc, check=True, want_terms=False):
-    """Validate and compute binned statistics in one pass (two for quantile bins)."""
+           sample_weight, scores, want_cc, check=True, want_terms=False, ignore_index=None):
+    """Validate and compute binned statistics in one pass (two for quantile bins).
+
+    Multiclass input may be (..., C) with labels (...), and float16/bfloat16
+    (read as their bits). ``ignore_index``: rows with this label are skipped
+    (their ``conf`` is NaN); ``out.n`` counts the rows kept, ``out.keep`` is
+    the mask of kept rows (None when nothing is ignored).
+    """
     n_bins = V.check_n_bins(n_bins)
     if strategy not in V.STRATEGIES:
         V.check_choice(strategy, "strategy", V.STRATEGIES)
@@ -93,11 +119,19 @@ def binned(y_true, y_prob, *, n_bins, strategy, right, classwise, from_logits,
     L = V.on(from_logits)
     SC = V.on(scores)
     CH = V.on(check)
-    y_true, y_prob, w, n, src = prepare(y_true, y_prob, sample_weight)
+    y_true, y_prob, w, n, src = prepare(y_true, y_prob, sample_weight, tokens=True)
     dtype = src
+    IG = None
+    keep = None
+    if ignore_index is not None:
+        IG = V.check_ignore_index(ignore_index, y_prob)
+        keep = y_true != IG
+        if keep.all():
+            IG = keep = None
     eps = V.eps_for(src)
     out = Binned()
-    out.n = n
+    out.n = n if keep is None else int(np.count_nonzero(keep))
+    out.keep = keep
     out.dtype = dtype
     out.from_logits = bool(from_logits)
     out.weighted = w is not None
@@ -128,37 +162,48 @@ def binned(y_true, y_prob, *, n_bins, strategy, right, classwise, from_logits,
     else:
         C = y_prob.shape[1]
         out.n_classes = C
-        K, shift, mask, one = V.keys(y_prob)
+        K, shift, mask, one = V.keys(y_prob, src)
+        tab = V.table_for(y_prob, src)
         tol = V.row_sum_tol(dtype, C)
         work = n * C
         if classwise:
             out.layout = "classwise"
             out.conf = out.corr = out.terms = None
+            if IG is not None:
+                raise ValueError("ignore_index is not supported with classwise=True; drop the "
+                                 "ignored rows first.")
             if not uniform:
                 # validate first, then per-class quantile edges on the probabilities
                 code, idx, _, _ = run(B.toplabel_stats, B.toplabel_stats_parallel, work,
-                                      y_true, y_prob, K, shift, mask, one, w, edges, True, R, L,
-                                      None, eps, tol, CH, None, None, None)
-                V.raise_for_status(code, idx, y_true, y_prob, w)
+                                      y_true, y_prob, K, shift, mask, one, tab, w, edges, True,
+                                      R, L, None, eps, tol, CH, None, None, None, None)
+                V.raise_for_status(code, idx, y_true, y_prob, w, src=src)
                 # the kernel's own softmax, so the edges are the values it bins
-                P = B.softmax_rows(y_prob, K, shift, mask) if from_logits else y_prob
+                if from_logits:
+                    P = B.softmax_rows(y_prob, K, tab, shift, mask, one)
+                else:
+                    P = y_prob if tab is None else tab[y_prob]
                 edges = np.stack([quantile_edges(P[:, k], n_bins, w) for k in range(C)])
             code, idx, bins, _ = run(B.classwise_stats, B.classwise_stats_parallel, work,
-                                     y_true, y_prob, K, shift, mask, one, w, edges,
+                                     y_true, y_prob, K, shift, mask, one, tab, w, edges,
                                      V.on(uniform), R, L, tol, CH)
-            V.raise_for_status(code, idx, y_true, y_prob, w)
+            V.raise_for_status(code, idx, y_true, y_prob, w, src=src)
             # classwise bins carry no Brier/NLL sums (calibration_error needs none)
             out.bins, out.scores, out.edges = bins, np.zeros(2), edges
             return out
         out.layout = "top-label"
         code, idx, bins, sc = run(B.toplabel_stats, B.toplabel_stats_parallel, work,
-                                  y_true, y_prob, K, shift, mask, one, w, edges, True, R, L, SC,
-                                  eps, tol, CH, conf, corr, terms)
-        V.raise_for_status(code, idx, y_true, y_prob, w)
+                                  y_true, y_prob, K, shift, mask, one, tab, w, edges, True, R, L,
+                                  SC, eps, tol, CH, IG, conf, corr, terms)
+        V.raise_for_status(code, idx, y_true, y_prob, w, ignore_index=IG, src=src)
     if not uniform:
-        edges = quantile_edges(conf, n_bins, w).reshape(1, -1)
-        code, idx, bins, _ = run(B.binary_stats, B.binary_stats_parallel, n,
-                                 corr, conf, w, edges, None, R, None, None, eps, None,
+        cc, cr, ww = conf, corr, w
+        if keep is not None:
+            cc, cr = conf[keep], corr[keep]
+            ww = None if w is None else w[keep]
+        edges = quantile_edges(cc, n_bins, ww).reshape(1, -1)
+        code, idx, bins, _ = run(B.binary_stats, B.binary_stats_parallel, cc.shape[0],
+                                 cr, cc, ww, edges, None, R, None, None, eps, None,
                                  None, None, None)
     out.bins = bins
     out.scores = sc

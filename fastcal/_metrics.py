@@ -15,6 +15,7 @@ _F32 = np.dtype(np.float32)
 _FAST_LABELS = frozenset(np.dtype(t) for t in (np.int64, np.int32, np.uint8, np.int8,
                                                np.float64, np.float32, np.bool_))
 _NORM_INDEX = {"l1": 1, "l2": 2, "max": 3, "signed": 4}
+_ONE_BIN = V.uniform_edges(1)
 
 
 class ReliabilityCurve(NamedTuple):
@@ -43,6 +44,25 @@ class ReliabilityCurve(NamedTuple):
     confidence: np.ndarray
     accuracy: np.ndarray
 
+    def intervals(self, level=0.95, method="wilson"):
+        """``(low, high)`` interval on every bin's accuracy (NaN for empty bins).
+
+        ``method="wilson"`` (score interval) or ``"jeffreys"`` (equal-tailed
+        Beta(x + 1/2, n - x + 1/2)); a bin's count, or weight sum (weights
+        are frequency weights), is the number of trials.
+
+        Examples
+        --------
+        >>> import fastcal
+        >>> c = fastcal.reliability_curve([0, 1, 1, 1], [0.2, 0.3, 0.8, 0.9], n_bins=2)
+        >>> lo, hi = c.intervals()
+        >>> lo.round(3).tolist(), hi.round(3).tolist()
+        ([0.095, 0.342], [0.905, 1.0])
+        """
+        from ._intervals import bin_intervals
+
+        return bin_intervals(self, level=level, method=method)
+
 
 def curve_from_bins(bins, edges, weighted):
     """Curve from ``bins`` (3, n_bins), or (C, 3, n_bins) for per-class curves."""
@@ -61,7 +81,7 @@ def _check_total(total):
 
 def calibration_error(y_true, y_prob, *, n_bins=15, norm="l1", strategy="uniform",
                       right=True, classwise=False, from_logits=False, sample_weight=None,
-                      check=True):
+                      check=True, ignore_index=None):
     """Binned calibration error: ECE (``norm="l1"``), RMSCE (``"l2"``), MCE (``"max"``)
     or the signed error (``"signed"``, positive when overconfident).
 
@@ -70,9 +90,13 @@ def calibration_error(y_true, y_prob, *, n_bins=15, norm="l1", strategy="uniform
     y_true : array-like of shape (n,)
         Binary: 0/1 (bool, integers or floats exactly 0/1), "the answer was
         correct" for an LLM. Multiclass: integer labels in ``[0, C)``.
-    y_prob : array-like of shape (n,) or (n, C)
+    y_prob : array-like of shape (n,), (n, C) or (..., C)
         Binary: probability that ``y_true == 1``. Multiclass: rows of class
         probabilities summing to 1. Logits with ``from_logits=True``.
+        Token-level input (..., C), e.g. (batch, seq, vocab) with ``y_true``
+        of shape (batch, seq), is flattened to rows (no copy). float16 and
+        bfloat16 (ml_dtypes arrays, torch CPU tensors) are read as they are,
+        without an upcast copy.
     n_bins : int, default=15
         Number of bins.
     norm : {"l1", "l2", "max", "signed"}, default="l1"
@@ -97,6 +121,10 @@ def calibration_error(y_true, y_prob, *, n_bins=15, norm="l1", strategy="uniform
         ``False`` skips the value checks (range, finiteness, row sums) in the
         kernel, for hot loops on trusted input. Shapes, lengths and label
         ranges are always checked, so bad input cannot crash the interpreter.
+    ignore_index : int, optional
+        Multiclass / token input: rows whose label equals it (padding, -100
+        in common LLM training code) are skipped, neither counted nor
+        validated.
 
     Returns
     -------
@@ -121,16 +149,17 @@ def calibration_error(y_true, y_prob, *, n_bins=15, norm="l1", strategy="uniform
     if k is None:
         V.check_choice(norm, "norm", V.NORMS)
     return _ce(y_true, y_prob, n_bins, k, strategy, right, classwise, from_logits,
-               sample_weight, check)
+               sample_weight, check, ignore_index)
 
 
 def _ce(y_true, y_prob, n_bins, k, strategy, right, classwise, from_logits, sample_weight,
-        check):
+        check, ignore_index=None):
     # Fast path for the hot-loop case: 1-D numpy input, uniform bins, no weights.
     if (type(y_prob) is np.ndarray and type(y_true) is np.ndarray and y_prob.ndim == 1
             and y_true.ndim == 1 and (y_prob.dtype is _F64 or y_prob.dtype is _F32)
             and y_true.dtype in _FAST_LABELS and strategy == "uniform"
             and sample_weight is None and not classwise and type(n_bins) is int
+            and ignore_index is None
             and 0 < n_bins <= 1_000_000 and y_prob.shape[0] == y_true.shape[0]
             and 0 < y_prob.shape[0] < _core.PARALLEL_MIN):
         r = _B.binary_ce(y_true, y_prob, None, V.uniform_edges(n_bins), True,
@@ -141,7 +170,8 @@ def _ce(y_true, y_prob, n_bins, k, strategy, right, classwise, from_logits, samp
         return r[k + 2]
     b = _core.binned(y_true, y_prob, n_bins=n_bins, strategy=strategy, right=right,
                      classwise=classwise, from_logits=from_logits,
-                     sample_weight=sample_weight, scores=False, want_cc=False, check=check)
+                     sample_weight=sample_weight, scores=False, want_cc=False, check=check,
+                     ignore_index=ignore_index)
     if b.layout == "classwise":
         res = S.classwise_ce_from_bins(b.bins)
     else:
@@ -151,7 +181,7 @@ def _ce(y_true, y_prob, n_bins, k, strategy, right, classwise, from_logits, samp
 
 
 def ece(y_true, y_prob, *, n_bins=15, strategy="uniform", right=True, classwise=False,
-        from_logits=False, sample_weight=None, check=True):
+        from_logits=False, sample_weight=None, check=True, ignore_index=None):
     """Expected calibration error: :func:`calibration_error` with ``norm="l1"``.
 
     Examples
@@ -161,11 +191,11 @@ def ece(y_true, y_prob, *, n_bins=15, strategy="uniform", right=True, classwise=
     0.2625
     """
     return _ce(y_true, y_prob, n_bins, 1, strategy, right, classwise, from_logits,
-               sample_weight, check)
+               sample_weight, check, ignore_index)
 
 
 def mce(y_true, y_prob, *, n_bins=15, strategy="uniform", right=True, classwise=False,
-        from_logits=False, sample_weight=None, check=True):
+        from_logits=False, sample_weight=None, check=True, ignore_index=None):
     """Maximum calibration error over non-empty bins: ``norm="max"``.
 
     Examples
@@ -175,11 +205,11 @@ def mce(y_true, y_prob, *, n_bins=15, strategy="uniform", right=True, classwise=
     0.7
     """
     return _ce(y_true, y_prob, n_bins, 3, strategy, right, classwise, from_logits,
-               sample_weight, check)
+               sample_weight, check, ignore_index)
 
 
 def rmsce(y_true, y_prob, *, n_bins=15, strategy="uniform", right=True, classwise=False,
-        from_logits=False, sample_weight=None, check=True):
+        from_logits=False, sample_weight=None, check=True, ignore_index=None):
     """Root-mean-square calibration error: ``norm="l2"``.
 
     Examples
@@ -189,11 +219,11 @@ def rmsce(y_true, y_prob, *, n_bins=15, strategy="uniform", right=True, classwis
     0.3683
     """
     return _ce(y_true, y_prob, n_bins, 2, strategy, right, classwise, from_logits,
-               sample_weight, check)
+               sample_weight, check, ignore_index)
 
 
 def reliability_curve(y_true, y_prob, *, n_bins=15, strategy="uniform", right=True,
-                      from_logits=False, sample_weight=None):
+                      from_logits=False, sample_weight=None, ignore_index=None):
     """Per-bin count, mean confidence and accuracy (top-label for multiclass).
 
     Returns every bin, empty ones included (NaN confidence and accuracy), so
@@ -214,36 +244,43 @@ def reliability_curve(y_true, y_prob, *, n_bins=15, strategy="uniform", right=Tr
     """
     b = _core.binned(y_true, y_prob, n_bins=n_bins, strategy=strategy, right=right,
                      classwise=False, from_logits=from_logits, sample_weight=sample_weight,
-                     scores=False, want_cc=False)
+                     scores=False, want_cc=False, ignore_index=ignore_index)
     _check_total(b.bins[0].sum())
     return curve_from_bins(b.bins, b.edges[0], b.weighted)
 
 
-def _scores(y_true, y_prob, from_logits, sample_weight, check, want_nll):
+def _scores(y_true, y_prob, from_logits, sample_weight, check, want_nll, ignore_index):
     from ._kernels import _scores as SC
 
-    y_true, y_prob, w, n, src = _core.prepare(y_true, y_prob, sample_weight)
+    y_true, y_prob, w, n, src = _core.prepare(y_true, y_prob, sample_weight, tokens=True)
     eps = V.eps_for(src)
     L = V.on(from_logits)
     CH = V.on(check)
+    IG = None if ignore_index is None else V.check_ignore_index(ignore_index, y_prob)
     if y_prob.ndim == 1:
         code, idx, total, brier, nll = _core.run(
             SC.binary_scores, SC.binary_scores_parallel, n, y_true, y_prob, w, L,
             V.on(want_nll), eps, CH)
+        V.raise_for_status(code, idx, y_true, y_prob, w)
     else:
+        # the top-label kernel with one bin: the same row statistics as the report
         C = y_prob.shape[1]
         tol = V.row_sum_tol(src, C)
-        K, shift, mask, one = V.keys(y_prob)
-        code, idx, total, brier, nll = _core.run(
-            SC.multiclass_scores, SC.multiclass_scores_parallel, n * C,
-            y_true, y_prob, K, shift, mask, one, w, L, V.on(want_nll), V.on(not want_nll),
-            eps, tol, CH)
-    V.raise_for_status(code, idx, y_true, y_prob, w)
+        K, shift, mask, one = V.keys(y_prob, src)
+        tab = V.table_for(y_prob, src)
+        code, idx, bins, sc = _core.run(
+            _B.toplabel_stats, _B.toplabel_stats_parallel, n * C, y_true, y_prob, K, shift,
+            mask, one, tab, w, _ONE_BIN, True, True, L, True, eps, tol, CH, IG, None, None,
+            None)
+        V.raise_for_status(code, idx, y_true, y_prob, w, ignore_index=IG, src=src)
+        total = bins[0].sum()
+        brier, nll = sc
     _check_total(total)
     return brier / total, nll / total
 
 
-def brier_score(y_true, y_prob, *, from_logits=False, sample_weight=None, check=True):
+def brier_score(y_true, y_prob, *, from_logits=False, sample_weight=None, check=True,
+                ignore_index=None):
     """Brier score: binary mean (p - y)^2; multiclass mean over rows of
     sum_k (p_k - [y == k])^2 (range [0, 2]). Equals
     ``sklearn.metrics.brier_score_loss`` (for C > 2 with ``labels``).
@@ -254,10 +291,11 @@ def brier_score(y_true, y_prob, *, from_logits=False, sample_weight=None, check=
     >>> round(fastcal.brier_score([0, 1, 1], [0.1, 0.9, 0.8]), 6)
     0.02
     """
-    return _scores(y_true, y_prob, from_logits, sample_weight, check, False)[0]
+    return _scores(y_true, y_prob, from_logits, sample_weight, check, False, ignore_index)[0]
 
 
-def nll(y_true, y_prob, *, from_logits=False, sample_weight=None, check=True):
+def nll(y_true, y_prob, *, from_logits=False, sample_weight=None, check=True,
+        ignore_index=None):
     """Mean negative log-likelihood (natural log).
 
     From probabilities it equals ``sklearn.metrics.log_loss``: probabilities
@@ -275,7 +313,7 @@ def nll(y_true, y_prob, *, from_logits=False, sample_weight=None, check=True):
     >>> round(fastcal.nll([1], [0.0]), 3)  # clipped at float64 eps
     36.044
     """
-    return _scores(y_true, y_prob, from_logits, sample_weight, check, True)[1]
+    return _scores(y_true, y_prob, from_logits, sample_weight, check, True, ignore_index)[1]
 
 
 def auroc(y_true, y_score, *, sample_weight=None):

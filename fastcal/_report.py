@@ -75,6 +75,10 @@ class CalibrationReport:
             "confidence": _listed(r.confidence),
             "accuracy": _listed(r.accuracy),
         }
+        if r.count.ndim == 1:  # Wilson 95% interval on each bin's accuracy
+            lo, hi = r.intervals()
+            d["reliability"]["accuracy_low"] = _listed(lo)
+            d["reliability"]["accuracy_high"] = _listed(hi)
         d["convention"] = dict(self.convention)
         return d
 
@@ -160,7 +164,8 @@ def report_from_stats(n, bins, scores, edges, weighted, conv, auroc, auroc_bound
 
 
 def calibration_report(y_true, y_prob, *, n_bins=15, strategy="uniform", right=True,
-                       classwise=False, from_logits=False, sample_weight=None):
+                       classwise=False, from_logits=False, sample_weight=None,
+                       ignore_index=None):
     """Every calibration gauge in one call.
 
     Top-label for multiclass ``y_prob`` (n, C); for binary ``y_prob`` (n,) the
@@ -188,10 +193,14 @@ def calibration_report(y_true, y_prob, *, n_bins=15, strategy="uniform", right=T
     """
     b = _core.binned(y_true, y_prob, n_bins=n_bins, strategy=strategy, right=right,
                      classwise=False, from_logits=from_logits, sample_weight=sample_weight,
-                     scores=True, want_cc=True)
+                     scores=True, want_cc=True, ignore_index=ignore_index)
     total = b.bins[0].sum()
     _check_total(total)
-    auc = auroc_from_labels(b.conf, b.corr, b.w)  # NaN + UndefinedMetricWarning if one class
+    conf, corr, w = b.conf, b.corr, b.w
+    if b.keep is not None:  # ignored rows (padding) carry no confidence
+        conf, corr = conf[b.keep], corr[b.keep]
+        w = None if w is None else w[b.keep]
+    auc = auroc_from_labels(conf, corr, w)  # NaN + UndefinedMetricWarning if one class
     conv = convention(b, n_bins, strategy, right)
     cw = cw_edges = None
     if classwise:

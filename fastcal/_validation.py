@@ -53,14 +53,67 @@ def _native(arr):
     return arr
 
 
-def as_prob(x, name, ndims=(1, 2)):
+# 16-bit float formats read through a table (numba has no float16/bfloat16):
+# the uint16 bit pattern of a 1.0 in each.
+_ONE_BITS = {"float16": 0x3C00, "bfloat16": 0x3F80}
+
+
+@functools.lru_cache(maxsize=2)
+def half_table(fmt):
+    """float32 value of each of the 65536 bit patterns of a 16-bit float format."""
+    bits = np.arange(1 << 16, dtype=np.uint32)
+    if fmt == "float16":
+        t = bits.astype(np.uint16).view(np.float16).astype(np.float32)
+    else:  # bfloat16: the top half of a float32
+        t = (bits << 16).view(np.float32)
+    t.flags.writeable = False
+    return t
+
+
+def _half_bits(x):
+    """``(uint16 view, format)`` of 16-bit float input, or None: numpy float16,
+    ml_dtypes bfloat16, torch float16/bfloat16 CPU tensors. No copy."""
+    if isinstance(x, np.ndarray):
+        dt = x.dtype
+        if dt.itemsize == 2 and dt.name in _ONE_BITS:
+            if not dt.isnative:
+                x = x.byteswap().view(dt.newbyteorder("="))
+            return x.view(np.uint16), dt.name
+        return None
+    if type(x).__module__.split(".")[0] == "torch":
+        name = str(getattr(x, "dtype", ""))[len("torch."):]
+        if name in _ONE_BITS:
+            import torch
+
+            t = x.detach()
+            if t.device.type != "cpu":
+                raise TypeError(f"tensors must be on the CPU; found device {t.device}.")
+            return t.view(torch.int16).numpy().view(np.uint16), name
+    return None
+
+
+def as_prob(x, name, ndims=(1, 2), half=False):
     """Float array for a probability/logit/score argument, and the dtype that
     sets its clipping epsilon and row-sum tolerance.
 
-    float32/float64 are kept as they are; float16 becomes float32 (its
-    epsilon stays float16's, as in scikit-learn); integers and bools become
-    float64.
+    float32/float64 are kept as they are; integers and bools become float64.
+    16-bit floats (float16; bfloat16 from ml_dtypes or torch): with ``half``
+    and two or more dimensions, the uint16 bits are returned as they are
+    (kernels read them through :func:`half_table`; no upcast copy) and the
+    source "dtype" is ``"float16"`` or ``"bfloat16"``; otherwise they are
+    converted to float32 (the epsilon stays the 16-bit format's, as in
+    scikit-learn).
     """
+    h = _half_bits(x)
+    if h is not None:
+        bits, fmt = h
+        if half and bits.ndim >= 2:
+            return bits, fmt
+        x = half_table(fmt)[bits]
+        if ndims is not None and x.ndim not in ndims:
+            want = " or ".join(f"{d}-D" for d in ndims)
+            raise ValueError(f"{name} must be {want}; found an array of shape {x.shape}.")
+        return x, (np.dtype(np.float16) if fmt == "float16" else fmt)
     arr = _native(_to_numpy(x, name))
     dt = arr.dtype
     src = dt if dt.kind == "f" and dt.itemsize <= 8 else np.dtype(np.float64)
@@ -73,7 +126,7 @@ def as_prob(x, name, ndims=(1, 2)):
             arr = arr.astype(np.float64)
         else:
             raise TypeError(f"{name} must hold real numbers; found dtype {dt}.")
-    if arr.ndim not in ndims:
+    if ndims is not None and arr.ndim not in ndims:
         want = " or ".join(f"{d}-D" for d in ndims)
         raise ValueError(f"{name} must be {want}; found an array of shape {arr.shape}.")
     return arr, src
@@ -157,12 +210,20 @@ def uniform_edges(n_bins):
     return e
 
 
-def keys(P):
+def keys(P, src=None):
     """Integer view of (n, C) float input, the (shift, mask) that make its order
-    the float order, and the key of 1.0 (see ``_kernels._binned``)."""
+    the float order, and the key of 1.0 (see ``_kernels._binned``); ``src``
+    names the format of 16-bit input."""
     if P.dtype == np.float64:
         return P.view(np.int64), 63, 0x7FFFFFFFFFFFFFFF, 0x3FF0000000000000
+    if P.dtype == np.uint16:
+        return P.view(np.int16), 15, 0x7FFF, _ONE_BITS[src]
     return P.view(np.int32), 31, 0x7FFFFFFF, 0x3F800000
+
+
+def table_for(P, src):
+    """The kernels' ``tab`` argument: the 16-bit table, or None for float32/64."""
+    return half_table(src) if P.dtype == np.uint16 else None
 
 
 def on(flag):
@@ -172,12 +233,14 @@ def on(flag):
 
 def eps_for(dtype):
     """Clipping epsilon for NLL from probabilities: the input dtype's machine epsilon (= scikit-learn)."""
+    if isinstance(dtype, str):
+        return 2.0 ** -7 if dtype == "bfloat16" else 2.0 ** -10
     return float(np.finfo(dtype).eps)
 
 
 def row_sum_tol(dtype, n_classes):
     """Tolerance on |sum_k p_k - 1|: loose enough for float32 softmax output, tight enough to catch scores."""
-    return max(1e-4, 4.0 * n_classes * float(np.finfo(dtype).eps))
+    return max(1e-4, 4.0 * n_classes * eps_for(dtype))
 
 
 def _fmt(v):
@@ -187,11 +250,37 @@ def _fmt(v):
         return repr(v)
 
 
-def raise_for_status(code, index, y_true, y_prob, sample_weight=None, prob_name="y_prob"):
-    """Raise the error for a kernel status; no-op for OK."""
+def check_ignore_index(ignore_index, y_prob):
+    """The label of rows to skip (padding), as a Python int; multiclass input only."""
+    if isinstance(ignore_index, (bool, np.bool_)) or not isinstance(ignore_index, numbers.Integral):
+        raise TypeError(f"ignore_index must be an integer label (e.g. -100) or None; "
+                        f"found {ignore_index!r}.")
+    if y_prob.ndim < 2:
+        raise ValueError("ignore_index applies to multiclass input of shape (n, C) or (..., C); "
+                         "for a 1-D y_prob drop the ignored rows instead.")
+    return int(ignore_index)
+
+
+class _DecodedRows:
+    """Rows of 16-bit float input (uint16 bits) decoded for error messages."""
+
+    def __init__(self, bits, fmt):
+        self._bits, self._tab = bits, half_table(fmt)
+        self.ndim, self.shape = bits.ndim, bits.shape
+
+    def __getitem__(self, i):
+        return self._tab[self._bits[i]]
+
+
+def raise_for_status(code, index, y_true, y_prob, sample_weight=None, prob_name="y_prob",
+                     ignore_index=None, src=None):
+    """Raise the error for a kernel status; no-op for OK. ``src`` names the
+    format of 16-bit input passed as its bits."""
     if code == K.OK:
         return
     i = int(index)
+    if y_prob.dtype == np.uint16 and src in _ONE_BITS:
+        y_prob = _DecodedRows(y_prob, src)
     if code == K.BAD_BINARY_LABEL:
         raise ValueError(
             f"y_true must be 0/1 (or bool) for a 1-D {prob_name}; found {_fmt(y_true[i])} at index {i}. "
@@ -199,9 +288,13 @@ def raise_for_status(code, index, y_true, y_prob, sample_weight=None, prob_name=
         )
     if code == K.BAD_CLASS_LABEL:
         C = y_prob.shape[1]
+        hint = ""
+        if ignore_index is None and y_true[i] < 0:
+            hint = (f" If {_fmt(y_true[i])} marks padding, pass "
+                    f"ignore_index={_fmt(y_true[i])}.")
         raise ValueError(
             f"y_true must hold integer class labels in [0, {C}) to match {prob_name} of shape "
-            f"(n, {C}); found {_fmt(y_true[i])} at index {i}."
+            f"(n, {C}); found {_fmt(y_true[i])} at index {i}.{hint}"
         )
     if code == K.BAD_PROB:
         row = y_prob[i]

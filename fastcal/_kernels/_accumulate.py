@@ -57,8 +57,11 @@ def hist_scatter(hist, conf, corr, w):
     """Add each row's weight to the AUROC histogram cell of its confidence
     (positives: correct rows, or ``y_true == 1`` for binary input)."""
     for i in range(conf.shape[0]):
+        c = conf[i]
+        if c != c:  # an ignored (padding) row
+            continue
         wi = 1.0 if w is None else w[i]
-        KH.add(hist, np.intp(corr[i]), conf[i], wi)
+        KH.add(hist, np.intp(corr[i]), c, wi)
 
 
 @njit(**OPTS)

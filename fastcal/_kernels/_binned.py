@@ -47,10 +47,14 @@ from ._common import (
     ROW_OPTS,
 )
 from ._stats import ce_from_bins
+from ._vmath import exp_, exp_block, exp_fast_, exp_fast_block, log1p_block, log_block, sum_block
 
 _INF = np.inf
-# Rows whose statistics are computed per call of rows_probs (a power of two).
+# Rows whose statistics are computed per call of rows_probs (a power of two);
+# also the block of per-row log arguments evaluated together (vectorised).
 ROW_BLOCK = 256
+# Elements of a row exponentiated per vectorised block.
+EXP_BLOCK = 512
 # Within this distance of an edge (in units of bin width) the uniform-bin
 # guess int(c * n_bins) is checked against the exact float64 edges.
 _EDGE_SLACK = 1e-9
@@ -128,17 +132,6 @@ def clipped_nll(q, eps):
 
 
 @njit(**OPTS)
-def binary_terms(c, t, z, logits, eps):
-    """Brier and NLL terms of one binary prediction (confidence c, target t)."""
-    d = c - t
-    if logits is not None:
-        nl = softplus(-z if t == 1.0 else z)
-    else:
-        nl = clipped_nll(c if t == 1.0 else 1.0 - c, eps)
-    return d * d, nl
-
-
-@njit(**OPTS)
 def class_label(yi, C):
     """(label clamped to [0, C), valid?) for an integer or float label."""
     valid = (yi >= 0) & (yi < C)
@@ -155,8 +148,28 @@ def class_label(yi, C):
 # vectorise; probabilities need no transform (see row_probs).
 
 
+@njit(**OPTS)
+def value(P, i, k, tab):
+    """Element (i, k) of P as float64: read directly, or for 16-bit floats
+    stored as uint16 bits (float16, bfloat16: numba has no such dtype)
+    through ``tab``, the float32 value of each of the 65536 bit patterns."""
+    if tab is None:
+        return np.float64(P[i, k])
+    return np.float64(tab[P[i, k]])
+
+
+@njit(**OPTS)
+def chunk_rows(C):
+    """Rows per chunk of (n, C) input: CHUNK up to C = 32, then about
+    2**20 elements per chunk (so vocabulary-sized rows still spread over
+    cores).  Depends on C only, so results stay independent of threads."""
+    if C <= 32:
+        return CHUNK
+    return max(16, (CHUNK * 32) // C)
+
+
 @njit(**ROW_OPTS)
-def rows_probs(P, K, lo, hi, one, want_s2, am_out, s_out, s2_out, valid_out):
+def rows_probs(P, K, tab, lo, hi, one, want_s2, am_out, s_out, s2_out, valid_out):
     """For rows lo..hi of probabilities: first argmax, sum, sum of squares (if
     wanted) and validity, into the block arrays (index i - lo).
 
@@ -177,7 +190,7 @@ def rows_probs(P, K, lo, hi, one, want_s2, am_out, s_out, s2_out, valid_out):
         m = K[i, 0]
         mn = K[i, 0]
         for k in range(C):
-            v = np.float64(P[i, k])
+            v = value(P, i, k, tab)
             s += v
             if want_s2 is not None:
                 s2 += v * v
@@ -191,7 +204,7 @@ def rows_probs(P, K, lo, hi, one, want_s2, am_out, s_out, s2_out, valid_out):
             am = 0
         valid = (mn >= 0) & (m <= one)
         if not valid:
-            valid = row_in_unit_interval(P, i)
+            valid = row_in_unit_interval(P, i, tab)
         j = i - lo
         am_out[j] = am
         s_out[j] = s
@@ -200,18 +213,56 @@ def rows_probs(P, K, lo, hi, one, want_s2, am_out, s_out, s2_out, valid_out):
 
 
 @njit(**OPTS)
-def row_in_unit_interval(P, i):
+def row_in_unit_interval(P, i, tab):
     for k in range(P.shape[1]):
-        v = P[i, k]
+        v = value(P, i, k, tab)
         if not (v >= 0.0 and v <= 1.0):
             return False
     return True
 
 
 @njit(**OPTS)
-def row_logits(P, K, i, shift, mask, want_s2):
-    """(first argmax, max, sum exp(z - max), sum exp(2 (z - max)), non-finite count)."""
+def row_exp_sums(P, tab, i, zmax, want_s2, buf):
+    """(sum_k exp(z_k - zmax), sum_k exp(z_k - zmax)^2) of row i, through the
+    vectorisable ``exp_fast_`` (< 1 ulp; these are only summed) in blocks of
+    ``EXP_BLOCK`` elements, summed by ``sum_block`` (fixed order).  ``buf``
+    holds 2 * EXP_BLOCK float64 of scratch.  16-bit input is first decoded
+    through ``tab`` into the second half of ``buf``."""
     C = P.shape[1]
+    e = buf[:EXP_BLOCK]
+    x = buf[EXP_BLOCK:]
+    row = P[i]
+    s = 0.0
+    s2 = 0.0
+    for b0 in range(0, C, EXP_BLOCK):
+        m = min(EXP_BLOCK, C - b0)
+        src = row[b0:b0 + m]
+        if tab is None:
+            for k in range(m):
+                e[k] = exp_fast_(np.float64(src[k]) - zmax)
+        else:
+            for k in range(m):
+                x[k] = np.float64(tab[src[k]]) - zmax
+            exp_fast_block(x, e, m)
+        s += sum_block(e, m)
+        if want_s2 is not None:
+            for k in range(m):
+                e[k] = e[k] * e[k]
+            s2 += sum_block(e, m)
+    return s, s2
+
+
+@njit(**OPTS)
+def row_logits_tab(P, K, tab, i, shift, mask, one, want_s2, buf):
+    """(first argmax, max, sum exp(z - max), sum exp(2 (z - max)), non-finite count);
+    ``buf`` is scratch for the exponentials (see ``row_exp_sums``).
+
+    Everything but the exponentials runs on the integer keys ``K`` (so it
+    vectorises whatever the float width): the order, and non-finiteness (all
+    exponent bits set; the exponent mask is ``one | (one << 1)`` for the key
+    ``one`` of 1.0 in the format)."""
+    C = P.shape[1]
+    em = one | (one << 1)
     nbad = 0
     m = K[i, 0] ^ ((K[i, 0] >> shift) & mask)
     for k in range(C):
@@ -219,8 +270,7 @@ def row_logits(P, K, i, shift, mask, want_s2):
         u = b ^ ((b >> shift) & mask)
         u += u == -1
         m = max(m, u)
-        v = np.float64(P[i, k])
-        nbad += 1 - ((v > -_INF) & (v < _INF))
+        nbad += (b & em) == em
     am = C
     for k in range(C):
         b = K[i, k]
@@ -229,30 +279,25 @@ def row_logits(P, K, i, shift, mask, want_s2):
         am = min(am, k if u == m else C)
     if am >= C:  # only with NaN keys: invalid row, keep indices in range
         am = 0
-    zmax = np.float64(P[i, am])
-    s = 0.0
+    zmax = value(P, i, am, tab)
+    s = 1.0
     s2 = 0.0
     if nbad == 0:
-        for k in range(C):
-            e = np.exp(np.float64(P[i, k]) - zmax)
-            s += e
-            if want_s2 is not None:
-                s2 += e * e
-    else:
-        s = 1.0
+        s, s2 = row_exp_sums(P, tab, i, zmax, want_s2, buf)
     return am, zmax, s, s2, nbad
 
 
 @njit(**OPTS)
-def softmax_rows(P, K, shift, mask):
+def softmax_rows(P, K, tab, shift, mask, one):
     """float64 softmax of (n, C) logits, with exactly the expressions the
     binned kernels use (for quantile edges of classwise bins)."""
     n, C = P.shape
     out = np.empty((n, C))
+    buf = np.empty(2 * EXP_BLOCK)
     for i in range(n):
-        am, zmax, s, s2, nbad = row_logits(P, K, i, shift, mask, None)
+        am, zmax, s, s2, nbad = row_logits_tab(P, K, tab, i, shift, mask, one, None, buf)
         for k in range(C):
-            out[i, k] = np.exp(np.float64(P[i, k]) - zmax) / s
+            out[i, k] = exp_(value(P, i, k, tab) - zmax) / s
     return out
 
 
@@ -281,9 +326,11 @@ def binary_first_error(y, p, w, lo, hi, logits, check):
 
 
 @njit(**OPTS)
-def multiclass_first_error(y, P, w, lo, hi, logits, tol, check):
+def multiclass_first_error(y, P, tab, w, lo, hi, logits, tol, check, ignore):
     C = P.shape[1]
     for i in range(lo, hi):
+        if ignore is not None and y[i] == ignore:
+            continue
         lab, valid = class_label(y[i], C)
         if not valid:
             return BAD_CLASS_LABEL, i
@@ -294,7 +341,7 @@ def multiclass_first_error(y, P, w, lo, hi, logits, tol, check):
                     return BAD_WEIGHT, i
             s = 0.0
             for k in range(C):
-                v = np.float64(P[i, k])
+                v = value(P, i, k, tab)
                 if logits is not None:
                     if not (v > -_INF and v < _INF):
                         return BAD_LOGIT, i
@@ -337,38 +384,101 @@ def binary_element(y, p, w, i, logits, check):
 
 
 @njit(**OPTS)
+def nll_block(q, a, wt, n, logits):
+    """Binary NLL terms of ``n`` rows, in place, and their weighted sum;
+    vectorised (``_vmath`` block helpers).
+
+    ``logits`` on: ``q`` holds ``x`` and the term is ``softplus(x) =
+    max(x, 0) + log1p(exp(-|x|))`` (``a`` is scratch). Off: ``q`` holds a
+    clipped probability and the term is ``-log(q)``. ``wt`` holds the weights.
+    """
+    if logits is not None:
+        for j in range(n):
+            x = q[j]
+            a[j] = max(x, 0.0)
+            q[j] = -abs(x)
+        exp_block(q, q, n)
+        log1p_block(q, q, n)
+        for j in range(n):
+            q[j] = a[j] + q[j]
+    else:
+        log_block(q, q, n)
+        for j in range(n):
+            q[j] = -q[j]
+    t = 0.0
+    for j in range(n):
+        t += wt[j] * q[j]
+    return t
+
+
+@njit(**OPTS)
 def binary_chunk(y, p, w, lo, hi, edges, uniform, right, logits, scores, eps,
                  check, bins, out, conf_out, corr_out, terms_out):
     nb = bins.shape[1]
     ok = True
     brier = 0.0
     nll = 0.0
-    for i in range(lo, hi):
-        t, wi, z, c, valid = binary_element(y, p, w, i, logits, check)
-        ok &= valid
-        k = find_bin(c, edges, nb, uniform, right)
-        bins[0, k] += wi
-        bins[1, k] += wi * c
-        bins[2, k] += wi * t
+    qb = np.empty(ROW_BLOCK)
+    ab = np.zeros(ROW_BLOCK)
+    wb = np.empty(ROW_BLOCK)
+    for b0 in range(lo, hi, ROW_BLOCK):
+        b1 = min(hi, b0 + ROW_BLOCK)
+        for i in range(b0, b1):
+            t, wi, z, c, valid = binary_element(y, p, w, i, logits, check)
+            ok &= valid
+            k = find_bin(c, edges, nb, uniform, right)
+            bins[0, k] += wi
+            bins[1, k] += wi * c
+            bins[2, k] += wi * t
+            if scores is not None:
+                d = c - t
+                brier += wi * (d * d)
+                if terms_out is not None:
+                    terms_out[i, 0] = d * d
+                j = i - b0
+                wb[j] = wi
+                if logits is not None:
+                    qb[j] = -z if t == 1.0 else z
+                else:
+                    q = c if t == 1.0 else 1.0 - c
+                    qb[j] = min(max(q, eps), 1.0 - eps)
+            if conf_out is not None:
+                conf_out[i] = c
+            if corr_out is not None:
+                corr_out[i] = t == 1.0
         if scores is not None:
-            b, l = binary_terms(c, t, z, logits, eps)
-            brier += wi * b
-            nll += wi * l
+            nll += nll_block(qb, ab, wb, b1 - b0, logits)
             if terms_out is not None:
-                terms_out[i, 0] = b
-                terms_out[i, 1] = l
-        if conf_out is not None:
-            conf_out[i] = c
-        if corr_out is not None:
-            corr_out[i] = t == 1.0
+                for i in range(b0, b1):
+                    terms_out[i, 1] = qb[i - b0]
     out[0] += brier
     out[1] += nll
     return ok
 
 
 @njit(**OPTS)
-def toplabel_chunk(y, P, K, shift, mask, one, w, lo, hi, edges, uniform, right,
-                   logits, scores, eps, tol, check, bins, out, conf_out,
+def _flush_nll(qb, ab, wb, rb, cnt, logits, terms_out):
+    """Weighted NLL sum of the buffered rows, with their logs vectorised:
+    logits: ``(zmax - z_y) + log(sum exp)``; probabilities: ``-log(p_y)``
+    (``ab`` is 0).  Per-row terms out if wanted."""
+    log_block(qb, qb, cnt)
+    t = 0.0
+    for j in range(cnt):
+        if logits is not None:
+            l = ab[j] + qb[j]
+        else:
+            l = ab[j] - qb[j]
+        qb[j] = l
+        t += wb[j] * l
+    if terms_out is not None:
+        for j in range(cnt):
+            terms_out[rb[j], 1] = qb[j]
+    return t
+
+
+@njit(**OPTS)
+def toplabel_chunk(y, P, K, shift, mask, one, tab, w, lo, hi, edges, uniform, right,
+                   logits, scores, eps, tol, check, ignore, bins, out, conf_out,
                    corr_out, terms_out):
     nb = bins.shape[1]
     C = P.shape[1]
@@ -379,10 +489,27 @@ def toplabel_chunk(y, P, K, shift, mask, one, w, lo, hi, edges, uniform, right,
     bs = np.empty(ROW_BLOCK)
     bs2 = np.empty(ROW_BLOCK)
     bv = np.empty(ROW_BLOCK, np.bool_)
+    buf = np.empty(2 * EXP_BLOCK)
+    # rows waiting for their log: argument, additive part, weight, row
+    qb = np.empty(ROW_BLOCK)
+    ab = np.empty(ROW_BLOCK)
+    wb = np.empty(ROW_BLOCK)
+    rb = np.empty(ROW_BLOCK, np.int64)
+    cnt = 0
     for i in range(lo, hi):
         j = (i - lo) & (ROW_BLOCK - 1)
         if logits is None and j == 0:
-            rows_probs(P, K, i, min(hi, i + ROW_BLOCK), one, scores, bam, bs, bs2, bv)
+            rows_probs(P, K, tab, i, min(hi, i + ROW_BLOCK), one, scores, bam, bs, bs2, bv)
+        if ignore is not None:
+            if y[i] == ignore:  # padding: no statistics, no validation
+                if conf_out is not None:
+                    conf_out[i] = np.nan
+                if corr_out is not None:
+                    corr_out[i] = False
+                if terms_out is not None:
+                    terms_out[i, 0] = np.nan
+                    terms_out[i, 1] = np.nan
+                continue
         lab, valid = class_label(y[i], C)
         ok &= valid
         wi = 1.0
@@ -391,20 +518,17 @@ def toplabel_chunk(y, P, K, shift, mask, one, w, lo, hi, edges, uniform, right,
             if check is not None:
                 ok &= (wi >= 0.0) & (wi < _INF)
         if logits is not None:
-            am, zmax, s, s2, nbad = row_logits(P, K, i, shift, mask, scores)
+            am, zmax, s, s2, nbad = row_logits_tab(P, K, tab, i, shift, mask, one, scores, buf)
             if check is not None:
                 ok &= nbad == 0
             c = 1.0 / s
             if scores is not None:
-                zy = np.float64(P[i, lab])
-                py = np.exp(zy - zmax) / s
+                zy = value(P, i, lab, tab)
+                py = exp_(zy - zmax) / s
                 b = s2 / (s * s) - 2.0 * py + 1.0
-                l = zmax + np.log(s) - zy
                 brier += wi * b
-                nll += wi * l
-                if terms_out is not None:
-                    terms_out[i, 0] = b
-                    terms_out[i, 1] = l
+                qb[cnt] = s  # NLL = zmax - z_y + log(s)
+                ab[cnt] = zmax - zy
         else:
             am = bam[j]
             s = bs[j]
@@ -412,17 +536,23 @@ def toplabel_chunk(y, P, K, shift, mask, one, w, lo, hi, edges, uniform, right,
             valid = bv[j]
             if check is not None:
                 ok &= valid & (abs(s - 1.0) <= tol)
-            c = np.float64(P[i, am])
+            c = value(P, i, am, tab)
             if scores is not None:
-                py = np.float64(P[i, lab])
+                py = value(P, i, lab, tab)
                 d = py - 1.0
                 b = s2 - py * py + d * d
-                l = clipped_nll(py, eps)
                 brier += wi * b
-                nll += wi * l
-                if terms_out is not None:
-                    terms_out[i, 0] = b
-                    terms_out[i, 1] = l
+                qb[cnt] = min(max(py, eps), 1.0 - eps)  # NLL = -log(clipped p_y)
+                ab[cnt] = 0.0
+        if scores is not None:
+            if terms_out is not None:
+                terms_out[i, 0] = b
+            wb[cnt] = wi
+            rb[cnt] = i
+            cnt += 1
+            if cnt == ROW_BLOCK:
+                nll += _flush_nll(qb, ab, wb, rb, cnt, logits, terms_out)
+                cnt = 0
         t = 1.0 if am == lab else 0.0
         k = find_bin(c, edges, nb, uniform, right)
         bins[0, k] += wi
@@ -432,13 +562,15 @@ def toplabel_chunk(y, P, K, shift, mask, one, w, lo, hi, edges, uniform, right,
             conf_out[i] = c
         if corr_out is not None:
             corr_out[i] = am == lab
+    if scores is not None and cnt > 0:
+        nll += _flush_nll(qb, ab, wb, rb, cnt, logits, terms_out)
     out[0] += brier
     out[1] += nll
     return ok
 
 
 @njit(**OPTS)
-def classwise_chunk(y, P, K, shift, mask, one, w, lo, hi, edges, uniform, right,
+def classwise_chunk(y, P, K, shift, mask, one, tab, w, lo, hi, edges, uniform, right,
                     logits, tol, check, bins):
     nb = bins.shape[2]
     C = P.shape[1]
@@ -448,6 +580,7 @@ def classwise_chunk(y, P, K, shift, mask, one, w, lo, hi, edges, uniform, right,
     bs = np.empty(ROW_BLOCK)
     bs2 = np.empty(ROW_BLOCK)
     bv = np.empty(ROW_BLOCK, np.bool_)
+    buf = np.empty(2 * EXP_BLOCK)
     for i in range(lo, hi):
         lab, valid = class_label(y[i], C)
         ok &= valid
@@ -459,19 +592,19 @@ def classwise_chunk(y, P, K, shift, mask, one, w, lo, hi, edges, uniform, right,
         zmax = 0.0
         s = 1.0
         if logits is not None:
-            am, zmax, s, s2, nbad = row_logits(P, K, i, shift, mask, None)
+            am, zmax, s, s2, nbad = row_logits_tab(P, K, tab, i, shift, mask, one, None, buf)
             if check is not None:
                 ok &= nbad == 0
         elif check is not None:
             j = (i - lo) & (ROW_BLOCK - 1)
             if j == 0:
-                rows_probs(P, K, i, min(hi, i + ROW_BLOCK), one, None, bam, bs, bs2, bv)
+                rows_probs(P, K, tab, i, min(hi, i + ROW_BLOCK), one, None, bam, bs, bs2, bv)
             ok &= bv[j] & (abs(bs[j] - 1.0) <= tol)
         for k in range(C):
             if logits is not None:
-                c = np.exp(np.float64(P[i, k]) - zmax) / s
+                c = exp_(value(P, i, k, tab) - zmax) / s
             else:
-                c = np.float64(P[i, k])
+                c = value(P, i, k, tab)
             t = 1.0 if k == lab else 0.0
             e = edges[k] if per_class_edges else edges[0]
             b = find_bin(c, e, nb, uniform, right)
@@ -569,46 +702,52 @@ def binary_stats_parallel(y, p, w, edges, uniform, right, logits, scores, eps,
 
 
 @njit(**OPTS)
-def _toplabel_one(y, P, K, shift, mask, one, w, edges, uniform, right, logits, scores,
-                  eps, tol, check, conf_out, corr_out, terms_out, bins, out, oks, ch):
-    lo = ch * CHUNK
-    hi = min(P.shape[0], lo + CHUNK)
-    oks[ch] = toplabel_chunk(y, P, K, shift, mask, one, w, lo, hi, edges[0], uniform,
-                             right, logits, scores, eps, tol, check, bins[ch],
+def _toplabel_one(y, P, K, shift, mask, one, tab, w, edges, uniform, right, logits, scores,
+                  eps, tol, check, ignore, conf_out, corr_out, terms_out, bins, out, oks, ch,
+                  cr):
+    lo = ch * cr
+    hi = min(P.shape[0], lo + cr)
+    oks[ch] = toplabel_chunk(y, P, K, shift, mask, one, tab, w, lo, hi, edges[0], uniform,
+                             right, logits, scores, eps, tol, check, ignore, bins[ch],
                              out[ch], conf_out, corr_out, terms_out)
 
 
 @njit(**OPTS)
-def _multiclass_finish(y, P, w, logits, tol, check, bins, out, oks):
+def _multiclass_finish(y, P, tab, w, logits, tol, check, ignore, bins, out, oks, cr):
     for ch in range(oks.shape[0]):
         if not oks[ch]:
-            lo = ch * CHUNK
-            code, i = multiclass_first_error(y, P, w, lo, min(P.shape[0], lo + CHUNK),
-                                             logits, tol, check)
+            lo = ch * cr
+            code, i = multiclass_first_error(y, P, tab, w, lo, min(P.shape[0], lo + cr),
+                                             logits, tol, check, ignore)
             return code, i, reduce_chunks(bins), reduce_chunks(out)
     return OK, -1, reduce_chunks(bins), reduce_chunks(out)
 
 
 @njit(**OPTS)
-def toplabel_stats(y, P, K, shift, mask, one, w, edges, uniform, right, logits, scores,
-                   eps, tol, check, conf_out, corr_out, terms_out):
-    """Multiclass top-label: ``P`` (n, C) probabilities (or logits)."""
-    nch = n_chunks(P.shape[0])
+def toplabel_stats(y, P, K, shift, mask, one, tab, w, edges, uniform, right, logits, scores,
+                   eps, tol, check, ignore, conf_out, corr_out, terms_out):
+    """Multiclass top-label: ``P`` (n, C) probabilities (or logits); ``tab``
+    None, or the float32 table of 16-bit float input stored as uint16;
+    ``ignore`` None or the label of rows to skip (padding)."""
+    cr = chunk_rows(P.shape[1])
+    nch = max(1, (P.shape[0] + cr - 1) // cr)
     bins = np.zeros((nch, 3, edges.shape[1] - 1))
     out = np.zeros((nch, 2))
     oks = np.ones(nch, np.bool_)
     for ch in range(nch):
-        _toplabel_one(y, P, K, shift, mask, one, w, edges, uniform, right, logits,
-                      scores, eps, tol, check, conf_out, corr_out, terms_out, bins, out, oks, ch)
+        _toplabel_one(y, P, K, shift, mask, one, tab, w, edges, uniform, right, logits,
+                      scores, eps, tol, check, ignore, conf_out, corr_out, terms_out, bins, out,
+                      oks, ch, cr)
         if not oks[ch]:
             break
-    return _multiclass_finish(y, P, w, logits, tol, check, bins, out, oks)
+    return _multiclass_finish(y, P, tab, w, logits, tol, check, ignore, bins, out, oks, cr)
 
 
 @njit(**PAR_OPTS)
-def toplabel_stats_parallel(y, P, K, shift, mask, one, w, edges, uniform, right, logits,
-                            scores, eps, tol, check, conf_out, corr_out, terms_out):
-    nch = n_chunks(P.shape[0])
+def toplabel_stats_parallel(y, P, K, shift, mask, one, tab, w, edges, uniform, right, logits,
+                            scores, eps, tol, check, ignore, conf_out, corr_out, terms_out):
+    cr = chunk_rows(P.shape[1])
+    nch = max(1, (P.shape[0] + cr - 1) // cr)
     bins = np.zeros((nch, 3, edges.shape[1] - 1))
     out = np.zeros((nch, 2))
     oks = np.ones(nch, np.bool_)
@@ -618,40 +757,43 @@ def toplabel_stats_parallel(y, P, K, shift, mask, one, w, edges, uniform, right,
             ch = fetch_add(ctr, 0)
             if ch >= nch:
                 break
-            _toplabel_one(y, P, K, shift, mask, one, w, edges, uniform, right, logits,
-                          scores, eps, tol, check, conf_out, corr_out, terms_out, bins, out, oks, ch)
-    return _multiclass_finish(y, P, w, logits, tol, check, bins, out, oks)
+            _toplabel_one(y, P, K, shift, mask, one, tab, w, edges, uniform, right, logits,
+                          scores, eps, tol, check, ignore, conf_out, corr_out, terms_out, bins,
+                          out, oks, ch, cr)
+    return _multiclass_finish(y, P, tab, w, logits, tol, check, ignore, bins, out, oks, cr)
 
 
 @njit(**OPTS)
-def _classwise_one(y, P, K, shift, mask, one, w, edges, uniform, right, logits, tol,
-                   check, bins, oks, ch):
-    lo = ch * CHUNK
-    hi = min(P.shape[0], lo + CHUNK)
-    oks[ch] = classwise_chunk(y, P, K, shift, mask, one, w, lo, hi, edges, uniform,
+def _classwise_one(y, P, K, shift, mask, one, tab, w, edges, uniform, right, logits, tol,
+                   check, bins, oks, ch, cr):
+    lo = ch * cr
+    hi = min(P.shape[0], lo + cr)
+    oks[ch] = classwise_chunk(y, P, K, shift, mask, one, tab, w, lo, hi, edges, uniform,
                               right, logits, tol, check, bins[ch])
 
 
 @njit(**OPTS)
-def classwise_stats(y, P, K, shift, mask, one, w, edges, uniform, right, logits, tol,
+def classwise_stats(y, P, K, shift, mask, one, tab, w, edges, uniform, right, logits, tol,
                     check):
     """Classwise: column k is the binary problem (P[:, k], y == k)."""
-    nch = n_chunks(P.shape[0])
+    cr = chunk_rows(P.shape[1])
+    nch = max(1, (P.shape[0] + cr - 1) // cr)
     bins = np.zeros((nch, P.shape[1], 3, edges.shape[1] - 1))
     out = np.zeros((nch, 2))
     oks = np.ones(nch, np.bool_)
     for ch in range(nch):
-        _classwise_one(y, P, K, shift, mask, one, w, edges, uniform, right, logits, tol,
-                       check, bins, oks, ch)
+        _classwise_one(y, P, K, shift, mask, one, tab, w, edges, uniform, right, logits, tol,
+                       check, bins, oks, ch, cr)
         if not oks[ch]:
             break
-    return _multiclass_finish(y, P, w, logits, tol, check, bins, out, oks)
+    return _multiclass_finish(y, P, tab, w, logits, tol, check, None, bins, out, oks, cr)
 
 
 @njit(**PAR_OPTS)
-def classwise_stats_parallel(y, P, K, shift, mask, one, w, edges, uniform, right, logits,
+def classwise_stats_parallel(y, P, K, shift, mask, one, tab, w, edges, uniform, right, logits,
                              tol, check):
-    nch = n_chunks(P.shape[0])
+    cr = chunk_rows(P.shape[1])
+    nch = max(1, (P.shape[0] + cr - 1) // cr)
     bins = np.zeros((nch, P.shape[1], 3, edges.shape[1] - 1))
     out = np.zeros((nch, 2))
     oks = np.ones(nch, np.bool_)
@@ -661,9 +803,9 @@ def classwise_stats_parallel(y, P, K, shift, mask, one, w, edges, uniform, right
             ch = fetch_add(ctr, 0)
             if ch >= nch:
                 break
-            _classwise_one(y, P, K, shift, mask, one, w, edges, uniform, right, logits, tol,
-                           check, bins, oks, ch)
-    return _multiclass_finish(y, P, w, logits, tol, check, bins, out, oks)
+            _classwise_one(y, P, K, shift, mask, one, tab, w, edges, uniform, right, logits, tol,
+                           check, bins, oks, ch, cr)
+    return _multiclass_finish(y, P, tab, w, logits, tol, check, None, bins, out, oks, cr)
 
 
 @njit(**OPTS)
