@@ -191,6 +191,8 @@ class BootstrapState:
             sample_weight = np.ascontiguousarray(sample_weight, dtype=np.float64)
             if sample_weight.shape != (n,):
                 raise ValueError(f"sample_weight must have shape ({n},); got {sample_weight.shape}.")
+            if not np.all((sample_weight >= 0) & (sample_weight < np.inf)):
+                raise ValueError("sample_weight must be finite and non-negative.")
         lo = self.rows if row_offset is None else int(row_offset)
         if lo < 0:
             raise ValueError(f"row_offset must be >= 0; got {row_offset!r}.")

@@ -287,6 +287,8 @@ def test_errors():
         s.update(b.conf[:3], b.corr[:3], b.terms[:2])
     with pytest.raises(ValueError, match=r"sample_weight must have shape \(3,\)"):
         s.update(b.conf[:3], b.corr[:3], None, np.ones(2))
+    with pytest.raises(ValueError, match="sample_weight must be finite and non-negative"):
+        s.update(b.conf[:3], b.corr[:3], None, np.array([1.0, -1.0, 1.0]))
     with pytest.raises(ValueError, match="row_offset must be >= 0"):
         s.update(b.conf[:3], b.corr[:3], row_offset=-1)
     s.update(b.conf[:3], b.corr[:3])
