@@ -98,28 +98,28 @@ def profile(name, n_bins, *, dtype=np.float64, multiclass=False):
     n_bins = V.check_n_bins(n_bins)
     dtype = np.dtype(dtype)
     if name == "fastcal":
-        return dict(edges=V.uniform_edges(n_bins).ravel(), right=True, clip=None, round_to=None,
-                    note="right-closed (a, b], np.linspace edges, 0 in the first bin")
+        return {"edges": V.uniform_edges(n_bins).ravel(), "right": True, "clip": None, "round_to": None,
+                    "note": "right-closed (a, b], np.linspace edges, 0 in the first bin"}
     if name == "torchmetrics":
         tdt = np.float32 if (multiclass or dtype == np.float32) else np.float64
         e = torch_linspace(n_bins, tdt)
         edges = np.concatenate([e, [2.0]])
-        return dict(edges=edges, right=False,
-                    clip=None, round_to=np.dtype(np.float32) if multiclass else None,
-                    note=("left-closed [a, b) on torch.linspace edges in the confidence dtype; "
+        return {"edges": edges, "right": False,
+                    "clip": None, "round_to": np.dtype(np.float32) if multiclass else None,
+                    "note": ("left-closed [a, b) on torch.linspace edges in the confidence dtype; "
                           "confidence 1.0 in an extra bin of its own"
-                          + ("; multiclass confidences cast to float32" if multiclass else "")))
+                          + ("; multiclass confidences cast to float32" if multiclass else ""))}
     eps = float(np.finfo(dtype).eps)
     edges = V.uniform_edges(n_bins).ravel()
     # netcal counts with np.histogramdd (float64 edges) but takes the bin means
     # from scipy's binned_statistic_dd, which casts the edges to the input dtype
     stat_edges = edges.astype(dtype).astype(np.float64)
-    return dict(edges=edges, right=False, clip=eps, round_to=None,
-                stat_edges=None if np.array_equal(stat_edges, edges) else stat_edges,
-                note=f"confidences clipped to [eps, 1 - eps], eps = {eps!r} ({dtype} machine "
+    return {"edges": edges, "right": False, "clip": eps, "round_to": None,
+                "stat_edges": None if np.array_equal(stat_edges, edges) else stat_edges,
+                "note": f"confidences clipped to [eps, 1 - eps], eps = {eps!r} ({dtype} machine "
                      f"epsilon); left-closed [a, b), np.linspace edges"
                      + ("; bin means on the edges rounded to float32 (scipy), bin counts on "
-                        "the float64 edges (numpy)" if dtype == np.float32 else ""))
+                        "the float64 edges (numpy)" if dtype == np.float32 else "")}
 
 
 def ece_with_convention(y_true, y_prob, name, n_bins=15, norm="l1", *, sample_weight=None):

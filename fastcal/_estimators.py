@@ -188,7 +188,7 @@ def smooth_ece(y_true, y_prob, *, sigma=None, sample_weight=None, return_sigma=F
     cache = {}
     if sigma is not None:
         sigma = float(sigma)
-        if not 0 < sigma <= 1e3 or sigma != sigma:
+        if not 0 < sigma <= 1e3:  # also rejects NaN
             raise ValueError(f"sigma must be a positive bandwidth (e.g. 0.05); got {sigma!r}.")
         v = _smece_at(conf, corr, w, sigma, cache)
         return (v, sigma) if return_sigma else v

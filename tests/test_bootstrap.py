@@ -46,7 +46,7 @@ def ref_weights(seed, stream, row_offset, n, R):
     cdf = 0.0
     for j in range(12):
         cdf += math.exp(-1.0) / math.factorial(j)
-        k += u >= np.uint64(int(round(cdf * 2.0 ** 32)))
+        k += u >= np.uint64(round(cdf * 2.0 ** 32))
     return k
 
 
@@ -89,8 +89,8 @@ def ref_gauges(state, nb):
 
 
 def binned(y, p, **kw):
-    opts = dict(n_bins=10, strategy="uniform", right=True, classwise=False, from_logits=False,
-                sample_weight=None, scores=True, want_cc=True, want_terms=True)
+    opts = {"n_bins": 10, "strategy": "uniform", "right": True, "classwise": False, "from_logits": False,
+                "sample_weight": None, "scores": True, "want_cc": True, "want_terms": True}
     opts.update(kw)
     return _core.binned(y, p, **opts)
 

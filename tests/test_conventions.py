@@ -9,7 +9,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import fastcal
-from fastcal._conventions import CONVENTIONS, ece_with_convention, profile, torch_linspace
+from fastcal._conventions import (
+    CONVENTIONS,
+    ece_with_convention,
+    profile,
+    torch_linspace,
+)
 
 torch = pytest.importorskip("torch")
 tmf = pytest.importorskip("torchmetrics.functional.classification")
@@ -75,8 +80,8 @@ def multiclass_case(draw):
 def tol(p, lib):
     # torchmetrics sums float32 confidences in float32 (multiclass: always)
     if lib == "torchmetrics" and (p.dtype == np.float32 or p.ndim == 2):
-        return dict(rtol=2e-5, atol=2e-6)
-    return dict(rtol=1e-12, atol=1e-14)
+        return {"rtol": 2e-5, "atol": 2e-6}
+    return {"rtol": 1e-12, "atol": 1e-14}
 
 
 @given(binary_case())

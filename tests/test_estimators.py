@@ -195,7 +195,7 @@ def test_corp_matches_pav_reference_and_identity(rows):
     y = np.array([r[1] for r in rows])
     mcb, dsc, unc = corp_decomposition(y, p)
     piso = ref_pav_pooled(p, y.astype(float))
-    S = lambda q: np.mean((q - y) ** 2)  # noqa: E731
+    S = lambda q: np.mean((q - y) ** 2)
     np.testing.assert_allclose([mcb, dsc, unc], [S(p) - S(piso), S(y.mean()) - S(piso),
                                                  S(y.mean())], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(mcb - dsc + unc, fastcal.brier_score(y, p), rtol=1e-9, atol=1e-12)

@@ -51,7 +51,7 @@ def _thresholds():
     F = 0.0
     for j in range(12):
         F += math.exp(-1.0) / math.factorial(j)
-        out.append(int(round(F * 2.0 ** 32)))
+        out.append(round(F * 2.0 ** 32))
     return out
 
 
