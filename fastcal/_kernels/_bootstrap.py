@@ -80,8 +80,21 @@ def row_key(seed, stream, row):
 @njit(**OPTS)
 def poisson1(u):
     """Poisson(1) draw (float64) from ``u`` uniform on [0, 2**32)."""
-    k = ((u >= _T0) + (u >= _T1) + (u >= _T2) + (u >= _T3) + (u >= _T4) + (u >= _T5)
-         + (u >= _T6) + (u >= _T7) + (u >= _T8) + (u >= _T9) + (u >= _T10) + (u >= _T11))
+    # int + bool (not bool + bool, which is logical or in numpy scalars
+    # when NUMBA_DISABLE_JIT=1)
+    k = 0
+    k += u >= _T0
+    k += u >= _T1
+    k += u >= _T2
+    k += u >= _T3
+    k += u >= _T4
+    k += u >= _T5
+    k += u >= _T6
+    k += u >= _T7
+    k += u >= _T8
+    k += u >= _T9
+    k += u >= _T10
+    k += u >= _T11
     return np.float64(k)
 
 
