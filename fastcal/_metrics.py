@@ -276,7 +276,7 @@ def _scores(y_true, y_prob, from_logits, sample_weight, check, want_nll, ignore_
         total = bins[0].sum()
         brier, nll = sc
     _check_total(total)
-    return brier / total, nll / total
+    return float(brier / total), float(nll / total)
 
 
 def brier_score(y_true, y_prob, *, from_logits=False, sample_weight=None, check=True,
