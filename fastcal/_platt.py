@@ -51,8 +51,8 @@ def _toplabel_input(y_prob, from_logits):
     z, src = V.as_prob(y_prob, "y_prob")
     if z.shape[0] == 0:
         raise ValueError("y_prob is empty; at least one sample is required.")
-    K, shift, mask, _one = V.keys(z)
-    conf, code, idx = KH.toplabel_conf(z, K, shift, mask, V.on(from_logits),
+    K, shift, mask, one = V.keys(z)
+    conf, code, idx = KH.toplabel_conf(z, K, shift, mask, one, V.on(from_logits),
                                        V.row_sum_tol(src, z.shape[1]))
     if code != 0:
         y_dummy = np.zeros(z.shape[0], np.int64)

@@ -17,8 +17,8 @@ from fastcal._kernels import _platt as KP
 from fastcal._platt import NotFittedError, PlattScaling, SeparableWarning
 
 sklearn = pytest.importorskip("sklearn")
-from sklearn.calibration import _sigmoid_calibration  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
+from sklearn.calibration import _sigmoid_calibration
+from sklearn.linear_model import LogisticRegression
 
 EPS64 = float(np.finfo(np.float64).eps)
 
@@ -223,7 +223,7 @@ def test_separable_data_stays_finite():
         warnings.simplefilter("error")
         ps = PlattScaling(smooth=True).fit(p, [0, 0, 1, 1])
     assert not ps.separable_
-    A, B = _sigmoid_calibration(ref_feature(p), np.array([0, 0, 1, 1]))
+    A, _B = _sigmoid_calibration(ref_feature(p), np.array([0, 0, 1, 1]))
     assert ps.a_ == pytest.approx(-A, rel=1e-4)
 
 

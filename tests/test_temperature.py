@@ -11,7 +11,13 @@ from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 
 from fastcal._kernels import _temperature as KT
-from fastcal._temperature import ECE_GRID, T_MAX, T_MIN, NotFittedError, TemperatureScaling
+from fastcal._temperature import (
+    ECE_GRID,
+    T_MAX,
+    T_MIN,
+    NotFittedError,
+    TemperatureScaling,
+)
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -9,14 +9,14 @@ falls in the same bin here as in ``fastcal.reliability_curve``.
 import numpy as np
 from numba import njit
 
-from ._binned import find_bin, row_logits, sigmoid
+from ._binned import EXP_BLOCK, find_bin, row_logits_tab, sigmoid
 from ._common import BAD_LOGIT, BAD_PROB, BAD_ROW_SUM, OK, OPTS
 
 _INF = np.inf
 
 
 @njit(**OPTS)
-def toplabel_conf(P, K, shift, mask, logits, tol):
+def toplabel_conf(P, K, shift, mask, one, logits, tol):
     """float64 top-label confidence of each row, and (code, index) of the
     first invalid row (``OK, -1`` when valid).
 
@@ -26,9 +26,10 @@ def toplabel_conf(P, K, shift, mask, logits, tol):
     """
     n, C = P.shape
     out = np.empty(n)
+    buf = np.empty(2 * EXP_BLOCK)
     for i in range(n):
         if logits is not None:
-            am, zmax, s, s2, nbad = row_logits(P, K, i, shift, mask, None)
+            _am, _zmax, s, _s2, nbad = row_logits_tab(P, K, None, i, shift, mask, one, None, buf)
             if nbad != 0:
                 return out, BAD_LOGIT, i
             out[i] = 1.0 / s
@@ -40,8 +41,7 @@ def toplabel_conf(P, K, shift, mask, logits, tol):
                 if not (v >= 0.0 and v <= 1.0):
                     return out, BAD_PROB, i
                 s += v
-                if v > m:
-                    m = v
+                m = max(m, v)
             if not (abs(s - 1.0) <= tol):
                 return out, BAD_ROW_SUM, i
             out[i] = m

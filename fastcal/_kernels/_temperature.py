@@ -148,7 +148,7 @@ def row_max(P, i, C):
     if C < 32:
         for k in range(1, C):
             v = np.float64(P[i, k])
-            m0 = v if v > m0 else m0
+            m0 = max(m0, v)
         return m0
     m1 = m0
     m2 = m0
@@ -159,18 +159,18 @@ def row_max(P, i, C):
         v1 = np.float64(P[i, k + 1])
         v2 = np.float64(P[i, k + 2])
         v3 = np.float64(P[i, k + 3])
-        m0 = v0 if v0 > m0 else m0
-        m1 = v1 if v1 > m1 else m1
-        m2 = v2 if v2 > m2 else m2
-        m3 = v3 if v3 > m3 else m3
+        m0 = max(m0, v0)
+        m1 = max(m1, v1)
+        m2 = max(m2, v2)
+        m3 = max(m3, v3)
         k += 4
     while k < C:
         v0 = np.float64(P[i, k])
-        m0 = v0 if v0 > m0 else m0
+        m0 = max(m0, v0)
         k += 1
-    m0 = m1 if m1 > m0 else m0
-    m2 = m3 if m3 > m2 else m2
-    return m2 if m2 > m0 else m0
+    m0 = max(m0, m1)
+    m2 = max(m2, m3)
+    return max(m0, m2)
 
 
 # Rows of a multiclass chunk are processed in blocks of about BLOCK_ELEMS
