@@ -131,3 +131,11 @@ def test_per_row_terms_add_up_to_the_scores(C, logits):
     np.testing.assert_allclose(b.terms.sum(0), b.scores, rtol=1e-12)
     assert abs(b.terms[:, 1].mean() - fastcal.nll(y, p, from_logits=logits)) < 1e-12
     assert abs(b.terms[:, 0].mean() - fastcal.brier_score(y, p, from_logits=logits)) < 1e-12
+
+
+def test_every_public_name_is_in_the_api_reference():
+    from pathlib import Path
+
+    api = (Path(__file__).resolve().parents[1] / "docs" / "api.md").read_text()
+    missing = [n for n in fastcal.__all__ if f"**`{n}" not in api]
+    assert not missing, f"docs/api.md lacks {missing}: run python docs/gen_api.py"
