@@ -66,6 +66,22 @@ def warmup(*, verbose=False):
             isotonic_regression(p.astype(np.float64), sample_weight=w)
             IsotonicRegression().fit(p, y.astype(dtype), sample_weight=w).predict(p)
         TemperatureScaling().fit(P, yc, sample_weight=w).predict_proba(P)
+    # streaming accumulators (small batches: the fused path; 2 chunks: both cores),
+    # 16-bit vocabulary logits, the DeLong interval
+    from ._accumulator import CalibrationAccumulator
+    from ._delong import auroc_ci
+    from ._kernels._common import CHUNK
+
+    for n in (64, 2 * CHUNK):
+        y = (rng.random(n) < 0.5).astype(np.int64)
+        p = rng.random(n)
+        Z = rng.normal(size=(n, 3))
+        yc = rng.integers(0, 3, n)
+        CalibrationAccumulator().update(y, p).update(y, p).compute()
+        CalibrationAccumulator().update(yc, Z, from_logits=True).compute()
+        auroc_ci(y, p)
+    Z16 = rng.normal(size=(64, 50)).astype(np.float16)
+    calibration_report(rng.integers(0, 50, 64), Z16, from_logits=True)
     t = time.perf_counter() - t0
     if verbose:
         print(f"fastcal.warmup: {t:.2f} s")
