@@ -475,28 +475,45 @@ def scaled_softmax(P, beta):
 @njit(**OPTS)
 def _ece_mc_chunk(P, y, w, beta, lo, hi, edges, bins):
     """Top-label: confidence 1 / sum_k exp(beta (z_k - max z)), correct =
-    (first argmax == y), which does not depend on beta > 0."""
+    (first argmax == y), which does not depend on beta > 0.  Rows in blocks
+    as in :func:`mc_chunk` (one flat exponential loop per block)."""
     C = P.shape[1]
     nb = bins.shape[1]
-    for i in range(lo, hi):
-        m = np.float64(P[i, 0])
-        am = 0
-        for k in range(1, C):
-            v = np.float64(P[i, k])
-            if v > m:
-                m = v
-                am = k
-        s = 0.0
-        for k in range(C):
-            s += exp_nonpos(beta * (np.float64(P[i, k]) - m))
-        c = 1.0 / s
-        lab, _valid = class_label(y[i], C)
-        t = 1.0 if am == lab else 0.0
-        wi = 1.0 if w is None else w[i]
-        b = find_bin(c, edges, nb, True, True)
-        bins[0, b] += wi
-        bins[1, b] += wi * c
-        bins[2, b] += wi * t
+    nbr = max(1, BLOCK_ELEMS // C)
+    D = np.empty(nbr * C)
+    E = np.empty(nbr * C)
+    T = np.empty(nbr)
+    i = lo
+    while i < hi:
+        first = i
+        r = 0
+        while r < nbr and i < hi:
+            m = row_max(P, i, C)
+            am = C
+            base = r * C
+            for k in range(C):
+                v = np.float64(P[i, k])
+                D[base + k] = v - m
+                if v == m and am == C:
+                    am = k
+            lab, _valid = class_label(y[i], C)
+            T[r] = 1.0 if am == lab else 0.0
+            r += 1
+            i += 1
+        L = r * C
+        for j in range(L):
+            E[j] = exp_nonpos(beta * D[j])
+        for q in range(r):
+            s = 0.0
+            base = q * C
+            for k in range(C):
+                s += E[base + k]
+            c = 1.0 / s
+            wi = 1.0 if w is None else w[first + q]
+            b = find_bin(c, edges, nb, True, True)
+            bins[0, b] += wi
+            bins[1, b] += wi * c
+            bins[2, b] += wi * T[q]
 
 
 @njit(**OPTS)
