@@ -101,7 +101,7 @@ class TemperatureScaling:
     search scans ECE_GRID = 25 log-spaced temperatures over [T_MIN, T_MAX]
     (T = 1 among them), then zooms in on the best one with scans of 9
     points, each level 4 times finer, down to a spacing of 1e-4 in log T:
-    81 passes over the logits (each as cheap as one NLL pass).  It is a
+    81 passes over the logits (about 40 times the cost of the NLL fit).  It is a
     local search: the result is never worse than T = 1 or any grid point and
     is a local minimum of the basin the grid points to, not a certified
     global minimum.  ``n_iter_`` counts the ECE evaluations; ``ece_before_``
