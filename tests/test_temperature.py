@@ -113,6 +113,9 @@ def test_serial_equals_parallel_bitwise(rng):
     a = kernel(z, y, 0.8)
     b = kernel(z, y, 0.8, parallel=True)
     assert a == b
+    # the ECE objective's kernel too
+    R, edges = KT.chunk_rows(z.shape[0], 5, 1), np.linspace(0, 1, 16)
+    assert KT.ece_at(z, y, None, 0.8, R, edges) == KT.ece_at_parallel(z, y, None, 0.8, R, edges)
 
 
 # ----------------------------------------------------------------------- fit
