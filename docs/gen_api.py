@@ -11,8 +11,9 @@ def main():
      "Uncertainty": ["auroc_ci","auroc_variance","delong_test","risk_coverage_curve","aurc","prediction_rejection_ratio"],
      "Streaming and drift": ["CalibrationAccumulator","AUROCAccumulator","WindowedAccumulator","GaugeRecorder"],
      "LLM helpers": ["multiple_choice_report","parse_confidence"],
-     "Calibrators": ["TemperatureScaling","IsotonicRegression","isotonic_regression"],
-     "Runtime and errors": ["warmup","UndefinedMetricWarning","NotFittedError"],
+     "Calibrators": ["TemperatureScaling","IsotonicRegression","isotonic_regression","PlattScaling","HistogramBinning"],
+     "Estimators": ["smooth_ece","brier_decomposition","corp_decomposition"],
+     "Runtime and errors": ["warmup","UndefinedMetricWarning","NotFittedError","SeparableWarning"],
     }
     extra = [n for n in fastcal.__all__ if not any(n in g for g in groups.values())]
     if extra:

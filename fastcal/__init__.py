@@ -20,6 +20,9 @@ from ._auroc_accumulator import AUROCAccumulator
 from ._drift import GaugeRecorder, WindowedAccumulator
 from ._llm import multiple_choice_report, parse_confidence
 from ._delong import auroc_ci, auroc_variance, delong_test
+from ._estimators import brier_decomposition, corp_decomposition, smooth_ece
+from ._histogram_binning import HistogramBinning
+from ._platt import PlattScaling, SeparableWarning
 from ._isotonic import IsotonicRegression, isotonic_regression
 from ._selective import aurc, prediction_rejection_ratio, risk_coverage_curve
 from ._report import CalibrationReport, calibration_report
@@ -46,9 +49,12 @@ __all__ = [
     "CalibrationAccumulator",
     "CalibrationReport",
     "GaugeRecorder",
+    "HistogramBinning",
     "IsotonicRegression",
     "NotFittedError",
+    "PlattScaling",
     "ReliabilityCurve",
+    "SeparableWarning",
     "TemperatureScaling",
     "UndefinedMetricWarning",
     "WindowedAccumulator",
@@ -56,9 +62,11 @@ __all__ = [
     "auroc",
     "auroc_ci",
     "auroc_variance",
+    "brier_decomposition",
     "brier_score",
     "calibration_error",
     "calibration_report",
+    "corp_decomposition",
     "delong_test",
     "ece",
     "isotonic_regression",
@@ -70,5 +78,6 @@ __all__ = [
     "reliability_curve",
     "risk_coverage_curve",
     "rmsce",
+    "smooth_ece",
     "warmup",
 ]

@@ -81,7 +81,7 @@ def _check_total(total):
 
 def calibration_error(y_true, y_prob, *, n_bins=15, norm="l1", strategy="uniform",
                       right=True, classwise=False, from_logits=False, sample_weight=None,
-                      check=True, ignore_index=None):
+                      check=True, ignore_index=None, debias=False, convention="fastcal"):
     """Binned calibration error: ECE (``norm="l1"``), RMSCE (``"l2"``), MCE (``"max"``)
     or the signed error (``"signed"``, positive when overconfident).
 
@@ -125,6 +125,16 @@ def calibration_error(y_true, y_prob, *, n_bins=15, norm="l1", strategy="uniform
         Multiclass / token input: rows whose label equals it (padding, -100
         in common LLM training code) are skipped, neither counted nor
         validated.
+    debias : bool, default=False
+        With ``norm="l2"``: the debiased estimator of Kumar, Liang & Ma
+        (2019), ``sqrt(max(0, sum_b (W_b / W) [(conf_b - acc_b)^2 -
+        acc_b (1 - acc_b) / (W_b - 1)]))`` (classwise: the root of the mean
+        over classes of the clipped per-class estimates).
+    convention : {"fastcal", "torchmetrics", "netcal"}, default="fastcal"
+        Reproduce another library's binning exactly (``l1``, ``l2``, ``max``
+        norms, uniform bins, probabilities): torchmetrics' float32
+        ``torch.linspace`` edges with confidence 1.0 in an extra bin, netcal's
+        clipping and left-closed bins. See ``docs/conventions.md``.
 
     Returns
     -------
@@ -148,8 +158,51 @@ def calibration_error(y_true, y_prob, *, n_bins=15, norm="l1", strategy="uniform
     k = _NORM_INDEX.get(norm)
     if k is None:
         V.check_choice(norm, "norm", V.NORMS)
+    if convention != "fastcal":
+        return _with_convention(y_true, y_prob, n_bins, norm, strategy, right, classwise,
+                                from_logits, sample_weight, ignore_index, debias, convention)
+    if debias:
+        return _debiased(y_true, y_prob, n_bins, norm, strategy, right, classwise, from_logits,
+                         sample_weight, check, ignore_index)
     return _ce(y_true, y_prob, n_bins, k, strategy, right, classwise, from_logits,
                sample_weight, check, ignore_index)
+
+
+def _with_convention(y_true, y_prob, n_bins, norm, strategy, right, classwise, from_logits,
+                     sample_weight, ignore_index, debias, convention):
+    from ._conventions import CONVENTIONS, ece_with_convention
+
+    V.check_choice(convention, "convention", CONVENTIONS)
+    unsupported = [f"{k}={v!r}" for k, v, d in (
+        ("strategy", strategy, "uniform"), ("right", right, True), ("classwise", classwise, False),
+        ("from_logits", from_logits, False), ("ignore_index", ignore_index, None),
+        ("debias", debias, False)) if v != d]
+    if norm == "signed":
+        unsupported.append("norm='signed'")
+    if unsupported:
+        raise ValueError(f"convention={convention!r} reproduces that library's own binning of "
+                         f"probabilities; it cannot be combined with {', '.join(unsupported)}.")
+    return ece_with_convention(y_true, y_prob, convention, n_bins=n_bins, norm=norm,
+                               sample_weight=sample_weight)
+
+
+def _debiased(y_true, y_prob, n_bins, norm, strategy, right, classwise, from_logits,
+              sample_weight, check, ignore_index):
+    from ._estimators import debiased_l2_from_bins
+
+    if norm != "l2":
+        raise ValueError(f"debias=True is defined for norm='l2' (Kumar et al. 2019); found "
+                         f"norm={norm!r}.")
+    b = _core.binned(y_true, y_prob, n_bins=n_bins, strategy=strategy, right=right,
+                     classwise=classwise, from_logits=from_logits,
+                     sample_weight=sample_weight, scores=False, want_cc=False, check=check,
+                     ignore_index=ignore_index)
+    _check_total(b.bins[..., 0, :].sum() / (b.bins.shape[0] if b.bins.ndim == 3 else 1))
+    if b.layout == "classwise":
+        sq = [max(debiased_l2_from_bins(b.bins[k], squared=True), 0.0)
+              for k in range(b.bins.shape[0])]
+        return float(np.sqrt(np.mean(sq)))
+    return float(debiased_l2_from_bins(b.bins))
 
 
 def _ce(y_true, y_prob, n_bins, k, strategy, right, classwise, from_logits, sample_weight,
@@ -181,7 +234,8 @@ def _ce(y_true, y_prob, n_bins, k, strategy, right, classwise, from_logits, samp
 
 
 def ece(y_true, y_prob, *, n_bins=15, strategy="uniform", right=True, classwise=False,
-        from_logits=False, sample_weight=None, check=True, ignore_index=None):
+        from_logits=False, sample_weight=None, check=True, ignore_index=None,
+        convention="fastcal"):
     """Expected calibration error: :func:`calibration_error` with ``norm="l1"``.
 
     Examples
@@ -190,12 +244,16 @@ def ece(y_true, y_prob, *, n_bins=15, strategy="uniform", right=True, classwise=
     >>> round(fastcal.ece([1, 1, 0, 1], [0.9, 0.8, 0.7, 0.95], n_bins=10), 4)  # (.1+.2+.7+.05)/4
     0.2625
     """
+    if convention != "fastcal":
+        return _with_convention(y_true, y_prob, n_bins, "l1", strategy, right, classwise,
+                                from_logits, sample_weight, ignore_index, False, convention)
     return _ce(y_true, y_prob, n_bins, 1, strategy, right, classwise, from_logits,
                sample_weight, check, ignore_index)
 
 
 def mce(y_true, y_prob, *, n_bins=15, strategy="uniform", right=True, classwise=False,
-        from_logits=False, sample_weight=None, check=True, ignore_index=None):
+        from_logits=False, sample_weight=None, check=True, ignore_index=None,
+        convention="fastcal"):
     """Maximum calibration error over non-empty bins: ``norm="max"``.
 
     Examples
@@ -204,12 +262,16 @@ def mce(y_true, y_prob, *, n_bins=15, strategy="uniform", right=True, classwise=
     >>> fastcal.mce([1, 1, 0, 1], [0.9, 0.8, 0.7, 0.95], n_bins=10)
     0.7
     """
+    if convention != "fastcal":
+        return _with_convention(y_true, y_prob, n_bins, "max", strategy, right, classwise,
+                                from_logits, sample_weight, ignore_index, False, convention)
     return _ce(y_true, y_prob, n_bins, 3, strategy, right, classwise, from_logits,
                sample_weight, check, ignore_index)
 
 
 def rmsce(y_true, y_prob, *, n_bins=15, strategy="uniform", right=True, classwise=False,
-        from_logits=False, sample_weight=None, check=True, ignore_index=None):
+        from_logits=False, sample_weight=None, check=True, ignore_index=None,
+        convention="fastcal"):
     """Root-mean-square calibration error: ``norm="l2"``.
 
     Examples
@@ -218,6 +280,9 @@ def rmsce(y_true, y_prob, *, n_bins=15, strategy="uniform", right=True, classwis
     >>> round(fastcal.rmsce([1, 1, 0, 1], [0.9, 0.8, 0.7, 0.95], n_bins=10), 4)
     0.3683
     """
+    if convention != "fastcal":
+        return _with_convention(y_true, y_prob, n_bins, "l2", strategy, right, classwise,
+                                from_logits, sample_weight, ignore_index, False, convention)
     return _ce(y_true, y_prob, n_bins, 2, strategy, right, classwise, from_logits,
                sample_weight, check, ignore_index)
 

@@ -1,6 +1,8 @@
 """calibration_report: every gauge from one pass over the data (plus the
 radix partition AUROC needs)."""
 
+import warnings
+
 import numpy as np
 
 from . import _core
@@ -48,16 +50,20 @@ class CalibrationReport:
         :class:`~fastcal.CalibrationAccumulator`.
     reliability : ReliabilityCurve
         Every bin: edges, count, mean confidence, accuracy (one row per class
-        for a classwise report).
+        for a classwise report); ``reliability.intervals()`` gives Wilson or
+        Jeffreys intervals per bin.
+    intervals : dict or None
+        With ``ci``: gauge name -> ``(low, high)`` percentile interval of the
+        Poisson bootstrap (see :func:`fastcal.calibration_report`).
     convention : dict
         Which binning, target and clipping convention produced these numbers.
     """
 
-    __slots__ = _FIELDS + ("auroc_bounds", "reliability", "convention")
+    __slots__ = _FIELDS + ("auroc_bounds", "reliability", "convention", "intervals")
 
     def __init__(self, **kw):
         for k in self.__slots__:
-            setattr(self, k, kw[k])
+            setattr(self, k, kw.get(k))
 
     @property
     def overconfident(self):
@@ -68,6 +74,8 @@ class CalibrationReport:
         """Plain-Python dict (JSON-serialisable; NaN stays float NaN)."""
         d = {k: (int(getattr(self, k)) if k == "n" else float(getattr(self, k))) for k in _FIELDS}
         d["auroc_bounds"] = [float(v) for v in self.auroc_bounds]
+        d["intervals"] = (None if self.intervals is None else
+                          {k: [float(a), float(b)] for k, (a, b) in self.intervals.items()})
         r = self.reliability
         d["reliability"] = {
             "edges": r.edges.tolist(),
@@ -165,7 +173,7 @@ def report_from_stats(n, bins, scores, edges, weighted, conv, auroc, auroc_bound
 
 def calibration_report(y_true, y_prob, *, n_bins=15, strategy="uniform", right=True,
                        classwise=False, from_logits=False, sample_weight=None,
-                       ignore_index=None):
+                       ignore_index=None, ci=None, n_resamples=1000, random_state=None):
     """Every calibration gauge in one call.
 
     Top-label for multiclass ``y_prob`` (n, C); for binary ``y_prob`` (n,) the
@@ -180,6 +188,19 @@ def calibration_report(y_true, y_prob, *, n_bins=15, strategy="uniform", right=T
     are classwise; accuracy, confidence, Brier, NLL and AUROC stay top-label
     (a second pass over the data).
 
+    With ``ci`` (e.g. 0.95), ``report.intervals`` holds percentile intervals of
+    ECE, MCE, RMSCE, signed error, Brier, NLL, accuracy and confidence from a
+    Poisson bootstrap of ``n_resamples`` replicates computed in one pass (the
+    replicate weights are drawn inside the kernel from a hash of
+    ``random_state``, the row and the replicate: deterministic for an int
+    seed, no resample is ever materialised; the bin edges are those of the
+    full data). The AUROC interval is DeLong's, in ``intervals["auroc"]``.
+    Classwise reports give top-label intervals for the binned errors. The
+    binned errors are biased upward (more so under resampling), so for a
+    well-calibrated model the ECE interval can lie above the point estimate:
+    read it as the sampling spread, and see ``calibration_error(...,
+    norm="l2", debias=True)`` for a debiased estimate.
+
     Returns
     -------
     CalibrationReport
@@ -191,9 +212,15 @@ def calibration_report(y_true, y_prob, *, n_bins=15, strategy="uniform", right=T
     >>> round(r.ece, 4), round(r.brier, 4), r.auroc
     (0.28, 0.092, 1.0)
     """
+    want_ci = ci is not None
+    if want_ci:
+        from ._bootstrap import check_ci, check_n_resamples
+
+        check_ci(ci)
+        check_n_resamples(n_resamples)
     b = _core.binned(y_true, y_prob, n_bins=n_bins, strategy=strategy, right=right,
                      classwise=False, from_logits=from_logits, sample_weight=sample_weight,
-                     scores=True, want_cc=True, ignore_index=ignore_index)
+                     scores=True, want_cc=True, ignore_index=ignore_index, want_terms=want_ci)
     total = b.bins[0].sum()
     _check_total(total)
     conf, corr, w = b.conf, b.corr, b.w
@@ -210,5 +237,25 @@ def calibration_report(y_true, y_prob, *, n_bins=15, strategy="uniform", right=T
         cw = c.bins
         cw_edges = c.edges[0] if c.edges.shape[0] == 1 else c.edges
         conv["target"] = "classwise (binned errors); top-label (accuracy, confidence, AUROC)"
-    return report_from_stats(b.n, b.bins, b.scores, b.edges[0], b.weighted, conv, auc,
-                             classwise_bins=cw, classwise_edges=cw_edges)
+    r = report_from_stats(b.n, b.bins, b.scores, b.edges[0], b.weighted, conv, auc,
+                          classwise_bins=cw, classwise_edges=cw_edges)
+    if want_ci:
+        r.intervals = _intervals(b, conf, corr, w, ci, n_resamples, random_state, right)
+        conv["intervals"] = (f"{ci:g} percentile intervals of a Poisson bootstrap "
+                             f"({n_resamples} replicates, edges of the full data); AUROC: DeLong")
+    return r
+
+
+def _intervals(b, conf, corr, w, ci, n_resamples, random_state, right):
+    from ._bootstrap import report_intervals
+    from ._delong import auroc_ci
+
+    if b.keep is not None:  # padding rows carry no statistics
+        b.conf, b.corr, b.w, b.terms = conf, corr, w, b.terms[b.keep]
+    iv = report_intervals(b, ci=ci, n_resamples=n_resamples, random_state=random_state,
+                          right=right)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", V.UndefinedMetricWarning)
+        _, lo, hi = auroc_ci(corr, conf, level=ci, sample_weight=w)
+    iv["auroc"] = (lo, hi)
+    return iv

@@ -80,6 +80,14 @@ def warmup(*, verbose=False):
         CalibrationAccumulator().update(y, p).update(y, p).compute()
         CalibrationAccumulator().update(yc, Z, from_logits=True).compute()
         auroc_ci(y, p)
+    from ._histogram_binning import HistogramBinning
+    from ._platt import PlattScaling
+
+    p = rng.random(64)
+    y = (rng.random(64) < p).astype(np.int64)
+    PlattScaling().fit(p, y).predict_proba(p)
+    HistogramBinning().fit(p, y).predict_proba(p)
+    TemperatureScaling(objective="ece").fit(Z, yc)
     Z16 = rng.normal(size=(64, 50)).astype(np.float16)
     calibration_report(rng.integers(0, 50, 64), Z16, from_logits=True)
     t = time.perf_counter() - t0
