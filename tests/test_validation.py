@@ -117,11 +117,14 @@ def test_empty(metric):
 
 
 def test_ndim(metric):
-    with pytest.raises(ValueError, match=r"y_prob must be 1-D or 2-D; found an array of shape \(2, 2, 2\)"):
+    # (..., C) is token input: y_true must have the leading shape
+    with pytest.raises(ValueError, match=r"y_true of shape \(2,\) does not match y_prob of "
+                                         r"shape \(2, 2, 2\): for \(\.\.\., C\) input y_true "
+                                         r"must have shape \(2, 2\)"):
         metric(Y[:2], np.full((2, 2, 2), 0.25))
     with pytest.raises(ValueError, match=r"y_true must be 1-D; found an array of shape \(4, 1\)"):
         metric(Y[:, None], P)
-    with pytest.raises(ValueError, match=r"y_prob must be 1-D or 2-D; found an array of shape \(\)"):
+    with pytest.raises(ValueError, match=r"y_prob must be 1-D, 2-D or \(\.\.\., C\); found a scalar"):
         metric(np.array(1), np.array(0.5))
 
 
