@@ -486,3 +486,35 @@ def test_large_batches_use_both_cores_and_agree():
     for lo in range(0, n, 70_000):
         acc.update(yb[lo:lo + 70_000], p[lo:lo + 70_000])
     assert_report_close(acc.compute(), fastcal.calibration_report(yb, p))
+
+
+# ---------------------------------------------------------------------------
+# bootstrap intervals while streaming
+
+
+def test_streamed_bootstrap_equals_the_report_intervals():
+    rng = np.random.default_rng(8)
+    p = rng.random(4000)
+    y = (rng.random(4000) < p ** 1.2).astype(np.int64)
+    f = fastcal.calibration_report(y, p, ci=0.9, n_resamples=300, random_state=5)
+    acc = CalibrationAccumulator(n_resamples=300, random_state=5, ci=0.9)
+    for lo in range(0, 4000, 1500):
+        acc.update(y[lo:lo + 1500], p[lo:lo + 1500])
+    r = acc.compute()
+    for k, v in r.intervals.items():
+        np.testing.assert_allclose(v, f.intervals[k], rtol=1e-9, atol=1e-12, err_msg=k)
+    # pickled and JSON round trips keep it
+    again = CalibrationAccumulator.from_dict(json.loads(json.dumps(acc.to_dict())))
+    assert again.compute().intervals == r.intervals
+    assert pickle.loads(pickle.dumps(acc)).compute().intervals == r.intervals
+    # shards: same seed, distinct streams
+    a = CalibrationAccumulator(n_resamples=50, random_state=1, stream=0).update(y[:2000], p[:2000])
+    b = CalibrationAccumulator(n_resamples=50, random_state=1, stream=1).update(y[2000:], p[2000:])
+    assert set((a + b).compute().intervals) >= {"ece", "brier", "nll"}
+    c = CalibrationAccumulator(n_resamples=50, random_state=1, stream=0).update(y[2000:], p[2000:])
+    with pytest.raises(ValueError, match="Give each shard its own stream"):
+        a + c
+    with pytest.raises(ValueError, match="random_state differs"):
+        a + CalibrationAccumulator(n_resamples=50, random_state=2, stream=1)
+    with pytest.raises(ValueError, match="cannot be combined with half_life"):
+        CalibrationAccumulator(n_resamples=50, half_life=10)
