@@ -384,30 +384,32 @@ def binary_element(y, p, w, i, logits, check):
 
 
 @njit(**OPTS)
-def nll_block(q, a, wt, n, logits):
-    """Binary NLL terms of ``n`` rows, in place, and their weighted sum;
-    vectorised (``_vmath`` block helpers).
+def nll_block(q, a, l, wt, n, logits):
+    """Binary NLL terms of ``n`` rows into ``l`` and their weighted sum;
+    vectorised (``_vmath`` block helpers; ``q``, ``a``, ``l`` are distinct
+    buffers: an aliased block call does not vectorise).
 
     ``logits`` on: ``q`` holds ``x`` and the term is ``softplus(x) =
-    max(x, 0) + log1p(exp(-|x|))`` (``a`` is scratch). Off: ``q`` holds a
-    clipped probability and the term is ``-log(q)``. ``wt`` holds the weights.
+    max(x, 0) + log1p(exp(-|x|))`` (``q`` and ``a`` are then scratch). Off:
+    ``q`` holds a clipped probability and the term is ``-log(q)``. ``wt``
+    holds the weights.
     """
     if logits is not None:
         for j in range(n):
             x = q[j]
             a[j] = max(x, 0.0)
-            q[j] = -abs(x)
-        exp_block(q, q, n)
-        log1p_block(q, q, n)
+            l[j] = -abs(x)
+        exp_block(l, q, n)
+        log1p_block(q, l, n)
         for j in range(n):
-            q[j] = a[j] + q[j]
+            l[j] = a[j] + l[j]
     else:
-        log_block(q, q, n)
+        log_block(q, l, n)
         for j in range(n):
-            q[j] = -q[j]
+            l[j] = -l[j]
     t = 0.0
     for j in range(n):
-        t += wt[j] * q[j]
+        t += wt[j] * l[j]
     return t
 
 
@@ -420,6 +422,7 @@ def binary_chunk(y, p, w, lo, hi, edges, uniform, right, logits, scores, eps,
     nll = 0.0
     qb = np.empty(ROW_BLOCK)
     ab = np.zeros(ROW_BLOCK)
+    lb = np.empty(ROW_BLOCK)
     wb = np.empty(ROW_BLOCK)
     for b0 in range(lo, hi, ROW_BLOCK):
         b1 = min(hi, b0 + ROW_BLOCK)
@@ -447,32 +450,32 @@ def binary_chunk(y, p, w, lo, hi, edges, uniform, right, logits, scores, eps,
             if corr_out is not None:
                 corr_out[i] = t == 1.0
         if scores is not None:
-            nll += nll_block(qb, ab, wb, b1 - b0, logits)
+            nll += nll_block(qb, ab, lb, wb, b1 - b0, logits)
             if terms_out is not None:
                 for i in range(b0, b1):
-                    terms_out[i, 1] = qb[i - b0]
+                    terms_out[i, 1] = lb[i - b0]
     out[0] += brier
     out[1] += nll
     return ok
 
 
 @njit(**OPTS)
-def _flush_nll(qb, ab, wb, rb, cnt, logits, terms_out):
-    """Weighted NLL sum of the buffered rows, with their logs vectorised:
-    logits: ``(zmax - z_y) + log(sum exp)``; probabilities: ``-log(p_y)``
-    (``ab`` is 0).  Per-row terms out if wanted."""
-    log_block(qb, qb, cnt)
+def _flush_nll(qb, ab, lb, wb, rb, cnt, logits, terms_out):
+    """Weighted NLL sum of the buffered rows, with their logs vectorised (into
+    ``lb``, distinct from ``qb``): logits: ``(zmax - z_y) + log(sum exp)``;
+    probabilities: ``-log(p_y)`` (``ab`` is 0).  Per-row terms out if wanted."""
+    log_block(qb, lb, cnt)
     t = 0.0
     for j in range(cnt):
         if logits is not None:
-            l = ab[j] + qb[j]
+            l = ab[j] + lb[j]
         else:
-            l = ab[j] - qb[j]
-        qb[j] = l
+            l = ab[j] - lb[j]
+        lb[j] = l
         t += wb[j] * l
     if terms_out is not None:
         for j in range(cnt):
-            terms_out[rb[j], 1] = qb[j]
+            terms_out[rb[j], 1] = lb[j]
     return t
 
 
@@ -493,6 +496,7 @@ def toplabel_chunk(y, P, K, shift, mask, one, tab, w, lo, hi, edges, uniform, ri
     # rows waiting for their log: argument, additive part, weight, row
     qb = np.empty(ROW_BLOCK)
     ab = np.empty(ROW_BLOCK)
+    lb = np.empty(ROW_BLOCK)
     wb = np.empty(ROW_BLOCK)
     rb = np.empty(ROW_BLOCK, np.int64)
     cnt = 0
@@ -551,7 +555,7 @@ def toplabel_chunk(y, P, K, shift, mask, one, tab, w, lo, hi, edges, uniform, ri
             rb[cnt] = i
             cnt += 1
             if cnt == ROW_BLOCK:
-                nll += _flush_nll(qb, ab, wb, rb, cnt, logits, terms_out)
+                nll += _flush_nll(qb, ab, lb, wb, rb, cnt, logits, terms_out)
                 cnt = 0
         t = 1.0 if am == lab else 0.0
         k = find_bin(c, edges, nb, uniform, right)
@@ -563,7 +567,7 @@ def toplabel_chunk(y, P, K, shift, mask, one, tab, w, lo, hi, edges, uniform, ri
         if corr_out is not None:
             corr_out[i] = am == lab
     if scores is not None and cnt > 0:
-        nll += _flush_nll(qb, ab, wb, rb, cnt, logits, terms_out)
+        nll += _flush_nll(qb, ab, lb, wb, rb, cnt, logits, terms_out)
     out[0] += brier
     out[1] += nll
     return ok

@@ -35,6 +35,7 @@ def binary_chunk(y, p, w, lo, hi, logits, want_nll, eps, check, out):
     if want_nll is not None:
         qb = np.empty(ROW_BLOCK)
         ab = np.zeros(ROW_BLOCK)
+        lb = np.empty(ROW_BLOCK)
         wb = np.empty(ROW_BLOCK)
     for b0 in range(lo, hi, ROW_BLOCK):
         b1 = min(hi, b0 + ROW_BLOCK)
@@ -54,7 +55,7 @@ def binary_chunk(y, p, w, lo, hi, logits, want_nll, eps, check, out):
                 brier += wi * (d * d)
             tw += wi
         if want_nll is not None:
-            nll += nll_block(qb, ab, wb, b1 - b0, logits)
+            nll += nll_block(qb, ab, lb, wb, b1 - b0, logits)
     out[0] += tw
     out[1] += brier
     out[2] += nll
