@@ -52,11 +52,11 @@ def cases(quick):
     n = 1_000_000 if quick else 10_000_000
     d = R.binary_data(n)
     out.append(("DeLong interval (`auroc_ci`)", n, {
-        "fastcal.auroc (one AUROC)": lambda: fastcal.auroc(d.y, d.p),
-        "fastcal.auroc_ci": lambda: fastcal.auroc_ci(d.y, d.p),
+        "fastcal.auroc (one AUROC)": lambda d=d: fastcal.auroc(d.y, d.p),
+        "fastcal.auroc_ci": lambda d=d: fastcal.auroc_ci(d.y, d.p),
     }, "fastcal.auroc (one AUROC)", 2.0, "le", "cost of the interval relative to one AUROC"))
     n = 100_000 if quick else 1_000_000
-    d = R.binary_data(n)
+    d = R.binary_data(n)  # (the lambdas above bind their own d)
     boot = {"fastcal.calibration_report (point estimate)":
             lambda: fastcal.calibration_report(d.y, d.p)}
     if _has_param(fastcal.calibration_report, "ci"):
