@@ -64,6 +64,16 @@ print(json.dumps({"work": t2 - t1, "rss": resource.getrusage(resource.RUSAGE_SEL
 '''
 
 
+WRITE = r'''
+import sys
+sys.path.insert(0, %r)
+import pandas as pd
+import registry as R
+d = R.binary_data(int(sys.argv[2]))
+pd.DataFrame({"confidence": d.p, "label": d.y}).to_csv(sys.argv[1], index=False)
+''' % HERE
+
+
 def run(code, path):
     t = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True,
@@ -89,8 +99,9 @@ def main(argv=None):
     loads = [os.getloadavg()[0]]
     with tempfile.TemporaryDirectory(prefix="fastcal-cli-bench-") as tmp:
         path = os.path.join(tmp, "preds.csv")
-        d = R.binary_data(n)
-        pd.DataFrame({"confidence": d.p, "label": d.y}).to_csv(path, index=False)
+        # written by a child process: on Linux a child's ru_maxrss starts from its parent's
+        # resident size, so this process must stay small while it spawns the measured ones
+        subprocess.run([sys.executable, "-c", WRITE, path, str(n)], check=True, timeout=1800)
         size = os.path.getsize(path)
         run(OURS, path)  # warm-up: compile / load kernels
         res = {"fastcal report": [], "pandas + scikit-learn": []}
@@ -109,7 +120,9 @@ def main(argv=None):
            for k, v in res.items()}
     rss = {k: max(r["rss"] for r in v) for k, v in res.items()}
     a, b = res["fastcal report"][0]["vals"], res["pandas + scikit-learn"][0]["vals"]
-    agree = all(abs(x - y) <= 1e-9 for x, y in zip(a, b))
+    # ECE, Brier, NLL exact to rounding; the command's AUROC is the streaming accumulator's
+    # bounded histogram (certified bounds, about 1e-8 here), compared at 1e-7
+    agree = all(abs(x - y) <= 1e-9 for x, y in zip(a[:3], b[:3])) and abs(a[3] - b[3]) <= 1e-7
     ratio_wall = med["pandas + scikit-learn"]["wall"] / med["fastcal report"]["wall"]
     ratio_work = med["pandas + scikit-learn"]["work"] / med["fastcal report"]["work"]
     demo_t = min(demo[1:])
@@ -131,7 +144,8 @@ def main(argv=None):
          "| implementation | wall (process) | after imports | peak RSS |", "|---|---|---|---|"]
     for k in res:
         L.append(f"| {k} | {med[k]['wall']:.2f} s | {med[k]['work']:.2f} s | {rss[k]:.0f} MB |")
-    L += ["", f"Agreement (ECE, Brier, NLL, AUROC within 1e-9): {agree}; fastcal {a}, peer {b}.",
+    L += ["", f"Agreement (ECE, Brier, NLL within 1e-9; AUROC, from the command's bounded streaming "
+          f"histogram, within 1e-7): {agree}; fastcal {a}, peer {b}.",
           "", f"`python -m fastcal demo` (3 runs, the first may compile): "
           f"{', '.join(f'{t:.1f} s' for t in demo)}."]
     text = "\n".join(L) + "\n"
