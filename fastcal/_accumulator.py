@@ -175,6 +175,7 @@ class CalibrationAccumulator:
         self._auc = (None if self._auroc is None
                      else AUROCAccumulator(exact=self._auroc == "exact"))
         self._boot = self._new_boot()
+        self._scratch = None  # per-row scratch of the small-batch path (never serialised)
         return self
 
     def _new_boot(self):
@@ -289,9 +290,13 @@ class CalibrationAccumulator:
                 code, idx = A.binary_update(y_true, y_prob, None, edges, R, L, _EPS[src], True,
                                             self._hi, self._lo, None, None, None)
             else:
+                sc = self._scratch
+                if sc is None or sc[0].shape[0] < n:  # reused: no allocation per small update
+                    m = max(n, 4096)
+                    sc = self._scratch = (np.empty(m), np.empty(m, np.bool_))
                 code, idx = A.binary_update(y_true, y_prob, None, edges, R, L, _EPS[src], True,
-                                            self._hi, self._lo, np.empty(n),
-                                            np.empty(n, np.bool_), self._auc._hist)
+                                            self._hi, self._lo, sc[0][:n], sc[1][:n],
+                                            self._auc._hist)
             if code:
                 V.raise_for_status(code, idx, y_true, y_prob)
             if self._auc is not None:
@@ -585,6 +590,7 @@ class CalibrationAccumulator:
                              "disagree.")
         self._auc = (a if isinstance(a, AUROCAccumulator) or a is None
                      else AUROCAccumulator.from_dict(a))
+        self._scratch = None
         bt = d.get("bootstrap")  # absent in version-1 states
         self._boot_settings = None if bt is None else dict(bt["settings"])
         self._boot = None if bt is None else _boot_load(bt["state"])
