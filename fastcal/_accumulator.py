@@ -176,7 +176,12 @@ class CalibrationAccumulator:
                      else AUROCAccumulator(exact=self._auroc == "exact"))
         self._boot = self._new_boot()
         self._scratch = None  # per-row scratch of the small-batch path (never serialised)
+        self._small_ok = self._small_path_ok()
         return self
+
+    def _small_path_ok(self):
+        """Settings under which small binary batches take the fused one-call path."""
+        return self._half_life is None and self._auroc != "exact" and self._boot_settings is None
 
     def _new_boot(self):
         bs = self._boot_settings
@@ -278,9 +283,7 @@ class CalibrationAccumulator:
         if (type(y_prob) is np.ndarray and type(y_true) is np.ndarray and y_prob.ndim == 1
                 and y_true.ndim == 1 and (y_prob.dtype is _F64 or y_prob.dtype is _F32)
                 and y_true.dtype in _FAST_LABELS and sample_weight is None
-                and ignore_index is None
-                and self._half_life is None and self._layout == "binary"
-                and self._auroc != "exact" and self._boot is None
+                and ignore_index is None and self._small_ok and self._layout == "binary"
                 and 0 < y_prob.shape[0] == y_true.shape[0] < _PARALLEL_MIN):
             if y_true.dtype == np.bool_:
                 y_true = y_true.view(np.uint8)
@@ -291,12 +294,10 @@ class CalibrationAccumulator:
                                             self._hi, self._lo, None, None, None)
             else:
                 sc = self._scratch
-                if sc is None or sc[0].shape[0] < n:  # reused: no allocation per small update
-                    m = max(n, 4096)
-                    sc = self._scratch = (np.empty(m), np.empty(m, np.bool_))
+                if sc is None or sc[0] != n:  # reused: no allocation per small update
+                    sc = self._scratch = (n, np.empty(n), np.empty(n, np.bool_))
                 code, idx = A.binary_update(y_true, y_prob, None, edges, R, L, _EPS[src], True,
-                                            self._hi, self._lo, sc[0][:n], sc[1][:n],
-                                            self._auc._hist)
+                                            self._hi, self._lo, sc[1], sc[2], self._auc._hist)
             if code:
                 V.raise_for_status(code, idx, y_true, y_prob)
             if self._auc is not None:
@@ -594,6 +595,7 @@ class CalibrationAccumulator:
         bt = d.get("bootstrap")  # absent in version-1 states
         self._boot_settings = None if bt is None else dict(bt["settings"])
         self._boot = None if bt is None else _boot_load(bt["state"])
+        self._small_ok = self._small_path_ok()
         self._layout = d["layout"]
         self._n_classes = None if d["n_classes"] is None else int(d["n_classes"])
         self._n = int(d["n"])
