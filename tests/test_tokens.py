@@ -272,3 +272,10 @@ def test_parse_confidence():
         fastcal.parse_confidence(["x"], words={"x": 1.5})
     with pytest.raises(TypeError, match="values must be a sequence"):
         fastcal.parse_confidence("85%")
+
+
+def test_scores_are_python_floats():
+    z = np.random.default_rng(0).normal(0, 1, (5, 4))
+    y = np.array([0, 1, 2, 3, 0])
+    for f in (fastcal.nll, fastcal.brier_score, fastcal.ece):
+        assert type(f(y, z, from_logits=True)) is float
