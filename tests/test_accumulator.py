@@ -518,3 +518,18 @@ def test_streamed_bootstrap_equals_the_report_intervals():
         a + CalibrationAccumulator(n_resamples=50, random_state=2, stream=1)
     with pytest.raises(ValueError, match="cannot be combined with half_life"):
         CalibrationAccumulator(n_resamples=50, half_life=10)
+
+
+def test_bounded_auroc_estimate_never_leaves_its_bounds():
+    # found by hypothesis: decayed (non-integer) weights rounded u / d to 1.0000000000000002
+    y = np.array([1, 0, 1, 0, 0, 0, 0, 1, 1, 0, 1, 1, 1, 0, 0, 1, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0,
+                  0, 1, 0, 1, 0, 1, 0, 0, 1, 0, 1, 0, 1, 1, 1, 0, 0, 0, 0, 1, 1, 0, 1, 0, 1, 0,
+                  0, 1, 1, 1, 1, 0, 1])
+    p = np.array([0.98, 0.55, 0.93, 0.93, 0.59, 0.37, 0.06, 0.46, 0.97, 0.24, 0.95, 0.72, 0.95,
+                  0.05, 0.78, 0.84, 0.02, 0.98, 0.69, 0.61, 0.6, 0.84, 0.93, 0.07, 0.22, 0.08,
+                  0.66, 0.88, 0.1, 0.99, 0.04, 0.66, 0.09, 0.1, 0.65, 0.12, 0.81, 0.01, 0.93,
+                  0.92, 0.4, 0.18, 0.18, 0.02, 0.02, 0.81, 0.96, 0.4, 0.69, 0.01, 0.79, 0.22,
+                  0.01, 0.83, 0.52, 0.76, 0.97, 0.3, 0.74])
+    r = CalibrationAccumulator(half_life=0.5).update(y, p).compute()
+    lo, hi = r.auroc_bounds
+    assert 0.0 <= lo <= r.auroc <= hi <= 1.0

@@ -226,7 +226,9 @@ def hist_bounds(hist):
         slack = 16.0 * _EPS * hi
         lo -= slack
         hi += slack
-    return auc, max(lo, 0.0), min(hi, 1.0)
+    # rounding (non-integer weights) can push u / d a hair past 0 or 1; the exact
+    # value cannot be, so the estimate is clipped like the bounds
+    return min(max(auc, 0.0), 1.0), max(lo, 0.0), min(hi, 1.0)
 
 
 @njit(**OPTS)
