@@ -40,11 +40,8 @@ the weighted sums of NLL, d/dbeta, d2/dbeta2, d3/dbeta3, NLL at beta = 1,
 and the number of chunks found invalid (``check`` on).
 """
 
-import numba
 import numpy as np
 from numba import njit, prange
-from numba.core import types
-from numba.extending import intrinsic
 
 from ._binned import class_label, find_bin, sigmoid, softplus
 from ._common import (
@@ -60,48 +57,14 @@ from ._common import (
     fetch_add,
 )
 
+# the bit cast and the one-rounding FMA are _vmath's (one implementation of each)
+from ._vmath import bits_f64 as bits_to_f64
+from ._vmath import fma
+
 _INF = np.inf
 # Elements (rows x classes) per chunk.
 CHUNK_ELEMS = 1 << 18
 
-
-@intrinsic
-def _bits_to_f64_intrinsic(typingctx, x):
-    if x != types.int64:
-        return None
-    sig = types.float64(types.int64)
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], context.get_value_type(types.float64))
-
-    return sig, codegen
-
-
-def _bits_to_f64_py(x):  # NUMBA_DISABLE_JIT=1
-    return float(np.array(x, dtype=np.int64).view(np.float64))
-
-
-bits_to_f64 = _bits_to_f64_py if numba.config.DISABLE_JIT else _bits_to_f64_intrinsic
-
-
-@intrinsic
-def _fma_intrinsic(typingctx, a, b, c):
-    """a * b + c with one rounding (llvm.fma: a hardware FMA, vectorisable)."""
-    if not (a == types.float64 and b == types.float64 and c == types.float64):
-        return None
-    sig = types.float64(types.float64, types.float64, types.float64)
-
-    def codegen(context, builder, signature, args):
-        return builder.fma(*args)
-
-    return sig, codegen
-
-
-def _fma_py(a, b, c):  # NUMBA_DISABLE_JIT=1 (coverage runs): two roundings
-    return a * b + c
-
-
-fma = _fma_py if numba.config.DISABLE_JIT else _fma_intrinsic
 
 _LOG2E = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01
