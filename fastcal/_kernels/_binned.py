@@ -384,6 +384,16 @@ def binary_element(y, p, w, i, logits, check):
 
 
 @njit(**OPTS)
+def nll_arg(t, z, c, logits, eps):
+    """What ``nll_block`` takes for one binary row: the softplus argument
+    (logits) or the clipped probability of the observed label."""
+    if logits is not None:
+        return -z if t == 1.0 else z
+    q = c if t == 1.0 else 1.0 - c
+    return min(max(q, eps), 1.0 - eps)
+
+
+@njit(**OPTS)
 def nll_block(q, a, l, wt, n, logits):
     """Binary NLL terms of ``n`` rows into ``l`` and their weighted sum;
     vectorised (``_vmath`` block helpers; ``q``, ``a``, ``l`` are distinct
@@ -440,11 +450,7 @@ def binary_chunk(y, p, w, lo, hi, edges, uniform, right, logits, scores, eps,
                     terms_out[i, 0] = d * d
                 j = i - b0
                 wb[j] = wi
-                if logits is not None:
-                    qb[j] = -z if t == 1.0 else z
-                else:
-                    q = c if t == 1.0 else 1.0 - c
-                    qb[j] = min(max(q, eps), 1.0 - eps)
+                qb[j] = nll_arg(t, z, c, logits, eps)
             if conf_out is not None:
                 conf_out[i] = c
             if corr_out is not None:

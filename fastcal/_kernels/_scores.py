@@ -19,6 +19,7 @@ from ._binned import (
     binary_element,
     binary_first_error,
     n_chunks,
+    nll_arg,
     nll_block,
 )
 from ._common import BAD_BINARY_LABEL, BAD_SCORE, BAD_WEIGHT, CHUNK, NWORKERS, OK, OPTS, PAR_OPTS, fetch_add
@@ -45,11 +46,7 @@ def binary_chunk(y, p, w, lo, hi, logits, want_nll, eps, check, out):
             if want_nll is not None:
                 j = i - b0
                 wb[j] = wi
-                if logits is not None:
-                    qb[j] = -z if t == 1.0 else z
-                else:
-                    q = c if t == 1.0 else 1.0 - c
-                    qb[j] = min(max(q, eps), 1.0 - eps)
+                qb[j] = nll_arg(t, z, c, logits, eps)
             else:
                 d = c - t
                 brier += wi * (d * d)
