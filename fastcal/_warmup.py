@@ -1,28 +1,608 @@
-"""Compile every kernel ahead of time."""
+"""Compile every kernel ahead of time, in parallel worker processes; tell the
+user when kernels compile on first use.
 
-import itertools
+Two parts:
+
+* The first-compile notice. A listener on Numba's ``"numba:compile"`` event
+  (fired only when a function is really compiled, never when it is loaded
+  from the on-disk cache) logs one INFO message on the ``"fastcal"`` logger
+  the first time a fastcal kernel compiles in a process, and calls the hooks
+  registered with :func:`add_notice_hook` (the command line prints one line
+  on stderr). ``numba`` (and with it ``numba.core.event``) is already
+  imported by ``import fastcal``, so registering the listener costs nothing;
+  it does no work until a compilation starts.
+* :func:`warmup`: the work list, split into independent tasks (small
+  module-level functions, each triggering one family of kernels), run by
+  worker subprocesses that share Numba's on-disk cache.
+"""
+
+import json
+import logging
+import os
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
 import time
+from collections import namedtuple
 
 import numpy as np
 
+logger = logging.getLogger("fastcal")
 
-def warmup(*, verbose=False):
+# ------------------------------------------------------------ the notice
+_NOTICE_LOCK = threading.Lock()
+_NOTICED = False  # the notice fires once per process
+_HOOKS = []
+
+
+def add_notice_hook(fn):
+    """Call ``fn(cache_location)`` (a string) when a fastcal kernel first
+    compiles in this process; returns ``fn`` (for :func:`remove_notice_hook`)."""
+    _HOOKS.append(fn)
+    return fn
+
+
+def remove_notice_hook(fn):
+    try:
+        _HOOKS.remove(fn)
+    except ValueError:
+        pass
+
+
+def _suppress_notice():
+    """No notice in this process (warmup workers compile on purpose)."""
+    global _NOTICED
+    _NOTICED = True
+
+
+def _is_fastcal(dispatcher):
+    mod = getattr(getattr(dispatcher, "py_func", None), "__module__", None) or ""
+    return mod == "fastcal" or mod.startswith("fastcal.")
+
+
+def _on_compile(data):
+    global _NOTICED
+    if _NOTICED:
+        return
+    d = data.get("dispatcher") if isinstance(data, dict) else None
+    if not _is_fastcal(d):
+        return
+    with _NOTICE_LOCK:
+        if _NOTICED:
+            return
+        _NOTICED = True
+    where = cache_location(d)["text"]
+    logger.info("compiling kernels on first use: a one-time cost per environment, cached on "
+                "disk in %s; `fastcal warmup` (or fastcal.warmup()) compiles them all ahead "
+                "of time", where)
+    for fn in list(_HOOKS):
+        try:
+            fn(where)
+        except Exception:  # a notice must never break a compilation
+            logger.debug("fastcal compile notice hook failed", exc_info=True)
+
+
+def _install_listener():
+    from numba.core import event
+
+    class _CompileListener(event.Listener):
+        def on_start(self, ev):
+            try:
+                _on_compile(ev.data)
+            except Exception:  # never break a compilation
+                logger.debug("fastcal compile listener failed", exc_info=True)
+
+        def on_end(self, ev):
+            pass
+
+    event.register("numba:compile", _CompileListener())
+
+
+# ------------------------------------------------------- cache location
+def _all_dispatchers():
+    """Every Numba dispatcher of fastcal (importing each kernel module; importing
+    compiles nothing)."""
+    import importlib
+    import pkgutil
+
+    from numba.core.dispatcher import Dispatcher
+
+    from . import _kernels
+
+    for info in pkgutil.iter_modules(_kernels.__path__):
+        try:
+            importlib.import_module(f"{_kernels.__name__}.{info.name}")
+        except Exception:  # pragma: no cover - a broken module fails elsewhere
+            pass
+    out = {}
+    for name, mod in list(sys.modules.items()):
+        if mod is None or not (name == "fastcal" or name.startswith("fastcal.")):
+            continue
+        for obj in list(vars(mod).values()):
+            if isinstance(obj, Dispatcher) and _is_fastcal(obj):
+                out[id(obj)] = obj
+    return list(out.values())
+
+
+def _source(dispatcher):
+    return os.path.abspath(dispatcher.py_func.__code__.co_filename)
+
+
+def _cache_path(dispatcher):
+    """The directory Numba caches ``dispatcher`` in, chosen by Numba's own
+    locators (NUMBA_CACHE_DIR; else the source folder's ``__pycache__`` when
+    writable; else a user-wide cache directory); None when not cacheable."""
+    path = getattr(getattr(dispatcher, "_cache", None), "cache_path", None)
+    if path:
+        return path
+    try:
+        from numba.core.caching import FunctionCache
+
+        return FunctionCache(dispatcher.py_func).cache_path
+    except Exception:
+        return None
+
+
+def cache_location(dispatcher=None):
+    """Where fastcal's compiled kernels are cached.
+
+    Returns ``{"kind", "root", "dirs", "text"}``: ``kind`` is
+    ``"NUMBA_CACHE_DIR"``, ``"in-tree"`` (the ``__pycache__`` folder beside
+    the kernels' source) or ``"user-wide"`` (Numba's per-user cache
+    directory, used when the package folder is not writable); ``root`` is the
+    directory to keep (NUMBA_CACHE_DIR itself when set); ``dirs`` the folders
+    holding fastcal's cache files; ``text`` a description for messages.
+    """
+    from numba.core import config
+
+    if dispatcher is not None and _is_fastcal(dispatcher) and _cache_path(dispatcher):
+        disps = [dispatcher]
+    else:  # one dispatcher per source folder
+        disps = list({os.path.dirname(_source(d)): d for d in _all_dispatchers()}.values())
+    dirs = sorted({p for p in map(_cache_path, disps) if p})
+    srcs = {os.path.dirname(_source(d)) for d in disps}
+    env = config.CACHE_DIR
+    if env and dirs and all(_under(d, env) for d in dirs):
+        kind, root = "NUMBA_CACHE_DIR", os.path.abspath(env)
+        text = f"{root} (NUMBA_CACHE_DIR)"
+    else:
+        in_tree = dirs and all(os.path.basename(d) == "__pycache__" and
+                               os.path.dirname(d) in srcs for d in dirs)
+        kind = "in-tree" if in_tree else "user-wide"
+        root = dirs[0] if len(dirs) == 1 else (os.path.commonpath(dirs) if dirs else "")
+        if not dirs:
+            text = "(no writable cache directory)"
+        elif len(dirs) == 1:
+            text = dirs[0]
+        else:
+            text = f"{root} ({len(dirs)} folders{': __pycache__' if in_tree else ''})"
+    return {"kind": kind, "root": root, "dirs": dirs, "text": text}
+
+
+def _under(path, root):
+    path, root = os.path.abspath(path), os.path.abspath(root)
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def cache_info():
+    """:func:`cache_location` plus ``bytes`` and ``files``: the size of
+    fastcal's cache files (Numba's ``.nbi`` index and ``.nbc`` data files of
+    fastcal's kernel modules; other packages' files in a shared
+    NUMBA_CACHE_DIR, and ``.pyc`` files, are not counted)."""
+    loc = cache_location()
+    # Numba names a cache file "<module file stem>.<qualname>-<line>.pyXY..."
+    prefixes = tuple({os.path.splitext(os.path.basename(_source(d)))[0] + "."
+                      for d in _all_dispatchers()})
+    size = files = 0
+    for d in loc["dirs"]:
+        try:
+            entries = list(os.scandir(d))
+        except OSError:
+            continue
+        for e in entries:
+            if e.name.endswith((".nbi", ".nbc")) and e.name.startswith(prefixes):
+                try:
+                    size += e.stat().st_size
+                    files += 1
+                except OSError:
+                    pass
+    return dict(loc, bytes=size, files=files)
+
+
+# ---------------------------------------------------------------- tasks
+#: One unit of work for a worker: ``func`` is ``"module:qualname"`` of a
+#: module-level function, ``args`` a JSON-serialisable list.
+Task = namedtuple("Task", "name func args")
+
+
+class WarmupError(RuntimeError):
+    """A warmup task failed (or its worker process died); the message names it."""
+
+
+def _large():
+    from . import _core
+
+    return int(getattr(_core, "PARALLEL_MIN", 1 << 17))
+
+
+def _sizes():
+    return (8, _large())  # serial (small input) and parallel (large input)
+
+
+def _binary(rng, n, dtype):
+    return (rng.random(n) < 0.5).astype(np.int64), rng.random(n).astype(dtype)
+
+
+def _multiclass(rng, n, dtype):
+    P = rng.random((n, 3)).astype(dtype)
+    P /= P.sum(axis=1, keepdims=True)
+    return rng.integers(0, 3, n), P
+
+
+def task_binned(layout, dtype, logits, weighted):
+    """calibration_report, ece, brier_score, nll and reliability_curve (and the
+    ``check=False`` variants when unweighted) on one input kind, serial and
+    parallel; classwise calibration_error (multiclass) or quantile bins
+    (binary probabilities)."""
+    from ._metrics import brier_score, calibration_error, ece, nll, reliability_curve
+    from ._report import calibration_report
+
+    rng = np.random.default_rng(0)
+    for n in _sizes():
+        y, p = (_binary if layout == "binary" else _multiclass)(rng, n, np.dtype(dtype))
+        w = rng.random(n) if weighted else None
+        calibration_report(y, p, from_logits=logits, sample_weight=w)
+        ece(y, p, from_logits=logits, sample_weight=w)
+        brier_score(y, p, from_logits=logits, sample_weight=w)
+        nll(y, p, from_logits=logits, sample_weight=w)
+        reliability_curve(y, p, from_logits=logits, sample_weight=w, right=False)
+        if not weighted:  # the hot-loop switch
+            ece(y, p, from_logits=logits, check=False)
+            brier_score(y, p, from_logits=logits, check=False)
+            nll(y, p, from_logits=logits, check=False)
+        if layout == "multiclass":
+            calibration_error(y, p, classwise=True, from_logits=logits, sample_weight=w)
+        elif not logits:
+            calibration_error(y, p, strategy="quantile", sample_weight=w)
+
+
+def task_auroc(dtype):
+    """auroc, unweighted and weighted, serial and parallel."""
+    from ._metrics import auroc
+
+    rng = np.random.default_rng(0)
+    for weighted in (False, True):
+        for n in _sizes():
+            y, p = _binary(rng, n, np.dtype(dtype))
+            auroc(y, p, sample_weight=rng.random(n) if weighted else None)
+
+
+def task_temperature(dtype, weighted):
+    """TemperatureScaling fit and predict_proba, small and large input."""
+    from ._temperature import TemperatureScaling
+
+    rng = np.random.default_rng(0)
+    for n in _sizes():
+        y, P = _multiclass(rng, n, np.dtype(dtype))
+        w = rng.random(n) if weighted else None
+        TemperatureScaling().fit(P, y, sample_weight=w).predict_proba(P)
+
+
+def task_isotonic(dtype):
+    """isotonic_regression and IsotonicRegression fit/predict, with and without weights."""
+    from ._isotonic import IsotonicRegression, isotonic_regression
+
+    rng = np.random.default_rng(0)
+    dt = np.dtype(dtype)
+    for weighted in (False, True):
+        y, p = _binary(rng, 8, dt)
+        w = rng.random(8) if weighted else None
+        isotonic_regression(p.astype(np.float64), sample_weight=w)
+        IsotonicRegression().fit(p, y.astype(dt), sample_weight=w).predict(p)
+
+
+def task_streaming():
+    """CalibrationAccumulator: small batches (the fused path) and two chunks
+    (both cores), binary probabilities and multiclass logits."""
+    from ._accumulator import CalibrationAccumulator
+    from ._kernels._common import CHUNK
+
+    rng = np.random.default_rng(0)
+    for n in (64, 2 * CHUNK):
+        y, p = _binary(rng, n, np.float64)
+        CalibrationAccumulator().update(y, p).update(y, p).compute()
+        CalibrationAccumulator().update(rng.integers(0, 3, n), rng.normal(size=(n, 3)),
+                                        from_logits=True).compute()
+
+
+def task_delong():
+    """auroc_ci (the DeLong interval), small and two-chunk input."""
+    from ._delong import auroc_ci
+    from ._kernels._common import CHUNK
+
+    rng = np.random.default_rng(0)
+    for n in (64, 2 * CHUNK):
+        auroc_ci(*_binary(rng, n, np.float64))
+
+
+def task_calibrators():
+    """PlattScaling, HistogramBinning and TemperatureScaling(objective="ece")."""
+    from ._histogram_binning import HistogramBinning
+    from ._kernels._common import CHUNK
+    from ._platt import PlattScaling
+    from ._temperature import TemperatureScaling
+
+    rng = np.random.default_rng(0)
+    p = rng.random(64)
+    y = (rng.random(64) < p).astype(np.int64)
+    PlattScaling().fit(p, y).predict_proba(p)
+    HistogramBinning().fit(p, y).predict_proba(p)
+    n = 2 * CHUNK
+    TemperatureScaling(objective="ece").fit(rng.normal(size=(n, 3)), rng.integers(0, 3, n))
+
+
+def task_half_logits():
+    """calibration_report on 16-bit vocabulary logits."""
+    from ._report import calibration_report
+
+    rng = np.random.default_rng(0)
+    Z16 = rng.normal(size=(64, 50)).astype(np.float16)
+    calibration_report(rng.integers(0, 50, 64), Z16, from_logits=True)
+
+
+def _task(name, fn, *args):
+    return Task(name, f"{__name__}:{fn.__name__}", list(args))
+
+
+def _tasks():
+    """The work list, ordered so that workers running side by side compile
+    different kernel families (two workers compiling the same function and
+    signature at once only duplicate work): the families are interleaved
+    round-robin, the heaviest (AUROC, the binned report kernels) first."""
+    dts = ("float64", "float32")
+    fams = [
+        [_task(f"auroc {d}", task_auroc, d) for d in dts],
+        [], [],
+        [_task(f"temperature {d}{' weighted' if w else ''}", task_temperature, d, w)
+         for w in (False, True) for d in dts],
+        [_task(f"isotonic {d}", task_isotonic, d) for d in dts],
+        [_task("streaming accumulators", task_streaming),
+         _task("auroc_ci (DeLong)", task_delong),
+         _task("platt, histogram binning, temperature (ECE)", task_calibrators),
+         _task("calibration_report float16 logits", task_half_logits)],
+    ]
+    # binary and multiclass report kernels: consecutive tasks differ in dtype
+    for i, layout in enumerate(("binary", "multiclass")):
+        for w in (False, True):
+            for lg in (False, True):
+                for d in (dts if (w + lg + i) % 2 == 0 else dts[::-1]):
+                    name = (f"calibration_report {layout} {d} {'logits' if lg else 'probs'}"
+                            f"{' weighted' if w else ''}")
+                    fams[1 + i].append(_task(name, task_binned, layout, d, lg, w))
+    out = []
+    while any(fams):
+        for f in fams:
+            if f:
+                out.append(f.pop(0))
+    return out
+
+
+# -------------------------------------------------------------- workers
+def _resolve(spec):
+    import importlib
+
+    mod, _, qual = spec.partition(":")
+    obj = importlib.import_module(mod)
+    for part in qual.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _jsonable(x):
+    try:
+        json.dumps(x)
+        return x
+    except (TypeError, ValueError):
+        return repr(x)
+
+
+def _worker():
+    """A warmup worker process: reads one JSON task ``[func, args]`` per line
+    on stdin, answers one JSON line per task on its original stdout."""
+    import traceback
+    import warnings
+
+    _suppress_notice()
+    warnings.simplefilter("ignore")
+    proto = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # anything a task prints goes to the worker's stderr
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            break
+        func, args = json.loads(line)
+        t0 = time.perf_counter()
+        try:
+            res = {"ok": True, "result": _jsonable(_resolve(func)(*args))}
+        except BaseException as exc:  # reported to the parent, which names the task
+            res = {"ok": False, "error": f"{type(exc).__name__}: {exc}",
+                   "traceback": traceback.format_exc()}
+        res["seconds"] = time.perf_counter() - t0
+        proto.write(json.dumps(res) + "\n")
+        proto.flush()
+
+
+def _default_processes():
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _tail(path, n=8):
+    try:
+        with open(path, errors="replace") as f:
+            lines = [s.rstrip() for s in f.readlines()[-n:]]
+        return " | ".join(s for s in lines if s)
+    except OSError:
+        return ""
+
+
+def run_tasks(tasks, processes=None, progress=None):
+    """Run ``tasks`` (:class:`Task`) in ``processes`` worker subprocesses.
+
+    Returns ``{name: (result, seconds)}``. ``progress(done, total, task,
+    seconds)`` is called in the parent after each task. A task that raises,
+    or whose worker dies, stops the run with a :class:`WarmupError` naming it
+    (the other workers are killed).
+    """
+    tasks = list(tasks)
+    if processes is None:
+        processes = _default_processes()
+    if isinstance(processes, bool) or not isinstance(processes, (int, np.integer)) \
+            or processes < 1:
+        raise ValueError(f"processes must be a positive integer or None; found {processes!r}.")
+    if not tasks:
+        return {}
+    nproc = min(int(processes), len(tasks))
+    pkg_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (pkg_parent, env.get("PYTHONPATH")) if p)
+    cmd = [sys.executable or "python", "-c", "from fastcal._warmup import _worker; _worker()"]
+    results = queue.Queue()
+    workers = []  # (Popen, stderr path)
+    tmpdir = tempfile.mkdtemp(prefix="fastcal-warmup-")
+
+    def reader(i, proc):
+        for line in proc.stdout:
+            results.put((i, line))
+        results.put((i, None))
+
+    out = {}
+    try:
+        for i in range(nproc):
+            errpath = os.path.join(tmpdir, f"worker{i}.err")
+            with open(errpath, "wb") as err:
+                proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=err, env=env, text=True, bufsize=1)
+            workers.append((proc, errpath))
+            threading.Thread(target=reader, args=(i, proc), daemon=True).start()
+        pending = list(tasks)
+        running = {}  # worker index -> task
+
+        def give(i):
+            if pending:
+                t = pending.pop(0)
+                running[i] = t
+                workers[i][0].stdin.write(json.dumps([t.func, list(t.args)]) + "\n")
+                workers[i][0].stdin.flush()
+
+        for i in range(nproc):
+            give(i)
+        done = 0
+        while running:
+            i, line = results.get()
+            t = running.pop(i, None)
+            if line is None:
+                if t is None:
+                    continue
+                proc, errpath = workers[i]
+                code = proc.wait()
+                tail = _tail(errpath)
+                raise WarmupError(f"fastcal.warmup: task {t.name!r} failed: its worker process "
+                                  f"exited with code {code}" + (f" ({tail})" if tail else ""))
+            res = json.loads(line)
+            if not res["ok"]:
+                raise WarmupError(f"fastcal.warmup: task {t.name!r} failed: {res['error']}\n"
+                                  f"worker traceback:\n{res.get('traceback', '')}")
+            out[t.name] = (res.get("result"), res["seconds"])
+            done += 1
+            if progress is not None:
+                progress(done, len(tasks), t, res["seconds"])
+            give(i)
+    finally:
+        for proc, _ in workers:
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
+        deadline = time.monotonic() + 5
+        for proc, _ in workers:
+            if len(out) < len(tasks):  # failed or interrupted: stop the others now
+                proc.kill()
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for _, errpath in workers:
+            try:
+                os.remove(errpath)
+            except OSError:
+                pass
+        try:
+            os.rmdir(tmpdir)
+        except OSError:
+            pass
+    return out
+
+
+def _fmt_bytes(n):
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+
+
+def summary(info):
+    """One line: where fastcal's kernel cache lives and its size."""
+    return (f"kernel cache: {info['text']}: {info['bytes']:,} bytes "
+            f"({_fmt_bytes(info['bytes'])}) in {info['files']:,} files")
+
+
+def _run(processes=None, progress=None):
+    """(seconds, number of tasks, processes, cache_info()) of a full warmup."""
+    tasks = _tasks()
+    nproc = min(processes or _default_processes(), len(tasks)) if tasks else 0
+    t0 = time.perf_counter()
+    run_tasks(tasks, processes=processes, progress=progress)
+    return time.perf_counter() - t0, len(tasks), nproc, cache_info()
+
+
+def warmup(*, processes=None, verbose=False):
     """Compile (or load from the on-disk cache) the kernels behind every public
     function, for float32 and float64 input, probabilities and logits, with and
     without weights, serial (small input) and parallel (large input), and the
     ``check=False`` hot-loop variants of ``ece``, ``brier_score`` and ``nll``.
     Integer labels are int64; other label dtypes compile on first use.
 
-    Kernels compile lazily on first use otherwise: each distinct combination
-    of input kind and options costs one compilation (about 1-5 s on a 2-core
-    machine) the first time it is ever used, and is then loaded from Numba's
-    on-disk cache (milliseconds) by every later process. ``warmup`` pays all
-    of that at once: 1-3 minutes on a fresh install, about 2 s afterwards.
+    The work is split into independent tasks (one kernel family, dtype and
+    input kind each) run by ``processes`` worker processes (default: one per
+    available core) that write into Numba's shared on-disk cache; this
+    process compiles nothing and later calls load the kernels from the cache
+    in milliseconds. Kernels compile lazily on first use otherwise (fastcal
+    logs an INFO message on the ``"fastcal"`` logger the first time it
+    happens in a process). See ``docs/cold_start.md``.
+
+    Parameters
+    ----------
+    processes : int, optional
+        Worker processes (default: the number of available cores).
+    verbose : bool
+        Show the progress and the cache summary on stderr (they are always
+        logged at INFO level on the ``"fastcal"`` logger).
 
     Returns
     -------
     float
         Seconds spent.
+
+    Raises
+    ------
+    RuntimeError
+        When a task fails or its worker process dies; the message names the task.
 
     Examples
     --------
@@ -32,65 +612,63 @@ def warmup(*, verbose=False):
     >>> fastcal.warmup() >= 0  # doctest: +SKIP
     True
     """
-    from . import _core
-    from ._metrics import auroc, brier_score, calibration_error, ece, nll, reliability_curve
-    from ._isotonic import IsotonicRegression, isotonic_regression
-    from ._report import calibration_report
-    from ._temperature import TemperatureScaling
-
-    t0 = time.perf_counter()
-    rng = np.random.default_rng(0)
-    for dtype, n, weighted in itertools.product((np.float64, np.float32),
-                                                (8, _core.PARALLEL_MIN), (False, True)):
-        y = (rng.random(n) < 0.5).astype(np.int64)
-        p = rng.random(n).astype(dtype)
-        P = rng.random((n, 3)).astype(dtype)
-        P /= P.sum(axis=1, keepdims=True)
-        yc = rng.integers(0, 3, n)
-        w = rng.random(n) if weighted else None
-        for logits in (False, True):
-            for yy, pp in ((y, p), (yc, P)):
-                calibration_report(yy, pp, from_logits=logits, sample_weight=w)
-                ece(yy, pp, from_logits=logits, sample_weight=w)
-                brier_score(yy, pp, from_logits=logits, sample_weight=w)
-                nll(yy, pp, from_logits=logits, sample_weight=w)
-                reliability_curve(yy, pp, from_logits=logits, sample_weight=w, right=False)
-                if not weighted:  # the hot-loop switch
-                    ece(yy, pp, from_logits=logits, check=False)
-                    brier_score(yy, pp, from_logits=logits, check=False)
-                    nll(yy, pp, from_logits=logits, check=False)
-            calibration_error(yc, P, classwise=True, from_logits=logits, sample_weight=w)
-        calibration_error(y, p, strategy="quantile", sample_weight=w)
-        auroc(y, p, sample_weight=w)
-        if n == 8:
-            isotonic_regression(p.astype(np.float64), sample_weight=w)
-            IsotonicRegression().fit(p, y.astype(dtype), sample_weight=w).predict(p)
-        TemperatureScaling().fit(P, yc, sample_weight=w).predict_proba(P)
-    # streaming accumulators (small batches: the fused path; 2 chunks: both cores),
-    # 16-bit vocabulary logits, the DeLong interval
-    from ._accumulator import CalibrationAccumulator
-    from ._delong import auroc_ci
-    from ._kernels._common import CHUNK
-
-    for n in (64, 2 * CHUNK):
-        y = (rng.random(n) < 0.5).astype(np.int64)
-        p = rng.random(n)
-        Z = rng.normal(size=(n, 3))
-        yc = rng.integers(0, 3, n)
-        CalibrationAccumulator().update(y, p).update(y, p).compute()
-        CalibrationAccumulator().update(yc, Z, from_logits=True).compute()
-        auroc_ci(y, p)
-    from ._histogram_binning import HistogramBinning
-    from ._platt import PlattScaling
-
-    p = rng.random(64)
-    y = (rng.random(64) < p).astype(np.int64)
-    PlattScaling().fit(p, y).predict_proba(p)
-    HistogramBinning().fit(p, y).predict_proba(p)
-    TemperatureScaling(objective="ece").fit(Z, yc)
-    Z16 = rng.normal(size=(64, 50)).astype(np.float16)
-    calibration_report(rng.integers(0, 50, 64), Z16, from_logits=True)
-    t = time.perf_counter() - t0
+    handler = old_level = None
     if verbose:
-        print(f"fastcal.warmup: {t:.2f} s")
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("fastcal.warmup: %(message)s"))
+        logger.addHandler(handler)
+        old_level = logger.level
+        if not logger.isEnabledFor(logging.INFO):
+            logger.setLevel(logging.INFO)
+
+    def progress(done, total, task, seconds):
+        logger.info("[%d/%d] %s (%.1f s)", done, total, task.name, seconds)
+
+    try:
+        t, ntasks, nproc, info = _run(processes, progress)
+        logger.info("%d tasks in %d worker processes: %.1f s; %s", ntasks, nproc, t,
+                    summary(info))
+    finally:
+        if handler is not None:
+            logger.removeHandler(handler)
+            logger.setLevel(old_level)
     return t
+
+
+def command(processes=None, quiet=False, stream=None):
+    """``fastcal warmup``: progress on ``stream`` (stderr), then where the
+    cache lives and its size on stdout. Returns the exit code."""
+    stream = sys.stderr if stream is None else stream
+    try:
+        tty = stream.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    width = [0]
+
+    def progress(done, total, task, seconds):
+        text = f"[{done}/{total}] {task.name} ({seconds:.1f} s)"
+        if tty:
+            stream.write("\r" + text.ljust(width[0]))
+            width[0] = max(width[0], len(text))
+        else:
+            stream.write(text + "\n")
+        stream.flush()
+
+    try:
+        t, ntasks, nproc, info = _run(processes, None if quiet else progress)
+    except WarmupError as exc:
+        if tty and width[0]:
+            stream.write("\n")
+        print("fastcal: error: " + str(exc).split("\n", 1)[0].removeprefix("fastcal.warmup: "),
+              file=sys.stderr)
+        return 1
+    if tty and width[0]:
+        stream.write("\n")
+        stream.flush()
+    if not quiet:
+        print(f"fastcal warmup: {ntasks} tasks in {nproc} worker processes, {t:.1f} s")
+        print(summary(info))
+    return 0
+
+
+_install_listener()

@@ -8,6 +8,7 @@
                         [--fit temperature|isotonic --fit-file VAL [--save-calibrator OUT.json]]
     fastcal demo  [--plot OUT.png | --no-plot]
     fastcal bench [--builtin] [--full] [--peers sklearn,torchmetrics,netcal]
+    fastcal warmup [--processes N] [--quiet]
 
 Exit codes: 0 ok, 1 a gauge listed in ``--fail-on`` failed its threshold,
 2 bad usage or bad input (a one-line error naming the file, row and column;
@@ -64,7 +65,8 @@ def _parser():
                 epilog="Without a command, runs the demo. Exit codes: 0 ok, 1 a gauge listed in "
                 "--fail-on failed, 2 bad usage or bad input. See docs/cli.md.")
     p.add_argument("--version", action="version", version=f"fastcal {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="{report,demo,bench}", parser_class=_Parser)
+    sub = p.add_subparsers(dest="command", metavar="{report,demo,bench,warmup}",
+                           parser_class=_Parser)
 
     r = sub.add_parser("report", help="calibration report of a predictions file",
                        description="Every calibration gauge of a predictions file, read in chunks "
@@ -123,6 +125,15 @@ def _parser():
     b.add_argument("--peers", default="sklearn,torchmetrics,netcal",
                    help="built-in: peers to try (default sklearn,torchmetrics,netcal)")
     b.add_argument("--repeat", type=int, default=3, help="built-in: timed repeats (best is shown)")
+
+    wu = sub.add_parser("warmup", help="compile every kernel now, in parallel (once per "
+                        "environment)",
+                        description="Compile every kernel into Numba's on-disk cache in parallel "
+                        "worker processes, so that no later command or call compiles; then say "
+                        "where the cache lives and how big it is. See docs/cold_start.md.")
+    wu.add_argument("--processes", type=int, metavar="N",
+                    help="worker processes (default: one per available core)")
+    wu.add_argument("--quiet", action="store_true", help="no progress line and no summary")
     return p
 
 
@@ -714,6 +725,23 @@ def _bench_builtin(args):
     return 0
 
 
+# ------------------------------------------------------------------- warmup
+def _cmd_warmup(args):
+    from . import _warmup
+
+    if args.processes is not None and args.processes < 1:
+        raise UsageError(f"--processes must be a positive integer; found {args.processes}.")
+    return _warmup.command(processes=args.processes, quiet=args.quiet)
+
+
+def _compile_notice(where):
+    """The one stderr line when a command first compiles kernels (FASTCAL_QUIET=1: none)."""
+    if os.environ.get("FASTCAL_QUIET", "").strip() not in ("", "0"):
+        return
+    print(f"fastcal: compiling kernels on first use (once per environment, cached in {where}); "
+          "`fastcal warmup` does this ahead of time", file=sys.stderr, flush=True)
+
+
 # --------------------------------------------------------------------- main
 def main(argv=None):
     """Run the command line; returns the exit code (0 ok, 1 ``--fail-on``, 2 error).
@@ -727,6 +755,9 @@ def main(argv=None):
     if argv is None:
         argv = sys.argv[1:]
     argv = list(argv)
+    from ._warmup import add_notice_hook, remove_notice_hook
+
+    hook = add_notice_hook(_compile_notice)
     try:
         try:
             args = _parser().parse_args(argv)
@@ -736,6 +767,8 @@ def main(argv=None):
             return _cmd_report(args)
         if args.command == "bench":
             return _cmd_bench(args)
+        if args.command == "warmup":
+            return _cmd_warmup(args)
         if args.command == "demo" or args.command is None:
             return _cmd_demo(args if args.command else _parser().parse_args(["demo"]))
         raise UsageError(f"unknown command {args.command!r}")  # pragma: no cover
@@ -756,6 +789,8 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("\nfastcal: interrupted", file=sys.stderr)
         return 130
+    finally:
+        remove_notice_hook(hook)
 
 
 def _error(msg):

@@ -12,6 +12,11 @@ TESTS_DIR = Path(__file__).resolve().parent
 if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))  # so test files can `import reference`
 
+# The command line's one-line compile notice on stderr depends on the state of
+# Numba's cache; tests that assert on stderr must not see it
+# (tests/test_warmup.py tests the notice with the variable unset).
+os.environ.setdefault("FASTCAL_QUIET", "1")
+
 # ../shared/data beside the checkout (never copied into the repository)
 DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
 
