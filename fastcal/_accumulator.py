@@ -6,13 +6,16 @@ confidence, weight x correct; the Brier and NLL sums), kept as double-double
 sums; an update is one pass of the functional API's own kernel over the batch.
 """
 
+import contextlib
 import math
+import threading
 
 import numpy as np
 
 from . import _core
 from . import _validation as V
-from ._auroc_accumulator import AUROCAccumulator
+from ._auroc_accumulator import AUROCAccumulator, _Both
+from ._state_check import Check
 from ._kernels import _accumulate as A
 from ._kernels import _auroc_hist as KH
 from ._kernels import _binned as B
@@ -30,7 +33,13 @@ _FAST_LABELS = frozenset(np.dtype(t) for t in (np.int64, np.int32, np.uint8, np.
 # Decayed mode: weights grow as 2 ** (t / half_life); the state is rescaled by
 # an exact power of two once the exponent passes this many half-lives.
 _RENORM_HALF_LIVES = 256
+# The smallest half_life: the newest sample's weight then stays within
+# 2 ** +-(1 / half_life + 256) of 1 (float64 reaches 2 ** +-1022), so the
+# state and the report's rescaling stay finite and non-zero.
+MIN_HALF_LIFE = 1e-3
+_NLL_MODES = ("logits", "float64", "float32", "float16", "bfloat16")
 _AUROC_MODES = ("bounded", "exact")
+_NO_LOCK = contextlib.nullcontext()
 # Batches from this many elements on use both cores: two chunks, one per core
 # (streams typically arrive in batches of 2**16).
 _PARALLEL_MIN = 2 * CHUNK
@@ -48,17 +57,44 @@ def _nll_mode(from_logits, src):
     return str(np.dtype(src))
 
 
+def _nll_eps(mode):
+    """The clipping epsilon the update used for a batch of this NLL mode (the
+    dtype's name; bfloat16 is known by name only)."""
+    return V.eps_for(mode if mode == "bfloat16" else np.dtype(mode))
+
+
 def _nll_text(modes):
     parts = []
     for m in sorted(modes):
         if m == "logits":
             parts.append("exact from logits (logsumexp - z_y), no clipping")
         else:
-            parts.append(f"probabilities clipped to [eps, 1 - eps], eps = {V.eps_for(m)!r} "
+            parts.append(f"probabilities clipped to [eps, 1 - eps], eps = {_nll_eps(m)!r} "
                          f"({m} machine epsilon)")
     if len(parts) == 1:
         return parts[0]
     return "mixed batches: " + "; ".join(parts)
+
+
+def _check_half_life(half_life):
+    ok = (isinstance(half_life, (int, float, np.integer, np.floating))
+          and not isinstance(half_life, (bool, np.bool_)))
+    hl = float(half_life) if ok else math.nan
+    if not (hl > 0 and math.isfinite(hl)):
+        raise ValueError(
+            f"half_life must be a positive number of samples or None; found {half_life!r}.")
+    if hl < MIN_HALF_LIFE:
+        raise ValueError(
+            f"half_life must be at least {MIN_HALF_LIFE} samples (a finite number in "
+            f"[{MIN_HALF_LIFE}, inf)); found {half_life!r}. A shorter half-life gives every "
+            "sample but the newest a weight below 2**-1000, which float64 cannot hold next to it.")
+    return hl
+
+
+class IncompatibleMerge(TypeError, ValueError):
+    """Two accumulators whose states cannot be added (one keeps bootstrap
+    replicates, the other does not).  A ``TypeError``, and a ``ValueError``
+    like the other incompatible merges."""
 
 
 class CalibrationAccumulator:
@@ -103,7 +139,7 @@ class CalibrationAccumulator:
         Exponential forgetting for drift monitoring: a sample ``half_life``
         samples older than the newest counts half as much. ``compute()`` then
         equals the functional report with ``sample_weight = 0.5 ** (age /
-        half_life)`` (age 0 for the newest sample).
+        half_life)`` (age 0 for the newest sample). At least ``1e-3``.
 
     Notes
     -----
@@ -111,6 +147,16 @@ class CalibrationAccumulator:
     number of classes are fixed by the first update; later batches must
     match. ``from_logits`` may differ between batches (the report's
     convention then says which NLL rules were mixed).
+
+    Threads: one accumulator may be updated (and merged, computed, copied,
+    pickled) from several threads at once. A batch's compiled pass runs
+    outside the accumulator's lock, into per-call partial sums that are
+    added under it; small binary batches (under 65536 rows), decayed
+    accumulators (``half_life``) and the AUROC histogram are updated under
+    the lock. The result equals some serial order of the batches: counts
+    exactly, sums up to float64 rounding (the order of the additions
+    differs), and the bootstrap replicates depend on that order (the rows
+    are numbered as they arrive).
 
     Examples
     --------
@@ -138,11 +184,7 @@ class CalibrationAccumulator:
         self._right = bool(right)
         self._classwise = bool(classwise)
         if half_life is not None:
-            hl = float(half_life) if isinstance(half_life, (int, float, np.number)) else None
-            if hl is None or not (hl > 0 and math.isfinite(hl)):
-                raise ValueError(
-                    f"half_life must be a positive number of samples or None; found {half_life!r}.")
-            half_life = hl
+            half_life = _check_half_life(half_life)
             if self._auroc == "exact":
                 raise ValueError(
                     "auroc='exact' keeps every sample and cannot forget; with half_life use "
@@ -159,24 +201,26 @@ class CalibrationAccumulator:
             self._boot_settings = {"n_resamples": check_n_resamples(n_resamples),
                                    "seed": int(seed_from(random_state)),
                                    "stream": int(stream), "ci": check_ci(ci)}
+        self._lock = threading.RLock()
         self.reset()
 
     # ------------------------------------------------------------------ state
     def reset(self):
         """Forget everything seen (the settings stay)."""
-        self._layout = None  # "binary" / "top-label" once the first batch arrives
-        self._n_classes = None
-        self._hi = None
-        self._lo = None
-        self._n = 0
-        self._weighted = False
-        self._nll_modes = set()
-        self._t = 0.0  # decayed mode: samples since the weight reference
-        self._auc = (None if self._auroc is None
-                     else AUROCAccumulator(exact=self._auroc == "exact"))
-        self._boot = self._new_boot()
-        self._scratch = None  # per-row scratch of the small-batch path (never serialised)
-        self._small_ok = self._small_path_ok()
+        with self._lock:
+            self._layout = None  # "binary" / "top-label" once the first batch arrives
+            self._n_classes = None
+            self._hi = None
+            self._lo = None
+            self._n = 0
+            self._weighted = False
+            self._nll_modes = set()
+            self._t = 0.0  # decayed mode: samples since the weight reference
+            self._auc = (None if self._auroc is None
+                         else AUROCAccumulator(exact=self._auroc == "exact"))
+            self._boot = self._new_boot()
+            self._scratch = None  # per-row scratch of the small-batch path (never serialised)
+            self._small_ok = self._small_path_ok()
         return self
 
     def _small_path_ok(self):
@@ -289,22 +333,28 @@ class CalibrationAccumulator:
                 y_true = y_true.view(np.uint8)
             src = y_prob.dtype
             n = y_prob.shape[0]
-            if self._auc is None:
-                code, idx = A.binary_update(y_true, y_prob, None, edges, R, L, _EPS[src], True,
-                                            self._hi, self._lo, None, None, None)
-            else:
-                sc = self._scratch
-                if sc is None or sc[0] != n:  # reused: no allocation per small update
-                    sc = self._scratch = (n, np.empty(n), np.empty(n, np.bool_))
-                code, idx = A.binary_update(y_true, y_prob, None, edges, R, L, _EPS[src], True,
-                                            self._hi, self._lo, sc[1], sc[2], self._auc._hist)
+            code = 0
+            with self._lock:  # the kernel adds into the state (a small batch: a short hold)
+                if self._layout == "binary":  # (a reset() may have come in between)
+                    if self._auc is None:
+                        code, idx = A.binary_update(y_true, y_prob, None, edges, R, L,
+                                                    _EPS[src], True, self._hi, self._lo,
+                                                    None, None, None)
+                    else:
+                        sc = self._scratch
+                        if sc is None or sc[0] != n:  # reused: no allocation per small update
+                            sc = self._scratch = (n, np.empty(n), np.empty(n, np.bool_))
+                        code, idx = A.binary_update(y_true, y_prob, None, edges, R, L,
+                                                    _EPS[src], True, self._hi, self._lo,
+                                                    sc[1], sc[2], self._auc._hist)
+                    if not code:
+                        if self._auc is not None:
+                            self._auc.n += n
+                        self._n += n
+                        self._nll_modes.add("logits" if L else _MODE[src])
+                        return self
             if code:
                 V.raise_for_status(code, idx, y_true, y_prob)
-            if self._auc is not None:
-                self._auc.n += n
-            self._n += n
-            self._nll_modes.add("logits" if L else _MODE[src])
-            return self
         y_true, y_prob, w, n, src = _core.prepare(y_true, y_prob, sample_weight, tokens=True)
         IG = None if ignore_index is None else V.check_ignore_index(ignore_index, y_prob)
         keep = None
@@ -320,7 +370,19 @@ class CalibrationAccumulator:
             raise ValueError(
                 "a classwise accumulator needs y_prob of shape (n, C); a 1-D y_prob is already "
                 "the binary problem of class 1. Use CalibrationAccumulator(classwise=False).")
+        if self._classwise and IG is not None:
+            raise ValueError("ignore_index is not supported with classwise=True; drop the "
+                             "ignored rows first.")
         self._fix_layout(layout, C)
+        # Decayed: the weights depend on the clock, so the whole update holds
+        # the lock; otherwise the passes below run unlocked into this call's
+        # own arrays and only the additions into the state hold it.
+        with (self._lock if self._half_life is not None else _NO_LOCK):
+            return self._update(y_true, y_prob, w, n, src, IG, keep, kept, layout, C,
+                                from_logits, R, L)
+
+    def _update(self, y_true, y_prob, w, n, src, IG, keep, kept, layout, C, from_logits, R, L):
+        edges = self._edges
         weighted = w is not None
         shift = 0
         if self._half_life is not None:
@@ -346,9 +408,6 @@ class CalibrationAccumulator:
         V.raise_for_status(code, idx, y_true, y_prob, w, ignore_index=IG, src=src)
         cw = None
         if self._classwise:  # validated above: the second pass checks nothing
-            if IG is not None:
-                raise ValueError("ignore_index is not supported with classwise=True; drop the "
-                                 "ignored rows first.")
             code, idx, cw, _ = _core.run(
                 B.classwise_stats, B.classwise_stats_parallel, n * C, y_true, y_prob, K, shift_,
                 mask, one, tab, w, edges, True, R, L, tol, None, min_work=_PARALLEL_MIN)
@@ -357,30 +416,53 @@ class CalibrationAccumulator:
                 conf, corr = conf[keep], corr[keep]
                 w = None if w is None else w[keep]
                 terms = None if terms is None else terms[keep]
-        # valid: from here on nothing can fail
-        if self._hi is None:
-            self._alloc(layout, C)
-        if shift:
-            f = math.ldexp(1.0, -shift)
-            A.scale_state(self._hi, self._lo, f)
-            if self._auc is not None:
-                self._auc._hist[:, :2] *= f
-            self._t -= shift * self._half_life
-        A.add_batch(self._hi, self._lo, bins, sc)
-        if self._auroc == "bounded":
-            A.hist_scatter(self._auc._hist, conf, corr, w)
-            self._auc.n += kept
-        elif self._auroc == "exact" and kept:
-            self._auc.update(corr, conf, sample_weight=w)
-        if cw is not None:
-            A.two_sum_into(self._hi, self._lo, cw.reshape(-1), 3 * self._n_bins + 2)
-        self._n += kept
-        self._weighted |= weighted
-        self._nll_modes.add(_nll_mode(from_logits, src))
-        if self._boot is not None and kept:
-            self._boot.update(conf, corr, terms, w)
-        if self._half_life is not None:
-            self._t += kept
+        boot = self._boot
+        part = None
+        if boot is not None and kept:
+            # number the rows now, compute their replicate sums unlocked, add them below
+            with self._lock:
+                row0 = boot.rows
+                boot.rows = row0 + kept
+            from ._bootstrap import replicate_state
+
+            part = (row0, replicate_state(
+                np.ascontiguousarray(conf), np.ascontiguousarray(corr),
+                np.ascontiguousarray(terms), None if w is None else np.ascontiguousarray(w),
+                boot.edges, right=boot.right, seed=boot.seed, stream=boot.stream,
+                row_offset=row0, n_resamples=boot.n_resamples))
+        # valid: from here on nothing can fail but a batch whose layout another
+        # thread fixed differently in the meantime
+        with self._lock:
+            self._fix_layout(layout, C)
+            if self._hi is None:
+                self._alloc(layout, C)
+            if shift:
+                f = math.ldexp(1.0, -shift)
+                A.scale_state(self._hi, self._lo, f)
+                if self._auc is not None:
+                    self._auc._hist[:, :2] *= f
+                self._t -= shift * self._half_life
+            A.add_batch(self._hi, self._lo, bins, sc)
+            if self._auroc == "bounded":
+                A.hist_scatter(self._auc._hist, conf, corr, w)
+                self._auc.n += kept
+            elif self._auroc == "exact" and kept:
+                self._auc.update(corr, conf, sample_weight=w)
+            if cw is not None:
+                A.two_sum_into(self._hi, self._lo, cw.reshape(-1), 3 * self._n_bins + 2)
+            self._n += kept
+            self._weighted |= weighted
+            self._nll_modes.add(_nll_mode(from_logits, src))
+            if self._boot is not None and kept:
+                if part is not None and self._boot is boot:
+                    lo, state = part
+                    boot._claim(boot.ranges, boot.stream, lo, lo + kept)
+                    boot.state += state
+                    boot.has_scores = True
+                else:  # reset() in between: number the rows in the new state
+                    self._boot.update(conf, corr, terms, w)
+            if self._half_life is not None:
+                self._t += kept
         return self
 
     def _decay_weights(self, n, w, keep=None):
@@ -405,12 +487,17 @@ class CalibrationAccumulator:
 
     def compute(self):
         """The :class:`~fastcal.CalibrationReport` of everything seen."""
+        with self._lock:
+            return self._compute()
+
+    def _compute(self):
         if self._hi is None:
             raise ValueError("the accumulator is empty: call update() with at least one sample "
                              "before compute().")
         bins, scores, cw = self._sums()
-        if self._half_life is not None:
-            # report weights in units where the newest sample weighs 1
+        if self._half_life is not None and self._n:
+            # report weights in units where the newest sample weighs 1 (with
+            # no sample kept yet every weight is 0 and there is no newest)
             f = math.exp2(-(self._t - 1) / self._half_life)
             bins, scores = bins * f, scores * f
             cw = None if cw is None else cw * f
@@ -459,7 +546,14 @@ class CalibrationAccumulator:
     def _check_compatible(self, other):
         if not isinstance(other, CalibrationAccumulator):
             raise TypeError(f"cannot merge a CalibrationAccumulator with {type(other).__name__}.")
-        bad = [k for k, v in self._settings().items() if other._settings()[k] != v]
+        if (self._boot_settings is None) != (other._boot_settings is None):
+            raise IncompatibleMerge(
+                f"cannot merge {self._describe()} with {other._describe()}: one keeps bootstrap "
+                "replicates (n_resamples) and the other does not, so the merged state could "
+                "have no intervals. Create both with the same n_resamples, random_state and ci "
+                "(and distinct streams).")
+        mine, theirs = self._settings(), other._settings()
+        bad = [k for k, v in mine.items() if theirs[k] != v]
         if (self._layout is not None and other._layout is not None
                 and (self._layout, self._n_classes) != (other._layout, other._n_classes)):
             bad.append("layout")
@@ -470,9 +564,20 @@ class CalibrationAccumulator:
 
     def merge(self, other):
         """Add ``other``'s state into this one (in place); returns ``self``."""
+        if not isinstance(other, CalibrationAccumulator):
+            self._check_compatible(other)
+        with _Both(self, other):
+            return self._merge(other)
+
+    def _merge(self, other):
         self._check_compatible(other)
         if other._hi is None:
             return self
+        boot = None
+        if self._boot is not None:  # first: the only merge step that can fail
+            import copy
+
+            boot = copy.copy(self._boot).merge(other._boot)  # new arrays, self._boot intact
         ohi, olo = other._hi, other._lo
         oauc = other._auc
         if self._half_life is not None and self._hi is not None:
@@ -502,8 +607,8 @@ class CalibrationAccumulator:
         self._hi = s
         if self._auc is not None:
             self._auc.merge(oauc)
-        if self._boot is not None:
-            self._boot.merge(other._boot)
+        if boot is not None:
+            self._boot = boot
         self._n += other._n
         self._weighted |= other._weighted
         self._nll_modes |= other._nll_modes
@@ -533,7 +638,7 @@ class CalibrationAccumulator:
         return self.to_dict(_arrays=True)
 
     def __setstate__(self, state):
-        self._load(state)
+        self._load(state, pickled=True)
 
     def to_dict(self, _arrays=False):
         """JSON-serialisable state (versioned); :meth:`from_dict` restores it."""
@@ -542,76 +647,193 @@ class CalibrationAccumulator:
                 return None
             return a.copy() if _arrays else a.tolist()
 
-        return {
-            "format": "fastcal.CalibrationAccumulator",
-            "version": _STATE_VERSION,
-            "settings": self._settings(),
-            "layout": self._layout,
-            "n_classes": self._n_classes,
-            "n": int(self._n),
-            "weighted": bool(self._weighted),
-            "nll_modes": sorted(self._nll_modes),
-            "t": float(self._t),
-            "hi": arr(self._hi),
-            "lo": arr(self._lo),
-            "auroc_state": (None if self._auc is None
-                            else self._auc.copy() if _arrays else self._auc.to_dict()),
-            "bootstrap": (None if self._boot is None else
-                          {"settings": dict(self._boot_settings),
-                           "state": self._boot.__getstate__() if _arrays
-                           else _boot_json(self._boot)}),
-        }
+        with self._lock:
+            return {
+                "format": "fastcal.CalibrationAccumulator",
+                "version": _STATE_VERSION,
+                "settings": self._settings(),
+                "layout": self._layout,
+                "n_classes": self._n_classes,
+                "n": int(self._n),
+                "weighted": bool(self._weighted),
+                "nll_modes": sorted(self._nll_modes),
+                "t": float(self._t),
+                "hi": arr(self._hi),
+                "lo": arr(self._lo),
+                "auroc_state": (None if self._auc is None
+                                else self._auc.copy() if _arrays else self._auc.to_dict()),
+                "bootstrap": (None if self._boot is None else
+                              {"settings": dict(self._boot_settings),
+                               "state": self._boot.__getstate__() if _arrays
+                               else _boot_json(self._boot)}),
+            }
 
     @classmethod
     def from_dict(cls, d):
-        """Rebuild an accumulator from :meth:`to_dict` output."""
+        """Rebuild an accumulator from :meth:`to_dict` output.
+
+        Every value is checked as the constructor and :meth:`update` check
+        theirs (version, settings, counts, sums, lengths, the AUROC and
+        bootstrap states); an invalid one raises ``ValueError`` naming the
+        field.
+        """
         obj = cls.__new__(cls)
         obj._load(d)
         return obj
 
-    def _load(self, d):
+    def _load(self, d, pickled=False):
         if not isinstance(d, dict) or d.get("format") != "fastcal.CalibrationAccumulator":
             raise ValueError("not a fastcal.CalibrationAccumulator state (missing format tag).")
-        v = d.get("version")
-        if not isinstance(v, int) or v > _STATE_VERSION:
+        C = Check("pickled CalibrationAccumulator" if pickled else "CalibrationAccumulator")
+
+        def newer(v):
             raise ValueError(
                 f"CalibrationAccumulator state version {v!r} is newer than this fastcal "
                 f"understands ({_STATE_VERSION}); upgrade fastcal.")
-        s = d["settings"]
-        self._n_bins = V.check_n_bins(int(s["n_bins"]))
-        self._edges = V.uniform_edges(self._n_bins)
-        self._right = bool(s["right"])
-        self._half_life = None if s["half_life"] is None else float(s["half_life"])
-        self._auroc = s["auroc"]
-        if self._auroc is not None:
-            V.check_choice(self._auroc, "auroc", _AUROC_MODES)
-        a = d["auroc_state"]
-        if (a is None) != (self._auroc is None):
-            raise ValueError("corrupt CalibrationAccumulator state: auroc setting and state "
-                             "disagree.")
-        self._auc = (a if isinstance(a, AUROCAccumulator) or a is None
-                     else AUROCAccumulator.from_dict(a))
-        self._scratch = None
-        bt = d.get("bootstrap")  # absent in version-1 states
-        self._boot_settings = None if bt is None else dict(bt["settings"])
-        self._boot = None if bt is None else _boot_load(bt["state"])
-        self._small_ok = self._small_path_ok()
-        self._layout = d["layout"]
-        self._n_classes = None if d["n_classes"] is None else int(d["n_classes"])
-        self._n = int(d["n"])
-        self._weighted = bool(d["weighted"])
-        self._nll_modes = set(d["nll_modes"])
-        self._t = float(d["t"])
-        self._classwise = bool(s.get("classwise", False))
-        size = None if self._n_classes is None and self._classwise else self._size(self._n_classes)
+
+        C.version(C.get(d, "version", "version"), range(1, _STATE_VERSION + 1), newer)
+        s = C.mapping(C.get(d, "settings", "settings"), "settings")
+        n_bins = C.integer(C.get(s, "n_bins", "settings.n_bins"), "settings.n_bins", lo=1,
+                           hi=1_000_000)
+        right = C.boolean(C.get(s, "right", "settings.right"), "settings.right")
+        classwise = C.boolean(C.get(s, "classwise", "settings.classwise", False),
+                              "settings.classwise")
+        auroc = C.choice(C.get(s, "auroc", "settings.auroc"), "settings.auroc",
+                         (None,) + _AUROC_MODES)
+        hl = C.get(s, "half_life", "settings.half_life")
+        if hl is not None:
+            hl = C.real(hl, "settings.half_life", lo=MIN_HALF_LIFE)
+            if auroc == "exact":
+                C.fail("settings.auroc", "'bounded' or None with a half_life", auroc)
+        boot_keys = ("n_resamples", "random_state", "ci")
+        known = {"n_bins", "right", "classwise", "auroc", "half_life", *boot_keys}
+        extra = sorted(str(k) for k in s if k not in known)
+        if extra:
+            C.fail("settings", f"a dict of the keys {', '.join(sorted(known))}",
+                   f"unknown key {extra[0]}")
+        bt = C.get(d, "bootstrap", "bootstrap", None)  # absent in version-1 states
+        if bt is None:
+            if any(k in s for k in boot_keys):
+                C.fail("bootstrap", "a bootstrap state when settings has n_resamples", None)
+            boot_settings = boot = None
+        else:
+            if hl is not None:
+                C.fail("bootstrap", "None with a half_life (replicates cannot forget)", "a state")
+            boot_settings, boot = _boot_load(C, C.mapping(bt, "bootstrap"), s, n_bins, right,
+                                             pickled)
+        layout = C.choice(C.get(d, "layout", "layout"), "layout", (None, "binary", "top-label"))
+        nc = C.get(d, "n_classes", "n_classes")
+        if layout == "top-label":
+            nc = C.integer(nc, "n_classes", lo=2)
+        elif nc is not None:
+            C.fail("n_classes", f"None for layout {layout!r}", nc)
+        if classwise and layout == "binary":
+            C.fail("layout", "'top-label' or None with classwise=True", layout)
+        n = C.integer(C.get(d, "n", "n"), "n")
+        weighted = C.boolean(C.get(d, "weighted", "weighted"), "weighted")
+        modes = C.get(d, "nll_modes", "nll_modes")
+        if not isinstance(modes, (list, tuple, set)):
+            C.fail("nll_modes", "a list of NLL modes", modes)
+        for k, m in enumerate(modes):
+            C.choice(m, f"nll_modes[{k}]", _NLL_MODES)
+        if len(set(modes)) != len(modes):
+            C.fail("nll_modes", "a list of distinct NLL modes", list(modes))
+        if hl is None:
+            t = C.real(C.get(d, "t", "t"), "t", lo=0.0, hi=0.0)
+        else:  # the clock is renormalised to at most _RENORM_HALF_LIVES half-lives
+            t = C.real(C.get(d, "t", "t"), "t", lo=0.0, hi=(_RENORM_HALF_LIVES + 1) * hl)
+        size = None if layout is None else 3 * n_bins + 2 + (
+            nc * 3 * n_bins if classwise else 0)
+        hl_arr = {}
         for name in ("hi", "lo"):
-            a = d[name]
+            a = C.get(d, name, name)
+            if (a is None) != (layout is None):
+                C.fail(name, "None exactly when layout is None (no batch yet)", a)
             if a is not None:
-                a = np.array(a, dtype=np.float64)
-                if size is None or a.shape != (size,):
-                    raise ValueError(f"corrupt CalibrationAccumulator state: {name} has shape "
-                                     f"{a.shape}, expected ({size},).")
-            setattr(self, "_" + name, a)
+                a = C.array(a, name, length=size)
+            hl_arr[name] = a
+        hi, lo = hl_arr["hi"], hl_arr["lo"]
+        if hi is not None:
+            _check_sums(C, hi, lo, n_bins, classwise, nc, n, weighted or hl is not None)
+        a = C.get(d, "auroc_state", "auroc_state")
+        if (a is None) != (auroc is None):
+            C.fail("auroc_state", "None exactly when settings.auroc is None", a)
+        if a is not None:
+            if isinstance(a, dict):
+                a = AUROCAccumulator.from_dict(a)
+            elif not isinstance(a, AUROCAccumulator):
+                C.fail("auroc_state", "an AUROCAccumulator state", a)
+            else:
+                a = a.copy()
+            if a._settings() != (auroc == "exact", None, None):
+                C.fail("auroc_state", f"an AUROCAccumulator(exact={auroc == 'exact'}) state "
+                       "on [0, 1]", a)
+            if a.n != n:
+                C.fail("auroc_state.n", f"the accumulator's n ({n})", a.n)
+            if not a._exact and not (isinstance(a._hist, np.ndarray)
+                                     and a._hist.shape == (AUROCAccumulator.N_CELLS, 3)):
+                C.fail("auroc_state", "a histogram of shape (188419, 3)", a._hist)
+        if boot is not None:
+            claimed = sum(h - l for rs in boot.ranges.values() for l, h in rs)
+            if claimed != n:
+                C.fail("bootstrap.state.ranges", f"row ranges covering n = {n} rows",
+                       f"{claimed} rows")
+        # all valid: set the state
+        self._lock = threading.RLock()
+        self._n_bins = n_bins
+        self._edges = V.uniform_edges(n_bins)
+        self._right = right
+        self._classwise = classwise
+        self._auroc = auroc
+        self._half_life = hl
+        self._boot_settings = boot_settings
+        self._boot = boot
+        self._auc = a
+        self._scratch = None
+        self._small_ok = self._small_path_ok()
+        self._layout = layout
+        self._n_classes = nc
+        self._n = n
+        self._weighted = weighted
+        self._nll_modes = set(modes)
+        self._t = t
+        self._hi, self._lo = hi, lo
+
+
+# Tolerance of the per-bin checks: a bin's sum of confidences (or of correct
+# outcomes) is at most its weight, up to the rounding of the batch sums.
+_SUM_RTOL = 1e-6
+
+
+def _check_sums(C, hi, lo, n_bins, classwise, nc, n, weighted):
+    """The sums are non-negative, finite in total, no bin has more
+    confidence or correct weight than weight, and unweighted counts add up to n."""
+    tot = hi + lo
+    bad = np.flatnonzero((hi < 0) | ~(tot >= 0))
+    if bad.size:
+        C.fail(f"hi[{bad[0]}] + lo[{bad[0]}]", "a non-negative sum",
+               float(tot[bad[0]]))
+    blocks = [("hi[0:3 n_bins]", tot[:3 * n_bins].reshape(3, n_bins))]
+    if classwise:
+        cw = tot[3 * n_bins + 2:].reshape(nc, 3, n_bins)
+        blocks += [(f"hi[classwise block {k}]", cw[k]) for k in range(min(nc, 2))]
+        blocks.append(("hi[classwise blocks]", cw.transpose(1, 0, 2).reshape(3, -1)))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for field, b in blocks:
+            w, c, k = b
+            if not (math.isfinite(w.sum()) and math.isfinite(c.sum()) and math.isfinite(k.sum())):
+                C.fail(field, "sums with finite totals", "totals that overflow")
+            slack = w * _SUM_RTOL + 1e-300
+            j = np.flatnonzero((c > w + slack) | (k > w + slack))
+            if j.size:
+                C.fail(f"{field} (bin {j[0]})", "confidence and correct sums at most the bin's "
+                       f"weight {float(w[j[0]])!r}",
+                       f"confidence {float(c[j[0]])!r}, correct {float(k[j[0]])!r}")
+    if not weighted:
+        w = tot[:n_bins]
+        if not (np.all(w == np.floor(w)) and w.sum() == n):
+            C.fail("hi[0:n_bins]", f"integer counts adding up to n = {n} (unweighted)",
+                   f"counts adding up to {float(w.sum())!r}")
 
 
 def _boot_json(boot):
@@ -622,17 +844,85 @@ def _boot_json(boot):
             "state": d["state"].tolist(), "has_scores": d["has_scores"]}
 
 
-def _boot_load(st):
+_U64 = 2 ** 64 - 1
+
+
+def _boot_load(C, bt, s, n_bins, right, pickled):
+    """(settings, BootstrapState) from a state's ``bootstrap`` entry, every
+    value checked against the accumulator's settings."""
     from ._bootstrap import BootstrapState
 
+    bs = C.mapping(C.get(bt, "settings", "bootstrap.settings"), "bootstrap.settings")
+    R = C.integer(C.get(bs, "n_resamples", "bootstrap.settings.n_resamples"),
+                  "bootstrap.settings.n_resamples", lo=2)
+    seed = C.integer(C.get(bs, "seed", "bootstrap.settings.seed"), "bootstrap.settings.seed",
+                     hi=_U64)
+    stream = C.integer(C.get(bs, "stream", "bootstrap.settings.stream"),
+                       "bootstrap.settings.stream", hi=_U64)
+    ci = C.real(C.get(bs, "ci", "bootstrap.settings.ci"), "bootstrap.settings.ci", lo=0.0,
+                hi=1.0, lo_open=True)
+    if ci == 1.0:
+        C.fail("bootstrap.settings.ci", "strictly between 0 and 1", bs["ci"])
+    for key, want in (("n_resamples", R), ("random_state", seed), ("ci", ci)):
+        v = C.get(s, key, f"settings.{key}")
+        if v != want or isinstance(v, bool):
+            C.fail(f"settings.{key}", f"bootstrap.settings' value {want!r}", v)
+    st = C.get(bt, "state", "bootstrap.state")
+    if pickled and isinstance(st, tuple) and len(st) == 2:
+        version, st = st
+    else:
+        st = C.mapping(st, "bootstrap.state")
+        version = C.get(st, "version", "bootstrap.state.version")
+    C.version(version, range(1, BootstrapState._VERSION + 1), field="bootstrap.state.version")
+    C.mapping(st, "bootstrap.state")
+    f = "bootstrap.state."
+    edges = C.array(C.get(st, "edges", f + "edges"), f + "edges", length=n_bins + 1)
+    if not np.array_equal(edges, V.uniform_edges(n_bins)[0]):
+        C.fail(f + "edges", f"np.linspace(0, 1, {n_bins + 1})", edges.tolist())
+    for key, want in (("n_resamples", R), ("seed", seed), ("stream", stream)):
+        v = C.get(st, key, f + key)
+        if v != want or isinstance(v, bool):
+            C.fail(f + key, f"bootstrap.settings' value {want!r}", v)
+    if C.boolean(C.get(st, "right", f + "right"), f + "right") != right:
+        C.fail(f + "right", f"settings.right ({right!r})", st["right"])
+    rows = C.integer(C.get(st, "rows", f + "rows"), f + "rows")
+    ranges = C.mapping(C.get(st, "ranges", f + "ranges"), f + "ranges")
+    out = {}
+    for key, rs in ranges.items():
+        k = key
+        if not pickled and isinstance(key, str) and key.isdigit():
+            k = int(key)
+        k = C.integer(k, f"{f}ranges key", hi=_U64)
+        if not isinstance(rs, list):
+            C.fail(f"{f}ranges[{key!r}]", "a list of [lo, hi) row ranges", rs)
+        got = []
+        for j, r in enumerate(rs):
+            fj = f"{f}ranges[{key!r}][{j}]"
+            if not (isinstance(r, (list, tuple)) and len(r) == 2):
+                C.fail(fj, "a pair [lo, hi)", r)
+            a = C.integer(r[0], fj + "[0]")
+            b = C.integer(r[1], fj + "[1]", lo=a + 1)
+            for a2, b2 in got:
+                if a < b2 and a2 < b:
+                    C.fail(fj, "a row range disjoint from the others of its stream", [a, b])
+            if k == stream and b > rows:
+                C.fail(fj, f"a range of rows below bootstrap.state.rows ({rows})", [a, b])
+            got.append((a, b))
+        if k in out:
+            C.fail(f"{f}ranges", "a dict with one entry per stream", f"stream {k} twice")
+        out[k] = got
+    state = C.array(C.get(st, "state", f + "state"), f + "state", shape=(3 * n_bins + 2, R),
+                    lo=0.0)
+    hs = C.get(st, "has_scores", f + "has_scores")
+    if hs is not None:
+        hs = C.boolean(hs, f + "has_scores")
+    extra = sorted(str(k) for k in st if k not in {
+        "version", "edges", "n_resamples", "seed", "right", "stream", "rows", "ranges", "state",
+        "has_scores"})
+    if extra:
+        C.fail(f[:-1], "a BootstrapState", f"unknown key {extra[0]}")
     b = BootstrapState.__new__(BootstrapState)
-    if isinstance(st, tuple):  # pickled
-        b.__setstate__(st)
-        return b
-    d = dict(st)
-    version = d.pop("version")
-    d["edges"] = np.array(d["edges"], dtype=np.float64)
-    d["state"] = np.array(d["state"], dtype=np.float64)
-    d["ranges"] = {int(k): [tuple(r) for r in v] for k, v in d["ranges"].items()}
-    b.__setstate__((version, d))
-    return b
+    b.__setstate__((version, {"edges": edges, "n_resamples": R, "seed": seed, "right": right,
+                              "stream": stream, "rows": rows, "ranges": out, "state": state,
+                              "has_scores": hs}))
+    return {"n_resamples": R, "seed": seed, "stream": stream, "ci": ci}, b

@@ -7,12 +7,15 @@ validates input, keeps the settings and serialises the state.
 
 import math
 import numbers
+import threading
 
 import numpy as np
+from numba import njit
 
 from . import _validation as V
 from ._kernels import _auroc_hist as KH
 from ._kernels import _common as KC
+from ._state_check import Check
 
 _F64 = np.dtype(np.float64)
 _F32 = np.dtype(np.float32)
@@ -56,6 +59,41 @@ def _check_settings(exact, score_range, transform):
 def _used_cells(h):
     """Indices of the cells holding any weight or a remembered score."""
     return np.flatnonzero((h[:, 0] != 0.0) | (h[:, 1] != 0.0) | (h[:, 2] != KH.EMPTY))
+
+
+@njit(**KC.OPTS)
+def _first_misplaced(idx, rep, lo, width, affine, logit):
+    """Position of the first remembered score that does not fall in its cell, or -1."""
+    for k in range(idx.shape[0]):
+        r = rep[k]
+        if r == KH.EMPTY or r == KH.MIXED:
+            continue
+        if KH.score_cell(r, lo, width, affine, logit) != idx[k]:
+            return k
+    return -1
+
+
+def _locked(*accs):
+    """The locks of ``accs`` in a fixed order (no deadlock when two threads
+    merge a into b and b into a)."""
+    return sorted({id(a._lock): a._lock for a in accs}.items())
+
+
+class _Both:
+    """Context manager holding the locks of several accumulators."""
+
+    __slots__ = ("_locks",)
+
+    def __init__(self, *accs):
+        self._locks = [lk for _, lk in _locked(*accs)]
+
+    def __enter__(self):
+        for lk in self._locks:
+            lk.acquire()
+
+    def __exit__(self, *exc):
+        for lk in reversed(self._locks):
+            lk.release()
 
 
 class AUROCAccumulator:
@@ -114,8 +152,14 @@ class AUROCAccumulator:
     state of one accumulator fed all the batches: bitwise for unweighted
     (integer) data, whatever the split and the order. ``update`` validates
     the whole batch before touching the state, so a failed update leaves the
-    accumulator exactly as it was. One instance must not be updated from two
-    threads at once (give each thread its own and merge them).
+    accumulator exactly as it was.
+
+    Threads: one instance may be updated, merged, computed and serialised
+    from several threads at once; a lock serialises the changes to the
+    state (bounded mode: the whole histogram update; exact mode: the
+    validation pass runs outside it), so the result equals some serial
+    order of the updates (bitwise for unweighted data, whose histogram sums
+    are integers).
 
     Examples
     --------
@@ -150,6 +194,7 @@ class AUROCAccumulator:
     def __init__(self, exact=False, *, score_range=None, transform=None):
         self._exact, self._score_range, self._transform = _check_settings(
             exact, score_range, transform)
+        self._lock = threading.RLock()
         if self._transform == "sigmoid":
             self._lo, self._hi, self._affine, self._logit = -math.inf, math.inf, None, True
         elif self._score_range is not None:
@@ -182,15 +227,16 @@ class AUROCAccumulator:
     # -- state ---------------------------------------------------------------
     def reset(self):
         """Forget every sample seen (the settings stay)."""
-        self.n = 0
-        if self._exact:
-            self._hist = None
-            self._scores, self._labels, self._weights = [], [], []
-        else:
-            self._hist = np.empty((KH.N_CELLS, 3))
-            self._hist[:, :2] = 0.0
-            self._hist[:, 2] = KH.EMPTY
-            self._scores = self._labels = self._weights = None
+        with self._lock:
+            self.n = 0
+            if self._exact:
+                self._hist = None
+                self._scores, self._labels, self._weights = [], [], []
+            else:
+                self._hist = np.empty((KH.N_CELLS, 3))
+                self._hist[:, :2] = 0.0
+                self._hist[:, 2] = KH.EMPTY
+                self._scores = self._labels = self._weights = None
         return self
 
     def update(self, y_true, y_score, *, sample_weight=None):
@@ -216,10 +262,9 @@ class AUROCAccumulator:
             On an invalid label, score or weight anywhere in the batch; the
             accumulator is then left exactly as it was.
         """
-        h = self._hist
         w = sample_weight
         # fast path (hot loops): 1-D contiguous numpy input of the kernel's dtypes
-        if (h is not None and type(y_score) is np.ndarray and type(y_true) is np.ndarray
+        if (not self._exact and type(y_score) is np.ndarray and type(y_true) is np.ndarray
                 and y_score.ndim == 1 and y_true.ndim == 1
                 and (y_score.dtype is _F64 or y_score.dtype is _F32)
                 and y_true.dtype in _FAST_LABELS and 0 < y_score.shape[0] == y_true.shape[0]
@@ -228,11 +273,13 @@ class AUROCAccumulator:
                                    and w.shape[0] == y_score.shape[0]
                                    and w.flags.c_contiguous))):
             y = y_true.view(_U8) if y_true.dtype in _AS_U8 else y_true
-            code, idx = KH.update(h, y, y_score, w, self._lo, self._hi, self._affine,
-                                  self._logit)
+            with self._lock:  # the kernel adds into the shared histogram
+                code, idx = KH.update(self._hist, y, y_score, w, self._lo, self._hi,
+                                      self._affine, self._logit)
+                if not code:
+                    self.n += y_score.shape[0]
             if code:
                 self._raise(code, idx, y_true, y_score, w)
-            self.n += y_score.shape[0]
             return self
         y_score, _ = V.as_prob(y_score, "y_score", ndims=(1,))
         y_orig = V.as_labels(y_true)
@@ -248,20 +295,28 @@ class AUROCAccumulator:
         s = np.ascontiguousarray(y_score)
         if w is not None:
             w = np.ascontiguousarray(w)
-        if h is not None:
-            code, idx = KH.update(h, y, s, w, self._lo, self._hi, self._affine, self._logit)
+        if not self._exact:
+            with self._lock:
+                code, idx = KH.update(self._hist, y, s, w, self._lo, self._hi, self._affine,
+                                      self._logit)
+                if not code:
+                    self.n += n
             if code:
                 self._raise(code, idx, y_orig, y_score, w)
         else:
             code, idx = KH.check(y, s, w, self._lo, self._hi)
             if code:
                 self._raise(code, idx, y_orig, y_score, w)
-            self._scores.append(np.array(s, dtype=np.float64))
-            self._labels.append((y != 0).view(_U8))
-            self._weights.append(None if w is None else np.array(w, dtype=np.float64))
-            if len(self._scores) >= _COMPACT:
-                self._compact()
-        self.n += n
+            s = np.array(s, dtype=np.float64)
+            y = (y != 0).view(_U8)
+            w = None if w is None else np.array(w, dtype=np.float64)
+            with self._lock:
+                self._scores.append(s)
+                self._labels.append(y)
+                self._weights.append(w)
+                if len(self._scores) >= _COMPACT:
+                    self._compact()
+                self.n += n
         return self
 
     def _raise(self, code, idx, y_true, y_score, w):
@@ -299,7 +354,8 @@ class AUROCAccumulator:
         """
         if self._exact:
             return self._exact_auc()
-        auc, _ = KH.hist_auroc(self._hist)
+        with self._lock:
+            auc, _ = KH.hist_auroc(self._hist)
         if math.isnan(auc):
             self._warn()
         return float(auc)
@@ -314,7 +370,8 @@ class AUROCAccumulator:
         if self._exact:
             a = self._exact_auc()
             return a, a
-        auc, lo, hi = KH.hist_bounds(self._hist)
+        with self._lock:
+            auc, lo, hi = KH.hist_bounds(self._hist)
         if math.isnan(auc):
             self._warn()
         return float(lo), float(hi)
@@ -327,9 +384,11 @@ class AUROCAccumulator:
     def _exact_auc(self):
         from ._metrics import auroc_from_labels
 
-        self._compact()
-        if self._scores:
-            s, y, w = self._scores[0], self._labels[0], self._weights[0]
+        with self._lock:  # the kept arrays are never modified in place: use them unlocked
+            self._compact()
+            kept = (self._scores[0], self._labels[0], self._weights[0]) if self._scores else None
+        if kept:
+            s, y, w = kept
             pos = y.astype(bool)
             if w is None:
                 both = 0 < np.count_nonzero(pos) < y.shape[0]
@@ -353,27 +412,30 @@ class AUROCAccumulator:
             raise ValueError(
                 f"cannot merge {self!r} with {other!r}: the settings differ ({diff}). Create "
                 "both accumulators with the same exact, score_range and transform.")
-        if self._exact:
-            s, y, w = list(other._scores), list(other._labels), list(other._weights)
-            self._scores += s
-            self._labels += y
-            self._weights += w
-            if len(self._scores) >= _COMPACT:
-                self._compact()
-        else:
-            KH.merge_into(self._hist, other._hist)
-        self.n += other.n
+        with _Both(self, other):
+            if self._exact:
+                s, y, w = list(other._scores), list(other._labels), list(other._weights)
+                self._scores += s
+                self._labels += y
+                self._weights += w
+                if len(self._scores) >= _COMPACT:
+                    self._compact()
+            else:
+                KH.merge_into(self._hist, other._hist)
+            self.n += other.n
         return self
 
     def copy(self):
         """An independent copy."""
         new = object.__new__(type(self))
-        new.__dict__.update(self.__dict__)
-        if self._exact:  # the kept arrays are never modified in place: share them
-            new._scores, new._labels = list(self._scores), list(self._labels)
-            new._weights = list(self._weights)
-        else:
-            new._hist = self._hist.copy()
+        with self._lock:
+            new.__dict__.update(self.__dict__)
+            if self._exact:  # the kept arrays are never modified in place: share them
+                new._scores, new._labels = list(self._scores), list(self._labels)
+                new._weights = list(self._weights)
+            else:
+                new._hist = self._hist.copy()
+        new._lock = threading.RLock()
         return new
 
     def __add__(self, other):
@@ -394,48 +456,67 @@ class AUROCAccumulator:
     # -- serialisation -------------------------------------------------------
     def _state(self):
         """Plain-Python state: settings, n, and the data as little-endian bytes."""
-        d = {"exact": self._exact, "score_range": self._score_range,
-             "transform": self._transform, "n": int(self.n)}
-        if self._exact:
-            self._compact()
-            if self._scores:
-                d["scores"] = self._scores[0].astype("<f8").tobytes()
-                d["labels"] = self._labels[0].astype("u1").tobytes()
-                w = self._weights[0]
-                d["weights"] = None if w is None else w.astype("<f8").tobytes()
+        with self._lock:
+            d = {"exact": self._exact, "score_range": self._score_range,
+                 "transform": self._transform, "n": int(self.n)}
+            if self._exact:
+                self._compact()
+                if self._scores:
+                    d["scores"] = self._scores[0].astype("<f8").tobytes()
+                    d["labels"] = self._labels[0].astype("u1").tobytes()
+                    w = self._weights[0]
+                    d["weights"] = None if w is None else w.astype("<f8").tobytes()
+                else:
+                    d["scores"] = d["labels"] = b""
+                    d["weights"] = None
             else:
-                d["scores"] = d["labels"] = b""
-                d["weights"] = None
-        else:
-            h = self._hist
-            cells = _used_cells(h)
-            d["cells"] = cells.astype("<i4").tobytes()
-            d["values"] = h[cells].astype("<f8").tobytes()
+                h = self._hist
+                cells = _used_cells(h)
+                d["cells"] = cells.astype("<i4").tobytes()
+                d["values"] = h[cells].astype("<f8").tobytes()
         return d
-
-    def _load(self, d):
-        self.__init__(d["exact"], score_range=d["score_range"], transform=d["transform"])
-        self.n = int(d["n"])
-        if self._exact:
-            if d["scores"]:
-                self._scores = [np.frombuffer(d["scores"], "<f8").astype(np.float64)]
-                self._labels = [np.frombuffer(d["labels"], "u1").copy()]
-                w = d["weights"]
-                self._weights = [None if w is None else np.frombuffer(w, "<f8").astype(np.float64)]
-        else:
-            cells = np.frombuffer(d["cells"], "<i4").astype(np.intp)
-            vals = np.frombuffer(d["values"], "<f8").reshape(cells.shape[0], 3)
-            self._hist[cells] = vals
 
     def __getstate__(self):
         return (self._STATE_VERSION, self._state())
 
     def __setstate__(self, state):
+        C = Check("pickled AUROCAccumulator")
+        if not (isinstance(state, tuple) and len(state) == 2):
+            C.fail("the state", "a (version, dict) pair", state)
         version, d = state
-        if version > self._STATE_VERSION:
+
+        def newer(v):
             raise ValueError(f"this AUROCAccumulator was saved by a newer fastcal (state version "
-                             f"{version}); this one reads up to {self._STATE_VERSION}.")
-        self._load(d)
+                             f"{v}); this one reads up to {self._STATE_VERSION}.")
+
+        C.version(version, range(1, self._STATE_VERSION + 1), newer)
+        C.mapping(d, "the state")
+        sr = C.get(d, "score_range", "score_range")
+        if sr is not None and not isinstance(sr, tuple):
+            C.fail("score_range", "None or a (lo, hi) tuple", sr)
+        obj = _new(C, d, sr, type(self))
+
+        def raw(key, size, dtype):
+            b = C.get(d, key, key)
+            if not isinstance(b, bytes) or len(b) % size:
+                C.fail(key, f"bytes of whole {dtype} values", b)
+            return np.frombuffer(b, dtype)
+
+        if obj._exact:
+            w = C.get(d, "weights", "weights")
+            _set_samples(C, obj, raw("scores", 8, "<f8"), raw("labels", 1, "u1"),
+                         None if w is None else raw("weights", 8, "<f8"), "")
+        else:
+            cells = raw("cells", 4, "<i4")
+            vals = raw("values", 24, "<f8")
+            if vals.shape[0] != 3 * cells.shape[0]:
+                raise ValueError(f"invalid pickled AUROCAccumulator state: values must hold "
+                                 f"3 float64 per cell ({cells.shape[0]} cells); found "
+                                 f"{vals.shape[0]} values.")
+            vals = vals.reshape(-1, 3)
+            _set_cells(C, obj, cells, vals[:, 0], vals[:, 1], vals[:, 2], "")
+        self.__dict__.clear()
+        self.__dict__.update(obj.__dict__)
 
     def to_dict(self):
         """JSON-serialisable state: settings, and the histogram stored sparsely
@@ -452,58 +533,139 @@ class AUROCAccumulator:
         >>> AUROCAccumulator.from_dict(json.loads(json.dumps(d))).compute()
         1.0
         """
-        d = {"format": _FORMAT, "version": self._STATE_VERSION, "exact": self._exact,
-             "score_range": None if self._score_range is None else list(self._score_range),
-             "transform": self._transform, "n": int(self.n), "n_cells": KH.N_CELLS}
-        if self._exact:
-            self._compact()
-            if self._scores:
-                w = self._weights[0]
-                d["samples"] = {"scores": self._scores[0].tolist(),
-                                "labels": self._labels[0].tolist(),
-                                "weights": None if w is None else w.tolist()}
+        with self._lock:
+            d = {"format": _FORMAT, "version": self._STATE_VERSION, "exact": self._exact,
+                 "score_range": None if self._score_range is None else list(self._score_range),
+                 "transform": self._transform, "n": int(self.n), "n_cells": KH.N_CELLS}
+            if self._exact:
+                self._compact()
+                if self._scores:
+                    w = self._weights[0]
+                    d["samples"] = {"scores": self._scores[0].tolist(),
+                                    "labels": self._labels[0].tolist(),
+                                    "weights": None if w is None else w.tolist()}
+                else:
+                    d["samples"] = {"scores": [], "labels": [], "weights": None}
             else:
-                d["samples"] = {"scores": [], "labels": [], "weights": None}
-        else:
-            h = self._hist
-            c = _used_cells(h)
-            rep = h[c, 2]  # EMPTY here only if a kernel added weight without column 2
-            d["cells"] = {
-                "index": c.tolist(), "neg": h[c, 0].tolist(), "pos": h[c, 1].tolist(),
-                # the one score seen in the cell, or None once it saw different scores
-                "score": [float(r) if np.isfinite(r) else None for r in rep],
-            }
+                h = self._hist
+                c = _used_cells(h)
+                rep = h[c, 2]  # EMPTY here only if a kernel added weight without column 2
+                d["cells"] = {
+                    "index": c.tolist(), "neg": h[c, 0].tolist(), "pos": h[c, 1].tolist(),
+                    # the one score seen in the cell, or None once it saw different scores
+                    "score": [float(r) if np.isfinite(r) else None for r in rep],
+                }
         return d
 
     @classmethod
     def from_dict(cls, d):
-        """Rebuild an accumulator from :meth:`to_dict` output."""
+        """Rebuild an accumulator from :meth:`to_dict` output.
+
+        Every value is checked (settings, counts, lengths, cell indices, that
+        each remembered score lies in its cell); an invalid one raises
+        ``ValueError`` naming the field.
+        """
         if not isinstance(d, dict) or d.get("format") != _FORMAT:
             found = f"format {d.get('format')!r}" if isinstance(d, dict) else type(d).__name__
             raise ValueError(f"d must be a dict made by AUROCAccumulator.to_dict() "
                              f"(format {_FORMAT!r}); found {found}.")
-        if d.get("version", 0) > cls._STATE_VERSION:
-            raise ValueError(f"d has version {d.get('version')}; this fastcal reads up to "
+        C = Check("AUROCAccumulator")
+
+        def newer(v):
+            raise ValueError(f"d has version {v}; this fastcal reads up to "
                              f"{cls._STATE_VERSION}.")
-        sr = d.get("score_range")
-        obj = cls(bool(d["exact"]), score_range=None if sr is None else tuple(sr),
-                  transform=d.get("transform"))
-        obj.n = int(d["n"])
+
+        C.version(C.get(d, "version", "version"), range(1, cls._STATE_VERSION + 1), newer)
+        sr = C.get(d, "score_range", "score_range")
+        if sr is not None and not isinstance(sr, list):
+            C.fail("score_range", "None or a list [lo, hi]", sr)
+        obj = _new(C, d, sr, cls)
         if obj._exact:
-            smp = d["samples"]
-            if smp["scores"]:
-                obj._scores = [np.asarray(smp["scores"], dtype=np.float64)]
-                obj._labels = [np.asarray(smp["labels"], dtype=np.uint8)]
-                w = smp["weights"]
-                obj._weights = [None if w is None else np.asarray(w, dtype=np.float64)]
+            smp = C.mapping(C.get(d, "samples", "samples"), "samples")
+            w = C.get(smp, "weights", "samples.weights")
+            _set_samples(C, obj, C.get(smp, "scores", "samples.scores"),
+                         C.get(smp, "labels", "samples.labels"), w, "samples.")
         else:
-            if d.get("n_cells", KH.N_CELLS) != KH.N_CELLS:
-                raise ValueError(f"d holds a histogram of {d['n_cells']} cells; this fastcal "
+            nc = d.get("n_cells", KH.N_CELLS)
+            if nc != KH.N_CELLS or not isinstance(nc, int) or isinstance(nc, bool):
+                raise ValueError(f"d holds a histogram of {nc!r} cells; this fastcal "
                                  f"uses {KH.N_CELLS}.")
-            c = d["cells"]
-            idx = np.asarray(c["index"], dtype=np.intp)
-            obj._hist[idx, 0] = np.asarray(c["neg"], dtype=np.float64)
-            obj._hist[idx, 1] = np.asarray(c["pos"], dtype=np.float64)
-            obj._hist[idx, 2] = np.asarray([KH.MIXED if r is None else r for r in c["score"]],
-                                           dtype=np.float64)
+            c = C.mapping(C.get(d, "cells", "cells"), "cells")
+            sc = C.get(c, "score", "cells.score")
+            if not isinstance(sc, list):
+                C.fail("cells.score", "a list of numbers or None", sc)
+            mixed = np.array([r is None for r in sc], bool)
+            rep = C.array([0.0 if r is None else r for r in sc], "cells.score")
+            rep[mixed] = KH.MIXED
+            _set_cells(C, obj, C.get(c, "index", "cells.index"), C.get(c, "neg", "cells.neg"),
+                       C.get(c, "pos", "cells.pos"), rep, "cells.")
         return obj
+
+
+def _new(C, d, score_range, cls=AUROCAccumulator):
+    """An empty accumulator of the state's checked settings and ``n``."""
+    exact = C.boolean(C.get(d, "exact", "exact"), "exact")
+    if score_range is not None:
+        if len(score_range) != 2:
+            C.fail("score_range", "None or a pair (lo, hi)", score_range)
+        lo = C.real(score_range[0], "score_range[0]")
+        hi = C.real(score_range[1], "score_range[1]")
+        if not lo < hi:
+            C.fail("score_range", "a pair (lo, hi) with lo < hi", score_range)
+        score_range = (lo, hi)
+    tr = C.choice(C.get(d, "transform", "transform"), "transform", (None,) + _TRANSFORMS)
+    if score_range is not None and tr is not None:
+        C.fail("score_range", "None when transform is set", score_range)
+    obj = cls(exact, score_range=score_range, transform=tr)
+    obj.n = C.integer(C.get(d, "n", "n"), "n")
+    return obj
+
+
+def _set_samples(C, obj, scores, labels, weights, pre):
+    """Checked kept samples (exact mode) into the empty ``obj``."""
+    lo, hi = (obj._lo, obj._hi) if obj._transform is None else (None, None)
+    s = C.array(scores, pre + "scores", lo=lo, hi=hi)
+    m = s.shape[0]
+    y = C.array(labels, pre + "labels", length=m, lo=0.0, hi=1.0)
+    k = np.flatnonzero((y != 0.0) & (y != 1.0))
+    if k.size:
+        C.fail(f"{pre}labels[{k[0]}]", "0 or 1", float(y[k[0]]))
+    w = None if weights is None else C.array(weights, pre + "weights", length=m, lo=0.0)
+    if w is not None and not math.isfinite(w.sum()):
+        C.fail(pre + "weights", "weights with a finite total", "a total that overflows")
+    if obj.n != m:
+        C.fail("n", f"the number of kept samples ({m})", obj.n)
+    if m:
+        obj._scores, obj._labels, obj._weights = [s + 0.0], [y.astype(np.uint8)], [w]
+
+
+def _set_cells(C, obj, idx, neg, pos, rep, pre):
+    """Checked histogram cells (bounded mode) into the empty ``obj``: indices
+    increasing, weights finite and >= 0 with finite totals, each remembered
+    score in range and in its own cell."""
+    idx = C.array(idx, pre + "index", kind="i", lo=0, hi=KH.N_CELLS - 1)
+    m = idx.shape[0]
+    neg = C.array(neg, pre + "neg", length=m, lo=0.0)
+    pos = C.array(pos, pre + "pos", length=m, lo=0.0)
+    rep = C.array(rep, pre + "score", length=m, finite=False)
+    k = np.flatnonzero(np.diff(idx) <= 0)
+    if k.size:
+        C.fail(f"{pre}index[{k[0] + 1}]", f"greater than the previous index {idx[k[0]]}",
+               int(idx[k[0] + 1]))
+    for name, col in (("neg", neg), ("pos", pos)):
+        if not math.isfinite(col.sum()):
+            C.fail(pre + name, "weights with a finite total", "a total that overflows")
+    single = (rep != KH.EMPTY) & (rep != KH.MIXED)
+    k = np.flatnonzero(np.isnan(rep) | (single & ((rep < obj._lo) | (rep > obj._hi))))
+    if k.size:
+        C.fail(f"{pre}score[{k[0]}]", f"a score in [{obj._lo!r}, {obj._hi!r}] or None",
+               float(rep[k[0]]))
+    rep = rep + 0.0  # -0.0 is stored as +0.0
+    bad = _first_misplaced(idx, rep, obj._lo, obj._hi - obj._lo, obj._affine, obj._logit)
+    if bad >= 0:
+        C.fail(f"{pre}score[{bad}]", f"a score that falls in cell {idx[bad]}",
+               float(rep[bad]))
+    h = obj._hist
+    h[idx, 0] = neg
+    h[idx, 1] = pos
+    h[idx, 2] = rep
