@@ -7,7 +7,9 @@ import threading
 import numpy as np
 
 from . import _validation as V
+from ._kernels import _auroc as A
 from ._kernels import _binned as B
+from ._kernels import _delong as D
 
 # Inputs with at least this many elements (rows x classes) use both cores.
 PARALLEL_MIN = 1 << 17
@@ -26,6 +28,28 @@ def run(serial, parallel, work, *args, min_work=PARALLEL_MIN):
         finally:
             _PAR_LOCK.release()
     return serial(*args)
+
+
+# Below this many scores the Mann-Whitney U comes from one stable radix sort
+# and a scan of the tie blocks (``_delong.mann_whitney_sorted``: little code,
+# about 1 s to compile cold); from here on from the radix partition of
+# ``_auroc`` (about 5 s to compile, 2-4x faster per call from 1e5 scores on,
+# and parallel).  See docs/performance.md, "Cold start".
+SORT_MAX = 1 << 17
+
+
+def mann_whitney(score, label, weight, want=False):
+    """``(u, wpos, wneg, q)`` of validated scores, uint8 labels and float64
+    weights (length 0: unweighted); ``q`` (DeLong's squared placements) is
+    computed only with ``want`` and is None otherwise."""
+    n = score.shape[0]
+    if n < SORT_MAX:
+        u, wp, wn, q = D.mann_whitney_sorted(score, label, weight, bool(want))
+        return u, wp, wn, (q if want else None)
+    if want:
+        return run(A.mann_whitney_q, A.mann_whitney_q_parallel, n, score, label, weight)
+    u, wp, wn = run(A.mann_whitney, A.mann_whitney_parallel, n, score, label, weight)
+    return u, wp, wn, None
 
 
 class Binned:

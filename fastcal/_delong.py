@@ -16,8 +16,9 @@ to :func:`fastcal.auroc` and ``sklearn.metrics.roc_auc_score``), and
     Var(A) = S10 / m + S01 / n,
     S10 = sum_i (V10_i - A)^2 / (m - 1),  S01 = sum_j (V01_j - A)^2 / (n - 1).
 
-The sums of squared placements come from the same radix pass as the AUROC
-(``_kernels._auroc.mann_whitney_q``): no sort, about the cost of one
+The sums of squared placements come from the same pass as the AUROC
+(``_core.mann_whitney``: the radix partition of ``_kernels._auroc``, or below
+``_core.SORT_MAX`` scores one radix sort), about the cost of one
 :func:`fastcal.auroc`.  The paired test needs every sample's placements under
 both scores (``_kernels._delong``: a stable radix argsort per score).
 """
@@ -129,10 +130,7 @@ def auroc_variance(y_true, y_score, *, sample_weight=None):
     (0.8889, 0.024691)
     """
     score, lab, w, n = _binary(y_true, y_score, sample_weight, "y_score")
-    from ._kernels import _auroc as A
-
-    u, wp, wn, q = _core.run(A.mann_whitney_q, A.mann_whitney_q_parallel, n, score, lab,
-                             _NO_WEIGHT if w is None else w)
+    u, wp, wn, q = _core.mann_whitney(score, lab, _NO_WEIGHT if w is None else w, want=True)
     if not (wp > 0.0 and wn > 0.0):
         _one_class()
         return float("nan"), float("nan")

@@ -412,14 +412,11 @@ def auroc(y_true, y_score, *, sample_weight=None):
 
 def auroc_from_labels(score, lab, w):
     """AUROC of a validated score (float32/64) against 0/1 labels (uint8 or bool)."""
-    from ._kernels import _auroc as A
-
-    n = score.shape[0]
     if lab.dtype == np.bool_:
         lab = lab.view(np.uint8)
     if w is None:
         w = _NO_WEIGHT
-    u, wpos, wneg = _core.run(A.mann_whitney, A.mann_whitney_parallel, n, score, lab, w)
+    u, wpos, wneg, _ = _core.mann_whitney(score, lab, w)
     if not (wpos > 0.0 and wneg > 0.0):
         V.warn_undefined(
             "Only one class is present in y_true (or all weight is on one class): "

@@ -9,7 +9,10 @@ sort-based count for large n, and scikit-learn's ``roc_auc_score``:
   runs the serial code below ~1.3e5 elements);
 - ``_mann_whitney_radix`` / ``_mann_whitney_par``: the serial and the
   parallel radix paths called directly, so that small hypothesis examples
-  exercise them too.
+  exercise them too;
+- ``_delong.mann_whitney_sorted``: one radix sort and a scan of the tie
+  blocks, what the public layer uses below ``_core.SORT_MAX`` scores (it
+  compiles in a fraction of the radix partition's time).
 """
 
 import numpy as np
@@ -17,7 +20,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from fastcal._kernels import _auroc as A
-
+from fastcal._kernels import _delong as D
 
 
 def _mann_whitney_radix(score, label, weight):
@@ -28,9 +31,13 @@ def _mann_whitney_par(score, label, weight):
     return A._mann_whitney_par(score, label, weight, None)[:3]
 
 
+def _sorted(score, label, weight):
+    return D.mann_whitney_sorted(score, label, weight, False)[:3]
+
+
 ENTRIES = (A.mann_whitney, A.mann_whitney_parallel)
 RADIX = (_mann_whitney_radix, _mann_whitney_par)
-PATHS = ENTRIES + RADIX
+PATHS = ENTRIES + RADIX + (_sorted,)
 NO_WEIGHT = np.empty(0, np.float64)
 
 
@@ -382,7 +389,9 @@ def test_large_mixed():
 
     w = rng.random(n) * (rng.random(n) < 0.9)
     resw = run_all(score, label, w)
-    assert len(set(resw)) == 1  # bitwise identical with weights too
+    # the radix paths are bitwise identical with weights too; the sorted path
+    # sums the weights in another order (checked against sklearn below)
+    assert len(set(resw[:-1])) == 1
     metrics = pytest.importorskip("sklearn.metrics")
     ref = metrics.roc_auc_score(label, score)
     refw = metrics.roc_auc_score(label, score, sample_weight=w)
@@ -404,7 +413,11 @@ def _par_q(score, label, weight):
     return A._mann_whitney_par(score, label, weight, True)
 
 
-QPATHS = (A.mann_whitney_q, A.mann_whitney_q_parallel, _radix_q, _par_q)
+def _sorted_q(score, label, weight):
+    return D.mann_whitney_sorted(score, label, weight, True)
+
+
+QPATHS = (A.mann_whitney_q, A.mann_whitney_q_parallel, _radix_q, _par_q, _sorted_q)
 
 
 def placement_squares(score, label, weight=None):
@@ -490,5 +503,8 @@ def test_q_large_serial_equals_parallel():
     np.testing.assert_allclose(res[0][3], ref, rtol=1e-13)
     w = rng.random(n)
     resw = [f(score, label, w) for f in QPATHS]
-    for r in resw[1:]:
+    for r in resw[1:-1]:  # the radix paths, bitwise
         assert r[:3] == resw[0][:3] and np.array_equal(r[3], resw[0][3])
+    # the sorted path sums the weights in another order
+    np.testing.assert_allclose(resw[-1][:3], resw[0][:3], rtol=1e-12)
+    np.testing.assert_allclose(resw[-1][3], resw[0][3], rtol=1e-11)
