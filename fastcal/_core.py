@@ -20,8 +20,11 @@ PARALLEL_MIN = 1 << 17
 _PAR_LOCK = threading.Lock()
 
 
-def run(serial, parallel, work, *args, min_work=PARALLEL_MIN):
-    """Call the serial kernel for small work, the parallel one for large work."""
+def run(serial, parallel, work, *args, min_work=None):
+    """Call the serial kernel for small work, the parallel one for large work
+    (``min_work``: the threshold, ``PARALLEL_MIN`` read at call time)."""
+    if min_work is None:
+        min_work = PARALLEL_MIN
     if work >= min_work and _PAR_LOCK.acquire(blocking=False):
         try:
             return parallel(*args)

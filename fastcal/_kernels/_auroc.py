@@ -115,7 +115,7 @@ _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 # ---------------------------------------------------------------------------
 
 
-@njit(**OPTS)
+@njit(inline="always", **OPTS)
 def _key(x):
     """Monotone uint64 key of a finite float: a < b <=> key(a) < key(b)."""
     # ``+ 0.0`` turns -0.0 into +0.0 (round-to-nearest), leaves all else alone.

@@ -60,7 +60,7 @@ EXP_BLOCK = 512
 _EDGE_SLACK = 1e-9
 
 
-@njit(**OPTS)
+@njit(inline="always", **OPTS)
 def find_bin(c, edges, nb, uniform, right):
     """Index of the bin holding float64 confidence ``c`` (never out of range).
 
@@ -105,7 +105,7 @@ def find_bin(c, edges, nb, uniform, right):
     return lo
 
 
-@njit(**OPTS)
+@njit(inline="always", **OPTS)
 def sigmoid(z):
     if z >= 0.0:
         return 1.0 / (1.0 + np.exp(-z))
@@ -113,7 +113,7 @@ def sigmoid(z):
     return e / (1.0 + e)
 
 
-@njit(**OPTS)
+@njit(inline="always", **OPTS)
 def softplus(z):
     """log(1 + exp(z)) without overflow or loss for large |z|."""
     if z > 0.0:
@@ -131,7 +131,7 @@ def clipped_nll(q, eps):
     return -np.log(q)
 
 
-@njit(**OPTS)
+@njit(inline="always", **OPTS)
 def class_label(yi, C):
     """(label clamped to [0, C), valid?) for an integer or float label."""
     valid = (yi >= 0) & (yi < C)
@@ -357,7 +357,7 @@ def multiclass_first_error(y, P, tab, w, lo, hi, logits, tol, check, ignore):
 # chunk workers: return True when every element of the chunk was valid
 
 
-@njit(**OPTS)
+@njit(inline="always", **OPTS)
 def binary_element(y, p, w, i, logits, check):
     """Element i of binary input: (target, weight, raw value, confidence, valid?).
 
@@ -383,7 +383,7 @@ def binary_element(y, p, w, i, logits, check):
     return t, wi, z, c, ok
 
 
-@njit(**OPTS)
+@njit(inline="always", **OPTS)
 def nll_arg(t, z, c, logits, eps):
     """What ``nll_block`` takes for one binary row: the softplus argument
     (logits) or the clipped probability of the observed label."""
@@ -505,7 +505,7 @@ def toplabel_chunk(y, P, K, shift, mask, one, tab, w, lo, hi, edges, uniform, ri
     lb = np.empty(ROW_BLOCK)
     wb = np.empty(ROW_BLOCK)
     rb = np.empty(ROW_BLOCK, np.int64)
-    cnt = 0
+    cnt = np.intp(0)  # not a literal: one specialisation of _flush_nll
     for i in range(lo, hi):
         j = (i - lo) & (ROW_BLOCK - 1)
         if logits is None and j == 0:
@@ -562,7 +562,7 @@ def toplabel_chunk(y, P, K, shift, mask, one, tab, w, lo, hi, edges, uniform, ri
             cnt += 1
             if cnt == ROW_BLOCK:
                 nll += _flush_nll(qb, ab, lb, wb, rb, cnt, logits, terms_out)
-                cnt = 0
+                cnt = np.intp(0)
         t = 1.0 if am == lab else 0.0
         k = find_bin(c, edges, nb, uniform, right)
         bins[0, k] += wi
@@ -628,7 +628,7 @@ def classwise_chunk(y, P, K, shift, mask, one, tab, w, lo, hi, edges, uniform, r
 # drivers: serial and parallel share the chunk workers and the reduction
 
 
-@njit(**OPTS)
+@njit(inline="always", **OPTS)
 def n_chunks(n):
     return max(1, (n + CHUNK - 1) // CHUNK)
 
@@ -670,16 +670,11 @@ def binary_stats(y, p, w, edges, uniform, right, logits, scores, eps, check,
     nch = n_chunks(n)
     bins = np.zeros((3, edges.shape[1] - 1))
     out = np.zeros(2)
-    if nch == 1:  # small input: no partial states (0 + x == x, so same bits)
-        ok = binary_chunk(y, p, w, 0, n, edges[0], uniform, right, logits, scores,
-                          eps, check, bins, out, conf_out, corr_out, terms_out)
-        if ok:
-            return OK, -1, bins, out
-        code, i = binary_first_error(y, p, w, 0, n, logits, check)
-        return code, i, bins, out
     pb = np.empty_like(bins)
     po = np.empty_like(out)
     for ch in range(nch):
+        # each chunk into a zeroed partial state, added in chunk order (the
+        # parallel driver's reduction; one chunk: 0 + x == x, the same bits)
         pb[:] = 0.0
         po[:] = 0.0
         lo = ch * CHUNK

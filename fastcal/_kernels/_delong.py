@@ -176,7 +176,7 @@ def mann_whitney_sorted(score, label, weight, want):
     return u, wpos, wneg, q
 
 
-@njit(**OPTS)
+@njit(inline="always", **OPTS)
 def _class_weights(label, weight):
     weighted = weight.shape[0] > 0
     wp = 0.0

@@ -279,7 +279,7 @@ def bin_chunk(z, y, w, beta, lo, hi, stride, check, before):
     return W, F, G, H, T, F1, ok
 
 
-@njit(**OPTS)
+@njit(inline="always", **OPTS)
 def _store(out, c, res):
     """Row c of the partial states from a chunk's (W, F, G, H, T, F1, ok)."""
     W, F, G, H, T, F1, ok = res
