@@ -160,6 +160,7 @@ def ece_with_convention(y_true, y_prob, name, n_bins=15, norm="l1", *, sample_we
     """
     V.check_choice(name, "convention", CONVENTIONS)
     V.check_choice(norm, "norm", _NORMS)
+    sample_weight, _ = V.scaled_weight(sample_weight)  # ratios: the scale cancels
     b = _core.binned(y_true, y_prob, n_bins=n_bins, strategy="uniform", right=True,
                      classwise=False, from_logits=False, sample_weight=sample_weight,
                      scores=False, want_cc=True)

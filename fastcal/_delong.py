@@ -36,7 +36,9 @@ METHODS = ("wald", "logit")
 
 
 def _binary(y_true, y_score, sample_weight, name):
-    """Validated (score, uint8 labels, weights or None) for a 1-D score."""
+    """Validated (score, uint8 labels, weights or None, n, e) for a 1-D score;
+    the weights are divided by ``2**e`` (``V.weight_exponent``: the kernels
+    sum their products and cubes)."""
     from ._kernels import _scores as SC
 
     y_true, y_score, w, n, _ = _core.prepare(y_true, y_score, sample_weight, name)
@@ -47,7 +49,8 @@ def _binary(y_true, y_score, sample_weight, name):
         )
     code, idx, lab = SC.binary_labels(y_true, y_score, w)
     V.raise_for_status(code, idx, y_true, y_score, w, prob_name=name)
-    return y_score, lab, w, n
+    e = V.weight_exponent(w)
+    return y_score, lab, V.scale(w, e), n, e
 
 
 def _check_level(level):
@@ -76,11 +79,14 @@ def _too_few(wp, wn):
     )
 
 
-def _variance(u, wp, wn, q):
-    """(auc, variance) from the kernel's sums; variance nan when undefined."""
+def _variance(u, wp, wn, q, e=0):
+    """(auc, variance) from the kernel's sums; variance nan when undefined.
+    The weights were divided by ``2**e``: the variance uses the true class
+    weights (frequency weights), the sums of squares scale out."""
     auc = float(u / (wp * wn))
-    if not (wp > 1.0 and wn > 1.0):
-        _too_few(wp, wn)
+    wpt, wnt = V.unscale(wp, e), V.unscale(wn, e)
+    if not (wpt > 1.0 and wnt > 1.0):
+        _too_few(wpt, wnt)
         return auc, float("nan")
     # Sums of squares about the mean of whichever placement (below or above)
     # has the smaller mean: no cancellation when the AUROC is near 0 or 1.
@@ -92,7 +98,7 @@ def _variance(u, wp, wn, q):
         s10, s01 = q[0], q[2]
     ss10 = max(s10 / (wn * wn) - wp * (mean * mean), 0.0)
     ss01 = max(s01 / (wp * wp) - wn * (mean * mean), 0.0)
-    var = ss10 / (wp - 1.0) / wp + ss01 / (wn - 1.0) / wn
+    var = ss10 / (wpt - 1.0) / wp + ss01 / (wnt - 1.0) / wn
     return auc, float(var)
 
 
@@ -129,12 +135,17 @@ def auroc_variance(y_true, y_score, *, sample_weight=None):
     >>> round(auc, 4), round(var, 6)
     (0.8889, 0.024691)
     """
-    score, lab, w, n = _binary(y_true, y_score, sample_weight, "y_score")
+    return _auroc_variance(y_true, y_score, sample_weight)
+
+
+def _auroc_variance(y_true, y_score, sample_weight, weight_exp=0):
+    """:func:`auroc_variance` of weights given divided by ``2**weight_exp``."""
+    score, lab, w, n, e = _binary(y_true, y_score, sample_weight, "y_score")
     u, wp, wn, q = _core.mann_whitney(score, lab, _NO_WEIGHT if w is None else w, want=True)
     if not (wp > 0.0 and wn > 0.0):
         _one_class()
         return float("nan"), float("nan")
-    return _variance(u, wp, wn, q)
+    return _variance(u, wp, wn, q, e + weight_exp)
 
 
 def _z(level):
@@ -189,9 +200,14 @@ def auroc_ci(y_true, y_score, *, level=0.95, method="wald", sample_weight=None):
     >>> round(lo, 4), round(hi, 4)
     (0.2614, 0.9945)
     """
+    return scaled_ci(y_true, y_score, level, method, sample_weight)
+
+
+def scaled_ci(y_true, y_score, level, method, sample_weight, weight_exp=0):
+    """:func:`auroc_ci` of weights given divided by ``2**weight_exp``."""
     level = _check_level(level)
     V.check_choice(method, "method", METHODS)
-    auc, var = auroc_variance(y_true, y_score, sample_weight=sample_weight)
+    auc, var = _auroc_variance(y_true, y_score, sample_weight, weight_exp)
     if math.isnan(var):
         return auc, float("nan"), float("nan")
     z = _z(level)
@@ -253,7 +269,7 @@ def delong_test(y_true, score_a, score_b, *, sample_weight=None):
     """
     from ._kernels import _delong as KD
 
-    sa, lab, w, n = _binary(y_true, score_a, sample_weight, "score_a")
+    sa, lab, w, n, e = _binary(y_true, score_a, sample_weight, "score_a")
     yt = V.as_labels(y_true)
     sb, _ = V.as_prob(score_b, "score_b", ndims=(1,))
     if sb.shape[0] != n:
@@ -271,10 +287,11 @@ def delong_test(y_true, score_a, score_b, *, sample_weight=None):
         _one_class()
         return float("nan"), float("nan"), float("nan")
     diff = float(ua / (wp * wn) - ub / (wp * wn))
-    if not (wp > 1.0 and wn > 1.0):
-        _too_few(wp, wn)
+    wpt, wnt = V.unscale(wp, e), V.unscale(wn, e)  # frequency weights: the true class weights
+    if not (wpt > 1.0 and wnt > 1.0):
+        _too_few(wpt, wnt)
         return diff, float("nan"), float("nan")
-    var = float(s10 / (wp - 1.0) / wp + s01 / (wn - 1.0) / wn)
+    var = float(s10 / (wpt - 1.0) / wp + s01 / (wnt - 1.0) / wn)
     if var == 0.0:
         if diff == 0.0:
             return 0.0, 0.0, 1.0

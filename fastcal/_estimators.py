@@ -14,6 +14,7 @@
 import numpy as np
 
 from . import _core
+from . import _validation as V
 from ._isotonic import isotonic_regression
 from ._kernels import _smooth as KS
 
@@ -26,13 +27,16 @@ SMECE_REFINE = 10
 
 
 def _pairs(y_true, y_prob, sample_weight, n_bins=15, strategy="uniform", right=True):
-    """Validated binary / top-label (conf, corr, w) and bins."""
-    return _core.binned(y_true, y_prob, n_bins=n_bins, strategy=strategy, right=right,
-                        classwise=False, from_logits=False, sample_weight=sample_weight,
-                        scores=False, want_cc=True)
+    """Validated binary / top-label (conf, corr, w) and bins, and ``e``: the
+    weights are scaled by ``2**-e`` (``V.scaled_weight``)."""
+    sample_weight, e = V.scaled_weight(sample_weight)
+    b = _core.binned(y_true, y_prob, n_bins=n_bins, strategy=strategy, right=right,
+                     classwise=False, from_logits=False, sample_weight=sample_weight,
+                     scores=False, want_cc=True)
+    return b, e
 
 
-def debiased_l2_from_bins(bins, *, squared=False):
+def debiased_l2_from_bins(bins, *, squared=False, weight_exp=0):
     """Debiased L2 calibration error from binned sufficient statistics.
 
     Kumar, Liang & Ma (2019), "Verified uncertainty calibration", the
@@ -50,6 +54,9 @@ def debiased_l2_from_bins(bins, *, squared=False):
         Per bin: weight, weight * confidence, weight * correct.
     squared : bool, default False
         Return the squared-error estimate itself (may be negative).
+    weight_exp : int, default 0
+        The weights in ``bins`` are the true ones divided by ``2**weight_exp``
+        (``W_b - 1`` uses the true bin weight).
 
     Returns
     -------
@@ -78,11 +85,12 @@ def debiased_l2_from_bins(bins, *, squared=False):
     total = W.sum()
     if not total > 0:
         raise ValueError("the bins hold no weight; at least one sample needs a positive weight.")
-    ok = W >= 2
+    Wt = V.unscale(W, weight_exp)  # the true bin weights (inf past the float64 range)
+    ok = Wt >= 2
     Wk = W[ok]
     acc = bins[2][ok] / Wk
     conf = bins[1][ok] / Wk
-    e = (conf - acc) ** 2 - acc * (1.0 - acc) / (Wk - 1.0)
+    e = (conf - acc) ** 2 - acc * (1.0 - acc) / (Wt[ok] - 1.0)
     est = float(np.dot(Wk / total, e))
     if squared:
         return est
@@ -102,8 +110,8 @@ def debiased_l2(y_true, y_prob, *, n_bins=15, strategy="uniform", right=True,
     >>> debiased_l2(y, p) < 0.01   # calibrated: the plug-in RMSCE is biased up, this is not
     True
     """
-    b = _pairs(y_true, y_prob, sample_weight, n_bins, strategy, right)
-    return debiased_l2_from_bins(b.bins, squared=squared)
+    b, e = _pairs(y_true, y_prob, sample_weight, n_bins, strategy, right)
+    return debiased_l2_from_bins(b.bins, squared=squared, weight_exp=e)
 
 
 # ---------------------------------------------------------------------------
@@ -137,6 +145,24 @@ def _smece_at(conf, corr, w, sigma, cache):
     return float(np.sum(np.abs(rs) * dens) / np.sum(dens))
 
 
+def _smece_weights(w):
+    """The weights in units of the smallest positive one (None: unweighted).
+
+    relplot's density term (+1e-4) is in units of rows.  Measured in the
+    smallest positive weight, the result does not depend on the weights'
+    scale, and integer weights whose smallest positive value is 1 are
+    exactly repeated rows.  (The unit is raised to max / 1e200 when the
+    weights span more than 1e200, so no weight becomes infinite.)
+    """
+    if w is None:
+        return None
+    pos = w[w > 0]
+    if pos.size == 0:
+        raise ValueError("sample_weight sums to zero; at least one sample needs a positive weight.")
+    unit = max(float(pos.min()), float(pos.max()) * 1e-200)
+    return w if unit == 1.0 else w / unit
+
+
 def smooth_ece(y_true, y_prob, *, sigma=None, sample_weight=None, return_sigma=False):
     """Smooth ECE (Blasiok & Nakkiran 2023), equal to ``relplot.smECE``.
 
@@ -156,7 +182,11 @@ def smooth_ece(y_true, y_prob, *, sigma=None, sample_weight=None, return_sigma=F
     sigma : float, optional
         Fixed bandwidth (``relplot.smECE_sigma``); default: the fixed point.
     sample_weight : array-like, optional
-        Row weights (an extension; relplot takes none).
+        Row weights (an extension; relplot takes none).  relplot's density
+        term is in units of rows; here it is in units of the smallest
+        positive weight, so the result does not depend on the weights'
+        scale, and integer weights whose smallest positive value is 1 equal
+        repeating the rows.  All-zero weights raise ``ValueError``.
     return_sigma : bool, default False
         Also return the bandwidth used.
 
@@ -183,8 +213,8 @@ def smooth_ece(y_true, y_prob, *, sigma=None, sample_weight=None, return_sigma=F
     >>> round(smooth_ece(y, p), 4)
     0.1617
     """
-    b = _pairs(y_true, y_prob, sample_weight)
-    conf, corr, w = b.conf, b.corr, b.w
+    b, _ = _pairs(y_true, y_prob, sample_weight)
+    conf, corr, w = b.conf, b.corr, _smece_weights(b.w)
     cache = {}
     if sigma is not None:
         sigma = float(sigma)
@@ -282,7 +312,7 @@ def brier_decomposition_terms(y_true, y_prob, *, n_bins=15, strategy="uniform", 
                               sample_weight=None):
     """``(REL, RES, UNC, WBV, WBC)``; ``REL - RES + UNC + WBV - 2 WBC`` is the
     top-label Brier score (see :func:`brier_decomposition`)."""
-    b = _pairs(y_true, y_prob, sample_weight, n_bins, strategy, right)
+    b, _ = _pairs(y_true, y_prob, sample_weight, n_bins, strategy, right)
     rel, res, unc = brier_decomposition_from_bins(b.bins)
     nb = b.bins.shape[1]
     edges = b.edges[0]
@@ -331,7 +361,7 @@ def corp_decomposition(y_true, y_prob, *, sample_weight=None):
     >>> round(mcb, 4), round(dsc, 4), round(unc, 4), round(mcb - dsc + unc, 4)
     (0.092, 0.24, 0.24, 0.092)
     """
-    b = _pairs(y_true, y_prob, sample_weight)
+    b, _ = _pairs(y_true, y_prob, sample_weight)
     conf = b.conf
     o = b.corr.astype(np.float64)
     w = b.w

@@ -99,6 +99,7 @@ class HistogramBinning:
     def fit(self, y_prob, y_true, sample_weight=None, *, from_logits=False):
         """Bin ``y_prob`` (or logits) and store each bin's accuracy."""
         n_bins = self._check_params()
+        sample_weight, e = V.scaled_weight(sample_weight)  # bin values are ratios
         b = binned(y_true, y_prob, n_bins=n_bins, strategy=self.strategy, right=bool(self.right),
                    classwise=False, from_logits=from_logits, sample_weight=sample_weight,
                    scores=False, want_cc=False)
@@ -111,7 +112,7 @@ class HistogramBinning:
             acc = b.bins[2] / W
         self.bin_edges_ = edges
         self.bin_values_ = np.where(W > 0, acc, mid)
-        self.bin_weights_ = np.array(W)
+        self.bin_weights_ = np.array(V.unscale(W, e), dtype=np.float64)
         self.binary_ = b.layout == "binary"
         self.n_classes_ = int(b.n_classes)
         return self

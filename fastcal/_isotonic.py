@@ -87,6 +87,17 @@ def _weights(sample_weight, shape):
     return w
 
 
+def _scaled(w):
+    """Validated weights (each row of 2-D weights is its own fit) divided by the
+    power of two of ``V.weight_exponent``: pooled means are ratios of weight
+    sums, and 1e308 * n would overflow them."""
+    if w.ndim == 1:
+        return V.scale(w, V.weight_exponent(w))
+    _, ex = np.frexp(w.max(axis=-1))  # 0 for a row of zeros
+    e = np.where(ex > V.W_EXP, ex - V.W_EXP, np.where(ex <= -V.W_EXP, ex + V.W_EXP - 1, 0))
+    return np.ldexp(w, -e[:, None]) if e.any() else w
+
+
 def _check_bool(value, name):
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
@@ -112,7 +123,7 @@ def isotonic_regression(y, *, sample_weight=None, increasing=True):
     if sample_weight is None:
         w = np.ones(y.shape[-1], np.float64)
     else:
-        w = _weights(sample_weight, y.shape)
+        w = _scaled(_weights(sample_weight, y.shape))
         tot = w.sum(axis=-1)
         if np.any(tot <= 0):
             raise ValueError(
@@ -228,7 +239,7 @@ class IsotonicRegression:
         if sample_weight is None:
             w = np.ones(1, np.float64)
         else:
-            w = _weights(sample_weight, (n,))
+            w = _scaled(_weights(sample_weight, (n,)))
             if dtype != np.float64:  # scikit-learn casts weights to X's dtype
                 w = w.astype(dtype).astype(np.float64)
             if not (w > 0).any():

@@ -64,19 +64,35 @@ class ReliabilityCurve(NamedTuple):
         return bin_intervals(self, level=level, method=method)
 
 
-def curve_from_bins(bins, edges, weighted):
-    """Curve from ``bins`` (3, n_bins), or (C, 3, n_bins) for per-class curves."""
+def curve_from_bins(bins, edges, weighted, weight_exp=0):
+    """Curve from ``bins`` (3, n_bins), or (C, 3, n_bins) for per-class curves;
+    ``weight_exp``: the bins hold weights divided by ``2**weight_exp``
+    (``V.scaled_weight``), the counts are the true weight sums."""
     w = bins[..., 0, :]
     with np.errstate(invalid="ignore", divide="ignore"):
         conf = np.where(w > 0, bins[..., 1, :] / w, np.nan)
         acc = np.where(w > 0, bins[..., 2, :] / w, np.nan)
-    count = w.copy() if weighted else np.rint(w).astype(np.int64)
+    count = V.unscale(w.copy(), weight_exp) if weighted else np.rint(w).astype(np.int64)
     return ReliabilityCurve(np.array(edges, dtype=np.float64), count, conf, acc)
 
 
-def _check_total(total):
-    if not total > 0.0:
-        raise ValueError("sample_weight sums to zero; at least one sample needs a positive weight.")
+def _check_total(total, b=None, weighted=True):
+    """Raise when no weight is left.  ``b`` (a ``_core.Binned``) tells whether
+    rows were ignored; ``weighted=False``: no weights were given, so every row
+    was ignored."""
+    if total > 0.0:
+        return
+    if b is not None:
+        weighted = b.weighted
+        if b.keep is not None and not b.keep.any():
+            weighted = False
+    if not weighted:
+        raise ValueError("no row is left to score: every row has the ignored label "
+                         "(ignore_index).")
+    if b is not None and b.keep is not None:
+        raise ValueError("sample_weight sums to zero over the rows kept (those without the "
+                         "ignored label); at least one of them needs a positive weight.")
+    raise ValueError("sample_weight sums to zero; at least one sample needs a positive weight.")
 
 
 def calibration_error(y_true, y_prob, *, n_bins=15, norm="l1", strategy="uniform",
@@ -193,16 +209,17 @@ def _debiased(y_true, y_prob, n_bins, norm, strategy, right, classwise, from_log
     if norm != "l2":
         raise ValueError(f"debias=True is defined for norm='l2' (Kumar et al. 2019); found "
                          f"norm={norm!r}.")
+    sample_weight, e = V.scaled_weight(sample_weight)
     b = _core.binned(y_true, y_prob, n_bins=n_bins, strategy=strategy, right=right,
                      classwise=classwise, from_logits=from_logits,
                      sample_weight=sample_weight, scores=False, want_cc=False, check=check,
                      ignore_index=ignore_index)
-    _check_total(b.bins[..., 0, :].sum() / (b.bins.shape[0] if b.bins.ndim == 3 else 1))
+    _check_total(b.bins[..., 0, :].sum() / (b.bins.shape[0] if b.bins.ndim == 3 else 1), b)
     if b.layout == "classwise":
-        sq = [max(debiased_l2_from_bins(b.bins[k], squared=True), 0.0)
+        sq = [max(debiased_l2_from_bins(b.bins[k], squared=True, weight_exp=e), 0.0)
               for k in range(b.bins.shape[0])]
         return float(np.sqrt(np.mean(sq)))
-    return float(debiased_l2_from_bins(b.bins))
+    return float(debiased_l2_from_bins(b.bins, weight_exp=e))
 
 
 def _ce(y_true, y_prob, n_bins, k, strategy, right, classwise, from_logits, sample_weight,
@@ -216,11 +233,11 @@ def _ce(y_true, y_prob, n_bins, k, strategy, right, classwise, from_logits, samp
             and 0 < n_bins <= 1_000_000 and y_prob.shape[0] == y_true.shape[0]
             and 0 < y_prob.shape[0] < _core.PARALLEL_MIN):
         r = _B.binary_ce(y_true, y_prob, None, V.uniform_edges(n_bins), True,
-                         True if right else None, True if from_logits else None,
-                         True if check else None)
+                         bool(right), bool(from_logits), bool(check))
         if r[0]:
             V.raise_for_status(r[0], r[1], y_true, y_prob)
         return r[k + 2]
+    sample_weight, _ = V.scaled_weight(sample_weight)  # ratios: the scale cancels
     b = _core.binned(y_true, y_prob, n_bins=n_bins, strategy=strategy, right=right,
                      classwise=classwise, from_logits=from_logits,
                      sample_weight=sample_weight, scores=False, want_cc=False, check=check,
@@ -229,7 +246,7 @@ def _ce(y_true, y_prob, n_bins, k, strategy, right, classwise, from_logits, samp
         res = S.classwise_ce_from_bins(b.bins)
     else:
         res = S.ce_from_bins(b.bins)
-    _check_total(res[0])
+    _check_total(res[0], b)
     return res[k]
 
 
@@ -307,16 +324,18 @@ def reliability_curve(y_true, y_prob, *, n_bins=15, strategy="uniform", right=Tr
     >>> c.count.tolist(), c.accuracy.tolist()
     ([2, 2], [0.0, 1.0])
     """
+    sample_weight, e = V.scaled_weight(sample_weight)
     b = _core.binned(y_true, y_prob, n_bins=n_bins, strategy=strategy, right=right,
                      classwise=False, from_logits=from_logits, sample_weight=sample_weight,
                      scores=False, want_cc=False, ignore_index=ignore_index)
-    _check_total(b.bins[0].sum())
-    return curve_from_bins(b.bins, b.edges[0], b.weighted)
+    _check_total(b.bins[0].sum(), b)
+    return curve_from_bins(b.bins, b.edges[0], b.weighted, e)
 
 
 def _scores(y_true, y_prob, from_logits, sample_weight, check, want_nll, ignore_index):
     from ._kernels import _scores as SC
 
+    sample_weight, _ = V.scaled_weight(sample_weight)  # ratios: the scale cancels
     y_true, y_prob, w, n, src = _core.prepare(y_true, y_prob, sample_weight, tokens=True)
     eps = V.eps_for(src)
     L = V.on(from_logits)
@@ -340,7 +359,9 @@ def _scores(y_true, y_prob, from_logits, sample_weight, check, want_nll, ignore_
         V.raise_for_status(code, idx, y_true, y_prob, w, ignore_index=IG, src=src)
         total = bins[0].sum()
         brier, nll = sc
-    _check_total(total)
+    if not total > 0 and IG is not None and not (y_true != IG).any():
+        w = None  # every row was ignored: say so, weighted or not
+    _check_total(total, weighted=w is not None)
     return float(brier / total), float(nll / total)
 
 
@@ -416,6 +437,8 @@ def auroc_from_labels(score, lab, w):
         lab = lab.view(np.uint8)
     if w is None:
         w = _NO_WEIGHT
+    else:  # u sums products of weights: scaled, it neither overflows nor underflows
+        w = V.scale(w, V.weight_exponent(w))
     u, wpos, wneg, _ = _core.mann_whitney(score, lab, w)
     if not (wpos > 0.0 and wneg > 0.0):
         V.warn_undefined(

@@ -41,8 +41,11 @@ class SeparableWarning(UserWarning):
 
 
 def _smooth_targets(w_neg, w_pos, smooth):
+    """Platt's targets from the true class weights (frequency weights; a sum
+    past the float64 range is inf, whose targets are the limits 1 and 0)."""
     if smooth:
-        return (w_pos + 1.0) / (w_pos + 2.0), 1.0 / (w_neg + 2.0)
+        tpos = (w_pos + 1.0) / (w_pos + 2.0) if w_pos < math.inf else 1.0
+        return tpos, 1.0 / (w_neg + 2.0)
     return 1.0, 0.0
 
 
@@ -160,6 +163,8 @@ class PlattScaling:
         y = V.as_labels(y_true)
         n = V.check_lengths(y, p)
         w = V.as_weight(sample_weight, n)
+        e = V.weight_exponent(w)  # the loss is a weighted mean: the scale cancels
+        w = V.scale(w, e)
         binary = p.ndim == 1
         L = V.on(from_logits)
         eps = V.eps_for(src)
@@ -181,7 +186,7 @@ class PlattScaling:
                 f"y_true holds one class only (every sample of positive weight is {only}); "
                 "plain maximum likelihood has no finite solution. Pass smooth=True "
                 "(Platt's smoothed targets) or add samples of the other class.")
-        tpos, tneg = _smooth_targets(w_neg, w_pos, smooth)
+        tpos, tneg = _smooth_targets(V.unscale(w_neg, e), V.unscale(w_pos, e), smooth)
         xs = [st[j] for j in range(2, 6) if math.isfinite(st[j])]
         xmin, xmax = min(xs), max(xs)
         separable = False

@@ -138,24 +138,26 @@ def convention(b, n_bins, strategy, right):
 
 
 def report_from_stats(n, bins, scores, edges, weighted, conv, auroc, auroc_bounds=None,
-                      classwise_bins=None, classwise_edges=None):
+                      classwise_bins=None, classwise_edges=None, weight_exp=0):
     """The report from top-label (or binary) ``bins`` and ``scores``; with
     ``classwise_bins`` (C, 3, n_bins) the binned errors and the curve are the
-    classwise ones."""
+    classwise ones.  ``weight_exp``: the weights were divided by
+    ``2**weight_exp`` (``V.scaled_weight``); the weight sums reported are the
+    true ones."""
     total = bins[0].sum()
-    _check_total(total)
+    _check_total(total, weighted=weighted)
     if classwise_bins is None:
         _, l1, l2, mx, signed = S.ce_from_bins(bins)
-        curve = curve_from_bins(bins, edges, weighted)
+        curve = curve_from_bins(bins, edges, weighted, weight_exp)
     else:
         _, l1, l2, mx, signed = S.classwise_ce_from_bins(classwise_bins)
-        curve = curve_from_bins(classwise_bins, classwise_edges, weighted)
+        curve = curve_from_bins(classwise_bins, classwise_edges, weighted, weight_exp)
     auroc = float(auroc)
     if auroc_bounds is None:
         auroc_bounds = (auroc, auroc)
     return CalibrationReport(
         n=int(n),
-        weight=float(total),
+        weight=float(V.unscale(total, weight_exp)),
         accuracy=float(bins[2].sum() / total),
         confidence=float(bins[1].sum() / total),
         ece=float(l1),
@@ -218,11 +220,12 @@ def calibration_report(y_true, y_prob, *, n_bins=15, strategy="uniform", right=T
 
         check_ci(ci)
         check_n_resamples(n_resamples)
+    sample_weight, e = V.scaled_weight(sample_weight)  # gauges are ratios of weight sums
     b = _core.binned(y_true, y_prob, n_bins=n_bins, strategy=strategy, right=right,
                      classwise=False, from_logits=from_logits, sample_weight=sample_weight,
                      scores=True, want_cc=True, ignore_index=ignore_index, want_terms=want_ci)
     total = b.bins[0].sum()
-    _check_total(total)
+    _check_total(total, b)
     conf, corr, w = b.conf, b.corr, b.w
     if b.keep is not None:  # ignored rows (padding) carry no confidence
         conf, corr = conf[b.keep], corr[b.keep]
@@ -238,17 +241,17 @@ def calibration_report(y_true, y_prob, *, n_bins=15, strategy="uniform", right=T
         cw_edges = c.edges[0] if c.edges.shape[0] == 1 else c.edges
         conv["target"] = "classwise (binned errors); top-label (accuracy, confidence, AUROC)"
     r = report_from_stats(b.n, b.bins, b.scores, b.edges[0], b.weighted, conv, auc,
-                          classwise_bins=cw, classwise_edges=cw_edges)
+                          classwise_bins=cw, classwise_edges=cw_edges, weight_exp=e)
     if want_ci:
-        r.intervals = _intervals(b, conf, corr, w, ci, n_resamples, random_state, right)
+        r.intervals = _intervals(b, conf, corr, w, ci, n_resamples, random_state, right, e)
         conv["intervals"] = (f"{ci:g} percentile intervals of a Poisson bootstrap "
                              f"({n_resamples} replicates, edges of the full data); AUROC: DeLong")
     return r
 
 
-def _intervals(b, conf, corr, w, ci, n_resamples, random_state, right):
+def _intervals(b, conf, corr, w, ci, n_resamples, random_state, right, weight_exp=0):
     from ._bootstrap import report_intervals
-    from ._delong import auroc_ci
+    from ._delong import scaled_ci
 
     if b.keep is not None:  # padding rows carry no statistics
         b.conf, b.corr, b.w, b.terms = conf, corr, w, b.terms[b.keep]
@@ -256,6 +259,7 @@ def _intervals(b, conf, corr, w, ci, n_resamples, random_state, right):
                           right=right)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", V.UndefinedMetricWarning)
-        _, lo, hi = auroc_ci(corr, conf, level=ci, sample_weight=w)
+        # frequency weights: DeLong's variance uses the true class weights
+        _, lo, hi = scaled_ci(corr, conf, ci, "wald", w, weight_exp)
     iv["auroc"] = (lo, hi)
     return iv

@@ -124,6 +124,7 @@ class TemperatureScaling:
         y = V.as_labels(y_true)
         n = V.check_lengths(y, z, "logits")
         w = V.as_weight(sample_weight, n)
+        w = V.scale(w, V.weight_exponent(w))  # weighted means: the scale cancels
         binary = z.ndim == 1
         C = 1 if binary else z.shape[1]
         if binary:

@@ -7,6 +7,7 @@ found and the likely fix.
 """
 
 import functools
+import math
 import numbers
 import operator
 import warnings
@@ -35,6 +36,12 @@ def _to_numpy(x, name):
         return x
     if x is None:
         raise TypeError(f"{name} is required; got None.")
+    if type(x).__module__.split(".")[0] == "torch" and hasattr(x, "detach"):
+        # metrics never need gradients: a tensor that requires grad is read
+        # detached, whatever its dtype (as the 16-bit path below does)
+        x = x.detach()
+        if x.device.type != "cpu":
+            raise TypeError(f"{name}: tensors must be on the CPU; found device {x.device}.")
     if not hasattr(x, "__array__") and hasattr(x, "__dlpack__"):
         try:
             return np.from_dlpack(x)
@@ -167,6 +174,77 @@ def as_weight(x, n):
     return arr
 
 
+# Weight scale.  Every result is a ratio of weight sums (or, for DeLong and
+# the debiased L2 error, uses the weights as frequency weights), so it must
+# not depend on the weights' absolute scale; but sums and products of weights
+# leave the float64 range long before the weights do ([1e308] * 4 sums to
+# inf, a product of two 1e-170 is 0).  Weights whose largest entry lies in
+# [2**-W_EXP, 2**W_EXP] are used as given (bitwise: unit and integer weights
+# are never touched); others are multiplied by the power of two that brings
+# the largest entry just inside the nearest end of that range.  Multiplying by
+# a power of two is exact, and at either end of the range "W - 1" behaves as
+# it does at the true scale (W >> 1, or W << 1), so frequency-weight formulas
+# keep their meaning; a weight sum reported back is multiplied back with
+# :func:`unscale`.  With 2**64 the products and cubes of sums of up to 2**50
+# weights stay far inside float64.
+W_EXP = 64
+
+
+def weight_exponent(w):
+    """The exponent ``e`` such that ``w * 2**-e`` has its largest entry in
+    [2**-W_EXP, 2**W_EXP], or 0 when ``w`` (float64) needs no scaling, is
+    empty, or holds invalid weights (NaN, inf, negative: left for the
+    kernels to report with their true values)."""
+    if w is None or w.size == 0:
+        return 0
+    m = float(np.max(w))
+    if not 0.0 < m < np.inf:  # NaN, inf, all <= 0
+        return 0
+    exp = math.frexp(m)[1]  # 2**(exp - 1) <= m < 2**exp
+    if exp > W_EXP:
+        e = exp - W_EXP
+    elif exp <= -W_EXP:
+        e = exp + W_EXP - 1
+    else:
+        return 0
+    if (w < 0).any():
+        return 0
+    return e
+
+
+def scale(w, e):
+    """``w * 2**-e`` (exact; ``w`` itself when ``e == 0``)."""
+    return w if not e else np.ldexp(w, -e)
+
+
+def unscale(x, e):
+    """``x * 2**e`` for a weight sum (array or scalar) computed from scaled weights;
+    inf when the true sum exceeds the float64 range."""
+    if not e:
+        return x
+    with np.errstate(over="ignore"):
+        r = np.ldexp(x, e)
+    return float(r) if np.ndim(r) == 0 else r
+
+
+def scaled_weight(x):
+    """``(w, e)``: ``sample_weight`` as float64, divided by ``2**e`` (see
+    :data:`W_EXP`).  Input that is not a 1-D real array comes back unchanged
+    with ``e = 0``: :func:`as_weight` raises the error when it is used."""
+    if x is None:
+        return None, 0
+    try:
+        arr = _native(_to_numpy(x, "sample_weight"))
+    except TypeError:
+        return x, 0
+    if arr.ndim != 1 or arr.dtype.kind not in "biuf":
+        return x, 0
+    if arr.dtype != np.float64:
+        arr = arr.astype(np.float64)
+    e = weight_exponent(arr)
+    return scale(arr, e), e
+
+
 def check_lengths(y_true, y_prob, prob_name="y_prob"):
     n = y_prob.shape[0]
     if y_true.shape[0] != n:
@@ -251,7 +329,12 @@ def _fmt(v):
 
 
 def check_ignore_index(ignore_index, y_prob):
-    """The label of rows to skip (padding), as a Python int; multiclass input only."""
+    """The label of rows to skip (padding), as a Python int; multiclass input
+    only.  A float that is an exact integer (-100.0, as float labels hold it)
+    is that integer."""
+    if (isinstance(ignore_index, numbers.Real) and not isinstance(ignore_index, numbers.Integral)
+            and math.isfinite(ignore_index) and float(ignore_index).is_integer()):
+        ignore_index = int(ignore_index)
     if isinstance(ignore_index, (bool, np.bool_)) or not isinstance(ignore_index, numbers.Integral):
         raise TypeError(f"ignore_index must be an integer label (e.g. -100) or None; "
                         f"found {ignore_index!r}.")
@@ -289,9 +372,10 @@ def raise_for_status(code, index, y_true, y_prob, sample_weight=None, prob_name=
     if code == K.BAD_CLASS_LABEL:
         C = y_prob.shape[1]
         hint = ""
-        if ignore_index is None and y_true[i] < 0:
-            hint = (f" If {_fmt(y_true[i])} marks padding, pass "
-                    f"ignore_index={_fmt(y_true[i])}.")
+        lab = y_true[i]
+        if ignore_index is None and lab < 0 and float(lab).is_integer():
+            # the integer, also for float labels (-1.0): what ignore_index takes
+            hint = f" If {_fmt(lab)} marks padding, pass ignore_index={int(lab)}."
         raise ValueError(
             f"y_true must hold integer class labels in [0, {C}) to match {prob_name} of shape "
             f"(n, {C}); found {_fmt(y_true[i])} at index {i}.{hint}"
@@ -325,7 +409,8 @@ def raise_for_status(code, index, y_true, y_prob, sample_weight=None, prob_name=
         if y_prob.ndim == 2:
             bad = row[~np.isfinite(row)]
             row = bad[0] if bad.size else row
-        raise ValueError(f"{prob_name} (logits) must be finite; found {_fmt(row)} {where}.")
+        what = prob_name if "logit" in prob_name else f"{prob_name} (logits)"
+        raise ValueError(f"{what} must be finite; found {_fmt(row)} {where}.")
     if code == K.BAD_SCORE:
         raise ValueError(f"{prob_name} must be finite; found {_fmt(y_prob[i])} at index {i}.")
     raise RuntimeError(f"internal error: unknown kernel status {code}")  # pragma: no cover

@@ -161,9 +161,23 @@ def test_token_shapes_and_ignore_index_errors():
         fastcal.brier_score([0, 1], [0.2, 0.7], ignore_index=-100)
     with pytest.raises(ValueError, match="ignore_index is not supported with classwise"):
         fastcal.ece(y, z, from_logits=True, ignore_index=-100, classwise=True)
-    # every row ignored: nothing to measure
-    with pytest.raises(ValueError, match="sample_weight sums to zero"):
-        fastcal.nll(np.full((2, 3), -100), z, from_logits=True, ignore_index=-100)
+    # every row ignored: nothing to measure, and the message says so (no weights were given)
+    for f in (fastcal.nll, fastcal.ece, fastcal.calibration_report, fastcal.reliability_curve):
+        with pytest.raises(ValueError, match="no row is left to score: every row has the "
+                                             r"ignored label \(ignore_index\)"):
+            f(np.full((2, 3), -100), z, from_logits=True, ignore_index=-100)
+        with pytest.raises(ValueError, match="no row is left to score"):
+            f(np.full((2, 3), -100), z, from_logits=True, ignore_index=-100,
+              sample_weight=np.ones(6))
+    # the hint for a float label is an ignore_index that works
+    yf = y.astype(np.float64)
+    with pytest.raises(ValueError, match=r"found -100\.0 at index 2\. If -100\.0 marks padding, "
+                                         r"pass ignore_index=-100\.$"):
+        fastcal.ece(yf, z, from_logits=True)
+    assert fastcal.ece(yf, z, from_logits=True, ignore_index=-100) == fastcal.ece(
+        y, z, from_logits=True, ignore_index=-100)
+    assert fastcal.ece(yf, z, from_logits=True, ignore_index=-100.0) == fastcal.ece(
+        y, z, from_logits=True, ignore_index=-100)
     # padding rows are not validated
     z2 = z.copy()
     z2[0, 2, :] = np.nan
