@@ -580,16 +580,16 @@ class AUROCAccumulator:
         if sr is not None and not isinstance(sr, list):
             C.fail("score_range", "None or a list [lo, hi]", sr)
         obj = _new(C, d, sr, cls)
+        nc = d.get("n_cells", KH.N_CELLS)
+        if nc != KH.N_CELLS or not isinstance(nc, int) or isinstance(nc, bool):
+            raise ValueError(f"d holds a histogram of {nc!r} cells; this fastcal "
+                             f"uses {KH.N_CELLS}.")
         if obj._exact:
             smp = C.mapping(C.get(d, "samples", "samples"), "samples")
             w = C.get(smp, "weights", "samples.weights")
             _set_samples(C, obj, C.get(smp, "scores", "samples.scores"),
                          C.get(smp, "labels", "samples.labels"), w, "samples.")
         else:
-            nc = d.get("n_cells", KH.N_CELLS)
-            if nc != KH.N_CELLS or not isinstance(nc, int) or isinstance(nc, bool):
-                raise ValueError(f"d holds a histogram of {nc!r} cells; this fastcal "
-                                 f"uses {KH.N_CELLS}.")
             c = C.mapping(C.get(d, "cells", "cells"), "cells")
             sc = C.get(c, "score", "cells.score")
             if not isinstance(sc, list):
@@ -635,6 +635,8 @@ def _set_samples(C, obj, scores, labels, weights, pre):
         C.fail(pre + "weights", "weights with a finite total", "a total that overflows")
     if obj.n != m:
         C.fail("n", f"the number of kept samples ({m})", obj.n)
+    if not m and weights is not None:
+        C.fail(pre + "weights", "None when no sample is kept", weights)
     if m:
         obj._scores, obj._labels, obj._weights = [s + 0.0], [y.astype(np.uint8)], [w]
 
@@ -655,6 +657,10 @@ def _set_cells(C, obj, idx, neg, pos, rep, pre):
     for name, col in (("neg", neg), ("pos", pos)):
         if not math.isfinite(col.sum()):
             C.fail(pre + name, "weights with a finite total", "a total that overflows")
+    k = np.flatnonzero((neg == 0.0) & (pos == 0.0) & (rep == KH.EMPTY))
+    if k.size:
+        C.fail(f"{pre}index[{k[0]}]", "a cell holding weight or a score (empty cells are "
+               "not stored)", int(idx[k[0]]))
     single = (rep != KH.EMPTY) & (rep != KH.MIXED)
     k = np.flatnonzero(np.isnan(rep) | (single & ((rep < obj._lo) | (rep > obj._hi))))
     if k.size:

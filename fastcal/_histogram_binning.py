@@ -173,25 +173,74 @@ class HistogramBinning:
 
     @classmethod
     def from_dict(cls, d):
-        """Rebuild from :meth:`to_dict` output (predictions are identical)."""
+        """Rebuild from :meth:`to_dict` output (predictions are identical).
+
+        Every value is checked (parameters as the constructor takes them;
+        edges finite, sorted, in [0, 1] and the uniform ones exactly
+        ``np.linspace(0, 1, n_bins + 1)``; bin values probabilities in [0, 1];
+        bin weights non-negative); an invalid one raises ``ValueError`` naming
+        the field.
+        """
+        from ._state_check import Check
+
         if not isinstance(d, dict) or d.get("format") != _FORMAT:
             raise ValueError(f"d must be a dict made by HistogramBinning.to_dict() "
                              f"(format {_FORMAT!r}); found {type(d).__name__}.")
-        if d.get("version", 0) > _VERSION:
-            raise ValueError(f"d has version {d.get('version')}; this fastcal reads up to {_VERSION}.")
-        obj = cls(**d.get("params", {}))
-        n_bins = obj._check_params()
-        f = d.get("fitted")
-        if f is not None:
-            edges = np.asarray(f["bin_edges"], dtype=np.float64)
-            values = np.asarray(f["bin_values"], dtype=np.float64)
-            if edges.shape != (n_bins + 1,) or values.shape != (n_bins,) or not (
-                    np.all(np.isfinite(values)) and all(math.isfinite(e) for e in edges)):
+        C = Check("HistogramBinning")
+
+        def newer(v):
+            raise ValueError(f"d has version {v}; this fastcal reads up to {_VERSION}.")
+
+        C.version(C.get(d, "version", "version"), range(1, _VERSION + 1), newer)
+        p = C.mapping(C.get(d, "params", "params"), "params")
+        keys = ("n_bins", "strategy", "right")
+        extra = sorted(str(k) for k in p if k not in keys)
+        if extra:
+            C.fail("params", f"a dict of {', '.join(keys)}", f"unknown key {extra[0]}")
+        n_bins = C.integer(C.get(p, "n_bins", "params.n_bins"), "params.n_bins", lo=1,
+                           hi=1_000_000)
+        strategy = C.choice(C.get(p, "strategy", "params.strategy"),
+                            "params.strategy", V.STRATEGIES)
+        right = C.boolean(C.get(p, "right", "params.right"), "params.right")
+        obj = cls(n_bins=n_bins, strategy=strategy, right=right)
+        f = d.get("fitted")  # absent: not fitted
+        if "fitted" in d:
+            C.mapping(f, "fitted")
+            edges, values = C.get(f, "bin_edges", "fitted.bin_edges"), C.get(
+                f, "bin_values", "fitted.bin_values")
+            if not (isinstance(edges, (list, np.ndarray)) and len(edges) == n_bins + 1
+                    and isinstance(values, (list, np.ndarray)) and len(values) == n_bins):
                 raise ValueError(f"d['fitted'] must hold {n_bins + 1} finite bin_edges and "
                                  f"{n_bins} finite bin_values.")
+            edges = C.array(edges, "fitted.bin_edges", length=n_bins + 1, lo=0.0, hi=1.0)
+            if strategy == "uniform":
+                if not np.array_equal(edges, V.uniform_edges(n_bins)[0]):
+                    C.fail("fitted.bin_edges", f"np.linspace(0, 1, {n_bins + 1}) (uniform bins)",
+                           edges.tolist())
+            else:
+                k = np.flatnonzero(np.diff(edges) < 0)
+                if k.size:
+                    C.fail(f"fitted.bin_edges[{k[0] + 1}]",
+                           f"at least the previous edge {float(edges[k[0]])!r}",
+                           float(edges[k[0] + 1]))
+            values = C.array(values, "fitted.bin_values", length=n_bins, lo=0.0, hi=1.0)
+            # weights in the caller's units: a total past the float64 range is inf
+            weights = C.array(C.get(f, "bin_weights", "fitted.bin_weights"),
+                              "fitted.bin_weights", length=n_bins, lo=0.0, finite=False)
+            k = np.flatnonzero(np.isnan(weights))
+            if k.size:
+                C.fail(f"fitted.bin_weights[{k[0]}]", "a non-negative weight", float("nan"))
+            if not weights.sum() > 0:
+                C.fail("fitted.bin_weights", "weights with a positive total (fit needs one)",
+                       weights.tolist())
+            binary = C.boolean(C.get(f, "binary", "fitted.binary"), "fitted.binary")
+            n_classes = C.integer(C.get(f, "n_classes", "fitted.n_classes"),
+                                  "fitted.n_classes", lo=2)
+            if binary and n_classes != 2:
+                C.fail("fitted.n_classes", "2 for a binary fit", n_classes)
             obj.bin_edges_ = edges
             obj.bin_values_ = values
-            obj.bin_weights_ = np.asarray(f["bin_weights"], dtype=np.float64)
-            obj.binary_ = bool(f["binary"])
-            obj.n_classes_ = int(f["n_classes"])
+            obj.bin_weights_ = weights
+            obj.binary_ = binary
+            obj.n_classes_ = n_classes
         return obj

@@ -339,25 +339,90 @@ class IsotonicRegression:
 
     @classmethod
     def from_dict(cls, d):
-        """Rebuild from :meth:`to_dict` output (predictions are identical)."""
+        """Rebuild from :meth:`to_dict` output (predictions are identical).
+
+        Every value is checked (parameters as the constructor takes them;
+        thresholds 1-D, finite, exact in their dtype, X strictly increasing, y
+        monotone in the fitted direction and within ``y_min``/``y_max``); an
+        invalid one raises ``ValueError`` naming the field.
+        """
+        from ._state_check import Check, is_real
+
         if not isinstance(d, dict) or d.get("type") != "IsotonicRegression":
             raise ValueError("from_dict expects the output of IsotonicRegression.to_dict().")
-        if d.get("version", 0) > _SERIAL_VERSION:
+        C = Check("IsotonicRegression")
+
+        def newer(v):
             raise ValueError(
                 f"this IsotonicRegression was saved by a newer fastcal (format version "
-                f"{d['version']}; this one reads up to {_SERIAL_VERSION}); upgrade fastcal."
+                f"{v}; this one reads up to {_SERIAL_VERSION}); upgrade fastcal."
             )
-        obj = cls(**d["params"])
-        f = d.get("fitted")
-        if f is not None:
-            dt = np.dtype(f["dtype"])
-            if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
-                raise ValueError(f"from_dict: unsupported dtype {f['dtype']!r}.")
-            obj.increasing_ = bool(f["increasing_"])
-            obj.X_min_ = dt.type(f["X_min_"])
-            obj.X_max_ = dt.type(f["X_max_"])
-            obj.X_thresholds_ = np.asarray(f["X_thresholds_"], dtype=dt)
-            obj.y_thresholds_ = np.asarray(f["y_thresholds_"], dtype=dt)
-            if obj.X_thresholds_.shape != obj.y_thresholds_.shape or obj.X_thresholds_.size == 0:
-                raise ValueError("from_dict: X_thresholds_ and y_thresholds_ must be non-empty and of equal length.")
+
+        C.version(C.get(d, "version", "version"), range(1, _SERIAL_VERSION + 1), newer)
+        p = C.mapping(C.get(d, "params", "params"), "params")
+        keys = ("increasing", "y_min", "y_max", "out_of_bounds")
+        extra = sorted(str(k) for k in p if k not in keys)
+        if extra:
+            C.fail("params", f"a dict of {', '.join(keys)}", f"unknown key {extra[0]}")
+        inc = C.get(p, "increasing", "params.increasing")
+        if not (isinstance(inc, (bool, np.bool_)) or inc == "auto" and isinstance(inc, str)):
+            C.fail("params.increasing", "True, False or 'auto'", inc)
+        bounds = []
+        for k in ("y_min", "y_max"):
+            v = C.get(p, k, f"params.{k}")
+            if v is not None and not (is_real(v) and not math.isnan(v)):
+                C.fail(f"params.{k}", "a real number or None", v)
+            bounds.append(None if v is None else float(v))
+        lo, hi = bounds
+        if lo is not None and hi is not None and lo > hi:
+            C.fail("params.y_min", f"at most y_max ({hi!r})", lo)
+        oob = C.choice(C.get(p, "out_of_bounds", "params.out_of_bounds"),
+                       "params.out_of_bounds", OUT_OF_BOUNDS)
+        obj = cls(increasing=inc if isinstance(inc, str) else bool(inc), y_min=lo, y_max=hi,
+                  out_of_bounds=oob)
+        f = d.get("fitted")  # absent: not fitted
+        if "fitted" in d:
+            C.mapping(f, "fitted")
+            name = C.choice(C.get(f, "dtype", "fitted.dtype"), "fitted.dtype",
+                            ("float32", "float64"))
+            dt = np.dtype(name)
+            increasing_ = C.boolean(C.get(f, "increasing_", "fitted.increasing_"),
+                                    "fitted.increasing_")
+            if not isinstance(inc, str) and increasing_ != bool(inc):
+                C.fail("fitted.increasing_", f"params.increasing ({bool(inc)!r})", increasing_)
+            xt = C.array(C.get(f, "X_thresholds_", "fitted.X_thresholds_"),
+                         "fitted.X_thresholds_")
+            m = xt.shape[0]
+            if m == 0:
+                C.fail("fitted.X_thresholds_", "non-empty", [])
+            with np.errstate(over="ignore"):  # y_min/y_max clip in the fitted dtype
+                ylo, yhi = (None if v is None else float(dt.type(v)) for v in (lo, hi))
+            yt = C.array(C.get(f, "y_thresholds_", "fitted.y_thresholds_"),
+                         "fitted.y_thresholds_", length=m, lo=ylo, hi=yhi)
+            for field, a in (("fitted.X_thresholds_", xt), ("fitted.y_thresholds_", yt)):
+                with np.errstate(over="ignore"):
+                    k = np.flatnonzero(a.astype(dt).astype(np.float64) != a)
+                if k.size:
+                    C.fail(f"{field}[{k[0]}]", f"a value exact in {name}", float(a[k[0]]))
+            k = np.flatnonzero(np.diff(xt) <= 0)
+            if k.size:
+                C.fail(f"fitted.X_thresholds_[{k[0] + 1}]",
+                       f"greater than the previous threshold {float(xt[k[0]])!r} (sorted, "
+                       "distinct)", float(xt[k[0] + 1]))
+            step = np.diff(yt)
+            k = np.flatnonzero(step < 0 if increasing_ else step > 0)
+            if k.size:
+                C.fail(f"fitted.y_thresholds_[{k[0] + 1}]",
+                       f"{'at least' if increasing_ else 'at most'} the previous value "
+                       f"{float(yt[k[0]])!r} (increasing_={increasing_})", float(yt[k[0] + 1]))
+            for k, want in (("X_min_", xt[0]), ("X_max_", xt[-1])):
+                v = C.real(C.get(f, k, f"fitted.{k}"), f"fitted.{k}")
+                if v != want:
+                    C.fail(f"fitted.{k}", f"the {'first' if k == 'X_min_' else 'last'} "
+                           f"threshold {float(want)!r}", v)
+            obj.increasing_ = increasing_
+            obj.X_min_ = dt.type(xt[0])
+            obj.X_max_ = dt.type(xt[-1])
+            obj.X_thresholds_ = np.ascontiguousarray(xt, dtype=dt)
+            obj.y_thresholds_ = np.ascontiguousarray(yt, dtype=dt)
         return obj

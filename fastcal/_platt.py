@@ -279,25 +279,54 @@ class PlattScaling:
 
     @classmethod
     def from_dict(cls, d):
-        """Rebuild from :meth:`to_dict` output (predictions are identical)."""
+        """Rebuild from :meth:`to_dict` output (predictions are identical).
+
+        Every value is checked (``smooth`` and the flags real bools, ``a``
+        and ``b`` finite, counts non-negative integers); an invalid one raises
+        ``ValueError`` naming the field.
+        """
+        from ._state_check import Check
+
         if not isinstance(d, dict) or d.get("format") != _FORMAT:
             raise ValueError(f"d must be a dict made by PlattScaling.to_dict() "
                              f"(format {_FORMAT!r}); found {type(d).__name__}.")
-        if d.get("version", 0) > _VERSION:
-            raise ValueError(f"d has version {d.get('version')}; this fastcal reads up to {_VERSION}.")
-        obj = cls(**d.get("params", {}))
-        f = d.get("fitted")
-        if f is not None:
-            a, b = float(f["a"]), float(f["b"])
-            if not (math.isfinite(a) and math.isfinite(b)):
-                raise ValueError(f"d['fitted'] must hold finite a and b; found a={a!r}, b={b!r}.")
+        C = Check("PlattScaling")
+
+        def newer(v):
+            raise ValueError(f"d has version {v}; this fastcal reads up to {_VERSION}.")
+
+        C.version(C.get(d, "version", "version"), range(1, _VERSION + 1), newer)
+        p = C.mapping(C.get(d, "params", "params"), "params")
+        extra = sorted(str(k) for k in p if k != "smooth")
+        if extra:
+            C.fail("params", "a dict of smooth", f"unknown key {extra[0]}")
+        smooth = C.boolean(C.get(p, "smooth", "params.smooth"), "params.smooth")
+        obj = cls(smooth=smooth)
+        f = d.get("fitted")  # absent: not fitted
+        if "fitted" in d:
+            C.mapping(f, "fitted")
+            a = C.real(C.get(f, "a", "fitted.a"), "fitted.a")
+            b = C.real(C.get(f, "b", "fitted.b"), "fitted.b")
+            binary = C.boolean(C.get(f, "binary", "fitted.binary"), "fitted.binary")
+            n_classes = C.integer(C.get(f, "n_classes", "fitted.n_classes"),
+                                  "fitted.n_classes", lo=2)
+            if binary and n_classes != 2:
+                C.fail("fitted.n_classes", "2 for a binary fit", n_classes)
+            converged = C.boolean(C.get(f, "converged", "fitted.converged"), "fitted.converged")
+            n_iter = C.integer(C.get(f, "n_iter", "fitted.n_iter"), "fitted.n_iter")
+            loss = C.get(f, "loss", "fitted.loss")  # None: NaN in strict JSON (the CLI's)
+            loss = math.nan if loss is None else C.real(loss, "fitted.loss", lo=0.0, nan=True)
+            separable = C.boolean(C.get(f, "separable", "fitted.separable"), "fitted.separable")
+            if separable and smooth:
+                C.fail("fitted.separable", "False with smooth=True (always a finite fit)",
+                       separable)
             obj.a_, obj.b_ = a, b
-            obj.binary_ = bool(f["binary"])
-            obj.n_classes_ = int(f["n_classes"])
-            obj.converged_ = bool(f["converged"])
-            obj.n_iter_ = int(f["n_iter"])
-            obj.loss_ = float(f["loss"])
-            obj.separable_ = bool(f["separable"])
+            obj.binary_ = binary
+            obj.n_classes_ = n_classes
+            obj.converged_ = converged
+            obj.n_iter_ = n_iter
+            obj.loss_ = loss
+            obj.separable_ = separable
         return obj
 
 

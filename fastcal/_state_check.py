@@ -13,7 +13,7 @@ import reprlib
 
 import numpy as np
 
-_REQUIRED = object()
+REQUIRED = _REQUIRED = object()  # get(): no default
 _repr = reprlib.Repr()
 _repr.maxstring = 40
 _repr.maxother = 40

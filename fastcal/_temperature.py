@@ -254,29 +254,70 @@ class TemperatureScaling:
 
     @classmethod
     def from_dict(cls, d):
+        """Rebuild from :meth:`to_dict` output (predictions are identical).
+
+        Every value is checked (parameters as the constructor takes them, the
+        temperature positive and finite, flags real bools, counts
+        non-negative integers, NLLs non-negative, ECEs in [0, 1]); an invalid
+        one raises ``ValueError`` naming the field.
+        """
+        from ._state_check import REQUIRED, Check
+
         if not isinstance(d, dict) or d.get("format") != _FORMAT:
             raise ValueError(f"d must be a dict made by TemperatureScaling.to_dict() "
                              f"(format {_FORMAT!r}); found {type(d).__name__}.")
-        if d.get("version", 0) > _VERSION:
-            raise ValueError(f"d has version {d.get('version')}; this fastcal reads up to {_VERSION}.")
-        obj = cls(**d.get("params", {}))  # version 1 had no parameters
-        obj._check_params()
-        f = d.get("fitted")
-        if f is not None:
-            T = float(f["temperature"])
-            if not (T > 0 and math.isfinite(T)):
-                raise ValueError(f"d['fitted']['temperature'] must be a positive finite number; found {T!r}.")
+        C = Check("TemperatureScaling")
+
+        def newer(v):
+            raise ValueError(f"d has version {v}; this fastcal reads up to {_VERSION}.")
+
+        version = C.version(C.get(d, "version", "version"), range(1, _VERSION + 1), newer)
+        # version 1 had no parameters
+        p = C.mapping(C.get(d, "params", "params", {}) if version == 1
+                      else C.get(d, "params", "params"), "params")
+        extra = sorted(str(k) for k in p if k not in ("objective", "n_bins"))
+        if extra:
+            C.fail("params", "a dict of objective, n_bins", f"unknown key {extra[0]}")
+        objective = C.choice(C.get(p, "objective", "params.objective",
+                                   "nll" if version == 1 else REQUIRED),
+                             "params.objective", OBJECTIVES)
+        n_bins = C.integer(C.get(p, "n_bins", "params.n_bins", 15 if version == 1 else REQUIRED),
+                           "params.n_bins", lo=1, hi=1_000_000)
+        obj = cls(objective=objective, n_bins=n_bins)
+        f = d.get("fitted")  # absent: not fitted
+        if "fitted" in d:
+            C.mapping(f, "fitted")
+            T = C.real(C.get(f, "temperature", "fitted.temperature"), "fitted.temperature",
+                       lo=0.0, lo_open=True)
+            # fits keep T in [T_MIN, T_MAX] (up to the rounding of exp(log T))
+            if not T_MIN * (1 - 1e-9) <= T <= T_MAX * (1 + 1e-9):
+                C.fail("fitted.temperature", f"in [T_MIN, T_MAX] = [{T_MIN}, {T_MAX}]", T)
+            binary = C.boolean(C.get(f, "binary", "fitted.binary"), "fitted.binary")
+            n_classes = C.integer(C.get(f, "n_classes", "fitted.n_classes"),
+                                  "fitted.n_classes", lo=2)
+            if binary and n_classes != 2:
+                C.fail("fitted.n_classes", "2 for binary logits", n_classes)
+            converged = C.boolean(C.get(f, "converged", "fitted.converged"), "fitted.converged")
+            n_iter = C.integer(C.get(f, "n_iter", "fitted.n_iter"), "fitted.n_iter")
+            nll = [C.get(f, k, f"fitted.{k}") for k in ("nll_before", "nll_after")]
+            nll = [math.nan if v is None else  # None: NaN in strict JSON (the CLI's)
+                   C.real(v, f"fitted.{k}", lo=0.0, nan=True)
+                   for k, v in zip(("nll_before", "nll_after"), nll)]
+            at_bound = C.choice(C.get(f, "at_bound", "fitted.at_bound"), "fitted.at_bound",
+                                (None, "T_MIN", "T_MAX"))
+            ece = []
+            for k in ("ece_before", "ece_after"):  # version 1 had none
+                v = C.get(f, k, f"fitted.{k}", None if version == 1 else REQUIRED)
+                ece.append(None if v is None else
+                           C.real(v, f"fitted.{k}", lo=0.0, hi=1.0, nan=True))
             obj.temperature_ = T
-            obj.binary_ = bool(f["binary"])
-            obj.n_classes_ = int(f["n_classes"])
-            obj.converged_ = bool(f["converged"])
-            obj.n_iter_ = int(f["n_iter"])
-            obj.nll_before_ = float(f["nll_before"])
-            obj.nll_after_ = float(f["nll_after"])
-            obj.at_bound_ = f.get("at_bound")
-            e0, e1 = f.get("ece_before"), f.get("ece_after")
-            obj.ece_before_ = None if e0 is None else float(e0)
-            obj.ece_after_ = None if e1 is None else float(e1)
+            obj.binary_ = binary
+            obj.n_classes_ = n_classes
+            obj.converged_ = converged
+            obj.n_iter_ = n_iter
+            obj.nll_before_, obj.nll_after_ = nll
+            obj.at_bound_ = at_bound
+            obj.ece_before_, obj.ece_after_ = ece
         return obj
 
     def __repr__(self):
