@@ -658,23 +658,6 @@ def test_large_input_parallel_path_matches_reference(n):
     assert_close(r.brier, ref.brier_score(yc, Z32, from_logits=True), rtol=1e-11)
 
 
-@given(st.one_of(binary_case(max_n=20), multiclass_case(max_n=12)))
-def test_serial_and_parallel_kernels_agree(case):
-    """Forcing the parallel drivers on small inputs gives bitwise the same numbers."""
-    import fastcal._core as core
-
-    y, p, w, logits, opts = case
-    serial = _all_metrics(y, p, w, logits, opts)
-    old = core.PARALLEL_MIN
-    core.PARALLEL_MIN = 1
-    try:
-        parallel = _all_metrics(y, p, w, logits, opts)
-    finally:
-        core.PARALLEL_MIN = old
-    for k in serial:
-        assert serial[k] == parallel[k] or (math.isnan(serial[k]) and math.isnan(parallel[k])), k
-
-
 # ---------------------------------------------------------------------------
 # input forms: each gives the same number as the plain numpy call
 
