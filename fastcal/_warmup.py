@@ -177,7 +177,8 @@ def cache_location(dispatcher=None):
         elif len(dirs) == 1:
             text = dirs[0]
         else:
-            text = f"{root} ({len(dirs)} folders{': __pycache__' if in_tree else ''})"
+            text = (f"the __pycache__ folders under {root}" if in_tree
+                    else f"{len(dirs)} folders under {root}")
     return {"kind": kind, "root": root, "dirs": dirs, "text": text}
 
 
