@@ -73,7 +73,10 @@ def _on_compile(data):
         if _NOTICED:
             return
         _NOTICED = True
-    where = cache_location(d)["text"]
+    try:
+        where = cache_location(d)["text"]
+    except Exception:  # pragma: no cover - still say it, without the folder
+        where = "Numba's on-disk cache"
     logger.info("compiling kernels on first use: a one-time cost per environment, cached on "
                 "disk in %s; `fastcal warmup` (or fastcal.warmup()) compiles them all ahead "
                 "of time", where)
