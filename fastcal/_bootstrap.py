@@ -29,6 +29,10 @@ from ._kernels._common import CHUNK
 METRICS = ("ece", "mce", "rmsce", "signed_error", "brier", "nll", "accuracy", "confidence")
 _SCORES = ("brier", "nll")
 _MASK64 = (1 << 64) - 1
+# Percentile intervals settle long before this many replicates; the replicate
+# state is (3 n_bins + 2, n_resamples) float64, one copy per thread.
+MAX_RESAMPLES = 1_000_000
+MAX_STATE_BYTES = 1 << 31
 
 
 def seed_from(random_state):
@@ -62,10 +66,22 @@ def check_ci(ci):
     return float(ci)
 
 
-def check_n_resamples(n_resamples):
+def check_n_resamples(n_resamples, n_bins=None):
+    """``n_resamples`` as an int in [2, MAX_RESAMPLES]; with ``n_bins``, also
+    a replicate state of at most MAX_STATE_BYTES."""
     if (isinstance(n_resamples, (bool, np.bool_)) or not isinstance(n_resamples, numbers.Integral)
             or n_resamples < 2):
         raise ValueError(f"n_resamples must be an integer >= 2 (e.g. 1000); got {n_resamples!r}.")
+    if n_resamples > MAX_RESAMPLES:
+        raise ValueError(f"n_resamples must be at most {MAX_RESAMPLES} (percentile intervals "
+                         f"settle long before; e.g. 1000); got {n_resamples!r}.")
+    if n_bins is not None:
+        size = (3 * int(n_bins) + 2) * int(n_resamples) * 8
+        if size > MAX_STATE_BYTES:
+            raise ValueError(
+                f"n_resamples={n_resamples} with n_bins={n_bins} needs a {size / 2 ** 30:.3g} GiB "
+                f"replicate state (3 n_bins + 2 values per replicate); at most "
+                f"{MAX_STATE_BYTES / 2 ** 30:g} GiB: lower n_resamples or n_bins.")
     return int(n_resamples)
 
 
@@ -157,7 +173,7 @@ class BootstrapState:
         if edges.shape[0] < 2 or not np.all(np.diff(edges) >= 0):
             raise ValueError("edges must be a non-decreasing array of at least 2 bin edges.")
         self.edges = edges
-        self.n_resamples = check_n_resamples(n_resamples)
+        self.n_resamples = check_n_resamples(n_resamples, edges.shape[0] - 1)
         self.seed = int(seed_from(random_state))
         self.right = bool(right)
         self.stream = _check_stream(stream)
@@ -300,7 +316,7 @@ def report_intervals(b, *, ci=0.95, n_resamples=1000, random_state=None, right=T
     True
     """
     ci = check_ci(ci)
-    n_resamples = check_n_resamples(n_resamples)
+    n_resamples = check_n_resamples(n_resamples, b.edges.shape[-1] - 1)
     if b.layout == "classwise" or b.conf is None:
         raise ValueError("report_intervals needs top-label or binary binned statistics with "
                          "per-row confidences (_core.binned(..., classwise=False, want_cc=True)).")

@@ -41,12 +41,10 @@ def _binary(y_true, y_score, sample_weight, name):
     sum their products and cubes)."""
     from ._kernels import _scores as SC
 
+    from ._metrics import one_score_per_sample
+
+    y_score = one_score_per_sample(y_score, name)
     y_true, y_score, w, n, _ = _core.prepare(y_true, y_score, sample_weight, name)
-    if y_score.ndim != 1:
-        raise ValueError(
-            f"{name} must be 1-D (one score per sample of a binary problem); "
-            f"found shape {y_score.shape}."
-        )
     code, idx, lab = SC.binary_labels(y_true, y_score, w)
     V.raise_for_status(code, idx, y_true, y_score, w, prob_name=name)
     e = V.weight_exponent(w)

@@ -295,16 +295,17 @@ def _csv_chunks(path, delim, cols, chunk_size, progress, block_size):
             raise InputError(f"{path}, line {line}: empty header; expected the column names.")
         line += head.count(b"\n")
         lab, vidx, two_d = resolve_columns(names, cols, path)
-        nf = max([lab] + vidx) + 1
+        # a slot for every column of the header: a record with fewer fields is
+        # an error (the kernel's ERR_FIELDS), one with more is found by _check_fields
+        nf = len(names)
         slots = np.full(nf, K.SKIP, np.int64)
         slots[lab] = K.LABEL
         for k, i in enumerate(vidx):
             slots[i] = k
         nv = len(vidx)
         cap = max(1, int(chunk_size) // nv)
-        vals = np.empty((cap, nv), np.float64)
-        labels = np.empty(cap, np.int64)
-        fb = np.empty((_FB_CAP, 4), np.int64)
+        vals, labels = _alloc(path, cap, nv, chunk_size)
+        fb = np.empty((max(_FB_CAP, 2 * nf), 4), np.int64)
         row = 0
         nfb = 0
         rows_done = 0
@@ -312,8 +313,12 @@ def _csv_chunks(path, delim, cols, chunk_size, progress, block_size):
         bar = Progress(os.path.basename(str(path)), _size(path), progress)
         try:
             while True:
+                pos0, row0, line0 = pos, row, line
                 st, pos, row, nfb, nl, fld, ts, te = K.parse_block(
                     src.buf, pos, src.have, src.eof, delim, slots, vals, labels, row, fb, nfb)
+                if row > row0:
+                    _check_fields(src.buf, pos0, pos, row - row0, delim, nf, path, line0,
+                                  rows_done + row0)
                 if nfb:
                     _fallbacks(src.buf, fb, nfb, vals, path, names, vidx, line, rows_done)
                     nfb = 0
@@ -328,8 +333,7 @@ def _csv_chunks(path, delim, cols, chunk_size, progress, block_size):
                     row = 0
                     if st == K.DONE:
                         break
-                    vals = np.empty((cap, nv), np.float64)
-                    labels = np.empty(cap, np.int64)
+                    vals, labels = _alloc(path, cap, nv, chunk_size)
                 elif st == K.NEED_MORE:
                     src.refill(pos)
                     pos = 0
@@ -342,6 +346,61 @@ def _csv_chunks(path, delim, cols, chunk_size, progress, block_size):
         f.close()
         if raw is not f:
             raw.close()
+
+
+def _alloc(path, cap, nv, chunk_size):
+    """The (cap, nv) values and (cap,) labels buffers of a chunk."""
+    try:
+        return np.empty((cap, nv), np.float64), np.empty(cap, np.int64)
+    except (MemoryError, ValueError):  # ValueError: larger than any array can be
+        raise InputError(f"{path}: cannot allocate a chunk of {chunk_size} values "
+                         f"({cap * (nv + 1) * 8 / 2 ** 30:.3g} GiB); lower the chunk size "
+                         "(--chunk-size).") from None
+
+
+_QUOTE = 34
+_NL = 10
+
+
+def _check_fields(buf, start, end, records, delim, nf, path, line, rows_before):
+    """Every record of ``buf[start:end]`` (``records`` of them, each with at
+    least ``nf`` fields) has exactly ``nf`` fields; else an error naming the
+    first record with more.
+
+    A delimiter outside quotes (an even number of quote bytes before it, which
+    doubled quotes keep) separates fields, so the records hold ``nf`` fields
+    each exactly when there are ``records * (nf - 1)`` such delimiters.
+    """
+    span = buf[start:end]
+    isq = span == _QUOTE
+    if isq.any():
+        outside = np.bitwise_xor.accumulate(isq.view(np.uint8)) == 0
+        n_delim = int(np.count_nonzero((span == delim) & outside))
+    else:
+        outside = None
+        n_delim = int(np.count_nonzero(span == delim))
+    if n_delim == records * (nf - 1):
+        return
+    # the slow path, only to name the record: walk the records one by one
+    if outside is None:
+        outside = np.ones(span.shape[0], bool)
+    structural_nl = np.flatnonzero((span == _NL) & outside)
+    delims = np.flatnonzero((span == delim) & outside)
+    lo = 0
+    row = rows_before
+    for e in list(structural_nl) + [span.shape[0]]:
+        a, b = np.searchsorted(delims, [lo, e])
+        seg = span[lo:e]
+        if seg.size and not np.all((seg == 13) | (seg == 32) | (seg == 9)):  # not a blank line
+            row += 1
+            fields = int(b - a) + 1
+            if fields > nf:
+                at = line + int(np.count_nonzero(span[:lo] == _NL))
+                raise InputError(f"{path}, line {at} (row {row}): the record has {fields} fields; "
+                                 f"the header has {nf}.")
+        lo = e + 1
+    raise InputError(f"{path}, after row {rows_before}: a record has more fields than the "
+                     f"header's {nf}.")  # pragma: no cover - the walk finds it
 
 
 def _fallbacks(buf, fb, nfb, vals, path, names, vidx, line, rows_done):
@@ -365,8 +424,11 @@ def _csv_error(st, buf, rec, fld, ts, te, path, names, slots, line, row):
     where = f"{path}, line {at} (row {row})"
     if st == K.ERR_FIELDS:
         missing = [names[i] for i in range(fld, slots.shape[0]) if slots[i] != K.SKIP]
-        raise InputError(f"{where}: the record has only {fld} field(s); column "
-                         f"{missing[0]!r} is missing.")
+        if missing:
+            raise InputError(f"{where}: the record has only {fld} field(s); column "
+                             f"{missing[0]!r} is missing.")
+        raise InputError(f"{where}: the record has only {fld} field(s); the header has "
+                         f"{slots.shape[0]}.")
     if st == K.ERR_NUMBER:
         raise InputError(f"{where}, column {col!r}: cannot parse {tok!r} as a number.")
     if st == K.ERR_LABEL:
@@ -414,6 +476,9 @@ def _jsonl_chunks(path, cols, chunk_size, progress):
                 obj = json.loads(text)
             except ValueError as exc:
                 raise InputError(f"{path}, line {line}: not valid JSON ({exc}).") from None
+            except RecursionError:
+                raise InputError(f"{path}, line {line}: not valid JSON for a prediction (values "
+                                 "nested too deeply to read).") from None
             if not isinstance(obj, dict):
                 raise InputError(f"{path}, line {line}: expected a JSON object per line; "
                                  f"found {type(obj).__name__}.")
@@ -670,8 +735,13 @@ def _parquet_chunks(path, cols, chunk_size, progress):
                     i = int(np.flatnonzero(lens != width)[0])
                     raise InputError(f"{path}, row {done + i + 1}, column {keys[0]!r}: "
                                      f"{lens[i]} values; the first row has {width}.")
-                flat = numpy_col(col.flatten(), keys[0])
-                v = flat.reshape(m, width)
+                flat = col.flatten()
+                if flat.null_count:  # a null value inside a row's list: name that row
+                    j = int(np.flatnonzero(np.asarray(flat.is_null()))[0])
+                    raise InputError(f"{path}, row {done + j // width + 1}, column {keys[0]!r}: "
+                                     f"missing value (null) at position {j % width} of the "
+                                     "list.")
+                v = numpy_col(flat, keys[0]).reshape(m, width)
             elif two_d:
                 v = np.stack([numpy_col(batch.column(j + 1), keys[j]) for j in range(len(keys))],
                              axis=1)

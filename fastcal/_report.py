@@ -219,7 +219,7 @@ def calibration_report(y_true, y_prob, *, n_bins=15, strategy="uniform", right=T
         from ._bootstrap import check_ci, check_n_resamples
 
         check_ci(ci)
-        check_n_resamples(n_resamples)
+        check_n_resamples(n_resamples, V.check_n_bins(n_bins))
     sample_weight, e = V.scaled_weight(sample_weight)  # gauges are ratios of weight sums
     b = _core.binned(y_true, y_prob, n_bins=n_bins, strategy=strategy, right=right,
                      classwise=False, from_logits=from_logits, sample_weight=sample_weight,

@@ -42,6 +42,9 @@ def _to_numpy(x, name):
         x = x.detach()
         if x.device.type != "cpu":
             raise TypeError(f"{name}: tensors must be on the CPU; found device {x.device}.")
+        h = _half_bits(x)
+        if h is not None and h[1] == "bfloat16":  # numpy has no bfloat16: its float32 values
+            return half_table("bfloat16")[h[0]]
     if not hasattr(x, "__array__") and hasattr(x, "__dlpack__"):
         try:
             return np.from_dlpack(x)

@@ -3,6 +3,7 @@
 ::
 
     fastcal report FILE [--confidence COL | --probs NAME | --logits NAME] [--label COL]
+                        [--ignore-index LABEL]
                         [--bins N] [--threshold GAUGE=VALUE ...] [--fail-on GAUGE,...]
                         [--json] [--plot OUT.png]
                         [--fit temperature|isotonic --fit-file VAL [--save-calibrator OUT.json]]
@@ -46,6 +47,8 @@ GAUGES = {
 }
 #: Default verdict thresholds (a practitioners' guide's rules of thumb).
 DEFAULT_THRESHOLDS = {"ece": 0.1, "mce": 0.25, "nll": 2.5, "auroc": 0.85}
+#: Largest --chunk-size: 2**30 values (8 GiB of float64 per chunk).
+MAX_CHUNK_SIZE = 1 << 30
 
 
 class UsageError(Exception):
@@ -82,8 +85,12 @@ def _parser():
     r.add_argument("--label", metavar="COL", default="label",
                    help="column of labels: 0/1 (or true/false) for --confidence, class indices "
                    "for --probs/--logits (default: 'label')")
+    r.add_argument("--ignore-index", type=int, metavar="LABEL",
+                   help="with --probs/--logits: skip rows whose label is LABEL (padding, "
+                   "e.g. -100)")
     r.add_argument("--format", choices=FORMATS, help="file format (default: from the extension)")
-    r.add_argument("--bins", type=int, default=15, metavar="N", help="equal-width bins (default 15)")
+    r.add_argument("--bins", type=int, default=15, metavar="N",
+                   help="equal-width bins (default 15, at most 1000000)")
     r.add_argument("--threshold", action="append", default=[], metavar="GAUGE=VALUE",
                    help="verdict threshold, e.g. ece=0.05 (repeatable or comma-separated); "
                    "defaults: " + ", ".join(f"{k}={v}" for k, v in DEFAULT_THRESHOLDS.items()))
@@ -102,7 +109,8 @@ def _parser():
                    help="show a progress line on stderr (default: only when stderr is a terminal)")
     r.add_argument("--no-progress", dest="progress", action="store_false")
     r.add_argument("--chunk-size", type=int, default=1_000_000, metavar="N",
-                   help="values read per chunk (bounds memory; default 1000000)")
+                   help="values read per chunk (bounds memory; default 1000000, at most "
+                   f"{MAX_CHUNK_SIZE})")
 
     d = sub.add_parser("demo", help="every gauge, a temperature fit and a plot on synthetic data",
                        description="The report, a temperature fit and (with matplotlib) a "
@@ -341,15 +349,28 @@ def _locate(exc, path, cols, row0):
                  "For multiclass labels use --probs or --logits.", msg)
     msg = msg.replace("y_true", f"the labels (column {cols.label!r})")
     msg = msg.replace("y_prob", f"--{cols.kind} {cols.name!r}")
+    msg = msg.replace(f"--logits {cols.name!r} (logits)", f"--logits {cols.name!r}")
     msg = msg.replace("pass from_logits=True", "use --logits")
+    msg = msg.replace("pass ignore_index=", "use --ignore-index ")
     return f"{where}: {msg}"
 
 
-def _update(acc, y, v, from_logits, path, cols, row0):
+def _update(acc, y, v, from_logits, path, cols, row0, ignore_index=None):
     try:
-        acc.update(y, v, from_logits=from_logits)
+        if ignore_index is None:
+            acc.update(y, v, from_logits=from_logits)
+        else:
+            acc.update(y, v, from_logits=from_logits, ignore_index=ignore_index)
     except (ValueError, TypeError) as exc:
         raise UsageError(_locate(exc, path, cols, row0)) from None
+
+
+def _kept(y, v, ignore_index):
+    """The rows of a (validated) chunk whose label is not ``ignore_index``."""
+    if ignore_index is None:
+        return y, v
+    keep = np.asarray(y) != ignore_index
+    return (y, v) if keep.all() else (y[keep], v[keep])
 
 
 def _chunks(path, cols, args, progress):
@@ -402,7 +423,12 @@ def _fit_calibrator(args, cols, progress):
     path = args.fit_file
     y, v = read_all(path, cols, format=args.format, chunk_size=args.chunk_size, progress=progress)
     # the same validation (and messages) as the file reported on
-    _update(CalibrationAccumulator(), y, v, cols.from_logits, f"--fit-file {path}", cols, 0)
+    ig = args.ignore_index
+    _update(CalibrationAccumulator(), y, v, cols.from_logits, f"--fit-file {path}", cols, 0, ig)
+    y, v = _kept(y, v, ig)
+    if y.shape[0] == 0:
+        raise UsageError(f"--fit-file {path}: every row has the label --ignore-index {ig}; "
+                         "nothing to fit on.")
     try:
         if args.fit == "temperature":
             cal = TemperatureScaling().fit(v, y, from_probs=not cols.from_logits)
@@ -421,8 +447,13 @@ def _cmd_report(args):
 
     if args.bins < 1:
         raise UsageError(f"--bins must be a positive integer; found {args.bins}.")
+    if args.bins > 1_000_000:
+        raise UsageError(f"--bins must be at most 1000000; found {args.bins}.")
     if args.chunk_size < 1:
         raise UsageError(f"--chunk-size must be a positive integer; found {args.chunk_size}.")
+    if args.chunk_size > MAX_CHUNK_SIZE:
+        raise UsageError(f"--chunk-size must be at most {MAX_CHUNK_SIZE} values (8 GiB per "
+                         f"chunk); found {args.chunk_size}.")
     if args.fit and not args.fit_file:
         raise UsageError(f"--fit {args.fit} needs --fit-file VAL (the file to fit on).")
     if args.fit_file and not args.fit:
@@ -432,6 +463,10 @@ def _cmd_report(args):
     th = _thresholds(args.threshold)
     fail_on = _fail_on(args.fail_on, th)
     cols = Columns(args.label, confidence=args.confidence, probs=args.probs, logits=args.logits)
+    ig = args.ignore_index
+    if ig is not None and cols.kind == "confidence":
+        raise UsageError("--ignore-index applies to multiclass input (--probs or --logits); "
+                         "for --confidence drop the rows instead.")
     progress = _progress_default(args.progress)
     path = args.file
     logits = cols.from_logits
@@ -443,9 +478,10 @@ def _cmd_report(args):
     note = None
     for row0, y, v in _chunks(path, cols, args, progress):
         if cal is None:
-            _update(before, y, v, logits, path, cols, row0)
+            _update(before, y, v, logits, path, cols, row0, ig)
         elif args.fit == "temperature":
-            _update(before, y, v, logits, path, cols, row0)
+            _update(before, y, v, logits, path, cols, row0, ig)
+            y, v = _kept(y, v, ig)  # validated above, file rows located there
             try:
                 p = cal.predict_proba(v, from_probs=not logits)
             except ValueError as exc:
@@ -455,26 +491,32 @@ def _cmd_report(args):
             if v.ndim == 2:  # validate the multiclass input as given
                 if full is None:
                     full = CalibrationAccumulator(args.bins)
-                _update(full, y, v, logits, path, cols, row0)
+                _update(full, y, v, logits, path, cols, row0, ig)
                 note = ("isotonic calibrates the top-label confidence: both columns score "
                         "confidence against correctness (binary Brier and NLL).")
+                y, v = _kept(y, v, ig)
             yc, conf = _toplabel(y, v, logits, path, cols, row0)
             _update(before, yc, conf, False, path, cols, row0)
             _update(after, yc, cal.predict(conf), False, path, cols, row0)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UndefinedMetricWarning)
-        rb = before.compute()
-        ra = after.compute() if after is not None else None
+        try:
+            rb = before.compute()
+            ra = after.compute() if after is not None else None
+        except ValueError as exc:  # e.g. every row has the --ignore-index label
+            raise UsageError(f"{path}: " + str(exc).replace("(ignore_index)",
+                                                            "(--ignore-index)")) from None
     _notes(caught)
     final = ra if ra is not None else rb
 
     if args.save_calibrator:
         _write(args.save_calibrator, json.dumps(_jsonable(cal.to_dict()), indent=2) + "\n")
+    plot_path = None
     if args.plot:
         title = f"Reliability diagram: {os.path.basename(str(path))}"
         if ra is not None:
             title += f" ({args.fit})"
-        _plot(final, args.plot, before=rb if ra is not None else None, title=title)
+        plot_path = _plot(final, args.plot, before=rb if ra is not None else None, title=title)
 
     if args.json:
         if ra is None:
@@ -505,8 +547,8 @@ def _cmd_report(args):
             print(format_bins(ra))
         if args.save_calibrator:
             print(f"\nCalibrator saved to {args.save_calibrator}")
-        if args.plot:
-            print(f"Reliability diagram saved to {args.plot}")
+        if plot_path:
+            print(f"Reliability diagram saved to {plot_path}")
 
     failed = [g for g in fail_on if not verdicts(final, {g: th[g]})[g]["pass"]]
     if failed:
@@ -543,10 +585,15 @@ def _write(path, text):
 
 
 def _plot(report, out, before=None, title=None):
+    """Save the reliability diagram; returns the path written (matplotlib adds
+    its default format's extension to a name without one)."""
     try:
         import matplotlib
     except ImportError:
         raise UsageError("--plot needs matplotlib: pip install matplotlib") from None
+    out = str(out)
+    if not os.path.splitext(out)[1]:
+        out += "." + str(matplotlib.rcParams.get("savefig.format", "png"))
     if "matplotlib.pyplot" not in sys.modules:
         matplotlib.use("Agg")
     try:
@@ -570,6 +617,7 @@ def _plot(report, out, before=None, title=None):
         import matplotlib.pyplot as plt
 
         plt.close(fig)
+    return out
 
 
 # --------------------------------------------------------------------- demo
@@ -623,9 +671,9 @@ def _cmd_demo(args):
                 print(f"\n(no plot: fastcal.plot is not available: {exc})")
             matplotlib = None
         if matplotlib is not None:
-            _plot(r2, args.plot, before=r,
-                  title="SYNTHETIC data: before and after temperature scaling")
-            print(f"\nReliability diagram saved to {args.plot}")
+            out = _plot(r2, args.plot, before=r,
+                        title="SYNTHETIC data: before and after temperature scaling")
+            print(f"\nReliability diagram saved to {out}")
     print(f"\nDone in {time.perf_counter() - t0:.1f} s. On your own predictions:\n"
           "  fastcal report preds.csv --confidence confidence --label correct\n"
           "  fastcal report preds.npz --logits logits --label y --fit temperature --fit-file val.npz")
@@ -783,6 +831,9 @@ def main(argv=None):
         return _error(str(exc))
     except (InputError, ImportError) as exc:
         return _error(str(exc))
+    except MemoryError as exc:
+        return _error(f"out of memory ({exc or 'allocation failed'}); lower --chunk-size or "
+                      "--bins.")
     except OSError as exc:
         name = exc.filename if exc.filename is not None else ""
         return _error(f"{name}: {exc.strerror or exc}" if name else str(exc))

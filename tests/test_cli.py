@@ -377,3 +377,75 @@ def test_console_script_and_python_m(tmp_path, binary):
     assert a.returncode == 0 and b.returncode == 0, a.stderr + b.stderr
     assert json.loads(a.stdout) == json.loads(b.stdout)
     assert math.isfinite(json.loads(a.stdout)["ece"])
+
+
+# ------------------------------------------------- issue 16: the last user errors
+def _deep_jsonl():
+    return ('{"label": 1, "confidence": 0.5}\n'
+            '{"label": 1, "confidence": ' + "[" * 5000 + "]" * 5000 + "}\n")
+
+
+@pytest.mark.parametrize("name, setup, argv, match", [
+    ("f.csv", "confidence,label\n0.5,1\n", ["--bins", "2000000"],
+     r"--bins must be at most 1000000; found 2000000\."),
+    ("f.csv", "confidence,label\n0.5,1\n", ["--chunk-size", "99999999999999"],
+     r"--chunk-size must be at most \d+ values"),
+    ("f.jsonl", _deep_jsonl(), [], r"f\.jsonl, line 2: not valid JSON .*nested too deeply"),
+    ("f.csv", "confidence,label\n0.5,1\n0.4,0,7\n", [],
+     r"f\.csv, line 3 \(row 2\): the record has 3 fields; the header has 2\."),
+    ("f.csv", "p0,p1,label\n0.5,0.5,1\n0.3,0.7,-1\n", ["--probs", "p0,p1"],
+     r"f\.csv, row 2: .*found -1\. If -1 marks padding, use --ignore-index -1\.$"),
+    ("f.csv", "confidence,label\n0.5,1\n", ["--ignore-index", "-1"],
+     r"--ignore-index applies to multiclass input \(--probs or --logits\)"),
+    ("f.csv", "p0,p1,label\n0.5,0.5,-1\n", ["--probs", "p0,p1", "--ignore-index", "-1"],
+     r"f\.csv: no row is left to score: every row has the ignored label \(--ignore-index\)"),
+])
+def test_last_user_errors_exit_2_with_one_line(tmp_path, capsys, name, setup, argv, match):
+    f = tmp_path / name
+    f.write_text(setup)
+    code, out, err = run(capsys, "report", f, *argv)
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    import re
+
+    assert lines[0].startswith("fastcal: error: ") and re.search(match, lines[0]), lines[0]
+
+
+def test_ignore_index_option(tmp_path, capsys, multiclass):
+    y, z = multiclass
+    y = y.copy()
+    y[::7] = -100
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    f = tmp_path / "pad.csv"
+    with open(f, "w") as fh:
+        fh.write("p0,p1,p2,p3,label\n")
+        for row, lab in zip(p, y):
+            fh.write(",".join(repr(float(v)) for v in row) + f",{lab}\n")
+    code, d = run_json(capsys, "report", f, "--probs", "p", "--ignore-index", "-100")
+    keep = y != -100
+    ref = fastcal.calibration_report(y[keep], p[keep])
+    assert d["n"] == keep.sum()
+    for k in ("ece", "brier", "nll", "accuracy"):
+        assert d[k] == pytest.approx(getattr(ref, k), rel=1e-9), k
+    # a fit skips them too (the validation file has the padding rows)
+    code, d = run_json(capsys, "report", f, "--probs", "p", "--ignore-index", "-100",
+                       "--fit", "temperature", "--fit-file", f)
+    assert d["before"]["n"] == d["after"]["n"] == keep.sum()
+    code, d = run_json(capsys, "report", f, "--probs", "p", "--ignore-index", "-100",
+                       "--fit", "isotonic", "--fit-file", f)
+    assert d["before"]["n"] == d["after"]["n"] == keep.sum()
+
+
+def test_plot_without_extension_names_the_file_written(tmp_path, capsys, binary):
+    pytest.importorskip("matplotlib")
+    pytest.importorskip("fastcal.plot")
+    y, p = binary
+    f = write_csv(tmp_path / "preds.csv", y[:200], p[:200])
+    out = tmp_path / "outnoext"
+    code, o, err = run(capsys, "report", f, "--plot", out)
+    assert code == 0, err
+    assert f"Reliability diagram saved to {out}.png" in o
+    assert (tmp_path / "outnoext.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not out.exists()

@@ -433,3 +433,64 @@ def test_chunk_bound(tmp_path):
     assert sum(sizes) == 1000 and max(sizes) == 128
     with pytest.raises(InputError, match="chunk_size must be a positive integer"):
         iter_chunks(p, Columns(), chunk_size=0)
+
+
+# ------------------------------------------------------- issue 16 (items 7, 8, 12)
+@pytest.mark.parametrize("body, match", [
+    ("confidence,label\n0.5,1\n0.4,0,7\n0.2,0\n",
+     r"x\.csv, line 3 \(row 2\): the record has 3 fields; the header has 2\."),
+    ("confidence,label\n0.5,1,\n", r"line 2 \(row 1\): the record has 3 fields; the header has 2"),
+    # delimiters and newlines inside quotes are not field separators
+    ('confidence,note,label\n0.5,"a,b",1\n0.3,"x""y,",0\n0.2,"multi\nline,",0\n0.4,z,1,9\n',
+     r"line 6 \(row 4\): the record has 4 fields; the header has 3"),
+    ("confidence,label\n" + "0.5,1\n" * 50 + "0.5,1,1\n",
+     r"line 52 \(row 51\): the record has 3 fields; the header has 2"),
+    # a short record is rejected even when the missing column is not used
+    ("confidence,label,x\n0.5,1,a\n0.5,1\n",
+     r"line 3 \(row 2\): the record has only 2 field\(s\); the header has 3\."),
+])
+def test_csv_records_have_exactly_the_header_fields(tmp_path, body, match):
+    p = write(tmp_path / "x.csv", body)
+    for block in (8, 1 << 20):
+        with pytest.raises(InputError, match=match):
+            chunks(p, block_size=block, chunk_size=3)
+
+
+def test_csv_quoted_delimiters_and_wide_headers_still_parse(tmp_path):
+    p = write(tmp_path / "q.csv", 'confidence,note,label\n0.5,"a,b",1\n0.25,"x""y,\nz",0\n')
+    y, v = joined(p, block_size=8)
+    assert y.tolist() == [1, 0] and v.tolist() == [0.5, 0.25]
+    # more columns than the fallback-token buffer holds: no endless FB_FULL loop
+    names = [f"c{i}" for i in range(2 * _FB_CAP)] + ["confidence", "label"]
+    row = ",".join(["1"] * (2 * _FB_CAP)) + ",0.5,1\n"
+    p = write(tmp_path / "w.csv", ",".join(names) + "\n" + row * 3)
+    y, v = joined(p)
+    assert y.tolist() == [1, 1, 1] and v.tolist() == [0.5] * 3
+
+
+def test_chunk_too_large_to_allocate_is_an_input_error(tmp_path):
+    p = write(tmp_path / "a.csv", "confidence,label\n0.5,1\n")
+    for size in (2 ** 45, 2 ** 62):  # 256 TiB (MemoryError); larger than any array (ValueError)
+        with pytest.raises(InputError, match=r"a\.csv: cannot allocate a chunk of \d+ values"):
+            chunks(p, chunk_size=size)
+
+
+def test_jsonl_nested_too_deeply_is_an_input_error(tmp_path):
+    deep = "[" * 5000 + "]" * 5000
+    p = write(tmp_path / "d.jsonl", '{"label": 1, "confidence": 0.5}\n'
+              '{"label": 1, "confidence": ' + deep + "}\n")
+    with pytest.raises(InputError, match=r"d\.jsonl, line 2: not valid JSON .*nested too deeply"):
+        chunks(p)
+
+
+@pytest.mark.parametrize("fixed", [False, True])
+def test_parquet_null_inside_a_list_names_its_row(tmp_path, fixed):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    typ = pa.list_(pa.float64(), 2) if fixed else pa.list_(pa.float64())
+    probs = pa.array([[0.5, 0.5], [0.4, 0.6], [0.3, None], [0.2, 0.8], [0.1, 0.9]], type=typ)
+    pq.write_table(pa.table({"label": [0, 1, 0, 1, 1], "probs": probs}), tmp_path / "n.parquet")
+    for chunk_size in (4, 1000):  # row 3 in the second batch of two rows, or in the first
+        with pytest.raises(InputError, match=r"n\.parquet, row 3, column 'probs': missing value "
+                                             r"\(null\) at position 1 of the list"):
+            chunks(str(tmp_path / "n.parquet"), Columns(probs="probs"), chunk_size=chunk_size)
