@@ -417,7 +417,7 @@ def auroc(y_true, y_score, *, sample_weight=None):
     >>> fastcal.auroc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
     0.75
     """
-    y_score = one_score_per_sample(y_score, "y_score", multiclass_hint=(
+    y_score = one_score_per_sample(y_score, "y_score", "a binary problem", multiclass_hint=(
         " For a multiclass model, use calibration_report (AUROC of confidence against "
         "correctness)."))
     y_true, y_score, w, n, _ = _core.prepare(y_true, y_score, sample_weight, "y_score")
@@ -428,15 +428,16 @@ def auroc(y_true, y_score, *, sample_weight=None):
     return auroc_from_labels(y_score, lab, w)
 
 
-def one_score_per_sample(y_score, name, multiclass_hint=""):
+def one_score_per_sample(y_score, name, what="one score per sample of a binary problem",
+                         multiclass_hint=""):
     """``y_score`` as a 1-D float array, or the error naming what it is
     (a scalar, a 2-D array) -- before the generic 1-D/2-D check of
     ``_core.prepare``, which would offer 2-D."""
     arr, _ = V.as_prob(y_score, name, ndims=None)
     if arr.ndim != 1:
-        what = "a scalar" if arr.ndim == 0 else f"shape {arr.shape}"
-        raise ValueError(f"{name} must be 1-D (one score per sample of a binary problem); "
-                         f"found {what}." + (multiclass_hint if arr.ndim == 2 else ""))
+        found = "a scalar" if arr.ndim == 0 else f"shape {arr.shape}"
+        raise ValueError(f"{name} must be 1-D ({what}); found {found}."
+                         + (multiclass_hint if arr.ndim == 2 else ""))
     return arr
 
 
