@@ -71,7 +71,8 @@ def binary_update(y, p, w, edges, right, logits, eps, check, hi, lo, conf, corr,
     Returns ``(code, index)``.  With ``hist`` (then ``conf``/``corr`` are
     scratch arrays of length n) the rows also go into the AUROC histogram.
     """
-    code, idx, bins, sc = binary_stats(y, p, w, edges, True, right, logits, True, eps, check,
+    on = np.bool_(True)  # not a literal: the same specialisation as the public layer's
+    code, idx, bins, sc = binary_stats(y, p, w, edges, on, right, logits, on, eps, check,
                                        conf, corr, None)
     if code == OK:
         add_batch(hi, lo, bins, sc)
