@@ -52,9 +52,12 @@ _AUROC_TEXT = {
 
 
 def _nll_mode(from_logits, src):
+    """The NLL mode of a batch: "logits" or the name of its probabilities'
+    dtype (``src`` is a numpy dtype, or the name "float16"/"bfloat16" of a
+    16-bit format numpy may not know: torch and ml_dtypes bfloat16)."""
     if from_logits:
         return "logits"
-    return str(np.dtype(src))
+    return src if isinstance(src, str) else np.dtype(src).name
 
 
 def _nll_eps(mode):
@@ -384,6 +387,7 @@ class CalibrationAccumulator:
     def _update(self, y_true, y_prob, w, n, src, IG, keep, kept, layout, C, from_logits, R, L):
         edges = self._edges
         weighted = w is not None
+        mode = _nll_mode(from_logits, src)  # before the state changes: nothing fails after
         shift = 0
         if self._half_life is not None:
             shift, w = self._decay_weights(n, w, keep)
@@ -452,7 +456,7 @@ class CalibrationAccumulator:
                 A.two_sum_into(self._hi, self._lo, cw.reshape(-1), 3 * self._n_bins + 2)
             self._n += kept
             self._weighted |= weighted
-            self._nll_modes.add(_nll_mode(from_logits, src))
+            self._nll_modes.add(mode)
             if self._boot is not None and kept:
                 if part is not None and self._boot is boot:
                     lo, state = part
@@ -494,6 +498,9 @@ class CalibrationAccumulator:
         if self._hi is None:
             raise ValueError("the accumulator is empty: call update() with at least one sample "
                              "before compute().")
+        if not self._n:  # batches came, but every row had the ignored label
+            raise ValueError("no row is left to score: every row has the ignored label "
+                             "(ignore_index).")
         bins, scores, cw = self._sums()
         if self._half_life is not None and self._n:
             # report weights in units where the newest sample weighs 1 (with
