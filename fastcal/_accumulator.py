@@ -324,8 +324,8 @@ class CalibrationAccumulator:
         state unchanged.
         """
         edges = self._edges
-        R = bool(self._right)  # runtime switches of the binned kernels
-        L = bool(from_logits)
+        R = True if self._right else None
+        L = True if from_logits else None
         # fast path: 1-D numpy float input, no weights, not decayed
         if (type(y_prob) is np.ndarray and type(y_true) is np.ndarray and y_prob.ndim == 1
                 and y_true.ndim == 1 and (y_prob.dtype is _F64 or y_prob.dtype is _F32)
@@ -414,7 +414,7 @@ class CalibrationAccumulator:
         if self._classwise:  # validated above: the second pass checks nothing
             code, idx, cw, _ = _core.run(
                 B.classwise_stats, B.classwise_stats_parallel, n * C, y_true, y_prob, K, shift_,
-                mask, one, tab, w, edges, True, R, L, tol, False, min_work=_PARALLEL_MIN)
+                mask, one, tab, w, edges, True, R, L, tol, None, min_work=_PARALLEL_MIN)
         if keep is not None:
             if conf is not None and kept < n:
                 conf, corr = conf[keep], corr[keep]

@@ -142,11 +142,10 @@ def binned(y_true, y_prob, *, n_bins, strategy, right, classwise, from_logits,
     n_bins = V.check_n_bins(n_bins)
     if strategy not in V.STRATEGIES:
         V.check_choice(strategy, "strategy", V.STRATEGIES)
-    # runtime switches of the binned kernels (one specialisation for all)
-    R = bool(right)
-    L = bool(from_logits)
-    SC = bool(scores)
-    CH = bool(check)
+    R = V.on(right)
+    L = V.on(from_logits)
+    SC = V.on(scores)
+    CH = V.on(check)
     y_true, y_prob, w, n, src = prepare(y_true, y_prob, sample_weight, tokens=True)
     dtype = src
     IG = None
@@ -204,7 +203,7 @@ def binned(y_true, y_prob, *, n_bins, strategy, right, classwise, from_logits,
                 # validate first, then per-class quantile edges on the probabilities
                 code, idx, _, _ = run(B.toplabel_stats, B.toplabel_stats_parallel, work,
                                       y_true, y_prob, K, shift, mask, one, tab, w, edges, True,
-                                      R, L, False, eps, tol, CH, None, None, None, None)
+                                      R, L, None, eps, tol, CH, None, None, None, None)
                 V.raise_for_status(code, idx, y_true, y_prob, w, src=src)
                 # the kernel's own softmax, so the edges are the values it bins
                 if from_logits:
@@ -214,7 +213,7 @@ def binned(y_true, y_prob, *, n_bins, strategy, right, classwise, from_logits,
                 edges = np.stack([quantile_edges(P[:, k], n_bins, w) for k in range(C)])
             code, idx, bins, _ = run(B.classwise_stats, B.classwise_stats_parallel, work,
                                      y_true, y_prob, K, shift, mask, one, tab, w, edges,
-                                     uniform, R, L, tol, CH)
+                                     V.on(uniform), R, L, tol, CH)
             V.raise_for_status(code, idx, y_true, y_prob, w, src=src)
             # classwise bins carry no Brier/NLL sums (calibration_error needs none)
             out.bins, out.scores, out.edges = bins, np.zeros(2), edges
@@ -231,7 +230,7 @@ def binned(y_true, y_prob, *, n_bins, strategy, right, classwise, from_logits,
             ww = None if w is None else w[keep]
         edges = quantile_edges(cc, n_bins, ww).reshape(1, -1)
         code, idx, bins, _ = run(B.binary_stats, B.binary_stats_parallel, cc.shape[0],
-                                 cr, cc, ww, edges, False, R, False, False, eps, False,
+                                 cr, cc, ww, edges, None, R, None, None, eps, None,
                                  None, None, None)
     out.bins = bins
     out.scores = sc

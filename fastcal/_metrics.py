@@ -233,7 +233,8 @@ def _ce(y_true, y_prob, n_bins, k, strategy, right, classwise, from_logits, samp
             and 0 < n_bins <= 1_000_000 and y_prob.shape[0] == y_true.shape[0]
             and 0 < y_prob.shape[0] < _core.PARALLEL_MIN):
         r = _B.binary_ce(y_true, y_prob, None, V.uniform_edges(n_bins), True,
-                         bool(right), bool(from_logits), bool(check))
+                         True if right else None, True if from_logits else None,
+                         True if check else None)
         if r[0]:
             V.raise_for_status(r[0], r[1], y_true, y_prob)
         return r[k + 2]

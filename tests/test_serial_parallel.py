@@ -227,9 +227,8 @@ def binary_stats_args(n, spec):
     conf = np.empty(n) if "cc" in outs else None
     corr = np.empty(n, np.bool_) if "cc" in outs else None
     terms = np.empty((n, 2)) if "t" in outs and scores else None
-    # the binned kernels' switches are runtime booleans (the public layer's)
-    return (y, x, w if weighted else None, e, bool(uniform), bool(right), bool(logits),
-            bool(scores), eps, bool(check), conf, corr, terms)
+    return (y, x, w if weighted else None, e, uniform, right, logits, scores, eps, check,
+            conf, corr, terms)
 
 
 @pytest.mark.parametrize("spec", BINARY_STATS, ids=[s[0] for s in BINARY_STATS])
@@ -284,8 +283,7 @@ def toplabel_args(n, spec):
     corr = np.empty(n, np.bool_) if "cc" in outs else None
     terms = np.empty((n, 2)) if "t" in outs and scores else None
     return (_ignored(y, ignore), x, K, shift, mask, one, tab, w if weighted else None, edges,
-            True, True, bool(logits), bool(scores), eps, tol, bool(check), ignore, conf, corr,
-            terms)
+            True, True, logits, scores, eps, tol, check, ignore, conf, corr, terms)
 
 
 @pytest.mark.parametrize("spec", TOPLABEL_STATS, ids=[s[0] for s in TOPLABEL_STATS])
@@ -319,8 +317,8 @@ def classwise_args(n, spec):
         edges = np.stack([quantile_edges(N_BINS, seed=k) for k in range(C)])
     else:
         edges = EDGES
-    return (y, x, K, shift, mask, one, tab, w if weighted else None, edges, bool(uniform),
-            bool(right), bool(logits), V.row_sum_tol(src, C), bool(check))
+    return (y, x, K, shift, mask, one, tab, w if weighted else None, edges, uniform, right,
+            logits, V.row_sum_tol(src, C), check)
 
 
 @pytest.mark.parametrize("spec", CLASSWISE_STATS, ids=[s[0] for s in CLASSWISE_STATS])

@@ -24,7 +24,7 @@ from ._binned import binary_stats, toplabel_stats
 from ._common import OK, OPTS
 
 
-@njit(inline="always", **OPTS)
+@njit(**OPTS)
 def two_sum_into(hi, lo, x, off):
     """``hi[off + i] + lo[off + i] += x[i]`` for every i (TwoSum, error into lo)."""
     for i in range(x.shape[0]):

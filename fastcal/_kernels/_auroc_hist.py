@@ -100,7 +100,7 @@ assert 2 * LOGIT_TAIL + 2 * _LOGIT_HALF_GRID + 2 <= N_CELLS
 _TWO53 = 2.0 ** 53
 
 
-@njit(inline="always", **OPTS)
+@njit(**OPTS)
 def tail_index(x):
     """Cell index in [0, HALF] of x in [0, 0.5] (monotone non-decreasing)."""
     k = (np.float64(x).view(np.int64) >> _SHIFT) - _LOW
@@ -111,7 +111,7 @@ def tail_index(x):
     return k
 
 
-@njit(inline="always", **OPTS)
+@njit(**OPTS)
 def cell_of(s):
     """Cell of a float64 score s in [0, 1]: monotone non-decreasing in s."""
     # min(s, 1 - s) is s for s <= 0.5 and the exact 1 - s above (branch-free:
@@ -138,7 +138,7 @@ def join(a, b):
     return MIXED
 
 
-@njit(inline="always", **OPTS)
+@njit(**OPTS)
 def add_cell(hist, t, c, v, w):
     """Add weight w of label t and raw score v (finite) to cell c."""
     hist[c, t] += w
@@ -163,7 +163,7 @@ def merge_into(dst, src):
         dst[c, 2] = join(dst[c, 2], src[c, 2])
 
 
-@njit(inline="always", **OPTS)
+@njit(**OPTS)
 def _acc(s, c, x):
     """Neumaier compensated sum: (s, c) + x."""
     t = s + x
@@ -279,7 +279,7 @@ def check(y, s, w, lo, hi):
     return OK, -1  # pragma: no cover
 
 
-@njit(inline="always", **OPTS)
+@njit(**OPTS)
 def logit_cell(z):
     """Cell of an unbounded score z (a logit): monotone non-decreasing in z,
     from exact operations only (no exp, so the order is kept exactly).
@@ -301,7 +301,7 @@ def logit_cell(z):
     return LOGIT_TAIL - t
 
 
-@njit(inline="always", **OPTS)
+@njit(**OPTS)
 def score_cell(v, lo, width, affine, logit):
     """Cell of a raw (validated) score under the accumulator's setting."""
     if logit is not None:

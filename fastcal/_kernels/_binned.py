@@ -11,17 +11,13 @@ Every driver returns ``(code, index, bins, scores)`` where
   NLL term (zeros unless ``scores`` is on).
 
 Switches.  ``uniform``, ``right``, ``logits``, ``scores`` and ``check`` are
-runtime booleans: one compiled specialisation serves every combination (the
-public layer passes ``True``/``False``; ``None`` still means off, at the cost
-of a specialisation of its own).  The flags are loop-invariant, and the
-benchmarks found no measurable cost of testing them at run time against
-compiling each combination (docs/performance.md, "Cold start").  The
-optional arrays (``w``, ``conf_out``, ``corr_out``, ``terms_out``) are arrays
-or ``None``: ``None`` is resolved at compile time, so a call without weights
-or outputs carries no per-row test for them.  Validation inside the loops is
-branch-free (``ok &= ...``); a chunk found invalid is rescanned by a slow
-function that finds the first bad element, so only failing calls pay for the
-message.
+``True`` (on) or ``None`` (off), and the optional arrays (``w``, ``conf_out``,
+``corr_out``) are arrays or ``None``.  Numba compiles one specialisation per
+combination actually used and prunes the dead branches (``x is None`` on an
+argument is resolved at compile time), so the hot loops carry no runtime
+flag tests.  Validation inside the loops is branch-free (``ok &= ...``); a
+chunk found invalid is rescanned by a slow function that finds the first bad
+element, so only failing calls pay for the message.
 
 Rows are processed in fixed chunks of ``CHUNK``; partial states are reduced in
 chunk order, so serial and parallel drivers return bitwise identical results.
@@ -64,7 +60,7 @@ EXP_BLOCK = 512
 _EDGE_SLACK = 1e-9
 
 
-@njit(inline="always", **OPTS)
+@njit(**OPTS)
 def find_bin(c, edges, nb, uniform, right):
     """Index of the bin holding float64 confidence ``c`` (never out of range).
 
@@ -72,7 +68,7 @@ def find_bin(c, edges, nb, uniform, right):
     corrected against the float64 edges near them, so the result equals the
     binary search, only faster.
     """
-    if uniform:
+    if uniform is not None:
         x = c * nb
         k = int(x)
         if k > nb - 1:
@@ -82,7 +78,7 @@ def find_bin(c, edges, nb, uniform, right):
         f = x - k
         if f > _EDGE_SLACK and f < 1.0 - _EDGE_SLACK:
             return k
-        if right:
+        if right is not None:
             while k > 0 and c <= edges[k]:
                 k -= 1
             while k < nb - 1 and c > edges[k + 1]:
@@ -98,7 +94,7 @@ def find_bin(c, edges, nb, uniform, right):
     while lo < hi:
         mid = (lo + hi) >> 1
         e = edges[mid + 1]
-        if right:
+        if right is not None:
             go = c > e
         else:
             go = c >= e
@@ -109,7 +105,7 @@ def find_bin(c, edges, nb, uniform, right):
     return lo
 
 
-@njit(inline="always", **OPTS)
+@njit(**OPTS)
 def sigmoid(z):
     if z >= 0.0:
         return 1.0 / (1.0 + np.exp(-z))
@@ -117,7 +113,7 @@ def sigmoid(z):
     return e / (1.0 + e)
 
 
-@njit(inline="always", **OPTS)
+@njit(**OPTS)
 def softplus(z):
     """log(1 + exp(z)) without overflow or loss for large |z|."""
     if z > 0.0:
@@ -135,7 +131,7 @@ def clipped_nll(q, eps):
     return -np.log(q)
 
 
-@njit(inline="always", **OPTS)
+@njit(**OPTS)
 def class_label(yi, C):
     """(label clamped to [0, C), valid?) for an integer or float label."""
     valid = (yi >= 0) & (yi < C)
@@ -196,7 +192,8 @@ def rows_probs(P, K, tab, lo, hi, one, want_s2, am_out, s_out, s2_out, valid_out
         for k in range(C):
             v = value(P, i, k, tab)
             s += v
-            s2 += v * v  # always: a runtime test here would keep the loop from vectorising
+            if want_s2 is not None:
+                s2 += v * v
             b = K[i, k]
             m = max(m, b)
             mn = min(mn, b)
@@ -248,7 +245,7 @@ def row_exp_sums(P, tab, i, zmax, want_s2, buf):
                 x[k] = np.float64(tab[src[k]]) - zmax
             exp_fast_block(x, e, m)
         s += sum_block(e, m)
-        if want_s2:
+        if want_s2 is not None:
             for k in range(m):
                 e[k] = e[k] * e[k]
             s2 += sum_block(e, m)
@@ -314,13 +311,13 @@ def binary_first_error(y, p, w, lo, hi, logits, check):
         yi = y[i]
         if not (yi == 0 or yi == 1):
             return BAD_BINARY_LABEL, i
-        if check:
+        if check is not None:
             if w is not None:
                 wi = w[i]
                 if not (wi >= 0.0 and wi < _INF):
                     return BAD_WEIGHT, i
             v = np.float64(p[i])
-            if logits:
+            if logits is not None:
                 if not (v > -_INF and v < _INF):
                     return BAD_LOGIT, i
             elif not (v >= 0.0 and v <= 1.0):
@@ -337,7 +334,7 @@ def multiclass_first_error(y, P, tab, w, lo, hi, logits, tol, check, ignore):
         lab, valid = class_label(y[i], C)
         if not valid:
             return BAD_CLASS_LABEL, i
-        if check:
+        if check is not None:
             if w is not None:
                 wi = w[i]
                 if not (wi >= 0.0 and wi < _INF):
@@ -345,13 +342,13 @@ def multiclass_first_error(y, P, tab, w, lo, hi, logits, tol, check, ignore):
             s = 0.0
             for k in range(C):
                 v = value(P, i, k, tab)
-                if logits:
+                if logits is not None:
                     if not (v > -_INF and v < _INF):
                         return BAD_LOGIT, i
                 elif not (v >= 0.0 and v <= 1.0):
                     return BAD_PROB, i
                 s += v
-            if not logits and not (abs(s - 1.0) <= tol):
+            if logits is None and not (abs(s - 1.0) <= tol):
                 return BAD_ROW_SUM, i
     return OK, -1
 
@@ -360,7 +357,7 @@ def multiclass_first_error(y, P, tab, w, lo, hi, logits, tol, check, ignore):
 # chunk workers: return True when every element of the chunk was valid
 
 
-@njit(inline="always", **OPTS)
+@njit(**OPTS)
 def binary_element(y, p, w, i, logits, check):
     """Element i of binary input: (target, weight, raw value, confidence, valid?).
 
@@ -372,25 +369,25 @@ def binary_element(y, p, w, i, logits, check):
     wi = 1.0
     if w is not None:
         wi = w[i]
-        if check:
+        if check is not None:
             ok &= (wi >= 0.0) & (wi < _INF)
     z = np.float64(p[i])
-    if logits:
-        if check:
+    if logits is not None:
+        if check is not None:
             ok &= (z > -_INF) & (z < _INF)
         c = sigmoid(z)
     else:
         c = z
-        if check:
+        if check is not None:
             ok &= (c >= 0.0) & (c <= 1.0)
     return t, wi, z, c, ok
 
 
-@njit(inline="always", **OPTS)
+@njit(**OPTS)
 def nll_arg(t, z, c, logits, eps):
     """What ``nll_block`` takes for one binary row: the softplus argument
     (logits) or the clipped probability of the observed label."""
-    if logits:
+    if logits is not None:
         return -z if t == 1.0 else z
     q = c if t == 1.0 else 1.0 - c
     return min(max(q, eps), 1.0 - eps)
@@ -407,7 +404,7 @@ def nll_block(q, a, l, wt, n, logits):
     ``q`` holds a clipped probability and the term is ``-log(q)``. ``wt``
     holds the weights.
     """
-    if logits:
+    if logits is not None:
         for j in range(n):
             x = q[j]
             a[j] = max(x, 0.0)
@@ -446,7 +443,7 @@ def binary_chunk(y, p, w, lo, hi, edges, uniform, right, logits, scores, eps,
             bins[0, k] += wi
             bins[1, k] += wi * c
             bins[2, k] += wi * t
-            if scores:
+            if scores is not None:
                 d = c - t
                 brier += wi * (d * d)
                 if terms_out is not None:
@@ -458,7 +455,7 @@ def binary_chunk(y, p, w, lo, hi, edges, uniform, right, logits, scores, eps,
                 conf_out[i] = c
             if corr_out is not None:
                 corr_out[i] = t == 1.0
-        if scores:
+        if scores is not None:
             nll += nll_block(qb, ab, lb, wb, b1 - b0, logits)
             if terms_out is not None:
                 for i in range(b0, b1):
@@ -476,7 +473,7 @@ def _flush_nll(qb, ab, lb, wb, rb, cnt, logits, terms_out):
     log_block(qb, lb, cnt)
     t = 0.0
     for j in range(cnt):
-        if logits:
+        if logits is not None:
             l = ab[j] + lb[j]
         else:
             l = ab[j] - lb[j]
@@ -511,7 +508,7 @@ def toplabel_chunk(y, P, K, shift, mask, one, tab, w, lo, hi, edges, uniform, ri
     cnt = np.intp(0)  # not a literal: one specialisation of _flush_nll
     for i in range(lo, hi):
         j = (i - lo) & (ROW_BLOCK - 1)
-        if not logits and j == 0:
+        if logits is None and j == 0:
             rows_probs(P, K, tab, i, min(hi, i + ROW_BLOCK), one, scores, bam, bs, bs2, bv)
         if ignore is not None:
             if y[i] == ignore:  # padding: no statistics, no validation
@@ -528,14 +525,14 @@ def toplabel_chunk(y, P, K, shift, mask, one, tab, w, lo, hi, edges, uniform, ri
         wi = 1.0
         if w is not None:
             wi = w[i]
-            if check:
+            if check is not None:
                 ok &= (wi >= 0.0) & (wi < _INF)
-        if logits:
+        if logits is not None:
             am, zmax, s, s2, nbad = row_logits_tab(P, K, tab, i, shift, mask, one, scores, buf)
-            if check:
+            if check is not None:
                 ok &= nbad == 0
             c = 1.0 / s
-            if scores:
+            if scores is not None:
                 zy = value(P, i, lab, tab)
                 py = exp_(zy - zmax) / s
                 b = s2 / (s * s) - 2.0 * py + 1.0
@@ -547,17 +544,17 @@ def toplabel_chunk(y, P, K, shift, mask, one, tab, w, lo, hi, edges, uniform, ri
             s = bs[j]
             s2 = bs2[j]
             valid = bv[j]
-            if check:
+            if check is not None:
                 ok &= valid & (abs(s - 1.0) <= tol)
             c = value(P, i, am, tab)
-            if scores:
+            if scores is not None:
                 py = value(P, i, lab, tab)
                 d = py - 1.0
                 b = s2 - py * py + d * d
                 brier += wi * b
                 qb[cnt] = min(max(py, eps), 1.0 - eps)  # NLL = -log(clipped p_y)
                 ab[cnt] = 0.0
-        if scores:
+        if scores is not None:
             if terms_out is not None:
                 terms_out[i, 0] = b
             wb[cnt] = wi
@@ -575,7 +572,7 @@ def toplabel_chunk(y, P, K, shift, mask, one, tab, w, lo, hi, edges, uniform, ri
             conf_out[i] = c
         if corr_out is not None:
             corr_out[i] = am == lab
-    if scores and cnt > 0:
+    if scores is not None and cnt > 0:
         nll += _flush_nll(qb, ab, lb, wb, rb, cnt, logits, terms_out)
     out[0] += brier
     out[1] += nll
@@ -600,21 +597,21 @@ def classwise_chunk(y, P, K, shift, mask, one, tab, w, lo, hi, edges, uniform, r
         wi = 1.0
         if w is not None:
             wi = w[i]
-            if check:
+            if check is not None:
                 ok &= (wi >= 0.0) & (wi < _INF)
         zmax = 0.0
         s = 1.0
-        if logits:
+        if logits is not None:
             am, zmax, s, s2, nbad = row_logits_tab(P, K, tab, i, shift, mask, one, None, buf)
-            if check:
+            if check is not None:
                 ok &= nbad == 0
-        elif check:
+        elif check is not None:
             j = (i - lo) & (ROW_BLOCK - 1)
             if j == 0:
                 rows_probs(P, K, tab, i, min(hi, i + ROW_BLOCK), one, None, bam, bs, bs2, bv)
             ok &= bv[j] & (abs(bs[j] - 1.0) <= tol)
         for k in range(C):
-            if logits:
+            if logits is not None:
                 c = exp_(value(P, i, k, tab) - zmax) / s
             else:
                 c = value(P, i, k, tab)
@@ -631,7 +628,7 @@ def classwise_chunk(y, P, K, shift, mask, one, tab, w, lo, hi, edges, uniform, r
 # drivers: serial and parallel share the chunk workers and the reduction
 
 
-@njit(inline="always", **OPTS)
+@njit(**OPTS)
 def n_chunks(n):
     return max(1, (n + CHUNK - 1) // CHUNK)
 
@@ -820,7 +817,7 @@ def classwise_stats_parallel(y, P, K, shift, mask, one, tab, w, edges, uniform, 
 def binary_ce(y, p, w, edges, uniform, right, logits, check):
     """Serial binary calibration errors as scalars (no arrays to box: the
     hot-loop path).  Returns (code, index, total, l1, l2, max, signed)."""
-    code, i, bins, _ = binary_stats(y, p, w, edges, uniform, right, logits, np.bool_(False),
-                                    0.0, check, None, None, None)
+    code, i, bins, _ = binary_stats(y, p, w, edges, uniform, right, logits, None, 0.0,
+                                    check, None, None, None)
     total, l1, l2, mx, signed = ce_from_bins(bins)
     return code, i, total, l1, l2, mx, signed

@@ -98,7 +98,7 @@ _U1 = np.uint64(1)
 _U32 = np.uint64(32)
 
 
-@njit(inline="always", **OPTS)
+@njit(**OPTS)
 def _mul64(a, b):
     """Full 128-bit product of two uint64: (hi, lo)."""
     a0 = a & _M32
@@ -115,7 +115,7 @@ def _mul64(a, b):
     return hi, lo
 
 
-@njit(inline="always", **OPTS)
+@njit(**OPTS)
 def _clz64(x):
     n = 0
     if x == _U0:
@@ -167,7 +167,7 @@ def eisel_lemire(m, q):
     return True, math.ldexp(float(mant), e2 - 1075)
 
 
-@njit(inline="always", **OPTS)
+@njit(**OPTS)
 def _is_blank(c):
     return c == _SP or c == _TAB or c == _CR
 
@@ -175,7 +175,7 @@ def _is_blank(c):
 _INFINITY = np.frombuffer(b"infinity", np.uint8).copy()
 
 
-@njit(inline="always", **OPTS)
+@njit(**OPTS)
 def _is_word(buf, i, e):
     """``buf[i:e]`` is nan, inf or infinity in any case."""
     n = e - i
@@ -189,7 +189,7 @@ def _is_word(buf, i, e):
     return True
 
 
-@njit(inline="always", **OPTS)
+@njit(**OPTS)
 def _value(m, q, neg, truncated):
     """(class, value) of ``(-1)**neg * m * 10**q`` (scalars only: no array
     arguments, so calls cost no reference counting)."""
