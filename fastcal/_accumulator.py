@@ -14,7 +14,8 @@ import numpy as np
 
 from . import _core
 from . import _validation as V
-from ._auroc_accumulator import AUROCAccumulator, _Both
+from ._auroc_accumulator import (AUROCAccumulator, _Both, _WEXP_BOUND, batch_exponent,
+                                 new_exponent, scale_hist)
 from ._state_check import Check
 from ._kernels import _accumulate as A
 from ._kernels import _auroc_hist as KH
@@ -23,7 +24,8 @@ from ._kernels._common import CHUNK
 from ._report import CalibrationReport, report_from_stats
 
 # 2: optional bootstrap replicate state (version-1 states still load)
-_STATE_VERSION = 2
+# 3: weight_exp (the sums and the AUROC histogram hold weights * 2**-weight_exp)
+_STATE_VERSION = 3
 _F64 = np.dtype(np.float64)
 _F32 = np.dtype(np.float32)
 _EPS = {_F64: V.eps_for(_F64), _F32: V.eps_for(_F32)}
@@ -216,6 +218,7 @@ class CalibrationAccumulator:
             self._hi = None
             self._lo = None
             self._n = 0
+            self._wexp = 0  # the state holds the weight sums times 2**-_wexp
             self._weighted = False
             self._nll_modes = set()
             self._t = 0.0  # decayed mode: samples since the weight reference
@@ -331,6 +334,7 @@ class CalibrationAccumulator:
                 and y_true.ndim == 1 and (y_prob.dtype is _F64 or y_prob.dtype is _F32)
                 and y_true.dtype in _FAST_LABELS and sample_weight is None
                 and ignore_index is None and self._small_ok and self._layout == "binary"
+                and not self._wexp
                 and 0 < y_prob.shape[0] == y_true.shape[0] < _PARALLEL_MIN):
             if y_true.dtype == np.bool_:
                 y_true = y_true.view(np.uint8)
@@ -338,7 +342,7 @@ class CalibrationAccumulator:
             n = y_prob.shape[0]
             code = 0
             with self._lock:  # the kernel adds into the state (a small batch: a short hold)
-                if self._layout == "binary":  # (a reset() may have come in between)
+                if self._layout == "binary" and not self._wexp:  # (a reset() may have come)
                     if self._auc is None:
                         code, idx = A.binary_update(y_true, y_prob, None, edges, R, L,
                                                     _EPS[src], True, self._hi, self._lo,
@@ -350,6 +354,7 @@ class CalibrationAccumulator:
                         code, idx = A.binary_update(y_true, y_prob, None, edges, R, L,
                                                     _EPS[src], True, self._hi, self._lo,
                                                     sc[1], sc[2], self._auc._hist)
+                        self._auc._any_weight = None  # filled by the kernel: look when needed
                     if not code:
                         if self._auc is not None:
                             self._auc.n += n
@@ -388,6 +393,11 @@ class CalibrationAccumulator:
         edges = self._edges
         weighted = w is not None
         mode = _nll_mode(from_logits, src)  # before the state changes: nothing fails after
+        # weights are scale-free: the batch is summed with its weights divided by
+        # 2**e (V.weight_exponent), and its sums are brought to the state's scale below
+        w_user = w
+        e, neutral = batch_exponent(w)
+        w = V.scale(w, e)
         shift = 0
         if self._half_life is not None:
             shift, w = self._decay_weights(n, w, keep)
@@ -409,7 +419,7 @@ class CalibrationAccumulator:
                 B.toplabel_stats, B.toplabel_stats_parallel, n * C, y_true, y_prob, K, shift_,
                 mask, one, tab, w, edges, True, R, L, True, eps, tol, True, IG, conf, corr,
                 terms, min_work=_PARALLEL_MIN)
-        V.raise_for_status(code, idx, y_true, y_prob, w, ignore_index=IG, src=src)
+        V.raise_for_status(code, idx, y_true, y_prob, w_user, ignore_index=IG, src=src)
         cw = None
         if self._classwise:  # validated above: the second pass checks nothing
             code, idx, cw, _ = _core.run(
@@ -419,6 +429,7 @@ class CalibrationAccumulator:
             if conf is not None and kept < n:
                 conf, corr = conf[keep], corr[keep]
                 w = None if w is None else w[keep]
+                w_user = None if w_user is None else w_user[keep]
                 terms = None if terms is None else terms[keep]
         boot = self._boot
         part = None
@@ -446,12 +457,29 @@ class CalibrationAccumulator:
                 if self._auc is not None:
                     self._auc._hist[:, :2] *= f
                 self._t -= shift * self._half_life
+            # the state's weight scale: the batch's when nothing was kept yet, else
+            # raised (the state rescaled exactly) when the batch needs a larger one
+            E = self._wexp
+            empty = self._hi is None or not self._hi.any()  # no weight yet
+            new = new_exponent(E, e, neutral, empty)
+            if new != E and not empty:
+                self._rescale(E - new)
+            self._wexp = new
+            d = e - new  # the batch's sums times 2**d are in the state's scale
+            if d:
+                bins, sc = np.ldexp(bins, d), np.ldexp(sc, d)
+                cw = None if cw is None else np.ldexp(cw, d)
             A.add_batch(self._hi, self._lo, bins, sc)
             if self._auroc == "bounded":
+                self._auc._wexp = new
+                if d:  # the rows' weights in the state's scale (true weights * 2**-new)
+                    w = (np.full(conf.shape[0], math.ldexp(1.0, d)) if w is None
+                         else np.ldexp(w, d))
                 A.hist_scatter(self._auc._hist, conf, corr, w)
+                self._auc._any_weight = None  # filled here: the AUROC state looks when needed
                 self._auc.n += kept
             elif self._auroc == "exact" and kept:
-                self._auc.update(corr, conf, sample_weight=w)
+                self._auc.update(corr, conf, sample_weight=w_user)
             if cw is not None:
                 A.two_sum_into(self._hi, self._lo, cw.reshape(-1), 3 * self._n_bins + 2)
             self._n += kept
@@ -461,13 +489,21 @@ class CalibrationAccumulator:
                 if part is not None and self._boot is boot:
                     lo, state = part
                     boot._claim(boot.ranges, boot.stream, lo, lo + kept)
-                    boot.state += state
+                    boot._add(state, e)
                     boot.has_scores = True
                 else:  # reset() in between: number the rows in the new state
-                    self._boot.update(conf, corr, terms, w)
+                    self._boot.update(conf, corr, terms, w, weight_exp=e)
             if self._half_life is not None:
                 self._t += kept
         return self
+
+    def _rescale(self, k):
+        """Multiply the sums and the AUROC histogram's weights by ``2**k`` (exact
+        but for values that fall below float64's range)."""
+        np.ldexp(self._hi, k, out=self._hi)
+        np.ldexp(self._lo, k, out=self._lo)
+        if self._auroc == "bounded":
+            scale_hist(self._auc._hist, k)
 
     def _decay_weights(self, n, w, keep=None):
         """(shift, weights): the batch's row weights 2 ** ((t + i) / half_life)
@@ -527,7 +563,8 @@ class CalibrationAccumulator:
         auc, lo, hi = self._auroc_bounds()
         r = report_from_stats(self._n, bins, scores, edges,
                               self._weighted or self._half_life is not None, conv,
-                              auc, (lo, hi), classwise_bins=cw, classwise_edges=edges)
+                              auc, (lo, hi), classwise_bins=cw, classwise_edges=edges,
+                              weight_exp=self._wexp)
         if self._boot is not None:
             bs = self._boot_settings
             r.intervals = self._boot.intervals(bs["ci"])
@@ -587,6 +624,21 @@ class CalibrationAccumulator:
             boot = copy.copy(self._boot).merge(other._boot)  # new arrays, self._boot intact
         ohi, olo = other._hi, other._lo
         oauc = other._auc
+        # one weight scale: the larger of the two (the other state rescaled exactly)
+        mine, theirs = self._wexp, other._wexp
+        empty = self._hi is None or not self._hi.any()  # no weight
+        to = new_exponent(mine, theirs, not other._hi.any(), empty)
+        if theirs != to:
+            ohi, olo = np.ldexp(ohi, theirs - to), np.ldexp(olo, theirs - to)
+            if self._auroc == "bounded":
+                oauc = oauc.copy()
+                scale_hist(oauc._hist, theirs - to)
+                oauc._wexp = to
+        if mine != to and not empty:
+            self._rescale(mine - to)
+        self._wexp = to
+        if self._auroc == "bounded":
+            self._auc._wexp = to
         if self._half_life is not None and self._hi is not None:
             # align both weight references to the later one (parallel shards end "now")
             dt = self._t - other._t
@@ -663,6 +715,7 @@ class CalibrationAccumulator:
                 "n_classes": self._n_classes,
                 "n": int(self._n),
                 "weighted": bool(self._weighted),
+                "weight_exp": int(self._wexp),
                 "nll_modes": sorted(self._nll_modes),
                 "t": float(self._t),
                 "hi": arr(self._hi),
@@ -698,7 +751,7 @@ class CalibrationAccumulator:
                 f"CalibrationAccumulator state version {v!r} is newer than this fastcal "
                 f"understands ({_STATE_VERSION}); upgrade fastcal.")
 
-        C.version(C.get(d, "version", "version"), range(1, _STATE_VERSION + 1), newer)
+        version = C.version(C.get(d, "version", "version"), range(1, _STATE_VERSION + 1), newer)
         s = C.mapping(C.get(d, "settings", "settings"), "settings")
         n_bins = C.integer(C.get(s, "n_bins", "settings.n_bins"), "settings.n_bins", lo=1,
                            hi=1_000_000)
@@ -738,6 +791,12 @@ class CalibrationAccumulator:
             C.fail("layout", "'top-label' or None with classwise=True", layout)
         n = C.integer(C.get(d, "n", "n"), "n")
         weighted = C.boolean(C.get(d, "weighted", "weighted"), "weighted")
+        wexp = 0  # versions 1-2: weights as given
+        if version >= 3:
+            wexp = C.integer(C.get(d, "weight_exp", "weight_exp"), "weight_exp",
+                             lo=-_WEXP_BOUND, hi=_WEXP_BOUND)
+            if wexp and not weighted:
+                C.fail("weight_exp", "0 when no batch had weights (weighted is False)", wexp)
         modes = C.get(d, "nll_modes", "nll_modes")
         if not isinstance(modes, (list, tuple, set)):
             C.fail("nll_modes", "a list of NLL modes", modes)
@@ -777,6 +836,9 @@ class CalibrationAccumulator:
                        "on [0, 1]", a)
             if a.n != n:
                 C.fail("auroc_state.n", f"the accumulator's n ({n})", a.n)
+            if not a._exact and a._wexp != wexp:
+                C.fail("auroc_state.weight_exp", f"the accumulator's weight_exp ({wexp})",
+                       a._wexp)
             if not a._exact and not (isinstance(a._hist, np.ndarray)
                                      and a._hist.shape == (AUROCAccumulator.N_CELLS, 3)):
                 C.fail("auroc_state", "a histogram of shape (188419, 3)", a._hist)
@@ -802,6 +864,7 @@ class CalibrationAccumulator:
         self._n_classes = nc
         self._n = n
         self._weighted = weighted
+        self._wexp = wexp
         self._nll_modes = set(modes)
         self._t = t
         self._hi, self._lo = hi, lo
@@ -848,7 +911,8 @@ def _boot_json(boot):
     return {"version": version, "edges": d["edges"].tolist(), "n_resamples": d["n_resamples"],
             "seed": d["seed"], "right": d["right"], "stream": d["stream"], "rows": d["rows"],
             "ranges": {str(k): [list(r) for r in v] for k, v in d["ranges"].items()},
-            "state": d["state"].tolist(), "has_scores": d["has_scores"]}
+            "state": d["state"].tolist(), "has_scores": d["has_scores"],
+            "weight_exp": d["weight_exp"]}
 
 
 _U64 = 2 ** 64 - 1
@@ -923,13 +987,17 @@ def _boot_load(C, bt, s, n_bins, right, pickled):
     hs = C.get(st, "has_scores", f + "has_scores")
     if hs is not None:
         hs = C.boolean(hs, f + "has_scores")
+    bexp = 0  # version 1: weights as given
+    if version >= 2:
+        bexp = C.integer(C.get(st, "weight_exp", f + "weight_exp"), f + "weight_exp",
+                         lo=-_WEXP_BOUND, hi=_WEXP_BOUND)
     extra = sorted(str(k) for k in st if k not in {
         "version", "edges", "n_resamples", "seed", "right", "stream", "rows", "ranges", "state",
-        "has_scores"})
+        "has_scores", "weight_exp"})
     if extra:
         C.fail(f[:-1], "a BootstrapState", f"unknown key {extra[0]}")
     b = BootstrapState.__new__(BootstrapState)
     b.__setstate__((version, {"edges": edges, "n_resamples": R, "seed": seed, "right": right,
                               "stream": stream, "rows": rows, "ranges": out, "state": state,
-                              "has_scores": hs}))
+                              "has_scores": hs, "weight_exp": bexp}))
     return {"n_resamples": R, "seed": seed, "stream": stream, "ci": ci}, b

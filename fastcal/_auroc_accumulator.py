@@ -29,6 +29,38 @@ _FORMAT = "fastcal.AUROCAccumulator"
 _TRANSFORMS = ("sigmoid",)
 # exact mode: concatenate the kept batches once this many have piled up
 _COMPACT = 256
+# Exponents of the histogram's weight scale (weights are held divided by
+# 2**weight_exp): V.weight_exponent gives at most 1024 - W_EXP and at least
+# -1074 + W_EXP - 1 for finite float64 weights.
+_WEXP_BOUND = 1100
+
+
+def batch_exponent(w):
+    """``(e, neutral)``: the exponent of V.weight_exponent, and whether the
+    batch holds no positive weight (all zero, empty, or invalid weights the
+    kernel will report), in which case its scale must not change the state's."""
+    if w is None:
+        return 0, False
+    if w.size == 0 or not float(np.max(w)) > 0.0:
+        return 0, True
+    return V.weight_exponent(w), False
+
+
+def new_exponent(E, e, neutral, empty):
+    """The state's weight exponent after a batch (or a merged state) of
+    exponent ``e``: the batch's while the state is ``empty``, else the larger
+    of the two; unchanged by a batch of no weight."""
+    if neutral:
+        return E
+    return e if empty else max(E, e)
+
+
+def scale_hist(hist, k):
+    """Multiply the weights (columns 0-1) of a histogram by ``2**k`` in place
+    (exact but for weights that fall below float64's range)."""
+    if k:
+        w = hist[:, :2]
+        np.ldexp(w, k, out=w)
 
 
 def _check_settings(exact, score_range, transform):
@@ -147,6 +179,11 @@ class AUROCAccumulator:
     (5.96e-8); the widest cells are ``2**-14 = 6.1e-5`` wide (scores between
     0.25 and 0.75). Weights are float64: integer counts are exact up to
     2**53 per cell and never overflow; totals are summed with compensation.
+    Weights are scale-free: the histogram holds them divided by a power of
+    two (chosen from the first weighted batch, raised exactly when a later
+    batch or a merged state needs it), so multiplying every weight by any
+    factor from 1e-300 to 1e300 leaves the results unchanged (bitwise for a
+    power of two).
 
     Merging (``a.merge(b)``, ``a + b``, ``a += b``, ``sum(parts)``) gives the
     state of one accumulator fed all the batches: bitwise for unweighted
@@ -188,7 +225,8 @@ class AUROCAccumulator:
     True
     """
 
-    _STATE_VERSION = 1
+    # 2: weight_exp (the histogram's weights are scaled by 2**-weight_exp)
+    _STATE_VERSION = 2
     N_CELLS = KH.N_CELLS
 
     def __init__(self, exact=False, *, score_range=None, transform=None):
@@ -229,6 +267,8 @@ class AUROCAccumulator:
         """Forget every sample seen (the settings stay)."""
         with self._lock:
             self.n = 0
+            self._wexp = 0  # bounded mode: the histogram holds weights * 2**-_wexp
+            self._any_weight = False  # whether it holds any weight (None: look)
             if self._exact:
                 self._hist = None
                 self._scores, self._labels, self._weights = [], [], []
@@ -274,10 +314,7 @@ class AUROCAccumulator:
                                    and w.flags.c_contiguous))):
             y = y_true.view(_U8) if y_true.dtype in _AS_U8 else y_true
             with self._lock:  # the kernel adds into the shared histogram
-                code, idx = KH.update(self._hist, y, y_score, w, self._lo, self._hi,
-                                      self._affine, self._logit)
-                if not code:
-                    self.n += y_score.shape[0]
+                code, idx = self._hist_update(y, y_score, w)
             if code:
                 self._raise(code, idx, y_true, y_score, w)
             return self
@@ -297,10 +334,7 @@ class AUROCAccumulator:
             w = np.ascontiguousarray(w)
         if not self._exact:
             with self._lock:
-                code, idx = KH.update(self._hist, y, s, w, self._lo, self._hi, self._affine,
-                                      self._logit)
-                if not code:
-                    self.n += n
+                code, idx = self._hist_update(y, s, w)
             if code:
                 self._raise(code, idx, y_orig, y_score, w)
         else:
@@ -318,6 +352,36 @@ class AUROCAccumulator:
                     self._compact()
                 self.n += n
         return self
+
+    def _hist_update(self, y, s, w):
+        """Validate and add one batch to the histogram (under the lock), in
+        the state's weight scale: the scale is the batch's own when nothing
+        was added yet, and is raised (the histogram rescaled exactly) when
+        the batch's weights need a larger one.  (code, index) of the kernel."""
+        e, neutral = batch_exponent(w)
+        E = self._wexp
+        new = new_exponent(E, e, neutral, not self._weighty())
+        if new != E and self._weighty():
+            code, idx = KH.check(y, s, w, self._lo, self._hi)  # the state changes only if valid
+            if code:
+                return code, idx
+            scale_hist(self._hist, E - new)
+        if new:
+            w = np.full(s.shape[0], math.ldexp(1.0, -new)) if w is None else np.ldexp(w, -new)
+        code, idx = KH.update(self._hist, y, s, w, self._lo, self._hi, self._affine,
+                              self._logit)
+        if not code:
+            self._wexp = new
+            self.n += s.shape[0]
+            if not neutral:
+                self._any_weight = True
+        return code, idx
+
+    def _weighty(self):
+        """Whether the histogram holds any weight (bounded mode)."""
+        if self._any_weight is None:  # unknown after a load or merge: look
+            self._any_weight = bool(self._hist[:, :2].any())
+        return self._any_weight
 
     def _raise(self, code, idx, y_true, y_score, w):
         i = int(idx)
@@ -421,7 +485,17 @@ class AUROCAccumulator:
                 if len(self._scores) >= _COMPACT:
                     self._compact()
             else:
-                KH.merge_into(self._hist, other._hist)
+                src = other._hist
+                mine, theirs = self._wexp, other._wexp
+                to = new_exponent(mine, theirs, not other._weighty(), not self._weighty())
+                if mine != to:
+                    scale_hist(self._hist, mine - to)
+                if theirs != to:
+                    src = src.copy()
+                    scale_hist(src, theirs - to)
+                KH.merge_into(self._hist, src)
+                self._wexp = to
+                self._any_weight = self._any_weight or other._any_weight
             self.n += other.n
         return self
 
@@ -458,7 +532,8 @@ class AUROCAccumulator:
         """Plain-Python state: settings, n, and the data as little-endian bytes."""
         with self._lock:
             d = {"exact": self._exact, "score_range": self._score_range,
-                 "transform": self._transform, "n": int(self.n)}
+                 "transform": self._transform, "n": int(self.n),
+                 "weight_exp": int(self._wexp)}
             if self._exact:
                 self._compact()
                 if self._scores:
@@ -495,6 +570,7 @@ class AUROCAccumulator:
         if sr is not None and not isinstance(sr, tuple):
             C.fail("score_range", "None or a (lo, hi) tuple", sr)
         obj = _new(C, d, sr, type(self))
+        _set_wexp(C, obj, d, version)
 
         def raw(key, size, dtype):
             b = C.get(d, key, key)
@@ -536,7 +612,8 @@ class AUROCAccumulator:
         with self._lock:
             d = {"format": _FORMAT, "version": self._STATE_VERSION, "exact": self._exact,
                  "score_range": None if self._score_range is None else list(self._score_range),
-                 "transform": self._transform, "n": int(self.n), "n_cells": KH.N_CELLS}
+                 "transform": self._transform, "n": int(self.n), "n_cells": KH.N_CELLS,
+                 "weight_exp": int(self._wexp)}
             if self._exact:
                 self._compact()
                 if self._scores:
@@ -575,11 +652,13 @@ class AUROCAccumulator:
             raise ValueError(f"d has version {v}; this fastcal reads up to "
                              f"{cls._STATE_VERSION}.")
 
-        C.version(C.get(d, "version", "version"), range(1, cls._STATE_VERSION + 1), newer)
+        version = C.version(C.get(d, "version", "version"), range(1, cls._STATE_VERSION + 1),
+                            newer)
         sr = C.get(d, "score_range", "score_range")
         if sr is not None and not isinstance(sr, list):
             C.fail("score_range", "None or a list [lo, hi]", sr)
         obj = _new(C, d, sr, cls)
+        _set_wexp(C, obj, d, version)
         nc = d.get("n_cells", KH.N_CELLS)
         if nc != KH.N_CELLS or not isinstance(nc, int) or isinstance(nc, bool):
             raise ValueError(f"d holds a histogram of {nc!r} cells; this fastcal "
@@ -619,6 +698,20 @@ def _new(C, d, score_range, cls=AUROCAccumulator):
     obj = cls(exact, score_range=score_range, transform=tr)
     obj.n = C.integer(C.get(d, "n", "n"), "n")
     return obj
+
+
+def _set_wexp(C, obj, d, version):
+    """The histogram's weight exponent (version 2 on; 0 before), checked."""
+    if version < 2:
+        obj._wexp = 0
+        return
+    e = C.get(d, "weight_exp", "weight_exp")
+    if not (isinstance(e, (int, np.integer)) and not isinstance(e, (bool, np.bool_))
+            and -_WEXP_BOUND <= e <= _WEXP_BOUND):
+        C.fail("weight_exp", f"an integer in -{_WEXP_BOUND}..{_WEXP_BOUND}", e)
+    if obj._exact and e:
+        C.fail("weight_exp", "0 in exact mode (the kept weights are not scaled)", e)
+    obj._wexp = int(e)
 
 
 def _set_samples(C, obj, scores, labels, weights, pre):
@@ -672,6 +765,7 @@ def _set_cells(C, obj, idx, neg, pos, rep, pre):
         C.fail(f"{pre}score[{bad}]", f"a score that falls in cell {idx[bad]}",
                float(rep[bad]))
     h = obj._hist
+    obj._any_weight = None
     h[idx, 0] = neg
     h[idx, 1] = pos
     h[idx, 2] = rep

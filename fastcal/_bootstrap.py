@@ -22,6 +22,7 @@ import numbers
 import numpy as np
 
 from . import _core
+from . import _validation as V
 from ._kernels import _bootstrap as KB
 from ._kernels._common import CHUNK
 
@@ -147,7 +148,10 @@ class BootstrapState:
     Notes
     -----
     ``state`` is float64 ``(3 n_bins + 2, R)``; see
-    ``fastcal._kernels._bootstrap`` for the row layout.  An accumulator fed
+    ``fastcal._kernels._bootstrap`` for the row layout.  It holds the
+    replicate sums times ``2**-weight_exp`` (a power of two chosen from the
+    first weighted rows, raised exactly when later rows or a merged state need
+    it), so the intervals do not depend on the scale of the weights.  An accumulator fed
     the rows in batches with ``stream=0`` has exactly the weights of
     :func:`report_intervals` on the concatenated rows (same seed), so the
     same intervals up to floating-point summation order.
@@ -166,7 +170,8 @@ class BootstrapState:
     True
     """
 
-    _VERSION = 1
+    # 2: weight_exp (version-1 states load with 0)
+    _VERSION = 2
 
     def __init__(self, edges, *, n_resamples=1000, random_state=None, stream=0, right=True):
         edges = np.ascontiguousarray(edges, dtype=np.float64).ravel()
@@ -182,15 +187,19 @@ class BootstrapState:
         nb = edges.shape[0] - 1
         self.state = np.zeros((3 * nb + 2, self.n_resamples))
         self.has_scores = None
+        self.weight_exp = 0
 
     @property
     def n_bins(self):
         return self.edges.shape[0] - 1
 
-    def update(self, conf, corr, terms=None, sample_weight=None, *, row_offset=None):
+    def update(self, conf, corr, terms=None, sample_weight=None, *, row_offset=None,
+               weight_exp=0):
         """Add rows (``conf`` float64 (n,), ``corr`` bool (n,), ``terms`` float64
         (n, 2) Brier/NLL terms or None, ``sample_weight`` (n,) or None) with
-        global row indices ``row_offset ..`` (default: after the rows seen)."""
+        global row indices ``row_offset ..`` (default: after the rows seen).
+        ``weight_exp``: the weights were already divided by ``2**weight_exp``
+        (otherwise they are scaled here, see :func:`V.weight_exponent`)."""
         conf = np.ascontiguousarray(conf, dtype=np.float64)
         corr = np.ascontiguousarray(corr, dtype=np.bool_)
         n = conf.shape[0]
@@ -214,13 +223,22 @@ class BootstrapState:
             raise ValueError(f"row_offset must be >= 0; got {row_offset!r}.")
         if n == 0:
             return self
+        e = V.weight_exponent(sample_weight)
+        sample_weight = V.scale(sample_weight, e)
         self._claim(self.ranges, self.stream, lo, lo + n)
-        self.state += replicate_state(conf, corr, terms, sample_weight, self.edges,
-                                      right=self.right, seed=self.seed, stream=self.stream,
-                                      row_offset=lo, n_resamples=self.n_resamples)
+        self._add(replicate_state(conf, corr, terms, sample_weight, self.edges,
+                                  right=self.right, seed=self.seed, stream=self.stream,
+                                  row_offset=lo, n_resamples=self.n_resamples),
+                  int(weight_exp) + e)
         self.rows = max(self.rows, lo + n)
         self.has_scores = has
         return self
+
+    def _add(self, part, e):
+        """``state += part * 2**e``, kept in one scale: the part's own while the
+        state holds no weight, else the larger of the two (the other rescaled
+        exactly by a power of two)."""
+        self.state, self.weight_exp = _add_scaled(self.state, self.weight_exp, part, e)
 
     @staticmethod
     def _claim(ranges, stream, lo, hi):
@@ -251,7 +269,8 @@ class BootstrapState:
             for lo, hi in rs:
                 self._claim(ranges, s, lo, hi)
         self.ranges = ranges
-        self.state = self.state + other.state
+        self.state, self.weight_exp = _add_scaled(self.state, self.weight_exp, other.state,
+                                                  other.weight_exp, copy=True)
         if self.has_scores is None:
             self.has_scores = other.has_scores
         return self
@@ -267,14 +286,35 @@ class BootstrapState:
     def __getstate__(self):
         return (self._VERSION, {k: getattr(self, k) for k in
                                 ("edges", "n_resamples", "seed", "right", "stream", "rows",
-                                 "ranges", "state", "has_scores")})
+                                 "ranges", "state", "has_scores", "weight_exp")})
 
     def __setstate__(self, st):
         version, d = st
-        if version != self._VERSION:
+        if version not in (1, self._VERSION):
             raise ValueError(f"unknown BootstrapState pickle version {version}")
+        self.weight_exp = 0  # version 1: weights as given
         for k, v in d.items():
             setattr(self, k, v)
+
+
+def _add_scaled(state, E, part, e, copy=False):
+    """``(state', E')`` with ``state' * 2**E' = state * 2**E + part * 2**e``:
+    E' is e while ``state`` holds no weight, else the larger exponent (the
+    other array multiplied exactly by a power of two; values far below the
+    larger scale may round).  In place unless ``copy``."""
+    if not part.any():  # no weight: its scale must not change the state's
+        return (state.copy() if copy else state), E
+    if not state.any():
+        E = e
+    new = max(E, e)
+    if new != E:
+        state = np.ldexp(state, E - new)
+    elif copy:
+        state = state.copy()
+    if new != e:
+        part = np.ldexp(part, e - new)
+    state += part
+    return state, new
 
 
 def report_intervals(b, *, ci=0.95, n_resamples=1000, random_state=None, right=True):

@@ -539,7 +539,7 @@ def test_pickle_mid_stream_then_continue(rng, kw):
     assert pickle.loads(pickle.dumps(acc)).compute() == whole.compute()
     # the pickled state holds no numba objects and no numpy arrays (plain bytes)
     version, d = acc.__getstate__()
-    assert version == AUROCAccumulator._STATE_VERSION == 1
+    assert version == AUROCAccumulator._STATE_VERSION == 2
     assert all(isinstance(v, (bool, int, float, str, bytes, tuple, type(None))) for v in d.values())
 
 
@@ -565,13 +565,13 @@ def test_bad_dicts_and_newer_states():
     d = AUROCAccumulator().to_dict()
     with pytest.raises(ValueError, match="found format 'x'"):
         AUROCAccumulator.from_dict(dict(d, format="x"))
-    with pytest.raises(ValueError, match="d has version 2; this fastcal reads up to 1"):
-        AUROCAccumulator.from_dict(dict(d, version=2))
+    with pytest.raises(ValueError, match="d has version 3; this fastcal reads up to 2"):
+        AUROCAccumulator.from_dict(dict(d, version=3))
     with pytest.raises(ValueError, match="d holds a histogram of 10 cells; this fastcal uses 188419"):
         AUROCAccumulator.from_dict(dict(d, n_cells=10))
     acc = AUROCAccumulator()
-    with pytest.raises(ValueError, match=r"saved by a newer fastcal \(state version 2\)"):
-        acc.__setstate__((2, {}))
+    with pytest.raises(ValueError, match=r"saved by a newer fastcal \(state version 3\)"):
+        acc.__setstate__((3, {}))
 
 
 def _v1_data():

@@ -132,7 +132,7 @@ def test_auroc_pickled_state_is_checked():
     with pytest.raises(ValueError, match=r"neg\[0\] must be a finite number >= 0"):
         AUROCAccumulator.__new__(AUROCAccumulator).__setstate__(
             (v, dict(d, values=vals.tobytes())))
-    with pytest.raises(ValueError, match=r"state: version must be the integer 1; found '1'"):
+    with pytest.raises(ValueError, match=r"state: version must be an integer in 1\.\.2; found '1'"):
         AUROCAccumulator.__new__(AUROCAccumulator).__setstate__(("1", d))
 
 
@@ -515,7 +515,8 @@ def check_tampered(kind, fmt, data):
     # it loaded: it must be usable, and say what the state said
     _use(loaded)
     again = save(loaded)
-    if path and path[0] == "version":
+    if path and path[0] == "version" or (fmt == "pickle" and path == (0,)
+                                         and isinstance(original, tuple)):
         return "loaded"  # an older supported version: saved as the current one
     if _exists(tampered, path):
         want = _at(tampered, path)

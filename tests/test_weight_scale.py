@@ -269,12 +269,14 @@ def test_smooth_ece_rejects_all_zero_weights():
 
 
 # ------------------------------------------------------------------ accumulators
-@pytest.mark.xfail(reason="issue 16: the bounded AUROC of the accumulators is not yet "
-                   "scale-free (owned by the accumulator work, not the public layer)",
-                   strict=False)
 def test_accumulators_bounded_auroc_scale_free():
+    # properties over streams, merges and saved states: tests/test_accumulator_scale.py
     y, p = [0, 1, 0, 1], [0.1, 0.9, 0.2, 0.8]
-    for c in (1e155, 1e-170):
+    for c in (1e155, 1e-170, 1e308, 5e-324):  # NaN at 1e155 and 1e-170
         assert fastcal.AUROCAccumulator().update(y, p, sample_weight=[c] * 4).compute() == 1.0
         r = fastcal.CalibrationAccumulator().update(y, p, sample_weight=[c] * 4).compute()
         assert r.auroc == 1.0
+        assert math.isclose(r.ece, fastcal.ece(y, p), rel_tol=1e-12)  # 0.0 at 1e308
+        assert math.isclose(r.brier, fastcal.brier_score(y, p), rel_tol=1e-12)
+        assert math.isclose(r.weight, 4 * c, rel_tol=1e-12) or (r.weight == math.inf
+                                                               and 4 * c == math.inf)
