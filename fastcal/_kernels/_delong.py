@@ -87,6 +87,26 @@ def argsort_keys(score):
 
 
 @njit(**OPTS)
+def _tie_block(k, order, label, weight, weighted, i):
+    """The block of sorted keys equal to ``k[i]``: its end ``j`` and the
+    positive and negative weight in it (summed in sorted order)."""
+    n = k.shape[0]
+    j = i
+    pw = 0.0
+    nw = 0.0
+    ki = k[i]
+    while j < n and k[j] == ki:
+        r = order[j]
+        wr = weight[r] if weighted else 1.0
+        if label[r]:
+            pw += wr
+        else:
+            nw += wr
+        j += 1
+    return j, pw, nw
+
+
+@njit(**OPTS)
 def placements(score, label, weight, wpos, out):
     """out[i] = negative weight below (positives) / positive weight above
     (negatives) sample i, ties 1/2; returns U = sum_pos w_i out[i]."""
@@ -98,18 +118,7 @@ def placements(score, label, weight, wpos, out):
     u = 0.0
     i = 0
     while i < n:
-        j = i
-        pw = 0.0
-        nw = 0.0
-        ki = k[i]
-        while j < n and k[j] == ki:
-            r = order[j]
-            wr = weight[r] if weighted else 1.0
-            if label[r]:
-                pw += wr
-            else:
-                nw += wr
-            j += 1
+        j, pw, nw = _tie_block(k, order, label, weight, weighted, i)
         a = nbelow + 0.5 * nw
         b = (wpos - pbelow - pw) + 0.5 * pw
         for t in range(i, j):
@@ -148,18 +157,7 @@ def mann_whitney_sorted(score, label, weight, want):
     u = 0.0
     i = 0
     while i < n:
-        j = i
-        pw = 0.0
-        nw = 0.0
-        ki = k[i]
-        while j < n and k[j] == ki:
-            r = order[j]
-            wr = weight[r] if weighted else 1.0
-            if label[r]:
-                pw += wr
-            else:
-                nw += wr
-            j += 1
+        j, pw, nw = _tie_block(k, order, label, weight, weighted, i)
         a = nbelow + 0.5 * nw
         u += pw * a
         if want:
