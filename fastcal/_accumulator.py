@@ -343,17 +343,14 @@ class CalibrationAccumulator:
             code = 0
             with self._lock:  # the kernel adds into the state (a small batch: a short hold)
                 if self._layout == "binary" and not self._wexp:  # (a reset() may have come)
-                    if self._auc is None:
-                        code, idx = A.binary_update(y_true, y_prob, None, edges, R, L,
-                                                    _EPS[src], True, self._hi, self._lo,
-                                                    None, None, None)
-                    else:
-                        sc = self._scratch
-                        if sc is None or sc[0] != n:  # reused: no allocation per small update
-                            sc = self._scratch = (n, np.empty(n), np.empty(n, np.bool_))
-                        code, idx = A.binary_update(y_true, y_prob, None, edges, R, L,
-                                                    _EPS[src], True, self._hi, self._lo,
-                                                    sc[1], sc[2], self._auc._hist)
+                    sc = self._scratch
+                    if sc is None or sc[0] != n:  # reused: no allocation per small update
+                        sc = self._scratch = (n, np.empty(n), np.empty(n, np.bool_),
+                                              np.empty((n, 2)))
+                    code, idx = A.binary_update(
+                        y_true, y_prob, None, edges, R, L, _EPS[src], True, self._hi, self._lo,
+                        sc[1], sc[2], sc[3], None if self._auc is None else self._auc._hist)
+                    if self._auc is not None:
                         self._auc._any_weight = None  # filled by the kernel: look when needed
                     if not code:
                         if self._auc is not None:
@@ -402,11 +399,9 @@ class CalibrationAccumulator:
         if self._half_life is not None:
             shift, w = self._decay_weights(n, w, keep)
         eps = V.eps_for(src)
-        conf = corr = terms = None
-        if self._auc is not None or self._boot is not None:
-            conf, corr = np.empty(n), np.empty(n, np.bool_)
-        if self._boot is not None:
-            terms = np.empty((n, 2))
+        # per-row confidence, correctness and Brier/NLL terms: summed with
+        # compensation below (A.dd_scatter), and the AUROC/bootstrap input
+        conf, corr, terms = np.empty(n), np.empty(n, np.bool_), np.empty((n, 2))
         if layout == "binary":
             code, idx, bins, sc = _core.run(
                 B.binary_stats, B.binary_stats_parallel, n, y_true, y_prob, w, edges, True,
@@ -420,6 +415,11 @@ class CalibrationAccumulator:
                 mask, one, tab, w, edges, True, R, L, True, eps, tol, True, IG, conf, corr,
                 terms, min_work=_PARALLEL_MIN)
         V.raise_for_status(code, idx, y_true, y_prob, w_user, ignore_index=IG, src=src)
+        # the batch's compensated sums (double-double), unlocked: the kernel's
+        # float64 bins and scores are not used
+        bh = np.zeros(3 * self._n_bins + 2)
+        bl = np.zeros(3 * self._n_bins + 2)
+        A.dd_scatter(conf, corr, terms, w, edges[0], R, bins, bh, bl)
         cw = None
         if self._classwise:  # validated above: the second pass checks nothing
             code, idx, cw, _ = _core.run(
@@ -467,9 +467,9 @@ class CalibrationAccumulator:
             self._wexp = new
             d = e - new  # the batch's sums times 2**d are in the state's scale
             if d:
-                bins, sc = np.ldexp(bins, d), np.ldexp(sc, d)
+                bh, bl = np.ldexp(bh, d), np.ldexp(bl, d)
                 cw = None if cw is None else np.ldexp(cw, d)
-            A.add_batch(self._hi, self._lo, bins, sc)
+            A.add_dd(self._hi, self._lo, bh, bl)
             if self._auroc == "bounded":
                 self._auc._wexp = new
                 if d:  # the rows' weights in the state's scale (true weights * 2**-new)

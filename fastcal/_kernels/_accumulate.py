@@ -7,9 +7,19 @@ was valid, so a failed update leaves the state untouched.
 State layout (float64, C-contiguous, 1-D): ``hi`` and ``lo`` hold an unevaluated
 sum ``hi + lo`` (double-double) of, in order, the ``bins`` array of the batch
 kernels flattened (``(3, n_bins)`` or ``(C, 3, n_bins)``) followed by the two
-fused scores (weighted sums of the Brier and NLL terms).  Every addition is a
-TwoSum, so a stream of 1e9 samples in 1e5 batches loses nothing to rounding in
-the running sums (each batch's own float64 sum is the functional kernel's).
+fused scores (weighted sums of the Brier and NLL terms).
+
+Compensated within a batch too: the batch kernel (``_binned``, unchanged: the
+functional path's hot loop) validates the batch and writes each row's
+confidence, correctness and Brier/NLL terms; :func:`dd_scatter` then adds every
+row into per-bin double-double sums (TwoSum), and those are added into the
+state with TwoSum again.  So each bin's sum of weights, of weight x confidence
+and of weight x correct, and the Brier and NLL sums, are the double-double
+sums of the per-row float64 values (``w``, ``fl(w * c)``, ``w`` or 0,
+``fl(w * term)``; with unit weights the first three are the exact data), off
+by at most n * 2**-106 of their magnitude: within one float64 ulp of the exact
+sum whatever the data and the batch split.  The classwise blocks are the
+kernel's float64 batch sums added with TwoSum.
 
 The AUROC histogram ``hist`` (``(2, n_cells)``: negatives, positives; see
 ``_auroc_hist``) receives each sample's weight in the cell of its confidence,
@@ -20,7 +30,7 @@ import numpy as np
 from numba import njit
 
 from . import _auroc_hist as KH
-from ._binned import binary_stats, toplabel_stats
+from ._binned import binary_stats, find_bin, toplabel_stats
 from ._common import OK, OPTS
 
 
@@ -34,6 +44,87 @@ def two_sum_into(hi, lo, x, off):
         bb = s - a
         lo[off + i] += (a - (s - bb)) + (b - bb)
         hi[off + i] = s
+
+
+@njit(**OPTS)
+def dd_add(hi, lo, k, x):
+    """``hi[k] + lo[k] += x`` (TwoSum, the rounding error into ``lo[k]``)."""
+    a = hi[k]
+    s = a + x
+    bb = s - a
+    lo[k] += (a - (s - bb)) + (x - bb)
+    hi[k] = s
+
+
+# Interleaved copies of the per-bin double-double sums in dd_scatter: row i
+# adds into copy i % _WAYS, so rows falling in the same bin one after the
+# other do not wait on each other's store (a power of two).
+_WAYS = 4
+
+
+@njit(**OPTS)
+def dd_scatter(conf, corr, terms, w, edges, right, bins, hi, lo):
+    """Add each row (confidence ``conf``, correct ``corr``, Brier/NLL ``terms``
+    (n, 2), weight ``w`` or None for 1) into the double-double sums ``hi + lo``
+    of the state layout (``(3, n_bins)`` bins, then the two scores), in the
+    bin the batch kernel used (uniform ``edges``).  Rows with a NaN confidence
+    (ignored padding) are skipped.  Every addition is a TwoSum.
+
+    Unweighted, the bin counts and correct counts are taken from the batch
+    kernel's ``bins``: integers below 2**53, so its float64 sums are exact."""
+    nb = edges.shape[0] - 1
+    on = np.bool_(True)  # uniform bins (not a literal)
+    m = 3 * nb
+    bh = np.zeros(_WAYS * m)
+    bl = np.zeros(_WAYS * m)
+    b0 = 0.0  # Brier and NLL sums: (b0, b1) and (n0, n1) double-double
+    b1 = 0.0
+    n0 = 0.0
+    n1 = 0.0
+    for i in range(conf.shape[0]):
+        c = conf[i]
+        if c != c:
+            continue
+        wi = 1.0 if w is None else w[i]
+        k = find_bin(c, edges, nb, on, right) + (i & (_WAYS - 1)) * m
+        dd_add(bh, bl, nb + k, wi * c)
+        if w is not None:
+            dd_add(bh, bl, k, wi)
+            dd_add(bh, bl, 2 * nb + k, wi * np.float64(corr[i]))  # exact: 0 or wi
+        x = wi * terms[i, 0]
+        s = b0 + x
+        bb = s - b0
+        b1 += (b0 - (s - bb)) + (x - bb)
+        b0 = s
+        x = wi * terms[i, 1]
+        s = n0 + x
+        bb = s - n0
+        n1 += (n0 - (s - bb)) + (x - bb)
+        n0 = s
+    if w is None:  # exact integer counts
+        for k in range(nb):
+            bh[k] = bins[0, k]
+            bh[2 * nb + k] = bins[2, k]
+    for j in range(_WAYS):
+        for k in range(m):
+            dd_add(hi, lo, k, bh[j * m + k])
+            lo[k] += bl[j * m + k]
+    dd_add(hi, lo, m, b0)
+    lo[m] += b1
+    dd_add(hi, lo, m + 1, n0)
+    lo[m + 1] += n1
+
+
+@njit(**OPTS)
+def add_dd(hi, lo, bh, bl):
+    """``hi + lo += bh + bl`` elementwise (double-double addition)."""
+    for i in range(bh.shape[0]):
+        a = hi[i]
+        b = bh[i]
+        s = a + b
+        bb = s - a
+        lo[i] += ((a - (s - bb)) + (b - bb)) + bl[i]
+        hi[i] = s
 
 
 @njit(**OPTS)
@@ -65,17 +156,18 @@ def hist_scatter(hist, conf, corr, w):
 
 
 @njit(**OPTS)
-def binary_update(y, p, w, edges, right, logits, eps, check, hi, lo, conf, corr, hist):
+def binary_update(y, p, w, edges, right, logits, eps, check, hi, lo, conf, corr, terms, hist):
     """Serial pass over a binary batch, added to the state when valid.
 
-    Returns ``(code, index)``.  With ``hist`` (then ``conf``/``corr`` are
-    scratch arrays of length n) the rows also go into the AUROC histogram.
+    Returns ``(code, index)``.  ``conf``, ``corr`` and ``terms`` are scratch
+    arrays of n rows: the rows are added with compensation (:func:`dd_scatter`).
+    With ``hist`` the rows also go into the AUROC histogram.
     """
     on = np.bool_(True)  # not a literal: the same specialisation as the public layer's
     code, idx, bins, sc = binary_stats(y, p, w, edges, on, right, logits, on, eps, check,
-                                       conf, corr, None)
+                                       conf, corr, terms)
     if code == OK:
-        add_batch(hi, lo, bins, sc)
+        dd_scatter(conf, corr, terms, w, edges[0], right, bins, hi, lo)
         if hist is not None:
             hist_scatter(hist, conf, corr, w)
     return code, idx
