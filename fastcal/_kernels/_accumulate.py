@@ -128,14 +128,6 @@ def add_dd(hi, lo, bh, bl):
 
 
 @njit(**OPTS)
-def add_batch(hi, lo, bins, scores):
-    """Add one batch's ``bins`` (any shape, C order) and ``scores`` (2,) to the state."""
-    flat = bins.reshape(-1)
-    two_sum_into(hi, lo, flat, 0)
-    two_sum_into(hi, lo, scores, flat.shape[0])
-
-
-@njit(**OPTS)
 def scale_state(hi, lo, f):
     """Multiply the state by ``f`` (a power of two keeps it exact)."""
     for i in range(hi.shape[0]):
