@@ -153,6 +153,12 @@ class CalibrationAccumulator:
     match. ``from_logits`` may differ between batches (the report's
     convention then says which NLL rules were mixed).
 
+    Weights are scale-free: multiplying every weight by a factor from 1e-300
+    to 1e300 changes no gauge, AUROC or interval (bitwise for a power of two),
+    whatever the batch split and the merges; the state keeps the weight sums
+    divided by a power of two (``weight_exp`` in :meth:`to_dict`), and the
+    report's weight sums are in the caller's units.
+
     Threads: one accumulator may be updated (and merged, computed, copied,
     pickled) from several threads at once. A batch's compiled pass runs
     outside the accumulator's lock, into per-call partial sums that are

@@ -290,3 +290,23 @@ def test_invalid_weight_exp_in_a_state_is_refused():
     e = AUROCAccumulator(exact=True).update(y, p).to_dict()
     with pytest.raises(ValueError, match="weight_exp must be 0 in exact mode"):
         AUROCAccumulator.from_dict(dict(e, weight_exp=3))
+
+
+@pytest.mark.parametrize("c", [1e300, 1e-300])
+def test_auroc_accumulator_saved_state_carries_the_scale(c):
+    d = _data(4, 300)
+    y, p, w = d["y"], d["p"], d["w"]
+    whole = AUROCAccumulator().update(y[:150], p[:150], sample_weight=w[:150] * c)
+    whole.update(y[150:], p[150:], sample_weight=w[150:])
+    for save, load in ((lambda a: json.dumps(a.to_dict()),
+                        lambda s: AUROCAccumulator.from_dict(json.loads(s))),
+                       (pickle.dumps, pickle.loads)):
+        acc = load(save(AUROCAccumulator().update(y[:150], p[:150], sample_weight=w[:150] * c)))
+        assert acc._wexp != 0  # the saved state carried the exponent
+        acc.update(y[150:], p[150:], sample_weight=w[150:])
+        np.testing.assert_array_equal(_auroc_values(acc), _auroc_values(whole))
+        np.testing.assert_array_equal(acc._hist, whole._hist)
+    # scaled back: the same as the stream whose second half is divided by c
+    ref = AUROCAccumulator().update(y[:150], p[:150], sample_weight=w[:150])
+    ref.update(y[150:], p[150:], sample_weight=w[150:] / c)
+    np.testing.assert_allclose(_auroc_values(whole), _auroc_values(ref), rtol=1e-12)
