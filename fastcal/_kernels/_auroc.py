@@ -756,23 +756,24 @@ def _mann_whitney_radix(score, label, weight, want):
     """
     n = score.shape[0]
     weighted = weight.shape[0] > 0
-    kmin, kmax = _minmax_part(score, 0, n)
+    kmin, kmax = _minmax_part(score, np.intp(0), n)
     if kmin >= kmax:  # all equal, or n == 0
         wp, wn = _class_sums(label, weight, weighted)
-        return 0.5 * wp * wn, wp, wn, _degenerate_q(wp, wn, True)
+        return 0.5 * wp * wn, wp, wn, _degenerate_q(wp, wn, np.bool_(True))
     shift, nb = _choose_shift(kmax - kmin, _top_bits(n))
     cnt = np.zeros((1, 2 * nb), np.intp)
-    _hist_part(score, label, 0, n, kmin, shift, cnt[0])
+    _hist_part(score, label, np.intp(0), n, kmin, shift, cnt[0])
     bnd, npos = _offsets(cnt, nb)
     ptot = 0
     for c in range(nb):
         ptot += npos[c]
     if ptot == 0 or ptot == n:
         wp, wn = _class_sums(label, weight, weighted)
-        return 0.0, wp, wn, _degenerate_q(wp, wn, False)
+        return 0.0, wp, wn, _degenerate_q(wp, wn, np.bool_(False))
     keys = np.empty(n, np.uint64)
     wts = np.empty(n if weighted else 0, np.float64)
-    _scatter_part(score, label, weight, weighted, 0, n, kmin, shift, cnt[0], keys, wts)
+    _scatter_part(score, label, weight, weighted, np.intp(0), n, kmin, shift, cnt[0],
+                  keys, wts)
     ub = np.empty(nb, np.float64)
     wpb = np.empty(nb, np.float64)
     wnb = np.empty(nb, np.float64)
@@ -855,7 +856,7 @@ def _mann_whitney_par(score, label, weight, want):
             kmax = kmaxs[t]
     if kmin >= kmax:  # all equal, or n == 0
         wp, wn = _class_sums(label, weight, weighted)
-        return 0.5 * wp * wn, wp, wn, _degenerate_q(wp, wn, True)
+        return 0.5 * wp * wn, wp, wn, _degenerate_q(wp, wn, np.bool_(True))
 
     shift, nb = _choose_shift(kmax - kmin, _top_bits(n))
     cnt = np.zeros((P, 2 * nb), np.intp)
@@ -871,7 +872,7 @@ def _mann_whitney_par(score, label, weight, want):
         ptot += npos[c]
     if ptot == 0 or ptot == n:
         wp, wn = _class_sums(label, weight, weighted)
-        return 0.0, wp, wn, _degenerate_q(wp, wn, False)
+        return 0.0, wp, wn, _degenerate_q(wp, wn, np.bool_(False))
 
     keys = np.empty(n, np.uint64)
     wts = np.empty(n if weighted else 0, np.float64)
@@ -887,7 +888,7 @@ def _mann_whitney_par(score, label, weight, want):
     wpb = np.empty(nb, np.float64)
     wnb = np.empty(nb, np.float64)
     qb = _q_buckets(nb, want)
-    gstart, gcost = _groups(bnd, npos, weighted, _NGROUPS)
+    gstart, gcost = _groups(bnd, npos, weighted, np.intp(_NGROUPS))
     ng = gcost.shape[0]
     order = np.argsort(-gcost, kind="mergesort")  # largest first
     for w in prange(W):

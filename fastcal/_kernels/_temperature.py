@@ -473,7 +473,7 @@ def _ece_mc_chunk(P, y, w, beta, lo, hi, edges, bins):
                 s += E[base + k]
             c = 1.0 / s
             wi = 1.0 if w is None else w[first + q]
-            b = find_bin(c, edges, nb, True, True)
+            b = find_bin(c, edges, nb, np.bool_(True), np.bool_(True))
             bins[0, b] += wi
             bins[1, b] += wi * c
             bins[2, b] += wi * T[q]
@@ -487,7 +487,7 @@ def _ece_bin_chunk(z, y, w, beta, lo, hi, edges, bins):
         c = sigmoid(beta * np.float64(z[i]))
         t = 1.0 if y[i] == 1 else 0.0
         wi = 1.0 if w is None else w[i]
-        b = find_bin(c, edges, nb, True, True)
+        b = find_bin(c, edges, nb, np.bool_(True), np.bool_(True))
         bins[0, b] += wi
         bins[1, b] += wi * c
         bins[2, b] += wi * t
