@@ -3,7 +3,9 @@ merges (DESIGN.md section 4).
 
 State is a few fixed-size float64 arrays (per bin: weight, weight x
 confidence, weight x correct; the Brier and NLL sums), kept as double-double
-sums; an update is one pass of the functional API's own kernel over the batch.
+sums, times 2**-weight_exp (weights are scale-free); an update is one pass of
+the functional API's own kernel over the batch (validation and per-row
+values), whose rows are then added with compensation (``_accumulate``).
 """
 
 import contextlib
@@ -423,14 +425,12 @@ class CalibrationAccumulator:
         V.raise_for_status(code, idx, y_true, y_prob, w_user, ignore_index=IG, src=src)
         # the batch's compensated sums (double-double), unlocked: the kernel's
         # float64 bins and scores are not used
-        bh = np.zeros(3 * self._n_bins + 2)
-        bl = np.zeros(3 * self._n_bins + 2)
+        bh = np.zeros(self._size(C))
+        bl = np.zeros(self._size(C))
         A.dd_scatter(conf, corr, terms, w, edges[0], R, bins, bh, bl)
-        cw = None
-        if self._classwise:  # validated above: the second pass checks nothing
-            code, idx, cw, _ = _core.run(
-                B.classwise_stats, B.classwise_stats_parallel, n * C, y_true, y_prob, K, shift_,
-                mask, one, tab, w, edges, True, R, L, tol, None, min_work=_PARALLEL_MIN)
+        if self._classwise:  # validated above: this pass checks nothing
+            A.dd_scatter_classwise(y_true, y_prob, K, shift_, mask, one, tab, w, edges[0], R, L,
+                                   3 * self._n_bins + 2, bh, bl)
         if keep is not None:
             if conf is not None and kept < n:
                 conf, corr = conf[keep], corr[keep]
@@ -474,7 +474,6 @@ class CalibrationAccumulator:
             d = e - new  # the batch's sums times 2**d are in the state's scale
             if d:
                 bh, bl = np.ldexp(bh, d), np.ldexp(bl, d)
-                cw = None if cw is None else np.ldexp(cw, d)
             A.add_dd(self._hi, self._lo, bh, bl)
             if self._auroc == "bounded":
                 self._auc._wexp = new
@@ -486,8 +485,6 @@ class CalibrationAccumulator:
                 self._auc.n += kept
             elif self._auroc == "exact" and kept:
                 self._auc.update(corr, conf, sample_weight=w_user)
-            if cw is not None:
-                A.two_sum_into(self._hi, self._lo, cw.reshape(-1), 3 * self._n_bins + 2)
             self._n += kept
             self._weighted |= weighted
             self._nll_modes.add(mode)

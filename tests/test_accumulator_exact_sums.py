@@ -128,3 +128,39 @@ def test_weighted_and_top_label_batches_are_compensated():
             _assert_within_one_ulp(acc, b, math.fsum(w[m]), f"bin {b} weight")
             _assert_within_one_ulp(acc, N_BINS + b, math.fsum(w[m] * conf[m]),
                                    f"bin {b} confidence")
+
+
+@pytest.mark.parametrize("logits", [False, True])
+def test_classwise_blocks_are_compensated(logits):
+    """Classwise blocks: per class and bin, the weight / confidence / correct
+    sums are within an ulp of math.fsum of the rows' values (the classwise
+    kernel's own values: fastcal's softmax for logits)."""
+    from fastcal import _validation as V
+    from fastcal._kernels import _binned as B
+
+    rng = np.random.default_rng(9)
+    n, C = 200_000, 3
+    Z = rng.normal(size=(n, C)) * 2
+    P = Z if logits else np.exp(Z) / np.exp(Z).sum(1, keepdims=True)
+    y = rng.integers(0, C, n)
+    w = rng.random(n)
+    if logits:
+        K, shift, mask, one = V.keys(P, P.dtype)
+        vals = B.softmax_rows(P, K, None, shift, mask, one)
+    else:
+        vals = P
+    acc = CalibrationAccumulator(N_BINS, classwise=True, auroc=None)
+    for lo in range(0, n, 50_000):
+        acc.update(y[lo:lo + 50_000], P[lo:lo + 50_000], sample_weight=w[lo:lo + 50_000],
+                   from_logits=logits)
+    off = 3 * N_BINS + 2
+    for k in range(C):
+        kb = _bins(vals[:, k])
+        for b in range(N_BINS):
+            m = kb == b
+            base = off + k * 3 * N_BINS + b
+            _assert_within_one_ulp(acc, base, math.fsum(w[m]), f"class {k} bin {b} weight")
+            _assert_within_one_ulp(acc, base + N_BINS, math.fsum(w[m] * vals[m, k]),
+                                   f"class {k} bin {b} confidence")
+            _assert_within_one_ulp(acc, base + 2 * N_BINS, math.fsum(w[m & (y == k)]),
+                                   f"class {k} bin {b} correct")

@@ -1,8 +1,8 @@
 """Streaming state updates: one batch's binned statistics into an accumulator.
 
 The batch pass is the functional API's own kernel (``_binned``); this module
-only adds its result into the accumulator's state, and only when the batch
-was valid, so a failed update leaves the state untouched.
+adds its rows into the accumulator's state, and only when the batch was valid,
+so a failed update leaves the state untouched.
 
 State layout (float64, C-contiguous, 1-D): ``hi`` and ``lo`` hold an unevaluated
 sum ``hi + lo`` (double-double) of, in order, the ``bins`` array of the batch
@@ -18,8 +18,9 @@ and of weight x correct, and the Brier and NLL sums, are the double-double
 sums of the per-row float64 values (``w``, ``fl(w * c)``, ``w`` or 0,
 ``fl(w * term)``; with unit weights the first three are the exact data), off
 by at most n * 2**-106 of their magnitude: within one float64 ulp of the exact
-sum whatever the data and the batch split.  The classwise blocks are the
-kernel's float64 batch sums added with TwoSum.
+sum whatever the data and the batch split.  The classwise blocks are summed
+the same way by :func:`dd_scatter_classwise` (the values of the classwise
+kernel, recomputed with its expressions).
 
 The AUROC histogram ``hist`` (``(2, n_cells)``: negatives, positives; see
 ``_auroc_hist``) receives each sample's weight in the cell of its confidence,
@@ -30,20 +31,10 @@ import numpy as np
 from numba import njit
 
 from . import _auroc_hist as KH
-from ._binned import binary_stats, find_bin, toplabel_stats
+from ._binned import (EXP_BLOCK, binary_stats, class_label, find_bin, row_logits_tab,
+                      toplabel_stats, value)
+from ._vmath import exp_
 from ._common import OK, OPTS
-
-
-@njit(**OPTS)
-def two_sum_into(hi, lo, x, off):
-    """``hi[off + i] + lo[off + i] += x[i]`` for every i (TwoSum, error into lo)."""
-    for i in range(x.shape[0]):
-        a = hi[off + i]
-        b = x[i]
-        s = a + b
-        bb = s - a
-        lo[off + i] += (a - (s - bb)) + (b - bb)
-        hi[off + i] = s
 
 
 @njit(**OPTS)
@@ -113,6 +104,35 @@ def dd_scatter(conf, corr, terms, w, edges, right, bins, hi, lo):
     lo[m] += b1
     dd_add(hi, lo, m + 1, n0)
     lo[m + 1] += n1
+
+
+@njit(**OPTS)
+def dd_scatter_classwise(y, P, K, shift, mask, one, tab, w, edges, right, logits, off, hi, lo):
+    """The classwise blocks ``(C, 3, n_bins)`` (from ``hi[off]`` on) of a
+    validated (n, C) batch as double-double sums: per class k the binary
+    problem (P[:, k] or its softmax, y == k), with exactly the values and bins
+    of ``_binned.classwise_chunk`` (uniform ``edges``), every addition a TwoSum."""
+    nb = edges.shape[0] - 1
+    C = P.shape[1]
+    on = np.bool_(True)
+    buf = np.empty(2 * EXP_BLOCK)
+    for i in range(P.shape[0]):
+        lab, _ = class_label(y[i], C)
+        wi = 1.0 if w is None else w[i]
+        zmax = 0.0
+        s = 1.0
+        if logits is not None:
+            am, zmax, s, s2, nbad = row_logits_tab(P, K, tab, i, shift, mask, one, None, buf)
+        for k in range(C):
+            if logits is not None:
+                c = exp_(value(P, i, k, tab) - zmax) / s
+            else:
+                c = value(P, i, k, tab)
+            b = off + k * 3 * nb + find_bin(c, edges, nb, on, right)
+            dd_add(hi, lo, b, wi)
+            dd_add(hi, lo, b + nb, wi * c)
+            if k == lab:
+                dd_add(hi, lo, b + 2 * nb, wi)
 
 
 @njit(**OPTS)
