@@ -53,6 +53,11 @@ def _exercise():
         fastcal.ece(yc, Z, from_logits=True, classwise=True)
         fastcal.auroc(y, p, sample_weight=w)
         fastcal.auroc_ci(y, p)
+    # from 2**17 scores on, the AUROC and its DeLong interval take the radix kernels
+    p = rng.random((1 << 17) + 5)
+    y = (rng.random(p.shape[0]) < p).astype(np.int64)
+    fastcal.auroc(y, p)
+    fastcal.auroc_ci(y, p)
     p = rng.random(2000)
     y = (rng.random(2000) < p).astype(np.int64)
     Z = rng.normal(size=(2000, 5))

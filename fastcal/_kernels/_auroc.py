@@ -348,7 +348,7 @@ def _small(score, label, weight, weighted):
     n = score.shape[0]
     if a == 0 or a == n:
         return 0.0, wp, wn
-    return _pairs(keys, w, weighted, 0, a, n - a), wp, wn
+    return _pairs(keys, w, weighted, np.intp(0), a, n - a), wp, wn
 
 
 @njit(**OPTS)
@@ -360,7 +360,7 @@ def _small_q(score, label, weight, weighted):
     if a == 0 or a == n:
         return 0.0, wp, wn, qs
     col = np.empty(n - a, np.float64)
-    u = _pairs_q(keys, w, weighted, 0, a, n - a, wp, wn, 0.0, 0.0, 0.0, 0.0, col, qs)
+    u = _pairs_q(keys, w, weighted, np.intp(0), a, n - a, wp, wn, 0.0, 0.0, 0.0, 0.0, col, qs)
     return u, wp, wn, qs
 
 
@@ -958,7 +958,7 @@ def mann_whitney_q(score, label, weight):
     weighted = weight.shape[0] > 0
     if score.shape[0] <= (_SMALL_W if weighted else _SMALL):
         return _small_q(score, label, weight, weighted)
-    return _mann_whitney_radix(score, label, weight, True)
+    return _mann_whitney_radix(score, label, weight, np.bool_(True))
 
 
 @njit(**OPTS)
@@ -967,4 +967,4 @@ def mann_whitney_q_parallel(score, label, weight):
     the same result."""
     if score.shape[0] < _PAR_MIN:
         return mann_whitney_q(score, label, weight)
-    return _mann_whitney_par(score, label, weight, True)
+    return _mann_whitney_par(score, label, weight, np.bool_(True))
