@@ -116,7 +116,7 @@ def placements(score, label, weight, wpos, out):
     nbelow = 0.0
     pbelow = 0.0
     u = 0.0
-    i = 0
+    i = np.intp(0)  # not a literal: one specialisation of _tie_block
     while i < n:
         j, pw, nw = _tie_block(k, order, label, weight, weighted, i)
         a = nbelow + 0.5 * nw
@@ -155,7 +155,7 @@ def mann_whitney_sorted(score, label, weight, want):
     nbelow = 0.0
     pbelow = 0.0
     u = 0.0
-    i = 0
+    i = np.intp(0)  # not a literal: one specialisation of _tie_block
     while i < n:
         j, pw, nw = _tie_block(k, order, label, weight, weighted, i)
         a = nbelow + 0.5 * nw
