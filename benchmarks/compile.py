@@ -53,6 +53,8 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
+
+from machine import cpu_info  # noqa: E402
 import registry as R  # noqa: E402
 
 N_BINARY = 100_000
@@ -426,21 +428,7 @@ def source_digest(pkg_dir):
 
 
 def environment(fastcal_root=ROOT):
-    cpu, flags = "?", ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name") and cpu == "?":
-                    cpu = line.split(":", 1)[1].strip()
-                if line.startswith("flags") and not flags:
-                    flags = line.split(":", 1)[1]
-    except OSError:
-        pass
-    isa = [x for x in ("avx2", "avx512f", "avx512_bf16") if f" {x} " in f" {flags} "]
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count()
+    cpu, isa, usable = cpu_info()
     import llvmlite
     import llvmlite.binding as llvm
     import numba

@@ -50,6 +50,7 @@ sys.path.insert(0, HERE)
 import numpy as np  # noqa: E402
 
 import registry as R  # noqa: E402
+from machine import cpu_info  # noqa: E402
 
 MiB = 1024 * 1024
 
@@ -158,22 +159,7 @@ def _version(mod):
 
 
 def environment():
-    cpu = "?"
-    flags = ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name") and cpu == "?":
-                    cpu = line.split(":", 1)[1].strip()
-                if line.startswith("flags") and not flags:
-                    flags = line.split(":", 1)[1]
-    except OSError:
-        pass
-    isa = [x for x in ("avx2", "avx512f", "avx512_bf16") if f" {x} " in f" {flags} "]
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count()
+    cpu, isa, usable = cpu_info()
     mem = "?"
     try:
         with open("/proc/meminfo") as f:
