@@ -353,11 +353,10 @@ class CalibrationAccumulator:
                 if self._layout == "binary" and not self._wexp:  # (a reset() may have come)
                     sc = self._scratch
                     if sc is None or sc[0] != n:  # reused: no allocation per small update
-                        sc = self._scratch = (n, np.empty(n), np.empty(n, np.bool_),
-                                              np.empty((n, 2)))
+                        sc = self._scratch = (n, np.empty(n), np.empty(n, np.bool_))
                     code, idx = A.binary_update(
-                        y_true, y_prob, None, edges, R, L, _EPS[src], True, self._hi, self._lo,
-                        sc[1], sc[2], sc[3], None if self._auc is None else self._auc._hist)
+                        y_true, y_prob, None, edges[0], R, L, _EPS[src], True, self._hi,
+                        self._lo, sc[1], sc[2], None if self._auc is None else self._auc._hist)
                     if self._auc is not None:
                         self._auc._any_weight = None  # filled by the kernel: look when needed
                     if not code:
@@ -407,6 +406,20 @@ class CalibrationAccumulator:
         if self._half_life is not None:
             shift, w = self._decay_weights(n, w, keep)
         eps = V.eps_for(src)
+        if layout == "binary" and keep is None and self._boot is None:
+            # one pass: validated, binned and summed with compensation into the
+            # batch's double-double sums; per-row confidence and correctness
+            # only for the AUROC state
+            conf = corr = None
+            if self._auc is not None:
+                conf, corr = np.empty(n), np.empty(n, np.bool_)
+            code, idx, dd = _core.run(A.binary_batch, A.binary_batch_parallel, n, y_true,
+                                      y_prob, w, edges[0], R, L, eps, True, conf, corr,
+                                      min_work=_PARALLEL_MIN)
+            V.raise_for_status(code, idx, y_true, y_prob, w_user, src=src)
+            bh, bl = dd[0], dd[1]
+            return self._add_batch(bh, bl, conf, corr, None, w, w_user, e, neutral, shift,
+                                   kept, layout, C, weighted, mode, None)
         # per-row confidence, correctness and Brier/NLL terms: summed with
         # compensation below (A.dd_scatter), and the AUROC/bootstrap input
         conf, corr, terms = np.empty(n), np.empty(n, np.bool_), np.empty((n, 2))
@@ -451,6 +464,15 @@ class CalibrationAccumulator:
                 np.ascontiguousarray(terms), None if w is None else np.ascontiguousarray(w),
                 boot.edges, right=boot.right, seed=boot.seed, stream=boot.stream,
                 row_offset=row0, n_resamples=boot.n_resamples))
+        return self._add_batch(bh, bl, conf, corr, terms, w, w_user, e, neutral, shift, kept,
+                               layout, C, weighted, mode, part)
+
+    def _add_batch(self, bh, bl, conf, corr, terms, w, w_user, e, neutral, shift, kept, layout,
+                   C, weighted, mode, part):
+        """Add a valid batch (its double-double sums ``bh + bl`` at weight scale
+        ``2**e``, and its rows for the AUROC and bootstrap states) into the
+        state, under the lock."""
+        boot = self._boot
         # valid: from here on nothing can fail but a batch whose layout another
         # thread fixed differently in the meantime
         with self._lock:

@@ -106,6 +106,39 @@ def test_uniform_confidences_stream_exactly(uniform_data, batch):
     _assert_within_one_ulp(acc, 3 * N_BINS, math.fsum(d * d), "Brier sum")
 
 
+@pytest.mark.parametrize("auroc", [None, "bounded"])
+def test_weighted_binary_batches_are_compensated(auroc):
+    """The one-pass binary update (serial below 65536 rows, parallel above):
+    each bin's weight, weight x confidence and weight x correct sums and the
+    weighted Brier and NLL sums are within an ulp of math.fsum of the rows'
+    float64 values, in any batch split."""
+    rng = np.random.default_rng(6)
+    n = 300_000
+    p = rng.random(n)
+    y = (rng.random(n) < p).astype(np.int64)
+    w = rng.random(n) * 1e3
+    kb = _bins(p)
+    d = p - y
+    q = np.clip(np.where(y == 1, p, 1.0 - p), 1e-15, 1.0 - 1e-15)
+    from fastcal._kernels._vmath import log_block
+
+    lq = np.empty(n)
+    log_block(q, lq, n)  # the kernels' log: the per-row NLL term is -lq
+    for batch in (7000, 65536, 200_000, n):
+        acc = CalibrationAccumulator(N_BINS, auroc=auroc)
+        for lo in range(0, n, batch):
+            acc.update(y[lo:lo + batch], p[lo:lo + batch], sample_weight=w[lo:lo + batch])
+        for b in range(N_BINS):
+            m = kb == b
+            _assert_within_one_ulp(acc, b, math.fsum(w[m]), f"bin {b} weight")
+            _assert_within_one_ulp(acc, N_BINS + b, math.fsum(w[m] * p[m]),
+                                   f"bin {b} confidence")
+            _assert_within_one_ulp(acc, 2 * N_BINS + b, math.fsum(w[m] * y[m]),
+                                   f"bin {b} correct")
+        _assert_within_one_ulp(acc, 3 * N_BINS, math.fsum(w * (d * d)), "Brier sum")
+        _assert_within_one_ulp(acc, 3 * N_BINS + 1, math.fsum(w * -lq), "NLL sum")
+
+
 def test_weighted_and_top_label_batches_are_compensated():
     """Weighted top-label rows with ignored padding: each bin's weight sum
     equals math.fsum of its rows' weights (to an ulp), in any batch split."""

@@ -26,6 +26,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fastcal import _validation as V
+from fastcal._kernels import _accumulate as KA
 from fastcal._kernels import _auroc as A
 from fastcal._kernels import _binned as B
 from fastcal._kernels import _bootstrap as KB
@@ -385,6 +386,32 @@ def _position(data, n, cr):
     return data.draw(st.integers(lo, min(n, lo + cr) - 1), label="index")
 
 
+# _accumulate.binary_batch / binary_batch_parallel (the accumulator's one-pass update)
+# (name, p dtype, y dtype, weighted, right, logits, per-row conf/corr)
+
+BINARY_BATCH = [
+    ("bounded-auroc", "f8", "i8", False, True, None, True),
+    ("no-auroc", "f8", "i8", False, True, None, False),
+    ("weighted-logits-left", "f8", "i8", True, None, True, True),
+    ("f32-bool-weighted", "f4", "u1", True, True, None, False),
+]
+
+
+@pytest.mark.parametrize("spec", BINARY_BATCH, ids=[s[0] for s in BINARY_BATCH])
+def test_binary_batch(spec):
+    _, pd, yd, weighted, right, logits, rows = spec
+    for n in SIZES_1D:
+        y, p, z, w = binary_data(n)
+        x = (z if logits else p).astype(pd)
+        conf = np.empty(n) if rows else None
+        corr = np.empty(n, np.bool_) if rows else None
+        args = (y.astype(yd), x, w if weighted else None, EDGES[0], right, logits,
+                V.eps_for(x.dtype), True, conf, corr)
+        code, idx, dd = check_pair(KA.binary_batch, KA.binary_batch_parallel, args,
+                                   outs=(8, 9))
+        assert (code, idx) == (OK, -1)
+
+
 @settings(max_examples=15, deadline=None)
 @given(data=st.data())
 def test_binary_first_invalid_element(data):
@@ -404,6 +431,9 @@ def test_binary_first_invalid_element(data):
                        conf, corr, None), (code, i))
     check_first_error(SC.binary_scores, SC.binary_scores_parallel,
                       (ys, ps, ws, logits, True, V.eps_for(ps.dtype), True), (code, i))
+    check_first_error(KA.binary_batch, KA.binary_batch_parallel,
+                      (ys, ps, ws, EDGES[0], True, logits, V.eps_for(ps.dtype), True, conf, corr),
+                      (code, i))
 
 
 MULTICLASS_BAD = {  # kind: (logits?, what, code)

@@ -1,19 +1,17 @@
 """Streaming state updates: one batch's binned statistics into an accumulator.
 
-The batch pass is the functional API's own kernel (``_binned``); this module
-adds its rows into the accumulator's state, and only when the batch was valid,
-so a failed update leaves the state untouched.
+Binary batches (without ignored rows or bootstrap) take one pass:
+:func:`binary_batch` / :func:`binary_batch_parallel` validate, bin and sum
+each chunk of ``CHUNK`` rows with compensation (:func:`binary_chunk`, the
+functional kernel's per-row values), and add the chunks' double-double sums
+in chunk order, so the result is bitwise the same whatever the thread count.
+Other batches run the functional API's kernel (``_binned``), which writes
+each row's values to scratch, and this module adds those rows
+(:func:`dd_scatter`).  Either way rows reach the state only when the whole
+batch was valid, so a failed update leaves the state untouched.
 
-State layout (float64, C-contiguous, 1-D): ``hi`` and ``lo`` hold an unevaluated
-sum ``hi + lo`` (double-double) of, in order, the ``bins`` array of the batch
-kernels flattened (``(3, n_bins)`` or ``(C, 3, n_bins)``) followed by the two
-fused scores (weighted sums of the Brier and NLL terms).
-
-Compensated within a batch too: the batch kernel (``_binned``, unchanged: the
-functional path's hot loop) validates the batch and writes each row's
-confidence, correctness and Brier/NLL terms; :func:`dd_scatter` then adds every
-row into per-bin double-double sums (TwoSum), and those are added into the
-state with TwoSum again.  So each bin's sum of weights, of weight x confidence
+Compensated within a batch too: every row is added into per-bin double-double
+sums (TwoSum), and those are added into the state with TwoSum again.  So each bin's sum of weights, of weight x confidence
 and of weight x correct, and the Brier and NLL sums, are the double-double
 sums of the per-row float64 values (``w``, ``fl(w * c)``, ``w`` or 0,
 ``fl(w * term)``; with unit weights the first three are the exact data), off
@@ -28,13 +26,13 @@ from the per-row confidence/correctness the batch kernel wrote to scratch.
 """
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from . import _auroc_hist as KH
-from ._binned import (EXP_BLOCK, binary_stats, class_label, find_bin, row_logits_tab,
-                      toplabel_stats, value)
+from ._binned import (EXP_BLOCK, ROW_BLOCK, binary_element, binary_first_error, class_label,
+                      find_bin, n_chunks, nll_arg, nll_block, row_logits_tab, value)
 from ._vmath import exp_
-from ._common import OK, OPTS
+from ._common import CHUNK, NWORKERS, OK, OPTS, PAR_OPTS, fetch_add
 
 
 @njit(**OPTS)
@@ -168,18 +166,139 @@ def hist_scatter(hist, conf, corr, w):
 
 
 @njit(**OPTS)
-def binary_update(y, p, w, edges, right, logits, eps, check, hi, lo, conf, corr, terms, hist):
-    """Serial pass over a binary batch, added to the state when valid.
+def binary_chunk(y, p, w, lo, hi, edges, right, logits, eps, check, part, conf, corr):
+    """Rows ``lo:hi`` of a binary batch in one pass: validated, binned and
+    added with TwoSum into the double-double ``part`` (``(2, 3 * n_bins + 2)``:
+    row 0 the high parts, row 1 the low parts, in the state layout), with the
+    values of the functional kernel (``_binned.binary_chunk``): per bin the
+    weight, weight x confidence and weight x correct, then the weighted Brier
+    and NLL terms.  Unweighted, the counts are exact integers and are added
+    plainly.  With ``conf`` / ``corr`` each row's confidence and correctness
+    are written there too (the AUROC input).  Returns whether every row was
+    valid; ``part`` is only written when it was."""
+    nb = edges.shape[0] - 1
+    on = np.bool_(True)  # uniform bins (not a literal)
+    m = 3 * nb
+    bh = np.zeros(_WAYS * m)
+    bl = np.zeros(_WAYS * m)
+    qb = np.empty(ROW_BLOCK)
+    ab = np.zeros(ROW_BLOCK)
+    lb = np.empty(ROW_BLOCK)
+    wb = np.empty(ROW_BLOCK)
+    s0 = 0.0  # Brier and NLL sums: (s0, s1) and (n0, n1) double-double
+    s1 = 0.0
+    n0 = 0.0
+    n1 = 0.0
+    ok = True
+    for b0 in range(lo, hi, ROW_BLOCK):
+        b1 = min(hi, b0 + ROW_BLOCK)
+        for i in range(b0, b1):
+            t, wi, z, c, valid = binary_element(y, p, w, i, logits, check)
+            ok &= valid
+            k = find_bin(c, edges, nb, on, right) + (i & (_WAYS - 1)) * m
+            dd_add(bh, bl, nb + k, wi * c)
+            if w is None:
+                bh[k] += 1.0
+                bh[2 * nb + k] += t
+            else:
+                dd_add(bh, bl, k, wi)
+                dd_add(bh, bl, 2 * nb + k, wi * t)  # exact: 0 or wi
+            d = c - t
+            x = wi * (d * d)
+            s = s0 + x
+            bb = s - s0
+            s1 += (s0 - (s - bb)) + (x - bb)
+            s0 = s
+            j = i - b0
+            wb[j] = wi
+            qb[j] = nll_arg(t, z, c, logits, eps)
+            if conf is not None:
+                conf[i] = c
+                corr[i] = t == 1.0
+        nll_block(qb, ab, lb, wb, b1 - b0, logits)
+        for j in range(b1 - b0):
+            x = wb[j] * lb[j]
+            s = n0 + x
+            bb = s - n0
+            n1 += (n0 - (s - bb)) + (x - bb)
+            n0 = s
+    if not ok:
+        return False
+    ph = part[0]
+    pl = part[1]
+    for j in range(_WAYS):
+        for k in range(m):
+            dd_add(ph, pl, k, bh[j * m + k])
+            pl[k] += bl[j * m + k]
+    dd_add(ph, pl, m, s0)
+    pl[m] += s1
+    dd_add(ph, pl, m + 1, n0)
+    pl[m + 1] += n1
+    return True
 
-    Returns ``(code, index)``.  ``conf``, ``corr`` and ``terms`` are scratch
-    arrays of n rows: the rows are added with compensation (:func:`dd_scatter`).
-    With ``hist`` the rows also go into the AUROC histogram.
+
+@njit(**OPTS)
+def _binary_one(y, p, w, edges, right, logits, eps, check, parts, oks, conf, corr, ch):
+    lo = ch * CHUNK
+    oks[ch] = binary_chunk(y, p, w, lo, min(p.shape[0], lo + CHUNK), edges, right, logits,
+                           eps, check, parts[ch], conf, corr)
+
+
+@njit(**OPTS)
+def _binary_finish(y, p, w, logits, check, parts, oks):
+    """The first error, or the chunks' sums added in chunk order."""
+    out = np.zeros(parts.shape[1:])
+    for ch in range(oks.shape[0]):
+        if not oks[ch]:
+            lo = ch * CHUNK
+            code, i = binary_first_error(y, p, w, lo, min(p.shape[0], lo + CHUNK), logits,
+                                         check)
+            return code, i, out
+        add_dd(out[0], out[1], parts[ch, 0], parts[ch, 1])
+    return OK, -1, out
+
+
+@njit(**OPTS)
+def binary_batch(y, p, w, edges, right, logits, eps, check, conf, corr):
+    """A binary batch's double-double sums ``(2, 3 * n_bins + 2)`` (see
+    :func:`binary_chunk`; uniform 1-D ``edges``): ``(code, index, sums)``.
+    Chunks of ``CHUNK`` rows, their sums added in chunk order: bitwise the
+    result of :func:`binary_batch_parallel`."""
+    nch = n_chunks(p.shape[0])
+    parts = np.zeros((nch, 2, 3 * (edges.shape[0] - 1) + 2))
+    oks = np.ones(nch, np.bool_)
+    for ch in range(nch):
+        _binary_one(y, p, w, edges, right, logits, eps, check, parts, oks, conf, corr, ch)
+        if not oks[ch]:
+            break
+    return _binary_finish(y, p, w, logits, check, parts, oks)
+
+
+@njit(**PAR_OPTS)
+def binary_batch_parallel(y, p, w, edges, right, logits, eps, check, conf, corr):
+    nch = n_chunks(p.shape[0])
+    parts = np.zeros((nch, 2, 3 * (edges.shape[0] - 1) + 2))
+    oks = np.ones(nch, np.bool_)
+    ctr = np.zeros(1, np.int64)
+    for _ in prange(NWORKERS):
+        while True:
+            ch = fetch_add(ctr, 0)
+            if ch >= nch:
+                break
+            _binary_one(y, p, w, edges, right, logits, eps, check, parts, oks, conf, corr, ch)
+    return _binary_finish(y, p, w, logits, check, parts, oks)
+
+
+@njit(**OPTS)
+def binary_update(y, p, w, edges, right, logits, eps, check, hi, lo, conf, corr, hist):
+    """Serial pass over a small binary batch, added to the state when valid.
+
+    Returns ``(code, index)``.  ``conf`` and ``corr`` are scratch arrays of n
+    rows (the AUROC histogram's input, read when ``hist`` is given).
     """
-    on = np.bool_(True)  # not a literal: the same specialisation as the public layer's
-    code, idx, bins, sc = binary_stats(y, p, w, edges, on, right, logits, on, eps, check,
-                                       conf, corr, terms)
+    code, idx, dd = binary_batch(y, p, w, edges, right, logits, eps, check, conf, corr)
     if code == OK:
-        dd_scatter(conf, corr, terms, w, edges[0], right, bins, hi, lo)
+        add_dd(hi, lo, dd[0], dd[1])
         if hist is not None:
             hist_scatter(hist, conf, corr, w)
     return code, idx
