@@ -26,6 +26,7 @@ from ._platt import PlattScaling, SeparableWarning
 from ._isotonic import IsotonicRegression, isotonic_regression
 from ._selective import aurc, prediction_rejection_ratio, risk_coverage_curve
 from ._report import CalibrationReport, calibration_report
+from ._compare import Comparison, compare
 from ._temperature import TemperatureScaling
 from ._validation import NotFittedError, UndefinedMetricWarning
 from ._warmup import warmup
@@ -48,6 +49,7 @@ __all__ = [
     "AUROCAccumulator",
     "CalibrationAccumulator",
     "CalibrationReport",
+    "Comparison",
     "GaugeRecorder",
     "HistogramBinning",
     "IsotonicRegression",
@@ -66,6 +68,7 @@ __all__ = [
     "brier_score",
     "calibration_error",
     "calibration_report",
+    "compare",
     "corp_decomposition",
     "delong_test",
     "ece",

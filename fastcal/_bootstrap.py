@@ -356,6 +356,16 @@ def report_intervals(b, *, ci=0.95, n_resamples=1000, random_state=None, right=T
     True
     """
     ci = check_ci(ci)
+    table = report_table(b, n_resamples=n_resamples, random_state=random_state, right=right)
+    return intervals_from_table(table, ci, b.terms is not None)
+
+
+def report_table(b, *, n_resamples=1000, random_state=None, right=True):
+    """The (R, 8) table of replicate gauges (columns :data:`METRICS`) behind
+    :func:`report_intervals`: stream 0, rows numbered from 0.  Two calls with
+    the same seed and number of rows draw the same weights for every row and
+    replicate, whatever the predictions (the paired bootstrap of
+    :func:`fastcal.compare`)."""
     n_resamples = check_n_resamples(n_resamples, b.edges.shape[-1] - 1)
     if b.layout == "classwise" or b.conf is None:
         raise ValueError("report_intervals needs top-label or binary binned statistics with "
@@ -364,5 +374,4 @@ def report_intervals(b, *, ci=0.95, n_resamples=1000, random_state=None, right=T
     edges = np.ascontiguousarray(b.edges[0], dtype=np.float64)
     state = replicate_state(b.conf, b.corr, b.terms, b.w, edges, right=right, seed=seed, stream=0,
                             row_offset=0, n_resamples=n_resamples)
-    table = KB.replicate_gauges(state, edges.shape[0] - 1)
-    return intervals_from_table(table, ci, b.terms is not None)
+    return KB.replicate_gauges(state, edges.shape[0] - 1)

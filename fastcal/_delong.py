@@ -265,6 +265,26 @@ def delong_test(y_true, score_a, score_b, *, sample_weight=None):
     >>> delong_test(y, a, a)
     (0.0, 0.0, 1.0)
     """
+    diff, var = paired_variance(y_true, score_a, score_b, sample_weight)
+    if math.isnan(var):
+        return diff, float("nan"), float("nan")
+    return normal_test(diff, var)
+
+
+def normal_test(diff, var):
+    """``(difference, z, p)`` of :func:`delong_test` from the difference and
+    its variance (0: ``(0, 0, 1)``, or ``z = +/-inf`` and ``p = 0``)."""
+    if var == 0.0:
+        if diff == 0.0:
+            return 0.0, 0.0, 1.0
+        return diff, math.copysign(math.inf, diff), 0.0
+    z = diff / math.sqrt(var)
+    return diff, z, math.erfc(abs(z) / math.sqrt(2.0))
+
+
+def paired_variance(y_true, score_a, score_b, sample_weight=None):
+    """``(AUROC(a) - AUROC(b), DeLong variance of the difference)`` behind
+    :func:`delong_test` (NaN variance, with the warning, when undefined)."""
     from ._kernels import _delong as KD
 
     sa, lab, w, n, e = _binary(y_true, score_a, sample_weight, "score_a")
@@ -283,16 +303,10 @@ def delong_test(y_true, score_a, score_b, *, sample_weight=None):
                                          sa, sb, lab, ww)
     if not (wp > 0.0 and wn > 0.0):
         _one_class()
-        return float("nan"), float("nan"), float("nan")
+        return float("nan"), float("nan")
     diff = float(ua / (wp * wn) - ub / (wp * wn))
     wpt, wnt = V.unscale(wp, e), V.unscale(wn, e)  # frequency weights: the true class weights
     if not (wpt > 1.0 and wnt > 1.0):
         _too_few(wpt, wnt)
-        return diff, float("nan"), float("nan")
-    var = float(s10 / (wpt - 1.0) / wp + s01 / (wnt - 1.0) / wn)
-    if var == 0.0:
-        if diff == 0.0:
-            return 0.0, 0.0, 1.0
-        return diff, math.copysign(math.inf, diff), 0.0
-    z = diff / math.sqrt(var)
-    return diff, z, math.erfc(abs(z) / math.sqrt(2.0))
+        return diff, float("nan")
+    return diff, float(s10 / (wpt - 1.0) / wp + s01 / (wnt - 1.0) / wn)

@@ -214,6 +214,20 @@ def calibration_report(y_true, y_prob, *, n_bins=15, strategy="uniform", right=T
     >>> round(r.ece, 4), round(r.brier, 4), r.auroc
     (0.28, 0.092, 1.0)
     """
+    return report_parts(y_true, y_prob, n_bins=n_bins, strategy=strategy, right=right,
+                        classwise=classwise, from_logits=from_logits,
+                        sample_weight=sample_weight, ignore_index=ignore_index, ci=ci,
+                        n_resamples=n_resamples, random_state=random_state)[0]
+
+
+def report_parts(y_true, y_prob, *, n_bins=15, strategy="uniform", right=True, classwise=False,
+                 from_logits=False, sample_weight=None, ignore_index=None, ci=None,
+                 n_resamples=1000, random_state=None):
+    """:func:`calibration_report` and what it was computed from:
+    ``(report, table, conf, corr, w, weight_exp)`` with ``table`` the (R, 8)
+    replicate gauges of the bootstrap (None without ``ci``), ``conf``/``corr``
+    the per-row confidence and correctness of the kept rows and ``w`` their
+    weights divided by ``2**weight_exp`` (None when unweighted)."""
     want_ci = ci is not None
     if want_ci:
         from ._bootstrap import check_ci, check_n_resamples
@@ -240,26 +254,28 @@ def calibration_report(y_true, y_prob, *, n_bins=15, strategy="uniform", right=T
         cw = c.bins
         cw_edges = c.edges[0] if c.edges.shape[0] == 1 else c.edges
         conv["target"] = "classwise (binned errors); top-label (accuracy, confidence, AUROC)"
+    table = None
     r = report_from_stats(b.n, b.bins, b.scores, b.edges[0], b.weighted, conv, auc,
                           classwise_bins=cw, classwise_edges=cw_edges, weight_exp=e)
     if want_ci:
-        r.intervals = _intervals(b, conf, corr, w, ci, n_resamples, random_state, right, e)
+        r.intervals, table = _intervals(b, conf, corr, w, ci, n_resamples, random_state, right,
+                                        e)
         conv["intervals"] = (f"{ci:g} percentile intervals of a Poisson bootstrap "
                              f"({n_resamples} replicates, edges of the full data); AUROC: DeLong")
-    return r
+    return r, table, conf, corr, w, e
 
 
 def _intervals(b, conf, corr, w, ci, n_resamples, random_state, right, weight_exp=0):
-    from ._bootstrap import report_intervals
+    from ._bootstrap import intervals_from_table, report_table
     from ._delong import scaled_ci
 
     if b.keep is not None:  # padding rows carry no statistics
         b.conf, b.corr, b.w, b.terms = conf, corr, w, b.terms[b.keep]
-    iv = report_intervals(b, ci=ci, n_resamples=n_resamples, random_state=random_state,
-                          right=right)
+    table = report_table(b, n_resamples=n_resamples, random_state=random_state, right=right)
+    iv = intervals_from_table(table, ci, b.terms is not None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", V.UndefinedMetricWarning)
         # frequency weights: DeLong's variance uses the true class weights
         _, lo, hi = scaled_ci(corr, conf, ci, "wald", w, weight_exp)
     iv["auroc"] = (lo, hi)
-    return iv
+    return iv, table
