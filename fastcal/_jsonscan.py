@@ -1,0 +1,232 @@
+"""Values at selected paths of a JSON Lines file, read in blocks by the byte
+scanner of :mod:`fastcal._kernels._jsonl` (the LLM readers' common reader).
+
+A path is dotted keys with ``[i]`` / ``[*]`` array steps and ``*`` for any
+key: ``"choices[0].logprobs.content[0].top_logprobs[*].token"``.
+:func:`scan` yields one :class:`Block` per buffer: the records of its lines,
+with the buffer itself so that the caller can decode the strings it needs
+before the next block replaces it.
+"""
+
+import json
+import os
+import re
+
+import numpy as np
+
+from ._io import InputError
+from ._kernels import _jsonl as K
+
+BLOCK_SIZE = 1 << 24
+_STEP = re.compile(r"([^.\[\]]+)|\[(\d+|\*)\]|\.")
+
+# record columns
+OBJ, LEAF, START, STOP, NCHAR, NBYTE, FLAGS, PACKED = range(K.NREC)
+STRING, NUMBER, ESCAPE, NONASCII, FALLBACK, IS_PACKED = (
+    K.K_STRING, K.F_NUMBER, K.F_ESCAPE, K.F_NONASCII, K.F_FALLBACK, K.P_PACKED)
+
+
+class Paths:
+    """The trie of ``{path: leaf id}`` in the scanner's array form."""
+
+    def __init__(self, paths):
+        kids = [[]]  # node -> [(kind, arg, child)]
+        leaf = [-1]
+        keys = bytearray()
+        for path, lid in paths.items():
+            v = 0
+            for m in _STEP.finditer(path):
+                name, idx = m.group(1), m.group(2)
+                if name is None and idx is None:
+                    continue
+                if name == "*":
+                    step = (K.E_ANYKEY, b"")
+                elif name is not None:
+                    step = (K.E_KEY, name.encode())
+                elif idx == "*":
+                    step = (K.E_ANYINDEX, b"")
+                else:
+                    step = (K.E_INDEX, int(idx))
+                for kind, arg, child in kids[v]:
+                    if (kind, arg) == step:
+                        v = child
+                        break
+                else:
+                    kids.append([])
+                    leaf.append(-1)
+                    kids[v].append((step[0], step[1], len(kids) - 1))
+                    v = len(kids) - 1
+            leaf[v] = lid
+        nodes = np.zeros((len(kids) + 1, 2), np.int64)
+        edges = []
+        for v, ks in enumerate(kids):
+            nodes[v, 0] = len(edges)
+            nodes[v, 1] = leaf[v]
+            # exact keys before wildcards: the scanner takes the first match
+            for kind, arg, child in sorted(ks, key=lambda t: t[0] in (K.E_ANYKEY, K.E_ANYINDEX)):
+                if kind == K.E_KEY:
+                    edges.append((kind, len(keys), len(arg), child))
+                    keys += arg
+                elif kind == K.E_INDEX:
+                    edges.append((kind, arg, 0, child))
+                else:
+                    edges.append((kind, 0, 0, child))
+        nodes[len(kids), 0] = len(edges)
+        nodes[len(kids), 1] = -1
+        self.nodes = nodes
+        self.edges = np.array(edges, np.int64).reshape(-1, 4)
+        self.keys = np.frombuffer(bytes(keys) or b"\0", np.uint8).copy()
+
+
+class Block:
+    """The records of one buffer: ``rec`` (int64, columns OBJ ... PACKED),
+    ``val`` (float64), ``lines`` (1-based line of each object; OBJ counts the
+    objects from ``obj0``, the count before this block) and ``buf``."""
+
+    __slots__ = ("buf", "rec", "val", "lines", "obj0")
+
+    def __init__(self, buf, rec, val, lines, obj0):
+        self.buf, self.rec, self.val, self.lines, self.obj0 = buf, rec, val, lines, obj0
+
+    def text(self, r):
+        """The decoded string of record row ``r``."""
+        s, e, fl = int(self.rec[r, START]), int(self.rec[r, STOP]), int(self.rec[r, FLAGS])
+        raw = self.buf[s:e].tobytes()
+        if fl & ESCAPE:
+            return json.loads(raw)
+        return raw[1:-1].decode("utf-8")
+
+    def texts(self, rows):
+        """The decoded strings of record rows ``rows`` as a numpy str array
+        (plain ASCII ones gathered at once, the rest one by one)."""
+        rows = np.asarray(rows, np.int64)
+        if rows.size == 0:
+            return np.array([], dtype=str)
+        rec = self.rec[rows]
+        s, n = rec[:, START] + 1, rec[:, STOP] - rec[:, START] - 2
+        plain = (rec[:, FLAGS] & (ESCAPE | NONASCII)) == 0
+        width = max(1, int(n[plain].max()) if plain.any() else 1)
+        out = np.zeros((rows.size, width), np.uint8)
+        p = np.flatnonzero(plain)
+        if p.size:
+            cols = np.arange(width)
+            take = cols[None, :] < n[p, None]
+            idx = np.minimum(s[p, None] + cols[None, :], self.buf.shape[0] - 1)
+            out[p] = np.where(take, self.buf[idx], 0)
+        res = out.view(f"S{width}").ravel().astype(str)
+        other = np.flatnonzero(~plain)
+        if other.size:
+            res = res.astype(object)
+            for i in other:
+                res[i] = self.text(rows[i])
+            res = res.astype(str)
+        return res
+
+    def numbers(self, rows, file, field):
+        """float64 values of record rows ``rows`` (numbers or numeric strings);
+        an error naming the file, line and field for anything else."""
+        rows = np.asarray(rows, np.int64)
+        x = self.val[rows].copy()
+        fl = self.rec[rows, FLAGS]
+        for i in np.flatnonzero((fl & NUMBER) == 0):
+            r = rows[i]
+            raw = self.buf[self.rec[r, START]:self.rec[r, STOP]].tobytes().decode("utf-8", "replace")
+            try:
+                if not fl[i] & FALLBACK:
+                    raise ValueError
+                x[i] = float(raw.strip('"'))
+            except ValueError:
+                line = self.lines[self.rec[r, OBJ]]
+                raise InputError(f"{file}, line {line}, field {field}: expected a number; "
+                                 f"found {raw[:60]}.") from None
+        return x
+
+
+def _line_error(buf, pos, have, err, file, line):
+    """The one-line error for the malformed line starting at ``pos``."""
+    nl = np.flatnonzero(buf[pos:have] == 10)
+    raw = buf[pos:pos + (int(nl[0]) if nl.size else have - pos)].tobytes()
+    try:
+        obj = json.loads(raw)
+    except ValueError as exc:
+        msg = getattr(exc, "msg", str(exc))
+        col = getattr(exc, "colno", None)
+        cut = msg.startswith("Unterminated") or (col is not None and exc.pos >= len(raw.rstrip()))
+        what = "truncated JSON" if cut else "not valid JSON"
+        return InputError(f"{file}, line {line}: {what} ({msg}"
+                          + (f", column {col})" if col is not None else ")"))
+    if not isinstance(obj, dict):
+        return InputError(f"{file}, line {line}: expected a JSON object; found a "
+                          f"{type(obj).__name__}.")
+    return InputError(f"{file}, line {line}: cannot be read (nested deeper than "
+                      f"{K.MAX_DEPTH} levels, or a malformed number at byte {err - pos}).")
+
+
+def scan(source, paths, *, block_size=BLOCK_SIZE, name=None):
+    """Yield a :class:`Block` per buffer of ``source`` (a path or bytes)."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = np.frombuffer(bytes(source), np.uint8)
+        yield from _scan_buffer(data, paths, name or "<bytes>")
+        return
+    name = name or os.fspath(source)
+    with open(source, "rb") as f:
+        yield from _scan_file(f, paths, block_size, name)
+
+
+def _outputs(cap):
+    return (np.empty((cap, K.NREC), np.int64), np.empty(cap), np.empty(max(16, cap // 4), np.int64),
+            np.empty((K.MAX_DEPTH, 3), np.int64))
+
+
+def _scan_buffer(data, paths, name):
+    have = data.shape[0]
+    yield from _run(data, have, True, 0, 0, 0, paths, name, [_outputs(1 << 16)])
+
+
+def _run(buf, have, final, pos, line0, obj0, paths, name, out):
+    """Scan buf[pos:have]; yields blocks and finally returns (pos, line0, obj0)."""
+    while True:
+        rec, val, objs, stk = out[0]
+        st, pos2, lines, nobj, nrec, err = K.scan_block(
+            buf, np.int64(pos), np.int64(have), np.bool_(final), paths.nodes, paths.edges,
+            paths.keys, rec, val, objs, stk)
+        if nobj:
+            yield Block(buf, rec[:nrec].copy(), val[:nrec].copy(), objs[:nobj] + (line0 + 1), obj0)
+        if st == K.ERR:
+            raise _line_error(buf, pos2, have, err, name, line0 + lines + 1)
+        line0 += lines
+        obj0 += nobj
+        pos = pos2
+        if st == K.FULL:
+            if nobj == 0:  # one line has more records than fit: grow
+                out[0] = _outputs(2 * rec.shape[0])
+            continue
+        return pos, line0, obj0
+
+
+def _scan_file(f, paths, block_size, name):
+    buf = np.empty(block_size, np.uint8)
+    have, line0, obj0 = 0, 0, 0
+    out = [_outputs(1 << 16)]
+    eof = False
+    while True:
+        if not eof:
+            n = f.readinto(memoryview(buf)[have:])
+            eof = n == 0
+            have += n
+        if have == 0 and eof:
+            return
+        pos, line0, obj0 = yield from _run(buf, have, eof, 0, line0, obj0, paths, name, out)
+        if eof:
+            return
+        rest = have - pos
+        if pos == 0 and have == buf.shape[0]:  # a line longer than the buffer
+            bigger = np.empty(2 * buf.shape[0], np.uint8)
+            bigger[:have] = buf[:have]
+            buf = bigger
+        else:
+            # a fresh buffer: blocks already yielded keep their own
+            nxt = np.empty(buf.shape[0], np.uint8)
+            nxt[:rest] = buf[pos:have]
+            buf = nxt
+        have = rest
