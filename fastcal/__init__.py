@@ -26,6 +26,7 @@ from ._platt import PlattScaling, SeparableWarning
 from ._isotonic import IsotonicRegression, isotonic_regression
 from ._selective import aurc, prediction_rejection_ratio, risk_coverage_curve
 from ._report import CalibrationReport, calibration_report
+from ._helm import helm_report, read_helm
 from ._compare import Comparison, compare
 from ._temperature import TemperatureScaling
 from ._validation import NotFittedError, UndefinedMetricWarning
@@ -72,12 +73,14 @@ __all__ = [
     "corp_decomposition",
     "delong_test",
     "ece",
+    "helm_report",
     "isotonic_regression",
     "mce",
     "multiple_choice_report",
     "nll",
     "parse_confidence",
     "prediction_rejection_ratio",
+    "read_helm",
     "reliability_curve",
     "risk_coverage_curve",
     "rmsce",

@@ -16,6 +16,15 @@ of another library:
   confidences clipped to ``[eps, 1 - eps]`` with ``eps`` the machine epsilon
   of the input dtype, ``np.linspace`` edges, left-closed bins
   (``np.histogramdd``; after clipping nothing reaches 0 or 1).
+* ``"sklearn"`` (``sklearn.calibration.calibration_curve``): uniform bins are
+  fastcal's own (``np.linspace`` edges, right-closed via
+  ``np.searchsorted(edges[1:-1], p)``); ``strategy="quantile"`` takes the
+  edges ``np.percentile(p, np.linspace(0, 1, n_bins + 1) * 100)``, which can
+  differ in the last bit from fastcal's ``np.quantile`` edges.
+* ``"helm"`` (HELM, through ``uncertainty-calibration``'s ``get_ece_em``):
+  equal-mass bins from midpoints between sorted runs of the confidences
+  (``_helm.equal_mass_edges``), right-closed; the report adds HELM's five
+  statistics (``_helm.helm_stats``).
 
 Sums are float64 throughout; torchmetrics sums float32 input in float32,
 so on float32 input the values agree to float32 rounding (the bins exactly).
@@ -31,7 +40,7 @@ from . import _validation as V
 from ._kernels import _binned as B
 from ._kernels import _stats as S
 
-CONVENTIONS = ("fastcal", "torchmetrics", "netcal")
+CONVENTIONS = ("fastcal", "sklearn", "torchmetrics", "netcal", "helm")
 _NORMS = ("l1", "l2", "max")
 
 
@@ -63,18 +72,26 @@ def torch_linspace(n_bins, dtype):
     return _torch_linspace(int(n_bins), np.dtype(dtype).name).copy()
 
 
-def profile(name, n_bins, *, dtype=np.float64, multiclass=False):
+def profile(name, n_bins, *, dtype=np.float64, multiclass=False, strategy="uniform",
+            confidence=None):
     """How to reproduce library ``name``'s binned errors with fastcal's kernels.
 
     Parameters
     ----------
-    name : {"fastcal", "torchmetrics", "netcal"}
+    name : {"fastcal", "sklearn", "torchmetrics", "netcal", "helm"}
     n_bins : int
-        The library's ``n_bins`` / ``bins``.
+        The library's ``n_bins`` / ``bins`` (HELM: 10).
     dtype : numpy dtype
         dtype of the probabilities passed to the library (float32 or float64).
     multiclass : bool
         Whether the input is (n, C) probabilities (top-label).
+    strategy : {"uniform", "quantile"}
+        ``"quantile"`` only for ``"sklearn"`` (``calibration_curve``'s
+        percentile edges); HELM's bins are always equal-mass.
+    confidence : array-like, optional
+        The per-row confidences, for the conventions whose edges depend on
+        the data (``"helm"``, ``"sklearn"`` with quantile bins); without it
+        their ``edges`` are None.
 
     Returns
     -------
@@ -93,13 +110,35 @@ def profile(name, n_bins, *, dtype=np.float64, multiclass=False):
     ([0.0, 0.3333333333333333, 0.6666666666666667, 1.0, 2.0], False)
     >>> profile("netcal", 3, dtype="float32")["clip"]
     1.1920928955078125e-07
+    >>> profile("helm", 2, confidence=[0.9, 0.2, 0.6, 0.7])["edges"].tolist()
+    [0.0, 0.65, 1.0]
     """
     V.check_choice(name, "convention", CONVENTIONS)
     n_bins = V.check_n_bins(n_bins)
+    allowed = ("uniform", "quantile") if name in ("sklearn", "helm") else ("uniform",)
+    V.check_choice(strategy, f"strategy (convention={name!r})", allowed)
     dtype = np.dtype(dtype)
-    if name == "fastcal":
-        return {"edges": V.uniform_edges(n_bins).ravel(), "right": True, "clip": None, "round_to": None,
-                    "note": "right-closed (a, b], np.linspace edges, 0 in the first bin"}
+    plain = {"right": True, "clip": None, "round_to": None}
+    if name == "helm":
+        from ._helm import equal_mass_edges
+
+        edges = None if confidence is None else equal_mass_edges(confidence, n_bins)
+        return {"edges": edges, **plain,
+                "note": ("HELM (uncertainty-calibration get_ece_em): equal-mass bins, inner edges "
+                         "the midpoints between np.array_split runs of the sorted confidences, "
+                         "right-closed (a, b]")}
+    if name == "sklearn" and strategy == "quantile":
+        edges = None
+        if confidence is not None:
+            c = np.asarray(confidence, dtype=np.float64)
+            edges = np.percentile(c, np.linspace(0, 1, n_bins + 1) * 100)
+        return {"edges": edges, **plain,
+                "note": ("sklearn calibration_curve(strategy='quantile'): edges "
+                         "np.percentile(confidence, np.linspace(0, 1, n_bins + 1) * 100), "
+                         "right-closed (searchsorted(edges[1:-1], p))")}
+    if name in ("fastcal", "sklearn"):
+        return {"edges": V.uniform_edges(n_bins).ravel(), **plain,
+                "note": "right-closed (a, b], np.linspace edges, 0 in the first bin"}
     if name == "torchmetrics":
         tdt = np.float32 if (multiclass or dtype == np.float32) else np.float64
         e = torch_linspace(n_bins, tdt)
@@ -122,7 +161,30 @@ def profile(name, n_bins, *, dtype=np.float64, multiclass=False):
                         "the float64 edges (numpy)" if dtype == np.float32 else "")}
 
 
-def ece_with_convention(y_true, y_prob, name, n_bins=15, norm="l1", *, sample_weight=None):
+def convention_bins(b, name, n_bins, strategy="uniform"):
+    """``(bins, edges, profile)``: the (3, k) bin statistics of the per-row
+    confidences and correctness of ``b`` (a ``_core.Binned`` with
+    ``want_cc``) binned as library ``name`` bins them.  The profile's rounding
+    and clipping are applied to ``b.conf`` in place."""
+    prof = profile(name, n_bins, dtype=b.dtype, multiclass=b.layout == "top-label",
+                   strategy=strategy, confidence=b.conf)
+    if name == "fastcal":
+        return b.bins, b.edges[0], prof
+    conf = b.conf  # float64 per-row confidences owned by us: modify in place
+    if prof["round_to"] is not None and b.dtype != prof["round_to"]:
+        conf[:] = conf.astype(prof["round_to"])
+    if prof["clip"] is not None:
+        eps = prof["clip"]
+        np.clip(conf, eps, float(np.asarray(1.0 - eps, dtype=b.dtype)), out=conf)
+    bins = binned_on(b.corr, conf, b.w, prof["edges"], prof["right"])
+    if prof.get("stat_edges") is not None:
+        bins = _split_binning(bins, binned_on(b.corr, conf, b.w, prof["stat_edges"],
+                                              prof["right"]))
+    return bins, prof["edges"], prof
+
+
+def ece_with_convention(y_true, y_prob, name, n_bins=15, norm="l1", *, sample_weight=None,
+                        strategy="uniform"):
     """Binned calibration error computed with library ``name``'s convention.
 
     Parameters
@@ -130,12 +192,16 @@ def ece_with_convention(y_true, y_prob, name, n_bins=15, norm="l1", *, sample_we
     y_true, y_prob : array-like
         As for :func:`fastcal.calibration_error` (probabilities, binary or
         top-label).
-    name : {"fastcal", "torchmetrics", "netcal"}
+    name : {"fastcal", "sklearn", "torchmetrics", "netcal", "helm"}
     n_bins : int, default 15
     norm : {"l1", "l2", "max"}, default "l1"
         ECE, RMSCE (root of the weighted mean squared gap), MCE.
     sample_weight : array-like, optional
-        An extension: the libraries themselves take no weights.
+        An extension: the libraries themselves take no weights (HELM's
+        equal-mass bins refuse them).
+    strategy : {"uniform", "quantile"}, default "uniform"
+        ``"quantile"``: scikit-learn's percentile edges (``"sklearn"``);
+        ignored by ``"helm"``, whose bins are always equal-mass.
 
     Returns
     -------
@@ -160,51 +226,88 @@ def ece_with_convention(y_true, y_prob, name, n_bins=15, norm="l1", *, sample_we
     """
     V.check_choice(name, "convention", CONVENTIONS)
     V.check_choice(norm, "norm", _NORMS)
-    sample_weight, _ = V.scaled_weight(sample_weight)  # ratios: the scale cancels
-    b = _core.binned(y_true, y_prob, n_bins=n_bins, strategy="uniform", right=True,
-                     classwise=False, from_logits=False, sample_weight=sample_weight,
-                     scores=False, want_cc=True)
-    if name == "fastcal":
-        bins = b.bins
-    else:
-        prof = profile(name, n_bins, dtype=b.dtype, multiclass=b.layout == "top-label")
-        conf = b.conf  # float64 per-row confidences owned by us: modify in place
-        if prof["round_to"] is not None and b.dtype != prof["round_to"]:
-            conf[:] = conf.astype(prof["round_to"])
-        if prof["clip"] is not None:
-            eps = prof["clip"]
-            np.clip(conf, eps, float(np.asarray(1.0 - eps, dtype=b.dtype)), out=conf)
-        right = True if prof["right"] else None
-        bins = _rebin(b, conf, prof["edges"], right)
-        if prof.get("stat_edges") is not None:
-            return _split_binning(bins, _rebin(b, conf, prof["stat_edges"], right), norm)
+    b, _ = _convention_pass(y_true, y_prob, name, n_bins, sample_weight)
+    bins, _, _ = convention_bins(b, name, n_bins, strategy)
     total, l1, l2, mx, _ = S.ce_from_bins(bins)
     if not total > 0:
         raise ValueError("sample_weight sums to zero; at least one sample needs a positive weight.")
     return float({"l1": l1, "l2": l2, "max": mx}[norm])
 
 
-def _rebin(b, conf, edges, right):
-    """Bins of the per-row confidences ``conf`` (and ``b.corr``) on ``edges``."""
-    _, _, bins, _ = _core.run(B.binary_stats, B.binary_stats_parallel, b.n,
-                              b.corr, conf, b.w, edges.reshape(1, -1), None, right, None, None,
+def _convention_pass(y_true, y_prob, name, n_bins, sample_weight):
+    """``(b, weight_exp)``: the validating pass (per-row confidence and
+    correctness) and the scale of the weights."""
+    if name == "helm" and sample_weight is not None:
+        raise ValueError("convention='helm' takes no sample_weight: HELM's equal-mass bins and "
+                         "selective statistics count each instance once.")
+    sample_weight, e = V.scaled_weight(sample_weight)  # ratios: the scale cancels
+    b = _core.binned(y_true, y_prob, n_bins=n_bins, strategy="uniform", right=True,
+                     classwise=False, from_logits=False, sample_weight=sample_weight,
+                     scores=False, want_cc=True)
+    return b, e
+
+
+def binned_on(corr, conf, w, edges, right):
+    """(3, len(edges) - 1) bin statistics of validated per-row ``conf`` and
+    ``corr`` on ``edges`` (right-closed with ``right``)."""
+    edges = np.ascontiguousarray(edges, dtype=np.float64).reshape(1, -1)
+    _, _, bins, _ = _core.run(B.binary_stats, B.binary_stats_parallel, conf.shape[0],
+                              corr, conf, w, edges, None, True if right else None, None, None,
                               0.0, None, None, None, None)
     return bins
 
 
-def _split_binning(count_bins, stat_bins, norm):
+def _split_binning(count_bins, stat_bins):
     """netcal on float32 input: bin weights from ``count_bins``, bin means from
-    ``stat_bins``; a bin with no weight (or no rows for its means) counts 0."""
+    ``stat_bins``, as one (3, k) array of sums; a bin with no weight (or no
+    rows for its means) counts 0."""
     W = count_bins[0]
-    total = W.sum()
-    if not total > 0:
-        raise ValueError("sample_weight sums to zero; at least one sample needs a positive weight.")
     n = stat_bins[0]
+    ok = (n > 0) & (W > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        gap = np.where((n > 0) & (W > 0), stat_bins[2] / n - stat_bins[1] / n, 0.0)
-    a = np.abs(gap)
-    if norm == "l1":
-        return float(np.sum(W / total * a))
-    if norm == "max":
-        return float(a.max())
-    return float(np.sqrt(np.sum(W / total * a * a)))
+        conf = np.where(ok, stat_bins[1] / n, 0.0)
+        acc = np.where(ok, stat_bins[2] / n, 0.0)
+    return np.stack([W, W * conf, W * acc])
+
+
+def check_options(name, strategy, extra=(), **given):
+    """Refuse the options profile ``name`` cannot honour: ``given`` maps an
+    option to ``(value, default)``; ``extra`` lists more refused options."""
+    V.check_choice(name, "convention", CONVENTIONS)
+    quantile_ok = name in ("sklearn", "helm")  # edges of their own from the data
+    bad = [] if quantile_ok or strategy == "uniform" else [f"strategy={strategy!r}"]
+    bad += [f"{k}={v!r}" for k, (v, d) in given.items() if v != d] + list(extra)
+    if bad:
+        raise ValueError(f"convention={name!r} reproduces that library's own binning of "
+                         f"probabilities; it cannot be combined with {', '.join(bad)}.")
+
+
+def report_with_convention(y_true, y_prob, name, *, n_bins, strategy, right, classwise,
+                           from_logits, sample_weight, ignore_index, ci):
+    """``calibration_report(..., convention=name)`` for ``name != "fastcal"``."""
+    from ._metrics import curve_from_bins
+    from ._report import calibration_report
+
+    check_options(name, strategy, right=(right, True), classwise=(classwise, False),
+                  from_logits=(from_logits, False), ignore_index=(ignore_index, None),
+                  ci=(ci, None))
+    b, e = _convention_pass(y_true, y_prob, name, n_bins, sample_weight)
+    bins, edges, prof = convention_bins(b, name, n_bins, strategy)
+    conf0 = corr0 = None
+    if name == "helm":
+        conf0, corr0 = b.conf, b.corr  # HELM neither clips nor rounds
+    # accuracy, confidence, Brier, NLL, AUROC: the library-independent gauges
+    r = calibration_report(y_true, y_prob, n_bins=n_bins, sample_weight=sample_weight)
+    total, l1, l2, mx, signed = S.ce_from_bins(bins)
+    r.ece, r.mce, r.rmsce, r.signed_error = float(l1), float(mx), float(l2), float(signed)
+    r.reliability = curve_from_bins(bins, edges, b.weighted, e)
+    c = r.convention
+    c["profile"] = name
+    c["strategy"] = "equal-mass (HELM)" if name == "helm" else strategy
+    c["closed"] = "right" if prof["right"] else "left"
+    c["edges"] = prof["note"]
+    if name == "helm":
+        from ._helm import _helm_stats
+
+        r.helm = _helm_stats(corr0, conf0)
+    return r

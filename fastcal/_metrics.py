@@ -146,11 +146,13 @@ def calibration_error(y_true, y_prob, *, n_bins=15, norm="l1", strategy="uniform
         (2019), ``sqrt(max(0, sum_b (W_b / W) [(conf_b - acc_b)^2 -
         acc_b (1 - acc_b) / (W_b - 1)]))`` (classwise: the root of the mean
         over classes of the clipped per-class estimates).
-    convention : {"fastcal", "torchmetrics", "netcal"}, default="fastcal"
+    convention : {"fastcal", "sklearn", "torchmetrics", "netcal", "helm"}, default="fastcal"
         Reproduce another library's binning exactly (``l1``, ``l2``, ``max``
-        norms, uniform bins, probabilities): torchmetrics' float32
-        ``torch.linspace`` edges with confidence 1.0 in an extra bin, netcal's
-        clipping and left-closed bins. See ``docs/conventions.md``.
+        norms, probabilities): torchmetrics' float32 ``torch.linspace``
+        edges with confidence 1.0 in an extra bin, netcal's clipping and
+        left-closed bins, scikit-learn's percentile edges
+        (``strategy="quantile"``), HELM's equal-mass bins (``n_bins=10`` is
+        HELM's ``ece_10_bin``). See ``docs/conventions.md``.
 
     Returns
     -------
@@ -186,20 +188,14 @@ def calibration_error(y_true, y_prob, *, n_bins=15, norm="l1", strategy="uniform
 
 def _with_convention(y_true, y_prob, n_bins, norm, strategy, right, classwise, from_logits,
                      sample_weight, ignore_index, debias, convention):
-    from ._conventions import CONVENTIONS, ece_with_convention
+    from ._conventions import check_options, ece_with_convention
 
-    V.check_choice(convention, "convention", CONVENTIONS)
-    unsupported = [f"{k}={v!r}" for k, v, d in (
-        ("strategy", strategy, "uniform"), ("right", right, True), ("classwise", classwise, False),
-        ("from_logits", from_logits, False), ("ignore_index", ignore_index, None),
-        ("debias", debias, False)) if v != d]
-    if norm == "signed":
-        unsupported.append("norm='signed'")
-    if unsupported:
-        raise ValueError(f"convention={convention!r} reproduces that library's own binning of "
-                         f"probabilities; it cannot be combined with {', '.join(unsupported)}.")
+    check_options(convention, strategy, ["norm='signed'"] if norm == "signed" else [],
+                  right=(right, True), classwise=(classwise, False),
+                  from_logits=(from_logits, False), ignore_index=(ignore_index, None),
+                  debias=(debias, False))
     return ece_with_convention(y_true, y_prob, convention, n_bins=n_bins, norm=norm,
-                               sample_weight=sample_weight)
+                               sample_weight=sample_weight, strategy=strategy)
 
 
 def _debiased(y_true, y_prob, n_bins, norm, strategy, right, classwise, from_logits,

@@ -56,10 +56,15 @@ class CalibrationReport:
         With ``ci``: gauge name -> ``(low, high)`` percentile interval of the
         Poisson bootstrap (see :func:`fastcal.calibration_report`).
     convention : dict
-        Which binning, target and clipping convention produced these numbers.
+        Which binning, target and clipping convention produced these numbers
+        (``convention["profile"]``: the ``convention=`` profile).
+    helm : dict or None
+        With ``convention="helm"``: HELM's ``ece_10_bin``, ``ece_1_bin``,
+        ``selective_cov_acc_area``, ``selective_acc@10`` and
+        ``platt_ece_10_bin`` (see :func:`fastcal.helm_report`).
     """
 
-    __slots__ = _FIELDS + ("auroc_bounds", "reliability", "convention", "intervals")
+    __slots__ = _FIELDS + ("auroc_bounds", "reliability", "convention", "intervals", "helm")
 
     def __init__(self, **kw):
         for k in self.__slots__:
@@ -88,6 +93,8 @@ class CalibrationReport:
             d["reliability"]["accuracy_low"] = _listed(lo)
             d["reliability"]["accuracy_high"] = _listed(hi)
         d["convention"] = dict(self.convention)
+        if self.helm is not None:
+            d["helm"] = {k: float(v) for k, v in self.helm.items()}
         return d
 
     def __eq__(self, other):
@@ -125,6 +132,7 @@ def convention(b, n_bins, strategy, right):
     else:
         nll = f"probabilities clipped to [eps, 1 - eps], eps = {V.eps_for(b.dtype)!r} ({b.dtype} machine epsilon)"
     return {
+        "profile": "fastcal",
         "target": b.layout,
         "n_bins": int(n_bins),
         "strategy": strategy,
@@ -175,7 +183,8 @@ def report_from_stats(n, bins, scores, edges, weighted, conv, auroc, auroc_bound
 
 def calibration_report(y_true, y_prob, *, n_bins=15, strategy="uniform", right=True,
                        classwise=False, from_logits=False, sample_weight=None,
-                       ignore_index=None, ci=None, n_resamples=1000, random_state=None):
+                       ignore_index=None, ci=None, n_resamples=1000, random_state=None,
+                       convention="fastcal"):
     """Every calibration gauge in one call.
 
     Top-label for multiclass ``y_prob`` (n, C); for binary ``y_prob`` (n,) the
@@ -203,6 +212,18 @@ def calibration_report(y_true, y_prob, *, n_bins=15, strategy="uniform", right=T
     read it as the sampling spread, and see ``calibration_error(...,
     norm="l2", debias=True)`` for a debiased estimate.
 
+    ``convention`` (``"fastcal"``, ``"sklearn"``, ``"torchmetrics"``,
+    ``"netcal"``, ``"helm"``) bins as that library does (see
+    ``docs/conventions.md``): the binned errors and the reliability curve
+    follow its bins; accuracy, confidence, Brier, NLL and AUROC are the same
+    for every profile. ``"helm"`` bins on HELM's equal-mass edges (pass
+    ``n_bins=10`` for HELM's ``ece_10_bin``) and fills ``report.helm`` with
+    HELM's five statistics. A profile other than ``"fastcal"`` takes
+    probabilities with the default ``right`` and no ``classwise``,
+    ``ignore_index`` or ``ci``; ``strategy="quantile"`` only with
+    ``"sklearn"`` (``"helm"``'s bins are equal-mass whatever the strategy).
+    ``report.convention["profile"]`` records the profile.
+
     Returns
     -------
     CalibrationReport
@@ -213,7 +234,18 @@ def calibration_report(y_true, y_prob, *, n_bins=15, strategy="uniform", right=T
     >>> r = fastcal.calibration_report([0, 1, 1, 0, 1], [0.2, 0.9, 0.6, 0.4, 0.7], n_bins=5)
     >>> round(r.ece, 4), round(r.brier, 4), r.auroc
     (0.28, 0.092, 1.0)
+    >>> h = fastcal.calibration_report([0, 1, 1, 0, 1], [0.2, 0.9, 0.6, 0.4, 0.7],
+    ...                                convention="helm", n_bins=10)
+    >>> h.convention["profile"], h.ece == h.helm["ece_10_bin"]
+    ('helm', True)
     """
+    if convention != "fastcal":
+        from ._conventions import report_with_convention
+
+        return report_with_convention(y_true, y_prob, convention, n_bins=n_bins,
+                                      strategy=strategy, right=right, classwise=classwise,
+                                      from_logits=from_logits, sample_weight=sample_weight,
+                                      ignore_index=ignore_index, ci=ci)
     return report_parts(y_true, y_prob, n_bins=n_bins, strategy=strategy, right=right,
                         classwise=classwise, from_logits=from_logits,
                         sample_weight=sample_weight, ignore_index=ignore_index, ci=ci,

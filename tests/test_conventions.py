@@ -159,13 +159,14 @@ def test_real_data_matches_torchmetrics_and_netcal(data_dir):
 
 
 def test_profile_contents_and_errors():
-    assert set(CONVENTIONS) == {"fastcal", "torchmetrics", "netcal"}
+    assert set(CONVENTIONS) == {"fastcal", "sklearn", "torchmetrics", "netcal", "helm"}
     p = profile("torchmetrics", 10, dtype=np.float64, multiclass=True)
     assert p["round_to"] == np.float32 and p["edges"].shape == (12,) and not p["right"]
     assert profile("netcal", 10)["clip"] == np.finfo(np.float64).eps
     assert profile("fastcal", 10)["right"]
+    assert profile("sklearn", 10)["edges"].tolist() == profile("fastcal", 10)["edges"].tolist()
     with pytest.raises(ValueError, match="convention"):
-        profile("sklearn", 10)
+        profile("scikit-learn", 10)
     with pytest.raises(ValueError, match="n_bins"):
         profile("netcal", 0)
     with pytest.raises(ValueError, match="norm"):

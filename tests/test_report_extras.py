@@ -98,4 +98,4 @@ def test_convention_profiles_through_the_public_functions(convention):
     with pytest.raises(ValueError, match=r"cannot be combined with norm='signed'"):
         fastcal.calibration_error(y, p, norm="signed", convention=convention)
     with pytest.raises(ValueError, match="convention must be one of"):
-        fastcal.ece(y, p, convention="sklearn")
+        fastcal.ece(y, p, convention="scikit-learn")
