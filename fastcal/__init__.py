@@ -19,6 +19,8 @@ from ._accumulator import CalibrationAccumulator
 from ._auroc_accumulator import AUROCAccumulator
 from ._drift import GaugeRecorder, WindowedAccumulator
 from ._llm import multiple_choice_report, parse_confidence
+from ._lm_eval import lm_eval_report
+from ._openai import openai_confidence, openai_report
 from ._delong import auroc_ci, auroc_variance, delong_test
 from ._estimators import brier_decomposition, corp_decomposition, smooth_ece
 from ._histogram_binning import HistogramBinning
@@ -75,9 +77,12 @@ __all__ = [
     "ece",
     "helm_report",
     "isotonic_regression",
+    "lm_eval_report",
     "mce",
     "multiple_choice_report",
     "nll",
+    "openai_confidence",
+    "openai_report",
     "parse_confidence",
     "prediction_rejection_ratio",
     "read_helm",

@@ -7,6 +7,8 @@
                         [--bins N] [--threshold GAUGE=VALUE ...] [--fail-on GAUGE,...]
                         [--json] [--plot OUT.png]
                         [--fit temperature|isotonic --fit-file VAL [--save-calibrator OUT.json]]
+    fastcal report PATH --from lm-eval [--norm none|chars|bytes] [--json]
+    fastcal report FILE --from openai --gold GOLD [--options A,B,C,D] [--json] [--plot OUT.png]
     fastcal demo  [--plot OUT.png | --no-plot]
     fastcal bench [--builtin] [--full] [--peers sklearn,torchmetrics,netcal]
     fastcal warmup [--processes N] [--quiet]
@@ -89,6 +91,16 @@ def _parser():
                    help="with --probs/--logits: skip rows whose label is LABEL (padding, "
                    "e.g. -100)")
     r.add_argument("--format", choices=FORMATS, help="file format (default: from the extension)")
+    r.add_argument("--from", dest="source", choices=tuple(SOURCES), metavar="TOOL",
+                   help="read an LLM evaluation tool's own output: " + ", ".join(SOURCES)
+                   + " (see docs/llm.md)")
+    r.add_argument("--norm", choices=("none", "chars", "bytes"), default=None,
+                   help="--from lm-eval: divide the option scores by the option length in "
+                   "characters (acc_norm) or UTF-8 bytes (acc_bytes) (default none: acc)")
+    r.add_argument("--gold", metavar="GOLD", help="--from openai: CSV or JSONL of the gold "
+                   "answers (an answer column; custom_id when the completions have one)")
+    r.add_argument("--options", metavar="A,B,C,D", help="--from openai: the answer options; "
+                   "the confidence is the answer's share of their top_logprobs probabilities")
     r.add_argument("--bins", type=int, default=15, metavar="N",
                    help="equal-width bins (default 15, at most 1000000)")
     r.add_argument("--threshold", action="append", default=[], metavar="GAUGE=VALUE",
@@ -445,6 +457,12 @@ def _fit_calibrator(args, cols, progress):
 def _cmd_report(args):
     from ._accumulator import CalibrationAccumulator
 
+    if args.source is not None:
+        return _cmd_report_from(args)
+    for flag, val in (("--norm", args.norm), ("--gold", args.gold), ("--options", args.options)):
+        if val is not None:
+            raise UsageError(f"{flag} needs --from (e.g. --from "
+                             f"{'lm-eval' if flag == '--norm' else 'openai'}).")
     if args.bins < 1:
         raise UsageError(f"--bins must be a positive integer; found {args.bins}.")
     if args.bins > 1_000_000:
@@ -618,6 +636,112 @@ def _plot(report, out, before=None, title=None):
 
         plt.close(fig)
     return out
+
+
+# ------------------------------------------------- report --from TOOL
+def _cmd_report_from(args):
+    """``fastcal report PATH --from TOOL``: the reports of an evaluation tool's files."""
+    given = [f for f, v in (("--confidence", args.confidence), ("--probs", args.probs),
+                            ("--logits", args.logits), ("--fit", args.fit),
+                            ("--ignore-index", args.ignore_index), ("--format", args.format))
+             if v is not None]
+    if given:
+        raise UsageError(f"{given[0]} does not apply to --from {args.source}.")
+    if not 1 <= args.bins <= 1_000_000:
+        raise UsageError(f"--bins must be an integer in [1, 1000000]; found {args.bins}.")
+    th = _thresholds(args.threshold)
+    fail_on = _fail_on(args.fail_on, th)
+    reports, title, extra = SOURCES[args.source](args)
+    if args.json:
+        out = {"tasks": {k: (None if r is None else _report_json(r, th))
+                         for k, r in reports.items()}} if title is None else \
+            dict(_report_json(reports[None], th), **extra)
+        print(json.dumps(_jsonable(out), indent=2))
+    elif title is None:
+        print(format_tasks(reports, th))
+    else:
+        r = reports[None]
+        print(format_report(r, th, title=title))
+        print()
+        print("Reliability:")
+        print(format_bins(r))
+        if extra.get("plot"):
+            print(f"Reliability diagram saved to {extra['plot']}")
+    failed = [(k, g) for k, r in reports.items() if r is not None for g in fail_on
+              if not verdicts(r, {g: th[g]})[g]["pass"]]
+    if failed:
+        print("fastcal: --fail-on: " + "; ".join(
+            (f"{k}: " if k is not None else "") + f"{g} = {_fmt(float(getattr(reports[k], g)))} "
+            f"(needs {_threshold_text(verdicts(reports[k], {g: th[g]})[g])})"
+            for k, g in failed), file=sys.stderr)
+        return 1
+    return 0
+
+
+def format_tasks(reports, thresholds):
+    """One row per task: the gauges of each report (``None``: no confidence)."""
+    cols = ("accuracy", "confidence", "ece", "signed_error", "brier", "nll", "auroc")
+    w = max([4] + [len(k) for k in reports])
+    lines = [f"  {'task':<{w}}  {'n':>7}" + "".join(f"{GAUGES[g][0]:>13}" for g in cols)
+             + "  verdicts"]
+    for k, r in reports.items():
+        if r is None:
+            lines.append(f"  {k:<{w}}  {'-':>7}  no confidence (not a multiple-choice task: no "
+                         "option scores)")
+            continue
+        vd = verdicts(r, thresholds)
+        bad = [GAUGES[g][0] for g, v in vd.items() if v["pass"] is False]
+        lines.append(f"  {k:<{w}}  {r.n:>7,}" + "".join(
+            f"{_fmt(float(getattr(r, g)), g == 'signed_error'):>13}" for g in cols)
+            + "  " + ("FAIL " + ", ".join(bad) if bad else "pass"))
+    some = next((r for r in reports.values() if r is not None), None)
+    if some is not None:
+        c = some.convention
+        lines.insert(0, f"{c['target']}; {c['n_bins']} {c['strategy']} {c['closed']}-closed "
+                     "bins")
+        lines.insert(1, "")
+    return "\n".join(lines)
+
+
+def _from_lm_eval(args):
+    from . import lm_eval_report
+
+    if args.gold is not None or args.options is not None:
+        raise UsageError("--gold and --options apply to --from openai.")
+    if args.plot:
+        raise UsageError("--plot applies to one report; with --from lm-eval use "
+                         "fastcal.lm_eval_report and fastcal.plot (docs/llm.md).")
+    reports = lm_eval_report(args.file, norm=args.norm or "none", n_bins=args.bins)
+    return reports, None, {}
+
+
+def _from_openai(args):
+    from . import openai_report
+
+    if args.norm is not None:
+        raise UsageError("--norm applies to --from lm-eval.")
+    if args.gold is None:
+        raise UsageError("--from openai needs --gold GOLD (a CSV or JSONL of the answers).")
+    opts = None if args.options is None else [o for o in args.options.split(",")]
+    try:
+        r = openai_report(args.file, args.gold, options=opts, n_bins=args.bins)
+    except ValueError as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise UsageError(f"--options: {exc}") from None
+    extra = {"file": str(args.file), "gold": str(args.gold)}
+    if args.plot:
+        extra["plot"] = _plot(r, args.plot, title=f"Reliability diagram: "
+                              f"{os.path.basename(str(args.file))}")
+    return {None: r}, f"fastcal report: {os.path.basename(str(args.file))} (OpenAI logprobs)", \
+        extra
+
+
+#: ``--from`` readers: name -> function(args) returning (reports, title, extra).
+#: ``reports`` is ``{task: report or None}`` (title None: one table row per
+#: task) or ``{None: report}`` (one report under ``title``; ``extra`` goes
+#: into its JSON).
+SOURCES = {"lm-eval": _from_lm_eval, "openai": _from_openai}
 
 
 # --------------------------------------------------------------------- demo
