@@ -30,6 +30,7 @@ from ._selective import aurc, prediction_rejection_ratio, risk_coverage_curve
 from ._report import CalibrationReport, calibration_report
 from ._helm import helm_report, read_helm
 from ._compare import Comparison, compare
+from ._compare_stream import CompareAccumulator
 from ._temperature import TemperatureScaling
 from ._validation import NotFittedError, UndefinedMetricWarning
 from ._warmup import warmup
@@ -52,6 +53,7 @@ __all__ = [
     "AUROCAccumulator",
     "CalibrationAccumulator",
     "CalibrationReport",
+    "CompareAccumulator",
     "Comparison",
     "GaugeRecorder",
     "HistogramBinning",

@@ -165,6 +165,118 @@ def auroc(y_true, y_score, *, sample_weight=None, exact=False, score_range=None,
     return acc.compute()
 
 
+def _compare_partial(names, kw, stream, y, preds, w, from_logits):
+    from ._compare_stream import CompareAccumulator
+
+    acc = CompareAccumulator(names, stream=stream, **kw)
+    if len(preds[names[0]]) == 0:  # an empty partition merges as zero
+        return acc
+    if isinstance(y, tuple):  # one label block per model
+        y = dict(zip(names, y))
+    return acc.update(y, preds, sample_weight=w, from_logits=from_logits)
+
+
+def _n_rows(x):
+    """Rows of a dask array (None when unknown: a DataFrame, NaN chunks)."""
+    shape = getattr(x, "shape", None)
+    if not shape or not isinstance(shape[0], int):
+        return None
+    return shape[0]
+
+
+def compare(y_true, predictions, *, baseline=None, n_bins=15, right=True, from_logits=False,
+            sample_weight=None, ci=0.95, n_resamples=1000, random_state=None, split_every=8,
+            compute=True):
+    """:func:`fastcal.compare` over dask collections, through
+    :class:`~fastcal.CompareAccumulator` states (bounded memory per partition).
+
+    Parameters
+    ----------
+    y_true : dask array, Series or DataFrame, or a mapping model -> one
+        Labels, shared or per model.
+    predictions : mapping of model name -> dask array, Series or DataFrame
+        Every model's ``y_prob``, partitioned alike along the rows (dask
+        arrays are rechunked to the first model's row chunks).
+    baseline, ci, n_resamples, random_state :
+        As for :func:`fastcal.compare` (``ci=None``: no bootstrap).  The seed
+        is drawn once; partition ``i`` is bootstrap stream ``i``, so the
+        intervals are those of another (equally valid) draw of replicate
+        weights than the in-memory call's; the gauges and estimates are the
+        same up to float64 rounding.
+    n_bins, right, from_logits, sample_weight, split_every :
+        As for :func:`calibration_report` here.
+    compute : bool, default=True
+        ``False`` returns a ``dask.delayed`` of the merged
+        :class:`~fastcal.CompareAccumulator`.
+
+    Returns
+    -------
+    Comparison (or a Delayed accumulator)
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, fastcal, fastcal.dask
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.random(40_000); y = (rng.random(40_000) < x).astype(np.int8)
+    >>> c = fastcal.dask.compare(da.from_array(y, chunks=10_000),
+    ...                          {"a": da.from_array(x, chunks=10_000),
+    ...                           "b": da.from_array(x ** 2, chunks=10_000)},
+    ...                          n_resamples=200, random_state=0)
+    >>> c.n, c.ranking("brier")
+    (40000, ['a', 'b'])
+    """
+    from collections.abc import Mapping
+
+    from ._bootstrap import seed_from
+    from ._compare_stream import CompareAccumulator
+
+    dask, _ = _dask()
+    if not isinstance(predictions, Mapping):
+        raise TypeError(f"predictions must be a mapping of model name -> dask collection; "
+                        f"found {type(predictions).__name__}.")
+    names = list(predictions)
+    seed = None if ci is None else int(seed_from(random_state))
+    kw = dict(n_bins=n_bins, baseline=baseline, right=right,
+              n_resamples=None if ci is None else n_resamples, random_state=seed,
+              ci=0.95 if ci is None else ci)
+    CompareAccumulator(names, **kw)  # validate the settings before building the graph
+    rows = {k: _n_rows(predictions[k]) for k in names}
+    known = {v for v in rows.values() if v is not None}
+    if len(known) > 1:
+        raise ValueError("every model must score the same rows: found "
+                         + ", ".join(f"{k!r} {v} rows" for k, v in rows.items()) + ".")
+    blocks, chunks = {}, None
+    for k in names:
+        blocks[k], ch = _blocks(predictions[k], f"predictions[{k!r}]", chunks)
+        chunks = ch if chunks is None else chunks
+    n_parts = len(blocks[names[0]])
+    if isinstance(y_true, Mapping):
+        y_parts = [_blocks(y_true[k], f"y_true[{k!r}]", chunks)[0] for k in names]
+        y_blocks = [tuple(ys) for ys in zip(*y_parts)]
+        n_y = min(len(ys) for ys in y_parts)
+    else:
+        y_blocks, _ = _blocks(y_true, "y_true", chunks)
+        n_y = len(y_blocks)
+    w_blocks, _ = _blocks(sample_weight, "sample_weight", chunks)
+    counts = {k: len(b) for k, b in blocks.items()}
+    if len(set(counts.values())) > 1 or n_y != n_parts or (
+            w_blocks is not None and len(w_blocks) != n_parts):
+        raise ValueError("y_true, sample_weight and every model's predictions must be "
+                         "partitioned alike: found " + ", ".join(
+                             f"{k!r} {v}" for k, v in counts.items())
+                         + f" and {n_y} label partitions.")
+    if w_blocks is None:
+        w_blocks = [None] * n_parts
+    parts = [dask.delayed(_compare_partial)(names, kw, i, y_blocks[i],
+                                            {k: blocks[k][i] for k in names}, w_blocks[i],
+                                            from_logits)
+             for i in range(n_parts)]
+    acc = _tree_sum(dask, parts, split_every)
+    if not compute:
+        return acc
+    return acc.compute().compute()
+
+
 def accumulate(y_true, y_prob, *, make=CalibrationAccumulator, split_every=8, **update_kw):
     """Delayed merged accumulator: ``make()`` per partition, ``update(y, p, **update_kw)``,
     tree-summed. The building block of the functions here, for any accumulator
@@ -173,4 +285,4 @@ def accumulate(y_true, y_prob, *, make=CalibrationAccumulator, split_every=8, **
     return _accumulate(make, update_kw, y_true, y_prob, sample_weight, split_every, "y_prob")
 
 
-__all__ = ["accumulate", "auroc", "calibration_report"]
+__all__ = ["accumulate", "auroc", "calibration_report", "compare"]
