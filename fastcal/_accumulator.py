@@ -353,10 +353,12 @@ class CalibrationAccumulator:
                 if self._layout == "binary" and not self._wexp:  # (a reset() may have come)
                     sc = self._scratch
                     if sc is None or sc[0] != n:  # reused: no allocation per small update
-                        sc = self._scratch = (n, np.empty(n), np.empty(n, np.bool_))
+                        sc = self._scratch = (n, np.empty(n), np.empty(n, np.bool_),
+                                              np.empty(A.workspace_size(self._n_bins)))
                     code, idx = A.binary_update(
                         y_true, y_prob, None, edges[0], R, L, _EPS[src], True, self._hi,
-                        self._lo, sc[1], sc[2], None if self._auc is None else self._auc._hist)
+                        self._lo, sc[1], sc[2], None if self._auc is None else self._auc._hist,
+                        sc[3])
                     if self._auc is not None:
                         self._auc._any_weight = None  # filled by the kernel: look when needed
                     if not code:

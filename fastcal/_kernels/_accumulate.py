@@ -166,7 +166,14 @@ def hist_scatter(hist, conf, corr, w):
 
 
 @njit(**OPTS)
-def binary_chunk(y, p, w, lo, hi, edges, right, logits, eps, check, part, conf, corr):
+def workspace_size(n_bins):
+    """Length of the float64 workspace of :func:`binary_update` (and of each
+    chunk of :func:`binary_batch`) for ``n_bins`` bins."""
+    return 2 * _WAYS * 3 * n_bins + 4 * ROW_BLOCK + 4 * (3 * n_bins + 2)
+
+
+@njit(**OPTS)
+def binary_chunk(y, p, w, lo, hi, edges, right, logits, eps, check, part, conf, corr, ws):
     """Rows ``lo:hi`` of a binary batch in one pass: validated, binned and
     added with TwoSum into the double-double ``part`` (``(2, 3 * n_bins + 2)``:
     row 0 the high parts, row 1 the low parts, in the state layout), with the
@@ -174,17 +181,21 @@ def binary_chunk(y, p, w, lo, hi, edges, right, logits, eps, check, part, conf, 
     weight, weight x confidence and weight x correct, then the weighted Brier
     and NLL terms.  Unweighted, the counts are exact integers and are added
     plainly.  With ``conf`` / ``corr`` each row's confidence and correctness
-    are written there too (the AUROC input).  Returns whether every row was
+    are written there too (the AUROC input).  ``ws``: float64 scratch of at
+    least :func:`workspace_size` elements.  Returns whether every row was
     valid; ``part`` is only written when it was."""
     nb = edges.shape[0] - 1
     on = np.bool_(True)  # uniform bins (not a literal)
     m = 3 * nb
-    bh = np.zeros(_WAYS * m)
-    bl = np.zeros(_WAYS * m)
-    qb = np.empty(ROW_BLOCK)
-    ab = np.zeros(ROW_BLOCK)
-    lb = np.empty(ROW_BLOCK)
-    wb = np.empty(ROW_BLOCK)
+    W = _WAYS * m
+    bh = ws[:W]
+    bl = ws[W:2 * W]
+    bh[:] = 0.0
+    bl[:] = 0.0
+    qb = ws[2 * W:2 * W + ROW_BLOCK]
+    ab = ws[2 * W + ROW_BLOCK:2 * W + 2 * ROW_BLOCK]
+    lb = ws[2 * W + 2 * ROW_BLOCK:2 * W + 3 * ROW_BLOCK]
+    wb = ws[2 * W + 3 * ROW_BLOCK:2 * W + 4 * ROW_BLOCK]
     s0 = 0.0  # Brier and NLL sums: (s0, s1) and (n0, n1) double-double
     s1 = 0.0
     n0 = 0.0
@@ -238,24 +249,31 @@ def binary_chunk(y, p, w, lo, hi, edges, right, logits, eps, check, part, conf, 
 
 
 @njit(**OPTS)
-def _binary_one(y, p, w, edges, right, logits, eps, check, parts, oks, conf, corr, ch):
-    lo = ch * CHUNK
-    oks[ch] = binary_chunk(y, p, w, lo, min(p.shape[0], lo + CHUNK), edges, right, logits,
-                           eps, check, parts[ch], conf, corr)
+def _serial(y, p, w, edges, right, logits, eps, check, conf, corr, ws):
+    """The serial driver in a workspace: ``(code, index)``; the batch's sums
+    are left in ``ws``'s last ``2 * (3 * n_bins + 2)`` elements (see
+    :func:`_out`), added chunk by chunk in chunk order."""
+    n = p.shape[0]
+    size = 3 * (edges.shape[0] - 1) + 2
+    part, out = _parts(ws, size)
+    out[:] = 0.0
+    for ch in range(n_chunks(n)):
+        lo = ch * CHUNK
+        hi = min(n, lo + CHUNK)
+        part[:] = 0.0
+        if not binary_chunk(y, p, w, lo, hi, edges, right, logits, eps, check, part, conf,
+                            corr, ws):
+            return binary_first_error(y, p, w, lo, hi, logits, check)
+        add_dd(out[0], out[1], part[0], part[1])
+    return OK, -1
 
 
 @njit(**OPTS)
-def _binary_finish(y, p, w, logits, check, parts, oks):
-    """The first error, or the chunks' sums added in chunk order."""
-    out = np.zeros(parts.shape[1:])
-    for ch in range(oks.shape[0]):
-        if not oks[ch]:
-            lo = ch * CHUNK
-            code, i = binary_first_error(y, p, w, lo, min(p.shape[0], lo + CHUNK), logits,
-                                         check)
-            return code, i, out
-        add_dd(out[0], out[1], parts[ch, 0], parts[ch, 1])
-    return OK, -1, out
+def _parts(ws, size):
+    """The chunk sums and the batch sums, ``(2, size)`` each, at the end of ``ws``."""
+    e = ws.shape[0]
+    return (ws[e - 4 * size:e - 2 * size].reshape((2, size)),
+            ws[e - 2 * size:].reshape((2, size)))
 
 
 @njit(**OPTS)
@@ -264,14 +282,18 @@ def binary_batch(y, p, w, edges, right, logits, eps, check, conf, corr):
     :func:`binary_chunk`; uniform 1-D ``edges``): ``(code, index, sums)``.
     Chunks of ``CHUNK`` rows, their sums added in chunk order: bitwise the
     result of :func:`binary_batch_parallel`."""
-    nch = n_chunks(p.shape[0])
-    parts = np.zeros((nch, 2, 3 * (edges.shape[0] - 1) + 2))
-    oks = np.ones(nch, np.bool_)
-    for ch in range(nch):
-        _binary_one(y, p, w, edges, right, logits, eps, check, parts, oks, conf, corr, ch)
-        if not oks[ch]:
-            break
-    return _binary_finish(y, p, w, logits, check, parts, oks)
+    nb = edges.shape[0] - 1
+    ws = np.empty(workspace_size(nb))
+    code, idx = _serial(y, p, w, edges, right, logits, eps, check, conf, corr, ws)
+    return code, idx, _parts(ws, 3 * nb + 2)[1].copy()
+
+
+@njit(**OPTS)
+def _binary_one(y, p, w, edges, right, logits, eps, check, parts, oks, conf, corr, ch):
+    lo = ch * CHUNK
+    ws = np.empty(workspace_size(edges.shape[0] - 1))
+    oks[ch] = binary_chunk(y, p, w, lo, min(p.shape[0], lo + CHUNK), edges, right, logits,
+                           eps, check, parts[ch], conf, corr, ws)
 
 
 @njit(**PAR_OPTS)
@@ -286,19 +308,28 @@ def binary_batch_parallel(y, p, w, edges, right, logits, eps, check, conf, corr)
             if ch >= nch:
                 break
             _binary_one(y, p, w, edges, right, logits, eps, check, parts, oks, conf, corr, ch)
-    return _binary_finish(y, p, w, logits, check, parts, oks)
+    out = np.zeros(parts.shape[1:])
+    for ch in range(nch):  # the first error, or the chunks' sums in chunk order
+        if not oks[ch]:
+            lo = ch * CHUNK
+            code, i = binary_first_error(y, p, w, lo, min(p.shape[0], lo + CHUNK), logits,
+                                         check)
+            return code, i, out
+        add_dd(out[0], out[1], parts[ch, 0], parts[ch, 1])
+    return OK, -1, out
 
 
 @njit(**OPTS)
-def binary_update(y, p, w, edges, right, logits, eps, check, hi, lo, conf, corr, hist):
-    """Serial pass over a small binary batch, added to the state when valid.
-
-    Returns ``(code, index)``.  ``conf`` and ``corr`` are scratch arrays of n
-    rows (the AUROC histogram's input, read when ``hist`` is given).
-    """
-    code, idx, dd = binary_batch(y, p, w, edges, right, logits, eps, check, conf, corr)
+def binary_update(y, p, w, edges, right, logits, eps, check, hi, lo, conf, corr, hist, ws):
+    """Serial pass over a small binary batch, added to the state when valid,
+    without allocating: ``ws`` is a float64 workspace of
+    :func:`workspace_size` elements, ``conf`` and ``corr`` scratch arrays of
+    n rows (the AUROC histogram's input, read when ``hist`` is given).
+    Returns ``(code, index)``."""
+    code, idx = _serial(y, p, w, edges, right, logits, eps, check, conf, corr, ws)
     if code == OK:
-        add_dd(hi, lo, dd[0], dd[1])
+        out = _parts(ws, 3 * (edges.shape[0] - 1) + 2)[1]
+        add_dd(hi, lo, out[0], out[1])
         if hist is not None:
             hist_scatter(hist, conf, corr, w)
     return code, idx
