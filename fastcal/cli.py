@@ -9,6 +9,10 @@
                         [--fit temperature|isotonic --fit-file VAL [--save-calibrator OUT.json]]
     fastcal report PATH --from lm-eval [--norm none|chars|bytes] [--json]
     fastcal report FILE --from openai --gold GOLD [--options A,B,C,D] [--json] [--plot OUT.png]
+    fastcal compare FILE --confidence A,B[,...] [--label COL] [--fail-on GAUGE,...]
+                         [--json] [--plot OUT.png]
+    fastcal compare A B [...] [--id COL] [--confidence COL | --probs NAME | --logits NAME]
+                        [--label COL] [--baseline NAME] [--no-ci] [--fail-on GAUGE,...]
     fastcal demo  [--plot OUT.png | --no-plot]
     fastcal bench [--builtin] [--full] [--peers sklearn,torchmetrics,netcal]
     fastcal warmup [--processes N] [--quiet]
@@ -70,7 +74,7 @@ def _parser():
                 epilog="Without a command, runs the demo. Exit codes: 0 ok, 1 a gauge listed in "
                 "--fail-on failed, 2 bad usage or bad input. See docs/cli.md.")
     p.add_argument("--version", action="version", version=f"fastcal {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="{report,demo,bench,warmup}",
+    sub = p.add_subparsers(dest="command", metavar="{report,compare,demo,bench,warmup}",
                            parser_class=_Parser)
 
     r = sub.add_parser("report", help="calibration report of a predictions file",
@@ -145,6 +149,10 @@ def _parser():
     b.add_argument("--peers", default="sklearn,torchmetrics,netcal",
                    help="built-in: peers to try (default sklearn,torchmetrics,netcal)")
     b.add_argument("--repeat", type=int, default=3, help="built-in: timed repeats (best is shown)")
+
+    from . import _compare_cli
+
+    _compare_cli.add_parser(sub)
 
     wu = sub.add_parser("warmup", help="compile every kernel now, in parallel (once per "
                         "environment)",
@@ -602,9 +610,10 @@ def _write(path, text):
         raise UsageError(f"{path}: cannot write ({exc.strerror or exc}).") from None
 
 
-def _plot(report, out, before=None, title=None):
+def _plot(report, out, before=None, title=None, labels=None):
     """Save the reliability diagram; returns the path written (matplotlib adds
-    its default format's extension to a name without one)."""
+    its default format's extension to a name without one).  With ``labels``,
+    ``report`` is a list of reports drawn overlaid (``fastcal compare``)."""
     try:
         import matplotlib
     except ImportError:
@@ -620,6 +629,8 @@ def _plot(report, out, before=None, title=None):
         raise UsageError(f"--plot: fastcal.plot is not available ({exc}).") from None
     data = report if before is None else [before, report]
     kw = {} if before is None else {"labels": ["before", "after"]}
+    if labels is not None:
+        kw = {"labels": list(labels)}
     if title:
         kw["title"] = title
     try:
@@ -937,6 +948,10 @@ def main(argv=None):
             return exc.code if isinstance(exc.code, int) else 0
         if args.command == "report":
             return _cmd_report(args)
+        if args.command == "compare":
+            from . import _compare_cli
+
+            return _compare_cli.run(args, sys.modules[__name__])
         if args.command == "bench":
             return _cmd_bench(args)
         if args.command == "warmup":
