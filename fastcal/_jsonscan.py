@@ -27,7 +27,9 @@ STRING, NUMBER, ESCAPE, NONASCII, FALLBACK, IS_PACKED = (
 
 
 class Paths:
-    """The trie of ``{path: leaf id}`` in the scanner's array form."""
+    """The trie of ``{path: leaf id}`` in the scanner's array form.  A
+    wildcard step (``*``, ``[*]``) may have no sibling step (the scanner
+    follows one edge), so the paths never overlap."""
 
     def __init__(self, paths):
         kids = [[]]  # node -> [(kind, arg, child)]
@@ -57,13 +59,16 @@ class Paths:
                     kids[v].append((step[0], step[1], len(kids) - 1))
                     v = len(kids) - 1
             leaf[v] = lid
+        for ks in kids:
+            kinds = {k for k, _, _ in ks}
+            if (K.E_ANYKEY in kinds and len(ks) > 1) or (K.E_ANYINDEX in kinds and len(ks) > 1):
+                raise ValueError(f"paths {list(paths)} overlap: a wildcard step has siblings")
         nodes = np.zeros((len(kids) + 1, 2), np.int64)
         edges = []
         for v, ks in enumerate(kids):
             nodes[v, 0] = len(edges)
             nodes[v, 1] = leaf[v]
-            # exact keys before wildcards: the scanner takes the first match
-            for kind, arg, child in sorted(ks, key=lambda t: t[0] in (K.E_ANYKEY, K.E_ANYINDEX)):
+            for kind, arg, child in ks:
                 if kind == K.E_KEY:
                     edges.append((kind, len(keys), len(arg), child))
                     keys += arg
@@ -163,10 +168,14 @@ def _line_error(buf, pos, have, err, file, line):
 
 
 def scan(source, paths, *, block_size=BLOCK_SIZE, name=None):
-    """Yield a :class:`Block` per buffer of ``source`` (a path or bytes)."""
+    """Yield a :class:`Block` per buffer of ``source`` (a path, bytes, or a
+    binary file object read ``block_size`` bytes at a time)."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = np.frombuffer(bytes(source), np.uint8)
         yield from _scan_buffer(data, paths, name or "<bytes>")
+        return
+    if hasattr(source, "readinto"):
+        yield from _scan_file(source, paths, block_size, name or "<file>")
         return
     name = name or os.fspath(source)
     with open(source, "rb") as f:

@@ -87,7 +87,7 @@ def _one_each(b, leaf, file, field, keys):
     have = np.bincount(b.rec[rows, J.OBJ], minlength=n)
     if (have != 1).any():
         i = int(np.argmax(have != 1))
-        who = f" (custom_id {keys[i]!r})" if keys is not None else ""
+        who = f" (custom_id {str(keys[i])!r})" if keys is not None else ""
         raise InputError(f"{file}, line {b.lines[i]}{who}, field {field}: "
                          + ("missing (was the request made with logprobs=true? a failed batch "
                             "request has none)." if have[i] == 0 else "appears twice."))
@@ -134,7 +134,7 @@ def _block(b, file, opts, state):
         S = P.sum(axis=1)
         if (S <= 0).any():
             i = int(np.argmax(S <= 0))
-            who = f" (custom_id {keys[i]!r})" if keys is not None else ""
+            who = f" (custom_id {str(keys[i])!r})" if keys is not None else ""
             raise InputError(f"{file}, line {b.lines[i]}{who}, field {_FIRST}top_logprobs: no "
                              f"option of {','.join(opts)} among the top log-probabilities "
                              "(request more with top_logprobs=N).")

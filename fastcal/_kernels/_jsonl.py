@@ -17,7 +17,7 @@ matches a *path trie*, writes one record:
   ``packed`` holds the text stripped of spaces, up to 8 ASCII bytes, little
   endian (``P_PACKED``), for vectorised comparisons;
 * numbers: the value (correctly rounded, or ``F_FALLBACK`` for the caller to
-  parse with ``float()``); ``true`` / ``false`` are 1 / 0.
+  parse with ``float()``); ``true`` / ``false`` are the numbers 1 / 0.
 
 The trie: node ``v``'s edges are rows ``nodes[v, 0]:nodes[v + 1, 0]`` of
 ``edges``; ``nodes[v, 1]`` is its leaf id (-1: none).  An edge is
@@ -277,11 +277,11 @@ def _line(buf, s, e, nodes, edges, keys, rec, val, nrec, obj, stk):
                             fl |= P_PACKED
             elif c == 116 and _word(buf, i, e, _TRUE):
                 i += 4
-                fl = K_TRUE
+                fl = K_TRUE | F_NUMBER
                 x = 1.0
             elif c == 102 and _word(buf, i, e, _FALSE):
                 i += 5
-                fl = K_FALSE
+                fl = K_FALSE | F_NUMBER
                 x = 0.0
             elif c == 110 and _word(buf, i, e, _NULL):
                 i += 4
