@@ -8,6 +8,7 @@ import fastcal
 def main():
     groups = {
      "Metrics (functional)": ["calibration_error","ece","mce","rmsce","reliability_curve","ReliabilityCurve","brier_score","nll","auroc","calibration_report","CalibrationReport"],
+     "Model comparison": ["compare","Comparison","CompareAccumulator"],
      "Uncertainty": ["auroc_ci","auroc_variance","delong_test","risk_coverage_curve","aurc","prediction_rejection_ratio"],
      "Streaming and drift": ["CalibrationAccumulator","AUROCAccumulator","WindowedAccumulator","GaugeRecorder"],
      "LLM helpers": ["multiple_choice_report","parse_confidence"],
