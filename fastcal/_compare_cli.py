@@ -20,7 +20,7 @@ from ._io import FORMATS, Columns, InputError, detect_format, read_all
 FAIL_GAUGES = ("ece", "mce", "rmsce", "brier", "nll", "accuracy", "auroc")
 
 
-def add_parser(sub):
+def add_parser(sub, reading_options):
     c = sub.add_parser(
         "compare", help="compare the calibration of several models on the same rows",
         description="Every gauge of several models scored on the same rows, and each model's "
@@ -67,11 +67,7 @@ def add_parser(sub):
                    help="print the comparison's to_dict() as JSON instead of tables")
     c.add_argument("--plot", metavar="OUT.png",
                    help="save the overlaid reliability diagrams (matplotlib)")
-    c.add_argument("--progress", action="store_true", default=None,
-                   help="show a progress line on stderr (default: only when stderr is a terminal)")
-    c.add_argument("--no-progress", dest="progress", action="store_false")
-    c.add_argument("--chunk-size", type=int, default=1_000_000, metavar="N",
-                   help="values read per chunk (default 1000000)")
+    reading_options(c)
     return c
 
 
@@ -214,8 +210,9 @@ def run(args, h):
     UsageError = h.UsageError
     if not 1 <= args.bins <= 1_000_000:
         raise UsageError(f"--bins must be in 1..1000000; found {args.bins}.")
-    if args.chunk_size < 1:
-        raise UsageError(f"--chunk-size must be a positive integer; found {args.chunk_size}.")
+    if not 1 <= args.chunk_size <= h.MAX_CHUNK_SIZE:
+        raise UsageError(f"--chunk-size must be in 1..{h.MAX_CHUNK_SIZE}; found "
+                         f"{args.chunk_size}.")
     if args.ci is not None and not 0.0 < args.ci < 1.0:
         raise UsageError(f"--ci must be strictly between 0 and 1; found {args.ci}.")
     if args.resamples < 2:

@@ -191,24 +191,12 @@ class CompareAccumulator:
         self._accs = merged
         return self
 
-    def copy(self):
-        import copy
-
-        return copy.deepcopy(self)
-
-    def __iadd__(self, other):
-        return self.merge(other)
-
-    def __add__(self, other):
-        if isinstance(other, int) and other == 0:
-            return self.copy()
-        self._check_compatible(other)
-        return self.copy().merge(other)
-
-    def __radd__(self, other):
-        if isinstance(other, int) and other == 0:
-            return self.copy()
-        return NotImplemented
+    # ``a + b``, ``a += b``, ``sum(shards)``: the protocol of the accumulators
+    # (generic in _check_compatible, copy and merge)
+    copy = CalibrationAccumulator.copy
+    __iadd__ = CalibrationAccumulator.__iadd__
+    __add__ = CalibrationAccumulator.__add__
+    __radd__ = CalibrationAccumulator.__radd__
 
     # ------------------------------------------------------------ persistence
     def to_dict(self):

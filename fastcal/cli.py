@@ -121,12 +121,7 @@ def _parser():
                    "read into memory)")
     r.add_argument("--save-calibrator", metavar="OUT.json",
                    help="write the fitted calibrator's to_dict() as JSON")
-    r.add_argument("--progress", action="store_true", default=None,
-                   help="show a progress line on stderr (default: only when stderr is a terminal)")
-    r.add_argument("--no-progress", dest="progress", action="store_false")
-    r.add_argument("--chunk-size", type=int, default=1_000_000, metavar="N",
-                   help="values read per chunk (bounds memory; default 1000000, at most "
-                   f"{MAX_CHUNK_SIZE})")
+    add_reading_options(r)
 
     d = sub.add_parser("demo", help="every gauge, a temperature fit and a plot on synthetic data",
                        description="The report, a temperature fit and (with matplotlib) a "
@@ -152,7 +147,7 @@ def _parser():
 
     from . import _compare_cli
 
-    _compare_cli.add_parser(sub)
+    _compare_cli.add_parser(sub, add_reading_options)
 
     wu = sub.add_parser("warmup", help="compile every kernel now, in parallel (once per "
                         "environment)",
@@ -163,6 +158,16 @@ def _parser():
                     help="worker processes (default: one per available core)")
     wu.add_argument("--quiet", action="store_true", help="no progress line and no summary")
     return p
+
+
+def add_reading_options(p):
+    """--progress/--no-progress and --chunk-size (the commands that read files)."""
+    p.add_argument("--progress", action="store_true", default=None,
+                   help="show a progress line on stderr (default: only when stderr is a terminal)")
+    p.add_argument("--no-progress", dest="progress", action="store_false")
+    p.add_argument("--chunk-size", type=int, default=1_000_000, metavar="N",
+                   help="values read per chunk (bounds memory; default 1000000, at most "
+                   f"{MAX_CHUNK_SIZE})")
 
 
 def _thresholds(items):
