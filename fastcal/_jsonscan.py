@@ -18,6 +18,7 @@ from ._io import InputError
 from ._kernels import _jsonl as K
 
 BLOCK_SIZE = 1 << 24
+_strip = np.strings.strip if hasattr(np, "strings") else np.char.strip
 _STEP = re.compile(r"([^.\[\]]+)|\[(\d+|\*)\]|\.")
 
 # record columns
@@ -27,11 +28,12 @@ STRING, NUMBER, ESCAPE, NONASCII, FALLBACK, IS_PACKED = (
 
 
 class Paths:
-    """The trie of ``{path: leaf id}`` in the scanner's array form.  A
+    """The trie of ``{path: leaf id}`` in the scanner's array form (strings
+    of the ``light`` leaf ids: positions only, see :mod:`fastcal._kernels._jsonl`).  A
     wildcard step (``*``, ``[*]``) may have no sibling step (the scanner
     follows one edge), so the paths never overlap."""
 
-    def __init__(self, paths):
+    def __init__(self, paths, light=()):
         kids = [[]]  # node -> [(kind, arg, child)]
         leaf = [-1]
         keys = bytearray()
@@ -63,11 +65,12 @@ class Paths:
             kinds = {k for k, _, _ in ks}
             if (K.E_ANYKEY in kinds and len(ks) > 1) or (K.E_ANYINDEX in kinds and len(ks) > 1):
                 raise ValueError(f"paths {list(paths)} overlap: a wildcard step has siblings")
-        nodes = np.zeros((len(kids) + 1, 2), np.int64)
+        nodes = np.zeros((len(kids) + 1, 3), np.int64)
         edges = []
         for v, ks in enumerate(kids):
             nodes[v, 0] = len(edges)
             nodes[v, 1] = leaf[v]
+            nodes[v, 2] = leaf[v] in light and leaf[v] >= 0
             for kind, arg, child in ks:
                 if kind == K.E_KEY:
                     edges.append((kind, len(keys), len(arg), child))
@@ -127,6 +130,22 @@ class Block:
             res = res.astype(str)
         return res
 
+    def stripped(self, rows):
+        """The decoded strings of string record rows ``rows`` stripped of
+        whitespace, as a numpy str array (packed ones at once)."""
+        rows = np.asarray(rows, np.int64)
+        packed = (self.rec[rows, FLAGS] & IS_PACKED) != 0
+        codes = np.ascontiguousarray(self.rec[rows[packed], PACKED]).astype("<i8")
+        short = codes.view("S8").astype("U8")
+        other = np.flatnonzero(~packed)
+        if other.size == 0:
+            return short
+        rest = _strip(self.texts(rows[other]))
+        out = np.empty(rows.shape[0], dtype=f"U{max(8, rest.dtype.itemsize // 4)}")
+        out[packed] = short
+        out[other] = rest
+        return out
+
     def numbers(self, rows, file, field):
         """float64 values of record rows ``rows`` (numbers or numeric strings);
         an error naming the file, line and field for anything else."""
@@ -171,7 +190,7 @@ def scan(source, paths, *, block_size=BLOCK_SIZE, name=None):
     """Yield a :class:`Block` per buffer of ``source`` (a path, bytes, or a
     binary file object read ``block_size`` bytes at a time)."""
     if isinstance(source, (bytes, bytearray, memoryview)):
-        data = np.frombuffer(bytes(source), np.uint8)
+        data = np.frombuffer(bytearray(source), np.uint8)  # writable: one signature
         yield from _scan_buffer(data, paths, name or "<bytes>")
         return
     if hasattr(source, "readinto"):

@@ -40,7 +40,7 @@ PATHS = J.Paths({
     "acc_norm": ACC_NORM,
     "acc_bytes": ACC_BYTES,
     "acc_mutual_info": ACC_MI,
-})
+}, light=(ARG0,))  # a context: only whether it is empty
 
 
 def find_samples(path, task=None):
@@ -134,7 +134,7 @@ class _Task:
                                    b.buf[np.minimum(s, b.buf.shape[0] - 1)], -1))
         c = np.flatnonzero(leaf == ARG0)
         self.ctx_of.append(obj[c] + self.nobj)
-        self.ctx_empty.append(rec[c, J.NCHAR] == 0)
+        self.ctx_empty.append(rec[c, J.STOP] - rec[c, J.START] == 2)  # ""
         for lf, acc in self.metric.items():
             m = np.flatnonzero(leaf == lf)
             col = np.full(n, np.nan)

@@ -28,7 +28,6 @@ PATHS = J.Paths({"custom_id": KEY,
                  **{"response.body." + _FIRST + f: lf for f, lf in _FIELDS.items()}})
 #: a log-probability at or below this is the "very unlikely" sentinel: probability 0
 SENTINEL = -9999.0
-_strip = np.strings.strip if hasattr(np, "strings") else np.char.strip
 
 OpenAIConfidence = namedtuple("OpenAIConfidence", ["keys", "answers", "confidence"])
 OpenAIConfidence.__doc__ = """Answers and confidences of chat completions.
@@ -75,7 +74,7 @@ def _option_index(b, rows, opts):
     other = np.flatnonzero(~packed)
     if other.size:
         lookup = {o: k for k, o in enumerate(opts)}
-        for i, t in zip(other, _strip(b.texts(rows[other]))):
+        for i, t in zip(other, b.stripped(rows[other])):
             idx[i] = lookup.get(str(t), -1)
     return idx
 
@@ -112,7 +111,7 @@ def _block(b, file, opts, state):
     tok = _one_each(b, TOKEN, file, _FIRST + "token", keys)
     lp = b.numbers(_one_each(b, LOGPROB, file, _FIRST + "logprob", keys), file,
                    _FIRST + "logprob")
-    answers = _strip(b.texts(tok))
+    answers = b.stripped(tok)
     if opts is None:
         conf = np.where(lp <= SENTINEL, 0.0, np.exp(lp))
     else:

@@ -356,6 +356,18 @@ def task_half_logits():
     calibration_report(rng.integers(0, 50, 64), Z16, from_logits=True)
 
 
+def task_llm_readers():
+    """The JSON Lines scanner of lm_eval_report and openai_confidence."""
+    from . import _jsonscan, _lm_eval, _openai
+
+    line = (b'{"custom_id": "a", "target": "0", "filtered_resps": [["-0.5", "False"]], '
+            b'"response": {"body": {"choices": [{"logprobs": {"content": [{"token": " A", '
+            b'"logprob": -0.1, "top_logprobs": [{"token": "A", "logprob": -0.1}]}]}}]}}}\n')
+    for paths in (_lm_eval.PATHS, _openai.PATHS):
+        for b in _jsonscan.scan(line, paths):
+            b.numbers(np.flatnonzero(b.rec[:, _jsonscan.FLAGS] & _jsonscan.NUMBER), "", "")
+
+
 def _task(name, fn, *args):
     return Task(name, f"{__name__}:{fn.__name__}", list(args))
 
@@ -375,7 +387,8 @@ def _tasks():
         [_task("streaming accumulators", task_streaming),
          _task("auroc_ci (DeLong)", task_delong),
          _task("platt, histogram binning, temperature (ECE)", task_calibrators),
-         _task("calibration_report float16 logits", task_half_logits)],
+         _task("calibration_report float16 logits", task_half_logits),
+         _task("lm-eval and OpenAI readers (JSON Lines scanner)", task_llm_readers)],
     ]
     # binary and multiclass report kernels: consecutive tasks differ in dtype
     for i, layout in enumerate(("binary", "multiclass")):
