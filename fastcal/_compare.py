@@ -355,9 +355,9 @@ def compare(y_true, predictions, *, baseline=None, ci=0.95, n_resamples=1000,
     and the p-value of "no difference" the percentile-inversion one,
     ``min(1, 2 (min(#{d <= 0}, #{d >= 0}) + 1) / (R + 1))``.  AUROC: the
     paired DeLong test (equal to :func:`fastcal.delong_test`) and its Wald
-    interval when the models share the outcome labels (binary input, one
-    ``y_true``); otherwise (top-label AUROC, whose labels are each model's
-    correctness) the unpaired DeLong variance, the sum of the two.  p-values
+    interval when the two models' outcome labels are identical (binary input
+    with one ``y_true``); otherwise (top-label AUROC, whose labels are each
+    model's correctness) the unpaired DeLong variance, the sum of the two.  p-values
     are Holm-adjusted per gauge across the ``k - 1`` models compared.  The
     binned errors keep the bin edges of each model's full data in every
     replicate (see :func:`fastcal.calibration_report`).  ``classwise=True``
@@ -401,9 +401,8 @@ def compare(y_true, predictions, *, baseline=None, ci=0.95, n_resamples=1000,
     else:
         seed = None
         n_resamples = None
-    shared = not isinstance(y_true, Mapping)
     order = [baseline] + [k for k in names if k != baseline]
-    reports, differences = {}, {}
+    reports, differences, paired = {}, {}, {}
     base = None
     for k in order:
         try:
@@ -419,42 +418,52 @@ def compare(y_true, predictions, *, baseline=None, ci=0.95, n_resamples=1000,
         if r.n != base[0].n:
             raise ValueError(f"every model must score the same rows: {baseline!r} kept "
                              f"{base[0].n} rows and {k!r} {r.n} (ignore_index).")
-        differences[k] = _differences(r, table, conf, corr, w, e, base, ci, shared)
+        differences[k], paired[k] = _differences(r, table, conf, corr, w, e, base, ci)
     auroc_method = None
     if ci is not None:
-        layout = reports[baseline].convention["target"]
-        auroc_method = ("paired DeLong test (fastcal.delong_test), Wald interval"
-                        if shared and layout == "binary" else
-                        "unpaired DeLong (sum of the two variances: the models' correctness "
-                        "labels differ), Wald interval")
+        auroc_method = _auroc_method(paired)
     _adjust(differences, [k for k in names if k != baseline])
     return Comparison(baseline, {k: reports[k] for k in names},
                       {k: differences[k] for k in names if k != baseline}, ci, n_resamples,
                       _methods(ci, n_resamples, auroc_method))
 
 
-def _differences(r, table, conf, corr, w, e, base, ci, shared):
+def _differences(r, table, conf, corr, w, e, base, ci):
+    """``({gauge: entry}, paired AUROC test)`` of one model against the baseline."""
     rb, tb, conf_b, corr_b, w_b, e_b = base
     est = {g: float(getattr(r, g)) - float(getattr(rb, g)) for g in GAUGES}
     if ci is None:
-        return {g: _entry(est[g]) for g in GAUGES}
+        return {g: _entry(est[g]) for g in GAUGES}, None
     out = _boot_differences(est, table, tb, ci)
+    paired = bool(np.array_equal(corr, corr_b))
     out["auroc"] = _auroc_entry(est["auroc"], _auroc_variance(
-        conf, corr, w, e, conf_b, corr_b, w_b, e_b, shared), ci)
-    return out
+        conf, corr, w, e, conf_b, corr_b, w_b, e_b, paired), ci)
+    return out, paired
+
+
+def _auroc_method(paired):
+    """``methods["auroc"]``: which DeLong variance each model's test used."""
+    yes = "paired DeLong test (fastcal.delong_test: the same outcome labels), Wald interval"
+    no = ("unpaired DeLong (sum of the two variances: the models' outcome labels differ), "
+          "Wald interval")
+    if all(paired.values()):
+        return yes
+    if not any(paired.values()):
+        return no
+    return "; ".join(f"{k}: {yes if v else no}" for k, v in paired.items())
 
 
 def _auroc_variance(conf, corr, w, e, conf_b, corr_b, w_b, e_b, paired):
     """``(difference, variance)`` of AUROC(model) - AUROC(baseline) by DeLong:
-    paired when the outcome labels are the same, else the sum of the two
-    variances."""
+    ``paired`` when the outcome labels are the same (the paired test), else
+    the sum of the two variances."""
     import warnings
 
     from ._delong import _auroc_variance as one, paired_variance
 
     with warnings.catch_warnings():  # the reports already warned
         warnings.simplefilter("ignore", V.UndefinedMetricWarning)
-        if paired and np.array_equal(corr, corr_b):
+        if paired:
             wt = None if w is None else np.ldexp(w, e)  # the true (frequency) weights
             return paired_variance(corr, conf, conf_b, wt)
         auc, var = one(corr, conf, w, e)

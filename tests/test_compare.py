@@ -191,11 +191,22 @@ def test_auroc_is_the_paired_delong_test():
                 assert math.isclose(e["high"] - e["estimate"], half, rel_tol=1e-9)
 
 
-def test_multiclass_auroc_uses_the_unpaired_variance():
+def test_multiclass_auroc_paired_only_on_identical_correctness():
     y, preds = multiclass_models()
+    # temperature changes no argmax: the same correctness, so the paired test applies
     c = fastcal.compare(y, preds, from_logits=True, n_resamples=20, random_state=0)
-    assert "unpaired" in c.methods["auroc"]
-    e = c.differences["t2"]["auroc"]
+    assert c.methods["auroc"].startswith("paired")
+    z = preds["t1"]
+    corr = (z.argmax(1) == y).astype(int)
+    conf = {k: np.exp(v).max(1) / np.exp(v).sum(1) for k, v in preds.items()}
+    _, _, p = fastcal.delong_test(corr, conf["t2"], conf["t1"])
+    assert math.isclose(c.differences["t2"]["auroc"]["p_value"], p, rel_tol=1e-9)
+    # other predictions: each model's AUROC ranks its own correctness
+    noisy = z + np.random.default_rng(2).normal(0, 1.0, z.shape)
+    c = fastcal.compare(y, {"t1": z, "noisy": noisy}, from_logits=True, n_resamples=20,
+                        random_state=0)
+    assert c.methods["auroc"].startswith("unpaired")
+    e = c.differences["noisy"]["auroc"]
     assert e["low"] <= e["estimate"] <= e["high"] and 0 <= e["p_value"] <= 1
 
 

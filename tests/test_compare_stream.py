@@ -173,3 +173,20 @@ def test_dask_compare_equals_the_partition_states():
         fastcal.dask.compare(da.from_array(y, chunks=ch),
                              {"a": da.from_array(preds["a"], chunks=ch),
                               "b": da.from_array(preds["b"][:4000], chunks=ch)})
+
+
+def test_dask_compare_per_model_labels():
+    da = pytest.importorskip("dask.array")
+    import fastcal.dask
+
+    rng = np.random.default_rng(4)
+    n, ch = 3000, 1000
+    conf = {"a": rng.random(n), "b": rng.random(n)}
+    corr = {k: (rng.random(n) < v).astype(np.int8) for k, v in conf.items()}
+    c = fastcal.dask.compare({k: da.from_array(v, chunks=ch) for k, v in corr.items()},
+                             {k: da.from_array(v, chunks=ch) for k, v in conf.items()},
+                             n_resamples=50, random_state=1)
+    for k in conf:
+        r = fastcal.calibration_report(corr[k], conf[k])
+        assert math.isclose(c.models[k].ece, r.ece, rel_tol=1e-12)
+        assert math.isclose(c.models[k].accuracy, r.accuracy, rel_tol=1e-15)
