@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 import fastcal
-from fastcal import _compare
 from fastcal._bootstrap import METRICS
 from fastcal._compare import GAUGES, bootstrap_p, holm
 from fastcal._report import report_parts
