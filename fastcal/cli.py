@@ -123,6 +123,10 @@ def _parser():
                    help="write the fitted calibrator's to_dict() as JSON")
     add_reading_options(r)
 
+    from . import _compare_cli
+
+    _compare_cli.add_parser(sub, add_reading_options)
+
     d = sub.add_parser("demo", help="every gauge, a temperature fit and a plot on synthetic data",
                        description="The report, a temperature fit and (with matplotlib) a "
                        "reliability diagram on built-in deterministic SYNTHETIC data.")
@@ -144,10 +148,6 @@ def _parser():
     b.add_argument("--peers", default="sklearn,torchmetrics,netcal",
                    help="built-in: peers to try (default sklearn,torchmetrics,netcal)")
     b.add_argument("--repeat", type=int, default=3, help="built-in: timed repeats (best is shown)")
-
-    from . import _compare_cli
-
-    _compare_cli.add_parser(sub, add_reading_options)
 
     wu = sub.add_parser("warmup", help="compile every kernel now, in parallel (once per "
                         "environment)",
