@@ -32,6 +32,7 @@ import os
 import numpy as np
 
 from . import _validation as V
+from ._io import InputError
 from ._kernels import _stats as S
 
 HELM_FIELDS = ("ece_10_bin", "ece_1_bin", "selective_cov_acc_area", "selective_acc@10",
@@ -148,10 +149,6 @@ def _helm_stats(corr, conf):
 # -- run folders ------------------------------------------------------------
 
 
-class HelmFileError(ValueError):
-    """A HELM run folder's file is unreadable or lacks a field."""
-
-
 def _load_json(path):
     try:
         with open(path, "rb") as f:
@@ -161,18 +158,18 @@ def _load_json(path):
                                 "per_instance_stats.json)") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         where = f"line {e.lineno} column {e.colno}: {e.msg}" if hasattr(e, "lineno") else str(e)
-        raise HelmFileError(f"{path}: not valid JSON (truncated?) at {where}") from None
+        raise InputError(f"{path}: not valid JSON (truncated?) at {where}") from None
 
 
 def _field(obj, key, path, where):
     if not isinstance(obj, dict) or key not in obj:
-        raise HelmFileError(f"{path}: {where}: missing field {key!r}")
+        raise InputError(f"{path}: {where}: missing field {key!r}")
     return obj[key]
 
 
 def _number(v, path, where, field):
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise HelmFileError(f"{path}: {where}: field {field!r} is not a finite number: {v!r}")
+        raise InputError(f"{path}: {where}: field {field!r} is not a finite number: {v!r}")
     return float(v)
 
 
@@ -210,7 +207,7 @@ def read_helm(run_dir, *, split="test", train_trial=0):
 
     Raises
     ------
-    HelmFileError (a ValueError)
+    InputError (a ValueError)
         One line naming the file, the entry and the field: invalid JSON, a
         missing field, a non-numeric or out-of-range value, a statistic
         repeated within one instance.
@@ -218,7 +215,7 @@ def read_helm(run_dir, *, split="test", train_trial=0):
     path = _run_file(run_dir, "per_instance_stats.json")
     data = _load_json(path)
     if not isinstance(data, list):
-        raise HelmFileError(f"{path}: expected a JSON list of per-instance entries, found "
+        raise InputError(f"{path}: expected a JSON list of per-instance entries, found "
                             f"{type(data).__name__}")
     ids, probs, corr = [], [], []
     logprobs = False
@@ -230,7 +227,7 @@ def read_helm(run_dir, *, split="test", train_trial=0):
         trial = _field(entry, "train_trial_index", path, where)
         stats = _field(entry, "stats", path, where)
         if not isinstance(stats, list):
-            raise HelmFileError(f"{path}: {where}: field 'stats' is not a list")
+            raise InputError(f"{path}: {where}: field 'stats' is not a list")
         if entry.get("perturbation") is not None or trial != train_trial:
             continue
         found = {}
@@ -247,7 +244,7 @@ def read_helm(run_dir, *, split="test", train_trial=0):
             if sname not in ("max_prob", "exact_match"):
                 continue
             if sname in found:
-                raise HelmFileError(f"{path}: {where}: stat {sname!r} appears twice for split "
+                raise InputError(f"{path}: {where}: stat {sname!r} appears twice for split "
                                     f"{split!r}")
             found[sname] = stat
         if len(found) < 2 or any(s.get("mean") is None for s in found.values()):
@@ -255,17 +252,17 @@ def read_helm(run_dir, *, split="test", train_trial=0):
         p = _number(found["max_prob"]["mean"], path, f"{where} stat 'max_prob'", "mean")
         c = _number(found["exact_match"]["mean"], path, f"{where} stat 'exact_match'", "mean")
         if not 0.0 <= p <= 1.0:
-            raise HelmFileError(f"{path}: {where}: stat 'max_prob' field 'mean' is not a "
+            raise InputError(f"{path}: {where}: stat 'max_prob' field 'mean' is not a "
                                 f"probability: {p!r}")
         if not 0.0 <= c <= 1.0:
-            raise HelmFileError(f"{path}: {where}: stat 'exact_match' field 'mean' is outside "
+            raise InputError(f"{path}: {where}: stat 'exact_match' field 'mean' is outside "
                                 f"[0, 1]: {c!r}")
         ids.append(str(iid))
         probs.append(p)
         corr.append(int(c))
     if not probs:
         have = sorted(repr(s) for s in seen_splits)
-        raise HelmFileError(
+        raise InputError(
             f"{path}: no instance of split {split!r} (train trial {train_trial}, no perturbation) "
             f"has both 'max_prob' and 'exact_match' with a mean; splits in the file: "
             f"{', '.join(have) or 'none'}")

@@ -105,8 +105,9 @@ def _parser():
                    "answers (an answer column; custom_id when the completions have one)")
     r.add_argument("--options", metavar="A,B,C,D", help="--from openai: the answer options; "
                    "the confidence is the answer's share of their top_logprobs probabilities")
-    r.add_argument("--bins", type=int, default=15, metavar="N",
-                   help="equal-width bins (default 15, at most 1000000)")
+    r.add_argument("--bins", type=int, default=None, metavar="N",
+                   help="equal-width bins (default 15, at most 1000000; --from helm: HELM's "
+                   "10 equal-mass bins)")
     r.add_argument("--threshold", action="append", default=[], metavar="GAUGE=VALUE",
                    help="verdict threshold, e.g. ece=0.05 (repeatable or comma-separated); "
                    "defaults: " + ", ".join(f"{k}={v}" for k, v in DEFAULT_THRESHOLDS.items()))
@@ -470,6 +471,8 @@ def _fit_calibrator(args, cols, progress):
 def _cmd_report(args):
     from ._accumulator import CalibrationAccumulator
 
+    if args.bins is None:
+        args.bins = 10 if args.source == "helm" else 15
     if args.source is not None:
         return _cmd_report_from(args)
     for flag, val in (("--norm", args.norm), ("--gold", args.gold), ("--options", args.options)):
@@ -681,6 +684,9 @@ def _cmd_report_from(args):
         print()
         print("Reliability:")
         print(format_bins(r))
+        if "helm" in extra:
+            print()
+            print(format_helm(r.helm))
         if extra.get("plot"):
             print(f"Reliability diagram saved to {extra['plot']}")
     failed = [(k, g) for k, r in reports.items() if r is not None for g in fail_on
@@ -753,11 +759,40 @@ def _from_openai(args):
         extra
 
 
+def _from_helm(args):
+    import warnings
+
+    from . import UndefinedMetricWarning, helm_report
+
+    for flag, val in (("--norm", args.norm), ("--gold", args.gold), ("--options", args.options)):
+        if val is not None:
+            raise UsageError(f"{flag} does not apply to --from helm.")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UndefinedMetricWarning)
+        r = helm_report(args.file, n_bins=args.bins)
+    for w in caught:  # HELM skipped calibration (no logprobs): say so once, on stderr
+        print(f"fastcal: {w.message}", file=sys.stderr)
+    extra = {"run": str(args.file), "helm": r.helm}
+    if args.plot:
+        extra["plot"] = _plot(r, args.plot, title=f"Reliability diagram: "
+                              f"{os.path.basename(os.path.normpath(str(args.file)))} (HELM)")
+    return {None: r}, (f"fastcal report: {os.path.basename(os.path.normpath(str(args.file)))} "
+                       "(HELM run, split test)"), extra
+
+
+def format_helm(helm):
+    """HELM's own calibration numbers (``report.helm``), one per line."""
+    if helm is None:
+        return "HELM: no calibration (the run has no negative logprob; HELM skips it)"
+    return "HELM (as in its stats.json):\n" + "\n".join(
+        f"  {k:<24}{v:.6f}" for k, v in helm.items())
+
+
 #: ``--from`` readers: name -> function(args) returning (reports, title, extra).
 #: ``reports`` is ``{task: report or None}`` (title None: one table row per
 #: task) or ``{None: report}`` (one report under ``title``; ``extra`` goes
 #: into its JSON).
-SOURCES = {"lm-eval": _from_lm_eval, "openai": _from_openai}
+SOURCES = {"lm-eval": _from_lm_eval, "openai": _from_openai, "helm": _from_helm}
 
 
 # --------------------------------------------------------------------- demo

@@ -201,3 +201,149 @@ def test_sklearn_profile_equals_calibration_curve(case):
         np.testing.assert_allclose(c.confidence[ne], prob_pred, rtol=1e-12, atol=1e-15)
     assert fastcal.ece(y, p, n_bins=n_bins, convention="sklearn") == fastcal.ece(
         y, p, n_bins=n_bins)
+
+
+# -- HELM run folders: real runs of HELM (tests/data/helm/make_fixtures.py) ---
+
+HELM_DIR = __import__("pathlib").Path(__file__).resolve().parent / "data" / "helm"
+RUN_DIRS = sorted(p for p in HELM_DIR.iterdir() if (p / "per_instance_stats.json").exists())
+
+
+def test_fixtures_are_helm_runs_of_a_local_model_at_temperature_1():
+    assert len(RUN_DIRS) >= 2
+    for run in RUN_DIRS:
+        spec = json.loads((run / "run_spec.json").read_text())
+        assert spec["adapter_spec"]["model"] == "huggingface/tinygpt"
+        assert spec["adapter_spec"]["temperature"] == 1
+        assert spec["adapter_spec"]["method"] == "multiple_choice_joint"
+
+
+@pytest.mark.parametrize("run", RUN_DIRS, ids=lambda p: p.name)
+def test_helm_report_equals_helms_own_stats_json(run):
+    from fastcal._helm import load_helm_stats
+
+    want = load_helm_stats(run)
+    assert set(want) == set(HELM_FIELDS)  # HELM computed calibration for this run
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = fastcal.helm_report(run)
+    assert_helm_equal(r.helm, want)
+    assert r.ece == r.helm["ece_10_bin"] and r.convention["profile"] == "helm"
+    # accuracy and mean confidence: HELM's own test-split means of the stats
+    stats = json.loads((run / "stats.json").read_text())
+    mean = {s["name"]["name"]: s.get("mean") for s in stats
+            if s["name"].get("split") == "test" and "perturbation" not in s["name"]
+            and "sub_split" not in s["name"]}
+    assert r.accuracy == pytest.approx(mean["exact_match"], rel=1e-12)
+    assert r.confidence == pytest.approx(mean["max_prob"], rel=1e-12)
+    d = fastcal.read_helm(run / "per_instance_stats.json")
+    assert r.n == len(d["instance_id"]) == len(json.loads(
+        (run / "per_instance_stats.json").read_text()))
+    assert d["logprobs"]
+
+
+def _write(tmp_path, data, text=None):
+    p = tmp_path / "per_instance_stats.json"
+    p.write_text(text if text is not None else json.dumps(data))
+    return p
+
+
+def _fixture():
+    return json.loads((RUN_DIRS[0] / "per_instance_stats.json").read_text())
+
+
+def _stat(entry, name):
+    return next(s for s in entry["stats"] if s["name"] == {"name": name, "split": "test"})
+
+
+def test_bad_files_give_one_line_errors_naming_file_and_field(tmp_path):
+    text = (RUN_DIRS[0] / "per_instance_stats.json").read_text()
+    p = _write(tmp_path, None, text[: len(text) // 2])
+    with pytest.raises(ValueError, match=r"per_instance_stats.json: not valid JSON .*line \d+"):
+        fastcal.read_helm(tmp_path)
+    for mutate, pattern in (
+        (lambda d: d[3].pop("stats"), r"entry 3 \(instance 'id3'\): missing field 'stats'"),
+        (lambda d: d[2].pop("instance_id"), r"entry 2: missing field 'instance_id'"),
+        (lambda d: _stat(d[5], "max_prob").update(mean="0.4"),
+         r"instance 'id5'\) stat 'max_prob': field 'mean' is not a finite number: '0.4'"),
+        (lambda d: _stat(d[1], "max_prob").update(mean=[1]),
+         r"stat 'max_prob': field 'mean' is not a finite number: \[1\]"),
+        (lambda d: _stat(d[0], "max_prob").update(mean=1.5),
+         r"'max_prob' field 'mean' is not a probability: 1.5"),
+        (lambda d: _stat(d[0], "exact_match").update(mean=2),
+         r"'exact_match' field 'mean' is outside \[0, 1\]: 2"),
+        (lambda d: d[0]["stats"].append(dict(_stat(d[0], "max_prob"))),
+         r"stat 'max_prob' appears twice"),
+        (lambda d: d[0]["stats"][0].pop("name"), r"entry 0 \(instance 'id0'\) stat 0: missing "
+         r"field 'name'"),
+    ):
+        d = _fixture()
+        mutate(d)
+        p = _write(tmp_path, d)
+        with pytest.raises(ValueError, match=pattern) as e:
+            fastcal.read_helm(p)
+        assert "\n" not in str(e.value) and str(p) in str(e.value)
+    with pytest.raises(FileNotFoundError, match="per_instance_stats.json"):
+        fastcal.read_helm(tmp_path / "nothing")
+    with pytest.raises(ValueError, match=r"no instance of split 'valid'.*splits in the file: "
+                       r"'test'"):
+        fastcal.read_helm(RUN_DIRS[0], split="valid")
+
+
+def test_stats_without_mean_perturbations_and_trials_are_skipped(tmp_path):
+    d = _fixture()
+    n = len(d)
+    s = _stat(d[0], "max_prob")
+    for k in ("mean", "sum", "min", "max", "variance", "stddev"):
+        s.pop(k, None)
+    s["count"] = 0  # a stat that was never added to: no mean, skipped as HELM does
+    extra = json.loads(json.dumps(d[1]))
+    extra["perturbation"] = {"name": "typos"}
+    other_trial = json.loads(json.dumps(d[2]))
+    other_trial["train_trial_index"] = 1
+    d += [extra, other_trial]
+    got = fastcal.read_helm(_write(tmp_path, d))
+    assert len(got["max_prob"]) == n - 1 and "id0" not in got["instance_id"]
+    assert fastcal.read_helm(_write(tmp_path, d), train_trial=1)["instance_id"] == ["id2"]
+
+
+def test_partial_exact_match_is_truncated_as_helm_does(tmp_path):
+    d = _fixture()
+    _stat(d[0], "exact_match")["mean"] = 0.75
+    _stat(d[1], "exact_match")["mean"] = 1.0
+    got = fastcal.read_helm(_write(tmp_path, d))
+    assert got["correct"][0] == 0 and got["correct"][1] == 1
+
+
+def test_no_negative_logprob_means_no_helm_calibration(tmp_path):
+    d = _fixture()
+    for e in d:
+        for s in e["stats"]:
+            if s["name"]["name"] == "logprob":
+                s["sum"] = s["mean"] = 0.0
+    p = _write(tmp_path, d)
+    with pytest.warns(fastcal.UndefinedMetricWarning, match="HELM computes no calibration"):
+        r = fastcal.helm_report(p)
+    assert r.helm is None and "helm" not in r.to_dict()
+
+
+def test_cli_from_helm(tmp_path, capsys):
+    from fastcal._helm import load_helm_stats
+    from fastcal.cli import main
+
+    run = RUN_DIRS[-1]
+    assert main(["report", str(run), "--from", "helm", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert_helm_equal(out["helm"], load_helm_stats(run))
+    assert out["convention"]["profile"] == "helm" and out["convention"]["n_bins"] == 10
+    assert out["ece"] == out["helm"]["ece_10_bin"]
+    assert main(["report", str(run), "--from", "helm"]) == 0
+    text = capsys.readouterr().out
+    assert "HELM (as in its stats.json)" in text and "platt_ece_10_bin" in text
+    bad = tmp_path / "per_instance_stats.json"
+    bad.write_text((run / "per_instance_stats.json").read_text()[:1000])
+    assert main(["report", str(tmp_path), "--from", "helm"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "per_instance_stats.json: not valid JSON" in err
+    assert main(["report", str(run), "--from", "helm", "--gold", "x.csv"]) == 2
+    assert "--gold does not apply to --from helm" in capsys.readouterr().err
