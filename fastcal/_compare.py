@@ -27,7 +27,7 @@ import numpy as np
 
 from . import _validation as V
 from ._bootstrap import METRICS, check_ci, check_n_resamples, seed_from
-from ._report import report_parts
+from ._report import calibration_report, report_parts
 
 #: Every gauge of a comparison, in table order.
 GAUGES = ("ece", "mce", "rmsce", "signed_error", "brier", "nll", "accuracy", "confidence",
@@ -40,7 +40,7 @@ _LABELS = {"ece": "ECE", "mce": "MCE", "rmsce": "RMSCE", "signed_error": "signed
 DIRECTION = {"ece": -1, "mce": -1, "rmsce": -1, "signed_error": 0, "brier": -1, "nll": -1,
              "accuracy": 1, "confidence": None, "auroc": 1}
 _OPTIONS = ("n_bins", "strategy", "right", "classwise", "from_logits", "sample_weight",
-            "ignore_index")
+            "ignore_index", "convention")
 _NAN = float("nan")
 
 
@@ -339,8 +339,9 @@ def compare(y_true, predictions, *, baseline=None, ci=0.95, n_resamples=1000,
         Seed of the replicate weights, drawn once and shared by every model.
     **report_options
         ``n_bins``, ``strategy``, ``right``, ``classwise``, ``from_logits``,
-        ``sample_weight``, ``ignore_index``: as for
-        :func:`fastcal.calibration_report`, the same for every model.
+        ``sample_weight``, ``ignore_index``, ``convention``: as for
+        :func:`fastcal.calibration_report`, the same for every model (a
+        ``convention`` other than ``"fastcal"`` only with ``ci=None``).
 
     Returns
     -------
@@ -390,6 +391,10 @@ def compare(y_true, predictions, *, baseline=None, ci=0.95, n_resamples=1000,
     if len(set(rows.values())) > 1:
         raise ValueError("every model must score the same rows: found "
                          + ", ".join(f"{k!r} {v} rows" for k, v in rows.items()) + ".")
+    profile = report_options.pop("convention", "fastcal")
+    if profile != "fastcal" and ci is not None:
+        raise ValueError(f"convention={profile!r} reports carry no bootstrap intervals; compare "
+                         "them with ci=None (or use the default convention).")
     if ci is not None:
         ci = check_ci(ci)
         n_resamples = check_n_resamples(n_resamples, V.check_n_bins(
@@ -406,9 +411,14 @@ def compare(y_true, predictions, *, baseline=None, ci=0.95, n_resamples=1000,
     base = None
     for k in order:
         try:
-            r, table, conf, corr, w, e = report_parts(
-                labels[k], predictions[k], ci=ci, n_resamples=n_resamples or 1000,
-                random_state=seed, **report_options)
+            if profile == "fastcal":
+                r, table, conf, corr, w, e = report_parts(
+                    labels[k], predictions[k], ci=ci, n_resamples=n_resamples or 1000,
+                    random_state=seed, **report_options)
+            else:  # another library's bins: the report only (ci is None)
+                r = calibration_report(labels[k], predictions[k], convention=profile,
+                                       **report_options)
+                table = conf = corr = w = e = None
         except ValueError as exc:
             raise type(exc)(f"model {k!r}: {exc}") from None
         reports[k] = r

@@ -316,3 +316,12 @@ def test_cifar10_models(data_dir):
         assert c.differences[k]["accuracy"]["low"] > 0.3
         assert c.differences[k]["nll"]["p_adjusted"] < 0.05
     assert c.ranking("accuracy")[-1] == "lenet-5-cifar-10"
+
+
+def test_other_conventions_without_intervals():
+    y, preds = binary_models(n=500)
+    c = fastcal.compare(y, preds, ci=None, convention="sklearn", n_bins=10)
+    for k, p in preds.items():
+        assert c.models[k] == fastcal.calibration_report(y, p, convention="sklearn", n_bins=10)
+    with pytest.raises(ValueError, match="ci=None"):
+        fastcal.compare(y, preds, convention="sklearn")
