@@ -88,18 +88,27 @@ def make_openai(path, n, seed=0):
 
 
 def make_lm_eval(path, n, seed=0):
-    """n documents shaped like lm-eval's multiple-choice samples (its fixture lines in
-    tests/data/lm_eval with fresh doc ids and log-likelihoods)."""
+    """n documents shaped like lm-eval's multiple-choice samples: its own fixture lines
+    (tests/data/lm_eval, 2-5 options) with fresh doc ids, log-likelihoods, metric fields
+    and longer questions."""
     import glob
 
     (src,) = glob.glob(os.path.join(ROOT, "tests", "data", "lm_eval", "samples_fc_mc_*.jsonl"))
     with open(src, encoding="utf-8") as f:
         docs = [json.loads(line) for line in f]
     rng = random.Random(seed)
+    words = ("the of a to in is was for on that with as by at from his an were are which "
+             "this be or has had it not but its first new after two also one been they who "
+             "their other more time when during city can would about there most").split()
     with open(path, "w", encoding="utf-8") as f:
         for i in range(n):
             d = docs[i % len(docs)]
             d["doc_id"] = i
+            # a HellaSwag-sized context (about 300 characters), in the doc and every request
+            q = " ".join(rng.choice(words) for _ in range(60)) + f" ({i})?"
+            d["doc"]["question"] = q
+            for a in d["arguments"].values():
+                a["arg_0"] = f"Question: {q}\nAnswer:"
             lls = [str(-rng.random() * 5) for _ in d["filtered_resps"]]
             d["filtered_resps"] = [[x, "False"] for x in lls]
             d["resps"] = [[[x, "False"]] for x in lls]

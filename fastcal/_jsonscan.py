@@ -87,7 +87,8 @@ class Paths:
 
 
 class Block:
-    """The records of one buffer: ``rec`` (int64, columns OBJ ... PACKED),
+    """The records of one buffer, valid until the next block is asked for:
+    ``rec`` (int64, columns OBJ ... PACKED),
     ``val`` (float64), ``lines`` (1-based line of each object; OBJ counts the
     objects from ``obj0``, the count before this block) and ``buf``."""
 
@@ -190,15 +191,17 @@ def scan(source, paths, *, block_size=BLOCK_SIZE, name=None):
     """Yield a :class:`Block` per buffer of ``source`` (a path, bytes, or a
     binary file object read ``block_size`` bytes at a time)."""
     if isinstance(source, (bytes, bytearray, memoryview)):
-        data = np.frombuffer(bytearray(source), np.uint8)  # writable: one signature
-        yield from _scan_buffer(data, paths, name or "<bytes>")
+        # writable (one signature) and a whole number of 8-byte words long
+        data = np.zeros(-(-len(source) // 8) * 8, np.uint8)
+        data[:len(source)] = np.frombuffer(source, np.uint8)
+        yield from _scan_buffer(data, len(source), paths, name or "<bytes>")
         return
     if hasattr(source, "readinto"):
-        yield from _scan_file(source, paths, block_size, name or "<file>")
+        yield from _scan_file(source, paths, -(-block_size // 8) * 8, name or "<file>")
         return
     name = name or os.fspath(source)
     with open(source, "rb") as f:
-        yield from _scan_file(f, paths, block_size, name)
+        yield from _scan_file(f, paths, -(-block_size // 8) * 8, name)
 
 
 def _outputs(cap):
@@ -206,8 +209,7 @@ def _outputs(cap):
             np.empty((K.MAX_DEPTH, 3), np.int64))
 
 
-def _scan_buffer(data, paths, name):
-    have = data.shape[0]
+def _scan_buffer(data, have, paths, name):
     yield from _run(data, have, True, 0, 0, 0, paths, name, [_outputs(1 << 16)])
 
 
@@ -219,7 +221,8 @@ def _run(buf, have, final, pos, line0, obj0, paths, name, out):
             buf, np.int64(pos), np.int64(have), np.bool_(final), paths.nodes, paths.edges,
             paths.keys, rec, val, objs, stk)
         if nobj:
-            yield Block(buf, rec[:nrec].copy(), val[:nrec].copy(), objs[:nobj] + (line0 + 1), obj0)
+            # rec and val are overwritten by the next call: a Block is read before the next
+            yield Block(buf, rec[:nrec], val[:nrec], objs[:nobj] + (line0 + 1), obj0)
         if st == K.ERR:
             raise _line_error(buf, pos2, have, err, name, line0 + lines + 1)
         line0 += lines

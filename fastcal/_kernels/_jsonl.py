@@ -65,6 +65,9 @@ F_NUMBER = 32  # val holds the value (a number, or a string that is one)
 F_FALLBACK = 64  # a number (or numeric string) for Python's float()
 P_PACKED = 128  # packed holds the stripped text
 
+# the trie lookups are inlined into the line parser: a call that passes arrays
+# costs a reference-count pair, and they run for every key and array element
+_INLINE = dict(OPTS, inline="always")
 MAX_DEPTH = 512
 NREC = 8
 
@@ -170,7 +173,7 @@ def _word(buf, i, e, w):
     return True
 
 
-@njit(**OPTS)
+@njit(**_INLINE)
 def _child_key(nodes, edges, keys, buf, v, ks, ke):
     if v < 0:
         return -1
@@ -191,7 +194,7 @@ def _child_key(nodes, edges, keys, buf, v, ks, ke):
     return -1
 
 
-@njit(**OPTS)
+@njit(**_INLINE)
 def _child_index(nodes, edges, v, idx):
     if v < 0:
         return -1
@@ -202,12 +205,35 @@ def _child_index(nodes, edges, v, idx):
     return -1
 
 
+_ONES = np.uint64(0x0101010101010101)
+_HIGHS = np.uint64(0x8080808080808080)
+_QUOTES = np.uint64(0x2222222222222222)
+_SLASHES = np.uint64(0x5C5C5C5C5C5C5C5C)
+_SPACES = np.uint64(0x2020202020202020)
+
+
 @njit(**OPTS)
-def _skip_string(buf, i, e):
+def _plain8(x):
+    """The 8 bytes of ``x`` hold no quote, backslash or control character
+    (SWAR; a false "no" only sends the caller to its byte loop)."""
+    t = x ^ _QUOTES
+    u = x ^ _SLASHES
+    m = ((t - _ONES) & ~t) | ((u - _ONES) & ~u) | ((x - _SPACES) & ~x)
+    return (m & _HIGHS) == np.uint64(0)
+
+
+@njit(**OPTS)
+def _skip_string(buf, w, i, e):
     """Where the string whose opening quote is at ``i`` ends (after the
-    closing quote), or -1 (unterminated, a control character, a bad escape)."""
+    closing quote), or -1 (unterminated, a control character, a bad escape).
+    ``w`` is ``buf`` as aligned 8-byte words: plain stretches go a word at a time."""
     j = i + 1
     while j < e:
+        if (j & 7) == 0:
+            while j + 8 <= e and _plain8(w[j >> 3]):
+                j += 8
+            if j >= e:
+                break
         c = buf[j]
         if c == 34:
             return j + 1
@@ -232,7 +258,7 @@ def _skip_string(buf, i, e):
 
 
 @njit(**OPTS)
-def _skip_container(buf, i, e):
+def _skip_container(buf, w, i, e):
     """Where the object or array opening at ``i`` ends, or -1: only its
     brackets (balanced) and strings (terminated, valid escapes) are checked,
     as for a subtree in which no path can match."""
@@ -241,7 +267,7 @@ def _skip_container(buf, i, e):
     while j < e:
         c = buf[j]
         if c == 34:
-            j = _skip_string(buf, j, e)
+            j = _skip_string(buf, w, j, e)
             if j < 0:
                 return -1
             continue
@@ -314,7 +340,7 @@ def _pack(buf, s, e, tmp):
 
 
 @njit(**OPTS)
-def _line(buf, s, e, nodes, edges, keys, rec, val, nrec, obj, stk, tmp):
+def _line(buf, w, s, e, nodes, edges, keys, rec, val, nrec, obj, stk, tmp):
     """Records of the object on the line starting at ``s`` (``e``: the end of
     the data): (new record count, error offset or -1, start of the next line).
     The count is -1 when ``rec`` is full; the line ends at a newline (or at
@@ -340,7 +366,7 @@ def _line(buf, s, e, nodes, edges, keys, rec, val, nrec, obj, stk, tmp):
             return nrec, i, i + 1
         if expect == 0:
             if (c == 123 or c == 91) and vnode < 0:  # no path goes on in there
-                i = _skip_container(buf, i, e)
+                i = _skip_container(buf, w, i, e)
                 if i < 0:
                     return nrec, e, e
                 expect = 1
@@ -371,7 +397,7 @@ def _line(buf, s, e, nodes, edges, keys, rec, val, nrec, obj, stk, tmp):
             first = False
             if leaf < 0:  # not recorded: skip the value
                 if c == 34:
-                    i = _skip_string(buf, i, e)
+                    i = _skip_string(buf, w, i, e)
                     if i < 0:
                         return nrec, e, e
                 elif c == 116 and _word(buf, i, e, _TRUE):
@@ -409,7 +435,7 @@ def _line(buf, s, e, nodes, edges, keys, rec, val, nrec, obj, stk, tmp):
             nbyte = 0
             packed = 0
             if c == 34 and nodes[vnode, 2] == 1:  # a light leaf: where it is, nothing more
-                i = _skip_string(buf, i, e)
+                i = _skip_string(buf, w, i, e)
                 if i < 0:
                     return nrec, e, e
                 fl = K_STRING | F_ESCAPE | F_NONASCII
@@ -494,7 +520,7 @@ def _line(buf, s, e, nodes, edges, keys, rec, val, nrec, obj, stk, tmp):
                 continue
             if c != 34:
                 return nrec, i, i
-            stop = _skip_string(buf, i, e)
+            stop = _skip_string(buf, w, i, e)
             if stop < 0:
                 return nrec, e, e
             vnode = _child_key(nodes, edges, keys, buf, stk[d - 1, 0], i + 1, stop - 1)
@@ -523,6 +549,7 @@ def scan_block(buf, pos, end, final, nodes, edges, keys, rec, val, objs, stk):
     nobj = 0
     line = 0
     tmp = np.empty(64, np.int64)
+    w = buf[:buf.shape[0] - buf.shape[0] % 8].view(np.uint64)
     while pos < end:
         s = _ws(buf, pos, end)
         if s < end and buf[s] == 10:  # blank line
@@ -535,7 +562,7 @@ def scan_block(buf, pos, end, final, nodes, edges, keys, rec, val, objs, stk):
             return NEED_MORE, pos, line, nobj, nrec, -1
         if nobj == objs.shape[0]:
             return FULL, pos, line, nobj, nrec, -1
-        r, err, nxt = _line(buf, pos, end, nodes, edges, keys, rec, val, nrec, nobj, stk, tmp)
+        r, err, nxt = _line(buf, w, pos, end, nodes, edges, keys, rec, val, nrec, nobj, stk, tmp)
         if not final and (err >= 0 or (nxt == end and buf[end - 1] != 10)):
             j = pos
             while j < end and buf[j] != 10:
