@@ -11,7 +11,7 @@ def main():
      "Model comparison": ["compare","Comparison","CompareAccumulator"],
      "Uncertainty": ["auroc_ci","auroc_variance","delong_test","risk_coverage_curve","aurc","prediction_rejection_ratio"],
      "Streaming and drift": ["CalibrationAccumulator","AUROCAccumulator","WindowedAccumulator","GaugeRecorder"],
-     "LLM helpers": ["multiple_choice_report","parse_confidence","lm_eval_report","openai_confidence","openai_report"],
+     "LLM helpers": ["multiple_choice_report","parse_confidence","lm_eval_report","openai_confidence","openai_report","helm_report","read_helm"],
      "Calibrators": ["TemperatureScaling","IsotonicRegression","isotonic_regression","PlattScaling","HistogramBinning"],
      "Estimators": ["smooth_ece","brier_decomposition","corp_decomposition"],
      "Runtime and errors": ["warmup","UndefinedMetricWarning","NotFittedError","SeparableWarning"],

@@ -7,7 +7,7 @@ Needs a virtualenv with HELM (``crfm-helm``) and what its runner imports:
     /work/venv-helm/bin/pip install --no-deps crfm-helm
     /work/venv-helm/bin/pip install -c <(echo torch==2.13.0) ubelt bottle cattrs colorlog \
         dacite Mako pandas pyhocon retrying sqlitedict tqdm zstandard uncertainty-calibration \
-        scikit-learn scipy numpy transformers tokenizers nltk rouge-score datasets requests
+        scikit-learn scipy numpy transformers tokenizers nltk rouge-score datasets requests spacy
     /work/venv-helm/bin/python tests/data/helm/make_fixtures.py
 
 What it does, all seeded: writes multiple-choice questions as a JSONL file
