@@ -190,3 +190,15 @@ def test_dask_compare_per_model_labels():
         r = fastcal.calibration_report(corr[k], conf[k])
         assert math.isclose(c.models[k].ece, r.ece, rel_tol=1e-12)
         assert math.isclose(c.models[k].accuracy, r.accuracy, rel_tol=1e-15)
+
+
+def test_state_does_not_grow_with_the_rows():
+    y, preds = data(n=6000)
+    # auroc=None: the AUROC histogram pickles its occupied cells only (at most 4.3 MiB)
+    acc = fastcal.CompareAccumulator(list(preds), n_resamples=20, random_state=0, auroc=None)
+    feed(acc, y, preds, 0, 1000, 1000)
+    small = len(pickle.dumps(acc))
+    feed(acc, y, preds, 1000, 6000, 1000)
+    assert acc.n == 6000
+    # the sums are fixed-size; each batch adds one (start, stop) row range per model
+    assert 0 <= len(pickle.dumps(acc)) - small < 100 * 5 * 3
