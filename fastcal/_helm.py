@@ -199,7 +199,7 @@ def read_helm(run_dir, *, split="test", train_trial=0):
     -------
     dict
         ``instance_id`` (list of str), ``max_prob`` (float64 array),
-        ``correct`` (uint8 array, ``int(exact_match)`` as HELM takes it),
+        ``correct`` (int64 array, ``int(exact_match)`` as HELM takes it),
         ``logprobs`` (bool: some instance has a negative ``logprob`` sum;
         HELM computes no calibration without one) and ``path``.  Instances
         lacking either statistic, or whose statistic has no ``mean`` (count
@@ -267,7 +267,8 @@ def read_helm(run_dir, *, split="test", train_trial=0):
             f"has both 'max_prob' and 'exact_match' with a mean; splits in the file: "
             f"{', '.join(have) or 'none'}")
     return {"instance_id": ids, "max_prob": np.array(probs, dtype=np.float64),
-            "correct": np.array(corr, dtype=np.uint8), "logprobs": logprobs, "path": path}
+            # int64: the common label dtype, so the kernels need no new specialisation
+            "correct": np.array(corr, dtype=np.int64), "logprobs": logprobs, "path": path}
 
 
 def helm_report(run_dir, *, split="test", train_trial=0, n_bins=10, **report_options):
