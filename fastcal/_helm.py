@@ -295,8 +295,11 @@ def helm_report(run_dir, *, split="test", train_trial=0, n_bins=10, **report_opt
     n_bins : int, default 10
         Equal-mass bins of ``report.ece`` and the reliability curve (HELM: 10).
     **report_options :
-        Passed to :func:`fastcal.calibration_report` (``ci``,
-        ``n_resamples``, ``random_state``, ``convention``).
+        Passed to :func:`fastcal.calibration_report`: ``convention``
+        (default ``"helm"``; another profile bins as that library does and
+        leaves ``report.helm`` None), and with ``convention="fastcal"``
+        also ``ci``, ``n_resamples``, ``random_state`` (the profiles carry
+        no bootstrap).
 
     Returns
     -------
