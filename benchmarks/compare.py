@@ -113,6 +113,39 @@ def child(kind, n, ci, n_resamples):
     return {"peak": max(peaks), "sum": sum(peaks)}
 
 
+def child_stream(total, batch, n_resamples):
+    """CompareAccumulator of the 5 models over ``total`` rows fed in batches
+    (each batch drawn on the fly): seconds, peak memory above the resident
+    memory before, and the state's pickled size."""
+    import gc
+    import pickle
+
+    import fastcal
+
+    names = [f"p^{a:g}" for a in POWERS]
+    rs = None if n_resamples == 0 else n_resamples
+
+    def make():
+        return fastcal.CompareAccumulator(names, n_resamples=rs, random_state=0)
+
+    ys, ps = models(5000)
+    make().update(ys, ps).compute()  # compile first
+    rng = np.random.default_rng(1)
+    acc = make()
+    gc.collect()
+    _reset_peak()
+    base = _status()["VmRSS"]
+    t = time.perf_counter()
+    for _ in range(total // batch):
+        p = rng.beta(2.5, 1.2, size=batch)
+        y = (rng.random(batch) < p ** 1.3).astype(np.int64)
+        acc.update(y, {k: p ** a for k, a in zip(names, POWERS)})
+    acc.compute()
+    dt = time.perf_counter() - t
+    return {"seconds": dt, "peak": _status()["VmHWM"] - base,
+            "state": len(pickle.dumps(acc)), "n": acc.n}
+
+
 def measure_memory(n, ci, n_resamples):
     out = {}
     for kind in ("compare", "reports"):
@@ -148,11 +181,14 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--output", default=None)
-    ap.add_argument("--child", choices=("compare", "reports"), help=argparse.SUPPRESS)
+    ap.add_argument("--child", choices=("compare", "reports", "stream"), help=argparse.SUPPRESS)
     ap.add_argument("--n", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--ci", help=argparse.SUPPRESS)
     ap.add_argument("--resamples", type=int, default=1000, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.child == "stream":
+        print(json.dumps(child_stream(args.n, 1_000_000, args.resamples)))
+        return 0
     if args.child:
         print(json.dumps(child(args.child, args.n, args.ci, args.resamples)))
         return 0
@@ -168,6 +204,12 @@ def main():
         tc, tr, all_c, all_r = measure_time(y, preds, ci, R_, args.repeat)
         mem = measure_memory(n, ci, R_)
         rows.append((label, ci, target_t, tc, tr, all_c, all_r, mem, loadavg()))
+    n_stream = 10_000_000 if args.quick else 100_000_000
+    streams = []
+    for rs in (0, 100):
+        r = subprocess.run([sys.executable, __file__, "--child", "stream", "--n", str(n_stream),
+                            "--resamples", str(rs)], capture_output=True, text=True, check=True)
+        streams.append((rs, json.loads(r.stdout.strip().splitlines()[-1]), loadavg()))
     load_end = loadavg()
     cpu, isa, usable = cpu_info()
 
@@ -210,6 +252,18 @@ def main():
         L.append(f"| {label} | {tc * 1e3:.1f} ms | {tr * 1e3:.1f} ms | {tc / tr:.2f}x | "
                  f"{mib(mem['compare']['peak'])} | {mib(mem['reports']['peak'])} | "
                  f"{mib(mem['reports']['sum'])} | {load} |")
+    L.append("")
+    L.append(f"## Streaming: `CompareAccumulator`, {len(POWERS)} models, {n_stream:,} rows")
+    L.append("")
+    L.append("Batches of 1,000,000 rows drawn on the fly (the data never exist at once), "
+             "`auroc=\"bounded\"`; peak resident memory above the resident memory before the "
+             "stream, in a fresh process after a warm-up.")
+    L.append("")
+    L.append("| bootstrap | rows | time | peak memory | pickled state | load after |")
+    L.append("|---|---|---|---|---|---|")
+    for rs, st, load in streams:
+        L.append(f"| {'none' if rs == 0 else f'{rs} resamples'} | {st['n']:,} | "
+                 f"{st['seconds']:.1f} s | {mib(st['peak'])} | {mib(st['state'])} | {load} |")
     L.append("")
     L.append("Every run (seconds), compare / reports:")
     L.append("")
