@@ -219,12 +219,16 @@ class TemperatureScaling:
             raise ValueError(
                 f"logits must have the shape the calibrator was fitted on: fitted on {fitted}, "
                 f"found {found} (shape {z.shape}).")
-        bad = ~np.isfinite(z)
+        # (n, C) logits may hold -inf (a masked class) where a row has a finite one
+        bad = ~np.isfinite(z) if binary else (np.isnan(z) | (z == np.inf))
+        if not binary:
+            bad |= (z == -np.inf).all(axis=1)[:, None]
         if bad.any():
             i = int(np.flatnonzero(bad.reshape(z.shape[0], -1).any(axis=1))[0])
-            found = z[i] if binary else z[i][~np.isfinite(z[i])][0]
+            found = z[i] if binary else z[i][bad[i]][0]
             where = f"at index {i}" if binary else f"in row {i}"
-            raise ValueError(f"logits must be finite; found {float(found)!r} {where}.")
+            what = "finite" if binary else "finite or -inf (a masked class)"
+            raise ValueError(f"logits must be {what}; found {float(found)!r} {where}.")
         beta = 1.0 / self.temperature_
         return KT.scaled_sigmoid(z, beta) if binary else KT.scaled_softmax(z, beta)
 

@@ -408,12 +408,17 @@ def raise_for_status(code, index, y_true, y_prob, sample_weight=None, prob_name=
         )
     if code == K.BAD_LOGIT:
         row = y_prob[i]
-        where = f"in row {i}" if y_prob.ndim == 2 else f"at index {i}"
-        if y_prob.ndim == 2:
-            bad = row[~np.isfinite(row)]
-            row = bad[0] if bad.size else row
         what = prob_name if "logit" in prob_name else f"{prob_name} (logits)"
-        raise ValueError(f"{what} must be finite; found {_fmt(row)} {where}.")
+        if y_prob.ndim == 2:
+            r64 = np.asarray(row, dtype=np.float64)
+            bad = row[np.isnan(r64) | (r64 == np.inf)]
+            if bad.size == 0:
+                raise ValueError(f"{what}: row {i} has no finite value (every entry is -inf); "
+                                 "-inf marks a masked class, and each row needs one that is "
+                                 "not.")
+            raise ValueError(f"{what} must be finite or -inf (a masked class); found "
+                             f"{_fmt(bad[0])} in row {i}.")
+        raise ValueError(f"{what} must be finite; found {_fmt(row)} at index {i}.")
     if code == K.BAD_SCORE:
         raise ValueError(f"{prob_name} must be finite; found {_fmt(y_prob[i])} at index {i}.")
     raise RuntimeError(f"internal error: unknown kernel status {code}")  # pragma: no cover

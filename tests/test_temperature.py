@@ -297,7 +297,7 @@ def test_errors():
     ts = TemperatureScaling()
     with pytest.raises(NotFittedError, match="not fitted yet; call fit"):
         ts.predict_proba(z)
-    with pytest.raises(ValueError, match=r"^logits must be finite; found nan in row 1"):
+    with pytest.raises(ValueError, match=r"^logits must be finite or -inf \(a masked class\); found nan in row 1"):
         ts.fit(np.array([[1.0, 2.0, 0.0], [0.5, np.nan, 0.2]]), [0, 1])
     with pytest.raises(ValueError, match=r"^logits must be finite; found inf at index 0"):
         ts.fit(np.array([np.inf, 1.0]), [0, 1])
@@ -322,7 +322,7 @@ def test_errors():
         ts.predict_proba(np.zeros((2, 4)))
     with pytest.raises(ValueError, match=r"fitted on 3 classes, found binary"):
         ts.predict_proba(np.zeros(2))
-    with pytest.raises(ValueError, match=r"logits must be finite; found nan in row 0"):
+    with pytest.raises(ValueError, match=r"logits must be finite or -inf \(a masked class\); found nan in row 0"):
         ts.predict_proba(np.array([[np.nan, 0.0, 1.0]]))
 
 

@@ -100,7 +100,13 @@ def test_logits_must_be_finite(metric):
         metric(Y, np.array([0.0, np.inf, 1.0, -2.0]), from_logits=True)
     z = np.log(PC)
     z[0, 1] = np.nan
-    with pytest.raises(ValueError, match=r"y_prob \(logits\) must be finite; found nan in row 0"):
+    with pytest.raises(ValueError, match=r"y_prob \(logits\) must be finite or -inf \(a masked "
+                                         r"class\); found nan in row 0"):
+        metric(YC, z, from_logits=True)
+    z[0, 1] = -np.inf  # a masked class (issue 14): valid while the row has a finite logit
+    metric(YC, z, from_logits=True)
+    z[0] = -np.inf
+    with pytest.raises(ValueError, match=r"row 0 has no finite value"):
         metric(YC, z, from_logits=True)
 
 

@@ -254,15 +254,19 @@ def row_exp_sums(P, tab, i, zmax, want_s2, buf):
 
 @njit(**OPTS)
 def row_logits_tab(P, K, tab, i, shift, mask, one, want_s2, buf):
-    """(first argmax, max, sum exp(z - max), sum exp(2 (z - max)), non-finite count);
+    """(first argmax, max, sum exp(z - max), sum exp(2 (z - max)), invalid count);
     ``buf`` is scratch for the exponentials (see ``row_exp_sums``).
 
     Everything but the exponentials runs on the integer keys ``K`` (so it
-    vectorises whatever the float width): the order, and non-finiteness (all
-    exponent bits set; the exponent mask is ``one | (one << 1)`` for the key
-    ``one`` of 1.0 in the format)."""
+    vectorises whatever the float width): the order, and validity.  NaN and
+    +inf are invalid (all exponent bits set, the exponent mask being
+    ``one | (one << 1)`` for the key ``one`` of 1.0 in the format, and not
+    -inf: negative with a zero mantissa).  -inf is a masked entry (its
+    exponential is exactly 0), valid when the row has a finite value: a row
+    of -inf only counts as invalid."""
     C = P.shape[1]
     em = one | (one << 1)
+    mm = (em & -em) - 1  # the mantissa bits
     nbad = 0
     m = K[i, 0] ^ ((K[i, 0] >> shift) & mask)
     for k in range(C):
@@ -270,7 +274,7 @@ def row_logits_tab(P, K, tab, i, shift, mask, one, want_s2, buf):
         u = b ^ ((b >> shift) & mask)
         u += u == -1
         m = max(m, u)
-        nbad += (b & em) == em
+        nbad += ((b & em) == em) & ((b >= 0) | ((b & mm) != 0))
     am = C
     for k in range(C):
         b = K[i, k]
@@ -280,6 +284,7 @@ def row_logits_tab(P, K, tab, i, shift, mask, one, want_s2, buf):
     if am >= C:  # only with NaN keys: invalid row, keep indices in range
         am = 0
     zmax = value(P, i, am, tab)
+    nbad += zmax == -_INF
     s = 1.0
     s2 = 0.0
     if nbad == 0:
@@ -340,14 +345,18 @@ def multiclass_first_error(y, P, tab, w, lo, hi, logits, tol, check, ignore):
                 if not (wi >= 0.0 and wi < _INF):
                     return BAD_WEIGHT, i
             s = 0.0
+            top = -_INF
             for k in range(C):
                 v = value(P, i, k, tab)
                 if logits is not None:
-                    if not (v > -_INF and v < _INF):
+                    if not (v < _INF):  # NaN, +inf (-inf: masked)
                         return BAD_LOGIT, i
+                    top = max(top, v)
                 elif not (v >= 0.0 and v <= 1.0):
                     return BAD_PROB, i
                 s += v
+            if logits is not None and top == -_INF:  # no finite logit
+                return BAD_LOGIT, i
             if logits is None and not (abs(s - 1.0) <= tol):
                 return BAD_ROW_SUM, i
     return OK, -1

@@ -62,6 +62,9 @@ from ._vmath import bits_f64 as bits_to_f64
 from ._vmath import fma
 
 _INF = np.inf
+# a masked logit's distance to the row's max: exp(beta * _MASKED) == 0 for any
+# beta the fit reaches, and 0 * _MASKED == 0
+_MASKED = -1e300
 # Elements (rows x classes) per chunk.
 CHUNK_ELEMS = 1 << 18
 
@@ -167,16 +170,18 @@ def mc_chunk(P, y, w, beta, lo, hi, stride, check, before):
         while r < nbr and i < hi:
             m = row_max(P, i, C)
             base = r * C
-            fin = True
+            fin = m > -_INF  # a row of -inf has no finite logit
             for k in range(C):
                 v = np.float64(P[i, k])
-                D[base + k] = v - m
+                # a masked (-inf) logit: exp of a huge negative is exactly 0, and
+                # the gradient terms e * d stay 0 (with d = -inf they would be NaN)
+                D[base + k] = max(v - m, _MASKED)
                 if check is not None:
-                    fin &= (v > -_INF) & (v < _INF)
+                    fin &= v < _INF  # NaN, +inf
             lab, valid = class_label(y[i], C)
             if check is not None:
                 ok &= valid & fin
-            DY[r] = np.float64(P[i, lab]) - m
+            DY[r] = max(np.float64(P[i, lab]) - m, _MASKED)
             r += 1
             i += stride
         nrow = r
@@ -371,10 +376,14 @@ def first_error_mc(P, y, w):
         _lab, valid = class_label(y[i], C)
         if not valid:
             return BAD_CLASS_LABEL, i
+        top = -_INF
         for k in range(C):
             v = np.float64(P[i, k])
-            if not ((v > -_INF) & (v < _INF)):
+            if not v < _INF:  # NaN, +inf (-inf: masked)
                 return BAD_LOGIT, i
+            top = max(top, v)
+        if top == -_INF:
+            return BAD_LOGIT, i
         if w is not None:
             wi = w[i]
             if not (wi >= 0.0 and wi < _INF):
