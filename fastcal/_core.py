@@ -2,14 +2,21 @@
 to binned sufficient statistics, serial or parallel, with the errors raised.
 """
 
+import itertools
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
+import numba
 import numpy as np
 
 from . import _validation as V
+from ._kernels import _accumulate as KA
 from ._kernels import _auroc as A
 from ._kernels import _binned as B
+from ._kernels import _bootstrap as KB
 from ._kernels import _delong as D
+from ._kernels import _scores as SC
+from ._kernels._common import CHUNK, OK
 
 # Inputs with at least this many elements (rows x classes) use both cores.
 PARALLEL_MIN = 1 << 17
@@ -21,16 +28,158 @@ _PAR_LOCK = threading.Lock()
 
 
 def run(serial, parallel, work, *args, min_work=None):
-    """Call the serial kernel for small work, the parallel one for large work
-    (``min_work``: the threshold, ``PARALLEL_MIN`` read at call time)."""
+    """Call the serial kernel for small work, and spread large work
+    (``min_work``: the threshold, ``PARALLEL_MIN`` read at call time) over
+    the cores: by threads running the serial kernel chunk by chunk when the
+    kernel's chunks are registered below (no parallel twin to compile),
+    else by its ``parallel`` twin."""
     if min_work is None:
         min_work = PARALLEL_MIN
     if work >= min_work and _PAR_LOCK.acquire(blocking=False):
         try:
+            spec = _CHUNKED.get(serial)
+            if spec is not None:
+                return _threaded(serial, spec, args)
             return parallel(*args)
         finally:
             _PAR_LOCK.release()
     return serial(*args)
+
+
+# ---------------------------------------------------------------------------
+# Parallel forms derived from the serial kernels.
+#
+# A chunked serial driver splits its rows into chunks of a fixed size (that
+# depends on the input's shape only), computes each chunk into a zeroed
+# partial result and adds the partials in chunk order, stopping at the first
+# chunk with an invalid element.  Called on exactly one chunk's rows it
+# returns that chunk's partial (added to zeros).  So worker threads can call
+# it chunk by chunk on row slices, in any order, and adding the partials in
+# chunk order reproduces the serial result bit for bit, whatever the number
+# of threads.  The kernels release the GIL; the calling thread works too, and
+# takes whatever chunks are left, so a busy machine slows a call down rather
+# than stalling it on a thread that is not scheduled.  Compiling nothing
+# parallel saves the most expensive compilations of all (see
+# docs/performance.md, "Cold start").
+
+
+class _Chunks:
+    __slots__ = ("rows", "chunk", "offset", "combine", "status")
+
+    def __init__(self, rows, combine, chunk=None, offset=None, status=True):
+        # positions of the per-row arguments, sliced per chunk (None stays None):
+        # every argument indexed by row, views of (n, C) input such as ``K`` included
+        self.rows = rows
+        self.combine = combine  # (results in chunk order) -> the serial driver's result
+        self.chunk = chunk  # position of the (n, C) argument whose C sets the chunk rows
+        self.offset = offset  # position of a global row offset argument (moved per chunk)
+        self.status = status  # results start with (code, index): stop at the first error
+
+
+def _sum_arrays(results, first):
+    """``(code, index, *arrays)``: the arrays from position ``first`` on
+    added in chunk order from zeros (the serial drivers' reduction)."""
+    out = [np.zeros_like(a) for a in results[0][first:]]
+    for r in results:
+        for acc, a in zip(out, r[first:]):
+            acc += a
+    return (OK, -1, *out)
+
+
+def _sum_scalars(results):
+    tot = [0.0] * (len(results[0]) - 2)
+    for r in results:
+        tot = [t + x for t, x in zip(tot, r[2:])]
+    return (OK, -1, *tot)
+
+
+def _sum_dd(results):
+    """Double-double partials ``(2, m)`` added in chunk order as ``add_dd`` does."""
+    hi = np.zeros_like(results[0][2][0])
+    lo = np.zeros_like(hi)
+    for r in results:
+        b, bl = r[2][0], r[2][1]
+        s = hi + b
+        bb = s - hi
+        lo = lo + (((hi - (s - bb)) + (b - bb)) + bl)
+        hi = s
+    return (OK, -1, np.stack([hi, lo]))
+
+
+def _sum_states(results):
+    out = np.zeros_like(results[0])
+    for r in results:
+        out += r
+    return out
+
+
+_BINNED_ROWS_1D = (0, 1, 2, 10, 11, 12)  # y, p, w, conf_out, corr_out, terms_out
+_CHUNKED = {
+    B.binary_stats: _Chunks(_BINNED_ROWS_1D, lambda rs: _sum_arrays(rs, 2)),
+    B.toplabel_stats: _Chunks((0, 1, 2, 7, 17, 18, 19), lambda rs: _sum_arrays(rs, 2), chunk=1),
+    B.classwise_stats: _Chunks((0, 1, 2, 7), lambda rs: _sum_arrays(rs, 2), chunk=1),
+    SC.binary_scores: _Chunks((0, 1, 2), _sum_scalars),
+    KA.binary_batch: _Chunks((0, 1, 2, 8, 9), _sum_dd),
+    KB.replicate_state: _Chunks((0, 1, 2, 3), _sum_states, offset=8, status=False),
+}
+
+_POOL = None
+_POOL_SIZE = 0
+
+
+def _pool(k):
+    global _POOL, _POOL_SIZE
+    if _POOL is None or _POOL_SIZE < k:
+        _POOL = ThreadPoolExecutor(max_workers=k, thread_name_prefix="fastcal")
+        _POOL_SIZE = k
+    return _POOL
+
+
+def _threaded(serial, spec, args, threads=None):
+    """``serial(*args)``, computed chunk by chunk by ``threads`` threads
+    (default: Numba's thread count; the calling thread is one of them)."""
+    n = args[spec.rows[1]].shape[0]
+    cr = CHUNK if spec.chunk is None else int(B.chunk_rows(args[spec.chunk].shape[1]))
+    nch = max(1, -(-n // cr))
+    threads = min(numba.get_num_threads() if threads is None else threads, nch)
+    if threads < 2:
+        return serial(*args)
+    results = [None] * nch
+    failed = [nch]  # the first chunk found invalid: later chunks are skipped
+    lock = threading.Lock()
+    order = itertools.count()  # next() is atomic under the GIL
+
+    def call(i):
+        lo = i * cr
+        hi = min(n, lo + cr)
+        a = list(args)
+        for k in spec.rows:
+            if a[k] is not None:
+                a[k] = a[k][lo:hi]
+        if spec.offset is not None:
+            a[spec.offset] = a[spec.offset] + np.int64(lo)
+        return serial(*a)
+
+    def work():
+        while True:
+            i = next(order)
+            if i >= nch or i > failed[0]:
+                return
+            r = call(i)
+            results[i] = r
+            if spec.status and r[0] != OK:
+                with lock:
+                    failed[0] = min(failed[0], i)
+
+    futures = [_pool(threads - 1).submit(work) for _ in range(threads - 1)]
+    work()
+    for f in futures:
+        f.result()
+    if failed[0] < nch:
+        i = failed[0]
+        r = results[i]
+        return (r[0], r[1] + i * cr, *r[2:])
+    return spec.combine(results)
 
 
 # Below this many scores the Mann-Whitney U comes from one stable radix sort

@@ -13,6 +13,11 @@ an invalid element the drivers must report the same first ``(code, index)``
 (the partial sums they return then differ by design: the serial driver stops
 at the first invalid chunk).
 
+Kernels whose parallel form ``_core.run`` derives from the serial driver
+(threads calling it chunk by chunk on row slices, partials added in chunk
+order: ``_core._CHUNKED``) are checked the same way against that derived
+form, run with two and three threads.
+
 This replaces the tests that patched ``_core.PARALLEL_MIN``: ``_core.run``
 bound that threshold when it was defined, so those compared one path with itself.
 """
@@ -25,6 +30,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fastcal import _core
 from fastcal import _validation as V
 from fastcal._kernels import _accumulate as KA
 from fastcal._kernels import _auroc as A
@@ -120,6 +126,20 @@ def check_pair(ser, par, args, outs=()):
         for i in outs:
             assert_same(a0[i], a1[i], f"{name}: output argument {i}")
     return r0
+
+
+def derived(ser):
+    """The parallel form ``_core.run`` derives from a chunked serial kernel:
+    threads calling it chunk by chunk, partials added in chunk order."""
+    spec = _core._CHUNKED[ser]
+
+    def par(*args):
+        # one more thread than Numba's count (set to all and to 1 by check_pair):
+        # always at least two threads, so chunks really run concurrently
+        return _core._threaded(ser, spec, args, threads=numba.get_num_threads() + 1)
+
+    par.__name__ = f"{ser.__name__} (threads)"
+    return par
 
 
 def check_first_error(ser, par, args, expected):
@@ -236,7 +256,7 @@ def binary_stats_args(n, spec):
 def test_binary_stats(spec):
     for n in SIZES_1D:
         args = binary_stats_args(n, spec)
-        code, idx, bins, sc = check_pair(B.binary_stats, B.binary_stats_parallel, args,
+        code, idx, bins, sc = check_pair(B.binary_stats, derived(B.binary_stats), args,
                                          outs=(10, 11, 12))
         assert (code, idx) == (OK, -1)
         w = args[2]
@@ -291,7 +311,7 @@ def toplabel_args(n, spec):
 def test_toplabel_stats(spec):
     for n in multiclass_sizes(spec[2]):
         args = toplabel_args(n, spec)
-        code, idx, bins, sc = check_pair(B.toplabel_stats, B.toplabel_stats_parallel, args,
+        code, idx, bins, sc = check_pair(B.toplabel_stats, derived(B.toplabel_stats), args,
                                          outs=(17, 18, 19))
         assert (code, idx) == (OK, -1)
 
@@ -326,7 +346,7 @@ def classwise_args(n, spec):
 def test_classwise_stats(spec):
     for n in multiclass_sizes(spec[2]):
         args = classwise_args(n, spec)
-        code, idx, bins, _ = check_pair(B.classwise_stats, B.classwise_stats_parallel, args)
+        code, idx, bins, _ = check_pair(B.classwise_stats, derived(B.classwise_stats), args)
         assert (code, idx) == (OK, -1)
         assert bins.shape == (spec[2], 3, N_BINS)
 
@@ -356,7 +376,7 @@ def binary_scores_args(n, spec):
 @pytest.mark.parametrize("spec", BINARY_SCORES, ids=[s[0] for s in BINARY_SCORES])
 def test_binary_scores(spec):
     for n in SIZES_1D:
-        r = check_pair(SC.binary_scores, SC.binary_scores_parallel, binary_scores_args(n, spec))
+        r = check_pair(SC.binary_scores, derived(SC.binary_scores), binary_scores_args(n, spec))
         assert r[:2] == (OK, -1)
 
 
@@ -407,7 +427,7 @@ def test_binary_batch(spec):
         corr = np.empty(n, np.bool_) if rows else None
         args = (y.astype(yd), x, w if weighted else None, EDGES[0], right, logits,
                 V.eps_for(x.dtype), True, conf, corr)
-        code, idx, dd = check_pair(KA.binary_batch, KA.binary_batch_parallel, args,
+        code, idx, dd = check_pair(KA.binary_batch, derived(KA.binary_batch), args,
                                    outs=(8, 9))
         assert (code, idx) == (OK, -1)
 
@@ -426,12 +446,12 @@ def test_binary_first_invalid_element(data):
         arrs["y"][data.draw(st.integers(i + 1, n - 1), label="second")] = 3
     ys, ps, ws = arrs["y"], arrs["p"], arrs["w"]
     conf, corr = np.empty(n), np.empty(n, np.bool_)
-    check_first_error(B.binary_stats, B.binary_stats_parallel,
+    check_first_error(B.binary_stats, derived(B.binary_stats),
                       (ys, ps, ws, EDGES, True, True, logits, True, V.eps_for(ps.dtype), True,
                        conf, corr, None), (code, i))
-    check_first_error(SC.binary_scores, SC.binary_scores_parallel,
+    check_first_error(SC.binary_scores, derived(SC.binary_scores),
                       (ys, ps, ws, logits, True, V.eps_for(ps.dtype), True), (code, i))
-    check_first_error(KA.binary_batch, KA.binary_batch_parallel,
+    check_first_error(KA.binary_batch, derived(KA.binary_batch),
                       (ys, ps, ws, EDGES[0], True, logits, V.eps_for(ps.dtype), True, conf, corr),
                       (code, i))
 
@@ -477,10 +497,10 @@ def test_multiclass_first_invalid_element(data):
     tol = V.row_sum_tol(X.dtype, C)
     eps = V.eps_for(X.dtype)
     conf, corr = np.empty(n), np.empty(n, np.bool_)
-    check_first_error(B.toplabel_stats, B.toplabel_stats_parallel,
+    check_first_error(B.toplabel_stats, derived(B.toplabel_stats),
                       (y, X, K, shift, mask, one, None, w, EDGES, True, True, logits, True, eps,
                        tol, True, None, conf, corr, None), (code, i))
-    check_first_error(B.classwise_stats, B.classwise_stats_parallel,
+    check_first_error(B.classwise_stats, derived(B.classwise_stats),
                       (y, X, K, shift, mask, one, None, w, EDGES, True, True, logits, tol, True),
                       (code, i))
 
@@ -600,7 +620,7 @@ def test_replicate_state(terms, weighted, right):
         t = rng.random((n, 2)) if terms else None
         args = (p, p < rng.random(n), t, w if weighted else None, edges, right, np.uint64(12345),
                 np.uint64(2), np.int64(1000), np.int64(R))
-        state = check_pair(KB.replicate_state, KB.replicate_state_parallel, args)
+        state = check_pair(KB.replicate_state, derived(KB.replicate_state), args)
         assert state.shape == (3 * N_BINS + 2, R)
 
 
