@@ -15,7 +15,9 @@ from ._kernels import _auroc as A
 from ._kernels import _binned as B
 from ._kernels import _bootstrap as KB
 from ._kernels import _delong as D
+from ._kernels import _platt as KP
 from ._kernels import _scores as SC
+from ._kernels import _temperature as KT
 from ._kernels._common import CHUNK, OK
 
 # Inputs with at least this many elements (rows x classes) use both cores.
@@ -71,7 +73,7 @@ class _Chunks:
         # every argument indexed by row, views of (n, C) input such as ``K`` included
         self.rows = rows
         self.combine = combine  # (results in chunk order) -> the serial driver's result
-        self.chunk = chunk  # position of the (n, C) argument whose C sets the chunk rows
+        self.chunk = chunk  # args -> rows per chunk (default CHUNK)
         self.offset = offset  # position of a global row offset argument (moved per chunk)
         self.status = status  # results start with (code, index): stop at the first error
 
@@ -113,14 +115,30 @@ def _sum_states(results):
     return out
 
 
-_BINNED_ROWS_1D = (0, 1, 2, 10, 11, 12)  # y, p, w, conf_out, corr_out, terms_out
+def _sum_binned(results):
+    return _sum_arrays(results, 2)
+
+
+def _rows_of_width(args):
+    return int(B.chunk_rows(args[1].shape[1]))  # (n, C) input: rows per chunk from C
+
+
+def _rows_argument(args):
+    return int(args[5])  # temperature scaling: the rows per chunk are an argument
+
+
 _CHUNKED = {
-    B.binary_stats: _Chunks(_BINNED_ROWS_1D, lambda rs: _sum_arrays(rs, 2)),
-    B.toplabel_stats: _Chunks((0, 1, 2, 7, 17, 18, 19), lambda rs: _sum_arrays(rs, 2), chunk=1),
-    B.classwise_stats: _Chunks((0, 1, 2, 7), lambda rs: _sum_arrays(rs, 2), chunk=1),
+    # y, p, w, conf_out, corr_out, terms_out
+    B.binary_stats: _Chunks((0, 1, 2, 10, 11, 12), _sum_binned),
+    # y, P, K (a view of P), w, conf_out, corr_out, terms_out
+    B.toplabel_stats: _Chunks((0, 1, 2, 7, 17, 18, 19), _sum_binned, chunk=_rows_of_width),
+    B.classwise_stats: _Chunks((0, 1, 2, 7), _sum_binned, chunk=_rows_of_width),
     SC.binary_scores: _Chunks((0, 1, 2), _sum_scalars),
     KA.binary_batch: _Chunks((0, 1, 2, 8, 9), _sum_dd),
     KB.replicate_state: _Chunks((0, 1, 2, 3), _sum_states, offset=8, status=False),
+    KP.loss_derivs: _Chunks((0, 1, 2), _sum_states, status=False),
+    KT.nll_derivs_mc: _Chunks((0, 1, 2), _sum_states, chunk=_rows_argument, status=False),
+    KT.nll_derivs_bin: _Chunks((0, 1, 2), _sum_states, chunk=_rows_argument, status=False),
 }
 
 _POOL = None
@@ -139,7 +157,7 @@ def _threaded(serial, spec, args, threads=None):
     """``serial(*args)``, computed chunk by chunk by ``threads`` threads
     (default: Numba's thread count; the calling thread is one of them)."""
     n = args[spec.rows[1]].shape[0]
-    cr = CHUNK if spec.chunk is None else int(B.chunk_rows(args[spec.chunk].shape[1]))
+    cr = CHUNK if spec.chunk is None else spec.chunk(args)
     nch = max(1, -(-n // cr))
     threads = min(numba.get_num_threads() if threads is None else threads, nch)
     if threads < 2:

@@ -657,7 +657,7 @@ def test_platt_loss_derivs(spec):
     for n in SIZES_1D:
         y, p, z, w = binary_data(n)
         x = (z if logits else p).astype(pd)
-        check_pair(KP.loss_derivs, KP.loss_derivs_parallel,
+        check_pair(KP.loss_derivs, derived(KP.loss_derivs),
                    (x, y.astype(yd), w if weighted else None, 1.7, -0.4, logits,
                     V.eps_for(x.dtype), tpos, tneg))
 
@@ -683,8 +683,8 @@ def temperature_sizes(C, stride):
 @pytest.mark.parametrize("spec", TEMPERATURE, ids=[s[0] for s in TEMPERATURE])
 def test_temperature_nll_derivs(spec):
     _, dt, C, weighted, check, before = spec
-    ser, par = ((KT.nll_derivs_bin, KT.nll_derivs_bin_parallel) if C == 1
-                else (KT.nll_derivs_mc, KT.nll_derivs_mc_parallel))
+    ser, par = ((KT.nll_derivs_bin, derived(KT.nll_derivs_bin)) if C == 1
+                else (KT.nll_derivs_mc, derived(KT.nll_derivs_mc)))
     for stride in (1, 4):
         Rpub, sizes = temperature_sizes(C, stride)
         for n in sizes:
@@ -709,10 +709,10 @@ def test_temperature_invalid_rows(data):
     n = 5000 * 3 + 17
     if C == 1:
         y, _, X, w = binary_data(n)
-        ser, par = KT.nll_derivs_bin, KT.nll_derivs_bin_parallel
+        ser, par = KT.nll_derivs_bin, derived(KT.nll_derivs_bin)
     else:
         y, _, X, w = multiclass_data(n, C)
-        ser, par = KT.nll_derivs_mc, KT.nll_derivs_mc_parallel
+        ser, par = KT.nll_derivs_mc, derived(KT.nll_derivs_mc)
     y, X, w = y.copy(), X.copy(), w.copy()
     for _ in range(data.draw(st.integers(1, 3), label="bad elements")):
         i = data.draw(st.integers(0, n - 1), label="index")
