@@ -121,3 +121,17 @@ def test_nan_inf_and_fully_masked_rows_are_still_rejected(dtype):
     with pytest.raises(ValueError, match="must be finite"):
         fastcal.calibration_report([0, 1], np.array([0.5, -np.inf], dtype=dtype),
                                    from_logits=True)
+
+
+@pytest.mark.parametrize("cls", [fastcal.PlattScaling, fastcal.HistogramBinning])
+def test_top_label_calibrators_take_masked_logits(cls):
+    rng = np.random.default_rng(5)
+    Z = rng.normal(0, 2, (400, 5))
+    Z[rng.random((400, 5)) < 0.4] = -np.inf
+    Z[np.arange(400), rng.integers(0, 5, 400)] = rng.normal(0, 2, 400)
+    y = rng.integers(0, 5, 400)
+    P = ref.softmax(Z)
+    a = cls().fit(Z, y, from_logits=True)
+    b = cls().fit(P, y)
+    np.testing.assert_allclose(a.predict_proba(Z, from_logits=True), b.predict_proba(P),
+                               rtol=1e-9, atol=1e-12)
