@@ -216,7 +216,7 @@ def openai_confidence(path_or_objects, *, options=None):
     >>> rows = [completion(" B", -0.5, [(" B", -0.5), ("A", -1.5), ("B", -2.0), ("x", -3.0)])]
     >>> out = fastcal.openai_confidence(rows, options="A,B")
     >>> out.answers.tolist(), out.confidence.round(4).tolist()
-    (['B'], [0.7914])
+    (['B'], [0.7688])
     """
     return _read(path_or_objects, options)[0]
 
