@@ -35,18 +35,14 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from machine import cpu_info  # noqa: E402
+from machine import cpu_info, loadavg, median_time  # noqa: E402
+
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+import reference_llm_readers as ref  # noqa: E402
 
 OPTIONS = ["A", "B", "C", "D"]
 FIXTURE = os.path.join(ROOT, "tests", "data", "openai", "batch_output.jsonl")
 MiB = 1 << 20
-
-
-def loadavg():
-    try:
-        return os.getloadavg()
-    except OSError:  # pragma: no cover
-        return (float("nan"),) * 3
 
 
 # ------------------------------------------------------------------ files
@@ -123,25 +119,9 @@ def make_lm_eval(path, n, seed=0):
 
 # --------------------------------------------------------- json.loads readers
 def json_loads_openai(path, options):
-    """keys, answers, confidences: per line json.loads and Python arithmetic."""
-    keys, answers, conf = [], [], []
-    opts = set(options)
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            d = json.loads(line)
-            body = d["response"]["body"] if "response" in d else d
-            first = body["choices"][0]["logprobs"]["content"][0]
-            ans = first["token"].strip()
-            mass = dict.fromkeys(opts, 0.0)
-            for t in first["top_logprobs"]:
-                tok = t["token"].strip()
-                if tok in mass and t["logprob"] > -9999.0:
-                    mass[tok] += math.exp(t["logprob"])
-            s = sum(mass.values())
-            keys.append(d.get("custom_id"))
-            answers.append(ans)
-            conf.append(mass[ans] / s if ans in mass else 0.0)
-    return np.array(keys), np.array(answers), np.array(conf)
+    """keys, answers, confidences: the tests' per-line json.loads reader."""
+    keys, answers, conf = ref.openai_lines(path, options)
+    return np.array(keys), np.array(answers), conf
 
 
 def json_loads_lm_eval(path):
@@ -161,16 +141,6 @@ def json_loads_lm_eval(path):
 
 
 # ------------------------------------------------------------------ timing
-def median_time(fn, repeat=3):
-    fn()
-    ts = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t)
-    return float(np.median(ts))
-
-
 def _child(code, env=None):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=env, check=True, cwd=ROOT)

@@ -23,3 +23,26 @@ def cpu_info():
     except AttributeError:
         usable = os.cpu_count()
     return cpu, isa, usable
+
+
+def loadavg():
+    """The 1, 5 and 15 minute load averages (NaN where the OS has none)."""
+    try:
+        return os.getloadavg()
+    except OSError:  # pragma: no cover
+        return (float("nan"),) * 3
+
+
+def median_time(fn, repeat=3):
+    """Median wall time of ``repeat`` calls of ``fn`` after one warm-up call."""
+    import time
+
+    import numpy as np
+
+    fn()
+    ts = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t)
+    return float(np.median(ts))

@@ -10,6 +10,7 @@ signature of every fastcal kernel in this process: no literal arguments.
 """
 
 import importlib
+import os
 import pkgutil
 
 import numpy as np
@@ -68,6 +69,15 @@ def _exercise():
     fastcal.HistogramBinning().fit(p, y).predict_proba(p)
     fastcal.CalibrationAccumulator().update(y, p).update(y[:64], p[:64]).compute()
     fastcal.calibration_report(y, p, ci=0.9, n_resamples=20, random_state=0)
+    # the LLM readers' JSON Lines scanner (issue 14), a file and bytes, and masked logits
+    data = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+    fastcal.lm_eval_report(os.path.join(data, "lm_eval"), norm="chars")
+    fastcal.openai_confidence(os.path.join(data, "openai", "batch_output.jsonl"),
+                              options="A,B,C,D")
+    fastcal.openai_confidence([{"choices": [{"logprobs": {"content": [
+        {"token": "A", "logprob": -0.1, "top_logprobs": []}]}}]}])
+    Z[::3, 1] = -np.inf
+    fastcal.calibration_report(yc, Z, from_logits=True)
 
 
 def test_no_kernel_is_specialised_on_a_literal_argument():

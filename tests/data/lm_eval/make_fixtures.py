@@ -31,67 +31,32 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 WORDS = ["apple", "pear", "fig", "kiwi", "plum", "crème brûlée", "naïve", "日本", "🍎 emoji",
          "a much longer option text", "b", "yes", "no", "maybe so"]
 
+
+def _task(name, text, target, output_type="multiple_choice", extra=""):
+    """A task on the local data file (``dataset_path: json`` with ``data_files``)."""
+    return (f"task: {name}\ndataset_path: json\ndataset_kwargs:\n  data_files:\n"
+            f"    test: fc_data.jsonl\ntest_split: test\noutput_type: {output_type}\n"
+            f"doc_to_text: {text}\ndoc_to_target: {target}\n" + extra)
+
+
+QUESTION = '"Question: {{question}}\\nAnswer:"'
+
+
+def _metrics(*names):
+    return "metric_list:\n" + "".join(f"  - metric: {m}\n" for m in names)
+
+
 TASKS = {
-    "fc_mc": """task: fc_mc
-dataset_path: json
-dataset_kwargs:
-  data_files:
-    test: fc_data.jsonl
-test_split: test
-output_type: multiple_choice
-doc_to_text: "Question: {{question}}\\nAnswer:"
-doc_to_target: label
-doc_to_choice: choices
-metric_list:
-  - metric: acc
-  - metric: acc_norm
-  - metric: acc_bytes
-""",
-    "fc_text": """task: fc_text
-dataset_path: json
-dataset_kwargs:
-  data_files:
-    test: fc_data.jsonl
-test_split: test
-output_type: multiple_choice
-doc_to_text: "{{question}}"
-doc_to_target: "{{choices[label]}}"
-doc_to_choice: choices
-target_delimiter: ": "
-metric_list:
-  - metric: acc
-  - metric: acc_norm
-""",
-    "fc_mi": """task: fc_mi
-dataset_path: json
-dataset_kwargs:
-  data_files:
-    test: fc_data.jsonl
-test_split: test
-output_type: multiple_choice
-doc_to_text: "Question: {{question}}\\nAnswer:"
-doc_to_target: label
-doc_to_choice: choices
-metric_list:
-  - metric: acc
-  - metric: acc_norm
-  - metric: acc_mutual_info
-""",
-    "fc_gen": """task: fc_gen
-dataset_path: json
-dataset_kwargs:
-  data_files:
-    test: fc_data.jsonl
-test_split: test
-output_type: generate_until
-doc_to_text: "Question: {{question}}\\nAnswer:"
-doc_to_target: "{{choices[label]}}"
-generation_kwargs:
-  until: ["\\n"]
-  max_gen_toks: 8
-metric_list:
-  - metric: exact_match
-""",
+    "fc_mc": _task("fc_mc", QUESTION, "label", extra="doc_to_choice: choices\n"
+                   + _metrics("acc", "acc_norm", "acc_bytes")),
+    "fc_text": _task("fc_text", '"{{question}}"', '"{{choices[label]}}"',
+                     extra='doc_to_choice: choices\ntarget_delimiter: ": "\n'
+                     + _metrics("acc", "acc_norm")),
+    "fc_mi": _task("fc_mi", QUESTION, "label", extra="doc_to_choice: choices\n"
+                   + _metrics("acc", "acc_norm", "acc_mutual_info")),
+    "fc_gen": _task("fc_gen", QUESTION, '"{{choices[label]}}"', "generate_until",
+                    'generation_kwargs:\n  until: ["\\n"]\n  max_gen_toks: 8\n'
+                    + _metrics("exact_match")),
 }
 
 
