@@ -148,15 +148,26 @@ def _child(code, env=None):
 
 
 def peak_rss_rise(path, options):
-    """Peak RSS of a fresh process reading ``path`` minus its peak before."""
+    """(RSS before, peak RSS while reading ``path``, bytes of the outputs) in a fresh
+    process: the peak (VmHWM) is reset after a warm-up read (Linux clear_refs)."""
     code = f"""
-import json, resource, fastcal
+import json, fastcal
+
+
+def status(key):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+
+
 fastcal.openai_confidence({FIXTURE!r}, options={options!r})  # compiled / loaded
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")  # reset the peak RSS to the current RSS
+before = status("VmRSS")
 out = fastcal.openai_confidence({path!r}, options={options!r})
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-outputs = sum(a.nbytes for a in out)
-print(json.dumps([before * 1024, after * 1024, outputs]))
+after = status("VmHWM")
+print(json.dumps([before, after, sum(a.nbytes for a in out)]))
 """
     return _child(code)
 
