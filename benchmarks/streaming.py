@@ -187,6 +187,7 @@ def update_parts(y, p):
     """Per-sample cost of each part of one 65536-row binary update (the
     accumulator's own kernels, called as it calls them): name -> seconds per sample."""
     import fastcal
+    from fastcal import _core
     from fastcal._kernels import _accumulate as A
 
     yb, pb = np.ascontiguousarray(y[:BATCH]), np.ascontiguousarray(p[:BATCH])
@@ -196,16 +197,14 @@ def update_parts(y, p):
     conf, corr = np.empty(BATCH), np.empty(BATCH, np.bool_)
     hist = acc._auc._hist.copy()
     hi, lo = acc._hi.copy(), acc._lo.copy()
-    dd = A.binary_batch_parallel(yb, pb, None, edges, True, None, eps, True, None, None)[2]
+    args = (yb, pb, None, edges, True, None, eps, True, None, None)
+    dd = A.binary_batch(*args)[2]
     parts = {
         "one pass (validate, bin, compensated sums), 2 threads":
-            lambda: A.binary_batch_parallel(yb, pb, None, edges, True, None, eps, True, None,
-                                            None),
-        "one pass, 1 thread": lambda: A.binary_batch(yb, pb, None, edges, True, None, eps, True,
-                                                     None, None),
+            lambda: _core.threaded(A.binary_batch, *args, threads=2),
+        "one pass, 1 thread": lambda: A.binary_batch(*args),
         "one pass + per-row AUROC input (conf, corr), 2 threads":
-            lambda: A.binary_batch_parallel(yb, pb, None, edges, True, None, eps, True, conf,
-                                            corr),
+            lambda: _core.threaded(A.binary_batch, *args[:-2], conf, corr, threads=2),
         "AUROC histogram scatter (serial, under the lock)":
             lambda: A.hist_scatter(hist, conf, corr, None),
         "state addition (double-double)": lambda: A.add_dd(hi, lo, dd[0], dd[1]),

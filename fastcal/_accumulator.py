@@ -415,7 +415,7 @@ class CalibrationAccumulator:
             conf = corr = None
             if self._auc is not None:
                 conf, corr = np.empty(n), np.empty(n, np.bool_)
-            code, idx, dd = _core.run(A.binary_batch, A.binary_batch_parallel, n, y_true,
+            code, idx, dd = _core.run(A.binary_batch, n, y_true,
                                       y_prob, w, edges[0], R, L, eps, True, conf, corr,
                                       min_work=_PARALLEL_MIN)
             V.raise_for_status(code, idx, y_true, y_prob, w_user, src=src)
@@ -427,14 +427,14 @@ class CalibrationAccumulator:
         conf, corr, terms = np.empty(n), np.empty(n, np.bool_), np.empty((n, 2))
         if layout == "binary":
             code, idx, bins, sc = _core.run(
-                B.binary_stats, B.binary_stats_parallel, n, y_true, y_prob, w, edges, True,
+                B.binary_stats, n, y_true, y_prob, w, edges, True,
                 R, L, True, eps, True, conf, corr, terms, min_work=_PARALLEL_MIN)
         else:
             K, shift_, mask, one = V.keys(y_prob, src)
             tab = V.table_for(y_prob, src)
             tol = V.row_sum_tol(src, C)
             code, idx, bins, sc = _core.run(
-                B.toplabel_stats, B.toplabel_stats_parallel, n * C, y_true, y_prob, K, shift_,
+                B.toplabel_stats, n * C, y_true, y_prob, K, shift_,
                 mask, one, tab, w, edges, True, R, L, True, eps, tol, True, IG, conf, corr,
                 terms, min_work=_PARALLEL_MIN)
         V.raise_for_status(code, idx, y_true, y_prob, w_user, ignore_index=IG, src=src)

@@ -100,7 +100,7 @@ def replicate_state(conf, corr, terms, w, edges, *, right, seed, stream, row_off
     args = (conf, corr, terms, w, np.ascontiguousarray(edges, dtype=np.float64),
             True if right else None,
             np.uint64(seed), np.uint64(stream), np.int64(row_offset), np.int64(n_resamples))
-    return _core.run(KB.replicate_state, KB.replicate_state_parallel, conf.shape[0], *args,
+    return _core.run(KB.replicate_state, conf.shape[0], *args,
                      min_work=2 * CHUNK)
 
 

@@ -251,7 +251,7 @@ def binned_on(corr, conf, w, edges, right):
     """(3, len(edges) - 1) bin statistics of validated per-row ``conf`` and
     ``corr`` on ``edges`` (right-closed with ``right``)."""
     edges = np.ascontiguousarray(edges, dtype=np.float64).reshape(1, -1)
-    _, _, bins, _ = _core.run(B.binary_stats, B.binary_stats_parallel, conf.shape[0],
+    _, _, bins, _ = _core.run(B.binary_stats, conf.shape[0],
                               corr, conf, w, edges, None, True if right else None, None, None,
                               0.0, None, None, None, None)
     return bins

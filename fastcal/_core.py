@@ -29,12 +29,11 @@ PARALLEL_MIN = 1 << 17
 _PAR_LOCK = threading.Lock()
 
 
-def run(serial, parallel, work, *args, min_work=None):
-    """Call the serial kernel for small work, and spread large work
-    (``min_work``: the threshold, ``PARALLEL_MIN`` read at call time) over
-    the cores: by threads running the serial kernel chunk by chunk when the
-    kernel's chunks are registered below (no parallel twin to compile),
-    else by its ``parallel`` twin."""
+def run(serial, work, *args, parallel=None, min_work=None):
+    """``serial(*args)``, spread over the cores for large work (``min_work``:
+    the threshold, ``PARALLEL_MIN`` read at call time): by threads running the
+    serial kernel chunk by chunk when its chunks are registered below (no
+    parallel twin to compile), else by its ``parallel`` twin."""
     if min_work is None:
         min_work = PARALLEL_MIN
     if work >= min_work and _PAR_LOCK.acquire(blocking=False):
@@ -153,6 +152,13 @@ def _pool(k):
     return _POOL
 
 
+def threaded(serial, *args, threads=None):
+    """``serial(*args)`` computed by its derived parallel form with ``threads``
+    threads (default: Numba's thread count), whatever the size of the work:
+    what ``run`` does for large work (for tests and benchmarks)."""
+    return _threaded(serial, _CHUNKED[serial], args, threads)
+
+
 def _threaded(serial, spec, args, threads=None):
     """``serial(*args)``, computed chunk by chunk by ``threads`` threads
     (default: Numba's thread count; the calling thread is one of them)."""
@@ -217,8 +223,8 @@ def mann_whitney(score, label, weight, want=False):
         u, wp, wn, q = D.mann_whitney_sorted(score, label, weight, bool(want))
         return u, wp, wn, (q if want else None)
     if want:
-        return run(A.mann_whitney_q, A.mann_whitney_q_parallel, n, score, label, weight)
-    u, wp, wn = run(A.mann_whitney, A.mann_whitney_parallel, n, score, label, weight)
+        return run(A.mann_whitney_q, n, score, label, weight, parallel=A.mann_whitney_q_parallel)
+    u, wp, wn = run(A.mann_whitney, n, score, label, weight, parallel=A.mann_whitney_parallel)
     return u, wp, wn, None
 
 
@@ -349,7 +355,7 @@ def binned(y_true, y_prob, *, n_bins, strategy, right, classwise, from_logits,
             )
         out.layout = "binary"
         out.n_classes = 2
-        code, idx, bins, sc = run(B.binary_stats, B.binary_stats_parallel, n,
+        code, idx, bins, sc = run(B.binary_stats, n,
                                   y_true, y_prob, w, edges, True, R, L, SC, eps, CH,
                                   conf, corr, terms)
         V.raise_for_status(code, idx, y_true, y_prob, w)
@@ -368,7 +374,7 @@ def binned(y_true, y_prob, *, n_bins, strategy, right, classwise, from_logits,
                                  "ignored rows first.")
             if not uniform:
                 # validate first, then per-class quantile edges on the probabilities
-                code, idx, _, _ = run(B.toplabel_stats, B.toplabel_stats_parallel, work,
+                code, idx, _, _ = run(B.toplabel_stats, work,
                                       y_true, y_prob, K, shift, mask, one, tab, w, edges, True,
                                       R, L, None, eps, tol, CH, None, None, None, None)
                 V.raise_for_status(code, idx, y_true, y_prob, w, src=src)
@@ -378,7 +384,7 @@ def binned(y_true, y_prob, *, n_bins, strategy, right, classwise, from_logits,
                 else:
                     P = y_prob if tab is None else tab[y_prob]
                 edges = np.stack([quantile_edges(P[:, k], n_bins, w) for k in range(C)])
-            code, idx, bins, _ = run(B.classwise_stats, B.classwise_stats_parallel, work,
+            code, idx, bins, _ = run(B.classwise_stats, work,
                                      y_true, y_prob, K, shift, mask, one, tab, w, edges,
                                      V.on(uniform), R, L, tol, CH)
             V.raise_for_status(code, idx, y_true, y_prob, w, src=src)
@@ -386,7 +392,7 @@ def binned(y_true, y_prob, *, n_bins, strategy, right, classwise, from_logits,
             out.bins, out.scores, out.edges = bins, np.zeros(2), edges
             return out
         out.layout = "top-label"
-        code, idx, bins, sc = run(B.toplabel_stats, B.toplabel_stats_parallel, work,
+        code, idx, bins, sc = run(B.toplabel_stats, work,
                                   y_true, y_prob, K, shift, mask, one, tab, w, edges, True, R, L,
                                   SC, eps, tol, CH, IG, conf, corr, terms)
         V.raise_for_status(code, idx, y_true, y_prob, w, ignore_index=IG, src=src)
@@ -396,7 +402,7 @@ def binned(y_true, y_prob, *, n_bins, strategy, right, classwise, from_logits,
             cc, cr = conf[keep], corr[keep]
             ww = None if w is None else w[keep]
         edges = quantile_edges(cc, n_bins, ww).reshape(1, -1)
-        code, idx, bins, _ = run(B.binary_stats, B.binary_stats_parallel, cc.shape[0],
+        code, idx, bins, _ = run(B.binary_stats, cc.shape[0],
                                  cr, cc, ww, edges, None, R, None, None, eps, None,
                                  None, None, None)
     out.bins = bins

@@ -299,8 +299,8 @@ def paired_variance(y_true, score_a, score_b, sample_weight=None):
     code, idx, _ = SC.binary_labels(yt, sb, w)
     V.raise_for_status(code, idx, yt, sb, w, prob_name="score_b")
     ww = _NO_WEIGHT if w is None else w
-    ua, ub, wp, wn, s10, s01 = _core.run(KD.delong_pair, KD.delong_pair_parallel, n,
-                                         sa, sb, lab, ww)
+    ua, ub, wp, wn, s10, s01 = _core.run(KD.delong_pair, n, sa, sb, lab, ww,
+                                         parallel=KD.delong_pair_parallel)
     if not (wp > 0.0 and wn > 0.0):
         _one_class()
         return float("nan"), float("nan")

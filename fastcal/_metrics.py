@@ -340,7 +340,7 @@ def _scores(y_true, y_prob, from_logits, sample_weight, check, want_nll, ignore_
     IG = None if ignore_index is None else V.check_ignore_index(ignore_index, y_prob)
     if y_prob.ndim == 1:
         code, idx, total, brier, nll = _core.run(
-            SC.binary_scores, SC.binary_scores_parallel, n, y_true, y_prob, w, L,
+            SC.binary_scores, n, y_true, y_prob, w, L,
             V.on(want_nll), eps, CH)
         V.raise_for_status(code, idx, y_true, y_prob, w)
     else:
@@ -350,7 +350,7 @@ def _scores(y_true, y_prob, from_logits, sample_weight, check, want_nll, ignore_
         K, shift, mask, one = V.keys(y_prob, src)
         tab = V.table_for(y_prob, src)
         code, idx, bins, sc = _core.run(
-            _B.toplabel_stats, _B.toplabel_stats_parallel, n * C, y_true, y_prob, K, shift,
+            _B.toplabel_stats, n * C, y_true, y_prob, K, shift,
             mask, one, tab, w, _ONE_BIN, True, True, L, True, eps, tol, CH, IG, None, None,
             None)
         V.raise_for_status(code, idx, y_true, y_prob, w, ignore_index=IG, src=src)

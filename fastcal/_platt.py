@@ -208,7 +208,7 @@ class PlattScaling:
                         "for Platt's regularised targets.", SeparableWarning, stacklevel=2)
 
             def fun(a, b):
-                r = run(KP.loss_derivs, KP.loss_derivs_parallel, n, p, y, w, a, b, L, eps,
+                r = run(KP.loss_derivs, n, p, y, w, a, b, L, eps,
                         tpos, tneg)
                 W = r[0]
                 return r[1] / W, r[2] / W, r[3] / W, r[4] / W, r[5] / W, r[6] / W

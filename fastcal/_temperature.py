@@ -128,14 +128,14 @@ class TemperatureScaling:
         binary = z.ndim == 1
         C = 1 if binary else z.shape[1]
         if binary:
-            ser, par = KT.nll_derivs_bin, KT.nll_derivs_bin_parallel
+            ser = KT.nll_derivs_bin
         else:
-            ser, par = KT.nll_derivs_mc, KT.nll_derivs_mc_parallel
+            ser = KT.nll_derivs_mc
         work = n * C
 
         def ev(beta, stride, check=None, before=None):
             R = KT.chunk_rows(n, C, stride)
-            return run(ser, par, work // stride, z, y, w, float(beta), stride, R, check, before)
+            return run(ser, work // stride, z, y, w, float(beta), stride, R, check, before)
 
         if self.objective == "ece":
             return self._fit_ece(z, y, w, binary, C, n_bins, ev)
@@ -192,7 +192,8 @@ class TemperatureScaling:
         edges = V.uniform_edges(n_bins)[0]
 
         def ece(log_t):
-            return run(KT.ece_at, KT.ece_at_parallel, n * C, z, y, w, math.exp(-log_t), R, edges)
+            return run(KT.ece_at, n * C, z, y, w, math.exp(-log_t), R, edges,
+                       parallel=KT.ece_at_parallel)
 
         log_t, e, evals, e1 = _ece_search(ece)
         T = math.exp(log_t)

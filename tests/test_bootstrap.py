@@ -164,7 +164,7 @@ def test_serial_parallel_and_batches_bitwise():
     e = np.linspace(0, 1, 11)
     args = (conf, corr, terms, None, e, True, np.uint64(9), np.uint64(0), 0, 16)
     s = KB.replicate_state(*args)
-    np.testing.assert_array_equal(s, KB.replicate_state_parallel(*args))
+    np.testing.assert_array_equal(s, _core.threaded(KB.replicate_state, *args, threads=2))
     # a stream of batches: same weights (same rows), same state up to summation order
     acc = BootstrapState(e, n_resamples=16, random_state=9)
     for lo, hi in ((0, 1000), (1000, 40000), (40000, n)):

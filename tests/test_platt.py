@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.special import expit
 
+from fastcal import _core
 from fastcal._kernels import _platt as KP
 from fastcal._platt import NotFittedError, PlattScaling, SeparableWarning
 
@@ -97,7 +98,7 @@ def test_kernel_against_numpy():
         np.testing.assert_allclose(r[1:] / r[0], ref, rtol=1e-10, atol=1e-14)
     # serial == parallel, bitwise (unweighted: the signature the fit below uses)
     a = KP.loss_derivs(p, y, None, 1.3, 0.2, None, EPS64, 1.0, 0.0)
-    b = KP.loss_derivs_parallel(p, y, None, 1.3, 0.2, None, EPS64, 1.0, 0.0)
+    b = _core.threaded(KP.loss_derivs, p, y, None, 1.3, 0.2, None, EPS64, 1.0, 0.0, threads=2)
     assert np.array_equal(a, b)
 
 

@@ -131,12 +131,10 @@ def check_pair(ser, par, args, outs=()):
 def derived(ser):
     """The parallel form ``_core.run`` derives from a chunked serial kernel:
     threads calling it chunk by chunk, partials added in chunk order."""
-    spec = _core._CHUNKED[ser]
-
     def par(*args):
         # one more thread than Numba's count (set to all and to 1 by check_pair):
         # always at least two threads, so chunks really run concurrently
-        return _core._threaded(ser, spec, args, threads=numba.get_num_threads() + 1)
+        return _core.threaded(ser, *args, threads=numba.get_num_threads() + 1)
 
     par.__name__ = f"{ser.__name__} (threads)"
     return par
@@ -220,7 +218,7 @@ def quantile_edges(n_bins, seed=1):
 
 
 # ---------------------------------------------------------------------------
-# _binned.binary_stats / binary_stats_parallel
+# _binned.binary_stats / its derived parallel form
 # (name, p dtype, y dtype, weighted, edges, uniform, right, logits, scores, check, outputs)
 
 BINARY_STATS = [
@@ -264,7 +262,7 @@ def test_binary_stats(spec):
 
 
 # ---------------------------------------------------------------------------
-# _binned.toplabel_stats / toplabel_stats_parallel
+# _binned.toplabel_stats / its derived parallel form
 # (name, format, C, weighted, logits, scores, check, ignore, outputs, edges)
 
 TOPLABEL_STATS = [
@@ -317,7 +315,7 @@ def test_toplabel_stats(spec):
 
 
 # ---------------------------------------------------------------------------
-# _binned.classwise_stats / classwise_stats_parallel
+# _binned.classwise_stats / its derived parallel form
 # (name, format, C, weighted, uniform, right, logits, check, per-class edges)
 
 CLASSWISE_STATS = [
@@ -352,7 +350,7 @@ def test_classwise_stats(spec):
 
 
 # ---------------------------------------------------------------------------
-# _scores.binary_scores / binary_scores_parallel
+# _scores.binary_scores / its derived parallel form
 # (name, p dtype, weighted, logits, want_nll, check)
 
 BINARY_SCORES = [
@@ -406,7 +404,7 @@ def _position(data, n, cr):
     return data.draw(st.integers(lo, min(n, lo + cr) - 1), label="index")
 
 
-# _accumulate.binary_batch / binary_batch_parallel (the accumulator's one-pass update)
+# _accumulate.binary_batch / its derived parallel form (the accumulator's one-pass update)
 # (name, p dtype, y dtype, weighted, right, logits, per-row conf/corr)
 
 BINARY_BATCH = [
@@ -607,7 +605,7 @@ def test_delong_pair(case):
 
 
 # ---------------------------------------------------------------------------
-# _bootstrap.replicate_state / replicate_state_parallel (rounds of 16 chunks)
+# _bootstrap.replicate_state / its derived parallel form
 
 
 @pytest.mark.parametrize("terms,weighted,right", [(True, False, True), (False, True, None)],
@@ -641,7 +639,7 @@ def test_isotonic_rows(dtype, increasing):
 
 
 # ---------------------------------------------------------------------------
-# _platt.loss_derivs / loss_derivs_parallel
+# _platt.loss_derivs / its derived parallel form
 # (name, p dtype, y dtype, weighted, logits, tpos, tneg)
 
 PLATT = [

@@ -10,6 +10,7 @@ import pytest
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 
+from fastcal import _core
 from fastcal._kernels import _temperature as KT
 from fastcal._temperature import (
     ECE_GRID,
@@ -55,11 +56,9 @@ def ref_derivs(z, y, beta, w=None):
 def kernel(z, y, beta, w=None, parallel=False, stride=1):
     n = z.shape[0]
     C = 1 if z.ndim == 1 else z.shape[1]
-    if z.ndim == 1:
-        fn = KT.nll_derivs_bin_parallel if parallel else KT.nll_derivs_bin
-    else:
-        fn = KT.nll_derivs_mc_parallel if parallel else KT.nll_derivs_mc
-    r = fn(z, y, w, beta, stride, KT.chunk_rows(n, C, stride), None, None)
+    fn = KT.nll_derivs_bin if z.ndim == 1 else KT.nll_derivs_mc
+    args = (z, y, w, beta, stride, KT.chunk_rows(n, C, stride), None, None)
+    r = _core.threaded(fn, *args, threads=2) if parallel else fn(*args)
     return r[1] / r[0], r[2] / r[0], r[3] / r[0]
 
 

@@ -1,10 +1,11 @@
 """Streaming state updates: one batch's binned statistics into an accumulator.
 
 Binary batches (without ignored rows or bootstrap) take one pass:
-:func:`binary_batch` / :func:`binary_batch_parallel` validate, bin and sum
-each chunk of ``CHUNK`` rows with compensation (:func:`binary_chunk`, the
-functional kernel's per-row values), and add the chunks' double-double sums
-in chunk order, so the result is bitwise the same whatever the thread count.
+:func:`binary_batch` validates, bins and sums each chunk of ``CHUNK`` rows
+with compensation (:func:`binary_chunk`, the functional kernel's per-row
+values), and adds the chunks' double-double sums in chunk order (its parallel
+form, threads calling it chunk by chunk, is derived in ``fastcal._core``), so
+the result is bitwise the same whatever the thread count.
 Other batches run the functional API's kernel (``_binned``), which writes
 each row's values to scratch, and this module adds those rows
 (:func:`dd_scatter`).  Either way rows reach the state only when the whole
@@ -26,13 +27,13 @@ from the per-row confidence/correctness the batch kernel wrote to scratch.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from . import _auroc_hist as KH
 from ._binned import (EXP_BLOCK, ROW_BLOCK, binary_element, binary_first_error, class_label,
                       find_bin, n_chunks, nll_arg, nll_block, row_logits_tab, value)
 from ._vmath import exp_
-from ._common import CHUNK, NWORKERS, OK, OPTS, PAR_OPTS, fetch_add
+from ._common import CHUNK, OK, OPTS
 
 
 @njit(**OPTS)
@@ -280,43 +281,11 @@ def _parts(ws, size):
 def binary_batch(y, p, w, edges, right, logits, eps, check, conf, corr):
     """A binary batch's double-double sums ``(2, 3 * n_bins + 2)`` (see
     :func:`binary_chunk`; uniform 1-D ``edges``): ``(code, index, sums)``.
-    Chunks of ``CHUNK`` rows, their sums added in chunk order: bitwise the
-    result of :func:`binary_batch_parallel`."""
+    Chunks of ``CHUNK`` rows, their sums added in chunk order."""
     nb = edges.shape[0] - 1
     ws = np.empty(workspace_size(nb))
     code, idx = _serial(y, p, w, edges, right, logits, eps, check, conf, corr, ws)
     return code, idx, _parts(ws, 3 * nb + 2)[1].copy()
-
-
-@njit(**OPTS)
-def _binary_one(y, p, w, edges, right, logits, eps, check, parts, oks, conf, corr, ch):
-    lo = ch * CHUNK
-    ws = np.empty(workspace_size(edges.shape[0] - 1))
-    oks[ch] = binary_chunk(y, p, w, lo, min(p.shape[0], lo + CHUNK), edges, right, logits,
-                           eps, check, parts[ch], conf, corr, ws)
-
-
-@njit(**PAR_OPTS)
-def binary_batch_parallel(y, p, w, edges, right, logits, eps, check, conf, corr):
-    nch = n_chunks(p.shape[0])
-    parts = np.zeros((nch, 2, 3 * (edges.shape[0] - 1) + 2))
-    oks = np.ones(nch, np.bool_)
-    ctr = np.zeros(1, np.int64)
-    for _ in prange(NWORKERS):
-        while True:
-            ch = fetch_add(ctr, 0)
-            if ch >= nch:
-                break
-            _binary_one(y, p, w, edges, right, logits, eps, check, parts, oks, conf, corr, ch)
-    out = np.zeros(parts.shape[1:])
-    for ch in range(nch):  # the first error, or the chunks' sums in chunk order
-        if not oks[ch]:
-            lo = ch * CHUNK
-            code, i = binary_first_error(y, p, w, lo, min(p.shape[0], lo + CHUNK), logits,
-                                         check)
-            return code, i, out
-        add_dd(out[0], out[1], parts[ch, 0], parts[ch, 1])
-    return OK, -1, out
 
 
 @njit(**OPTS)

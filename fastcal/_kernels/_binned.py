@@ -20,7 +20,9 @@ chunk found invalid is rescanned by a slow function that finds the first bad
 element, so only failing calls pay for the message.
 
 Rows are processed in fixed chunks of ``CHUNK``; partial states are reduced in
-chunk order, so serial and parallel drivers return bitwise identical results.
+chunk order; called on one chunk's rows a driver returns that chunk's partial,
+so ``fastcal._core`` runs them chunk by chunk on threads and gets bitwise the
+serial result.
 
 Bin rule (DESIGN.md section 3): with ``right`` on, bin ``b`` is
 ``(e_b, e_{b+1}]`` and 0 falls in bin 0 (``searchsorted(edges[1:-1], c,
@@ -29,7 +31,7 @@ the last bin (``side="right"``).  Confidences are compared in float64.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ._common import (
     BAD_BINARY_LABEL,
@@ -39,11 +41,8 @@ from ._common import (
     BAD_ROW_SUM,
     BAD_WEIGHT,
     CHUNK,
-    NWORKERS,
     OK,
     OPTS,
-    PAR_OPTS,
-    fetch_add,
     ROW_OPTS,
 )
 from ._stats import ce_from_bins
@@ -651,16 +650,6 @@ def reduce_chunks(part):
 
 
 @njit(**OPTS)
-def _binary_one(y, p, w, edges, uniform, right, logits, scores, eps, check,
-                conf_out, corr_out, terms_out, bins, out, oks, ch):
-    lo = ch * CHUNK
-    hi = min(p.shape[0], lo + CHUNK)
-    oks[ch] = binary_chunk(y, p, w, lo, hi, edges[0], uniform, right, logits,
-                           scores, eps, check, bins[ch], out[ch], conf_out,
-                           corr_out, terms_out)
-
-
-@njit(**OPTS)
 def _binary_finish(y, p, w, logits, check, bins, out, oks):
     for ch in range(oks.shape[0]):
         if not oks[ch]:
@@ -683,7 +672,7 @@ def binary_stats(y, p, w, edges, uniform, right, logits, scores, eps, check,
     po = np.empty_like(out)
     for ch in range(nch):
         # each chunk into a zeroed partial state, added in chunk order (the
-        # parallel driver's reduction; one chunk: 0 + x == x, the same bits)
+        # derived parallel form's reduction; one chunk: 0 + x == x, the same bits)
         pb[:] = 0.0
         po[:] = 0.0
         lo = ch * CHUNK
@@ -695,24 +684,6 @@ def binary_stats(y, p, w, edges, uniform, right, logits, scores, eps, check,
         bins += pb
         out += po
     return OK, -1, bins, out
-
-
-@njit(**PAR_OPTS)
-def binary_stats_parallel(y, p, w, edges, uniform, right, logits, scores, eps,
-                          check, conf_out, corr_out, terms_out):
-    nch = n_chunks(p.shape[0])
-    bins = np.zeros((nch, 3, edges.shape[1] - 1))
-    out = np.zeros((nch, 2))
-    oks = np.ones(nch, np.bool_)
-    ctr = np.zeros(1, np.int64)
-    for _ in prange(NWORKERS):
-        while True:
-            ch = fetch_add(ctr, 0)
-            if ch >= nch:
-                break
-            _binary_one(y, p, w, edges, uniform, right, logits, scores, eps, check,
-                        conf_out, corr_out, terms_out, bins, out, oks, ch)
-    return _binary_finish(y, p, w, logits, check, bins, out, oks)
 
 
 @njit(**OPTS)
@@ -757,26 +728,6 @@ def toplabel_stats(y, P, K, shift, mask, one, tab, w, edges, uniform, right, log
     return _multiclass_finish(y, P, tab, w, logits, tol, check, ignore, bins, out, oks, cr)
 
 
-@njit(**PAR_OPTS)
-def toplabel_stats_parallel(y, P, K, shift, mask, one, tab, w, edges, uniform, right, logits,
-                            scores, eps, tol, check, ignore, conf_out, corr_out, terms_out):
-    cr = chunk_rows(P.shape[1])
-    nch = max(1, (P.shape[0] + cr - 1) // cr)
-    bins = np.zeros((nch, 3, edges.shape[1] - 1))
-    out = np.zeros((nch, 2))
-    oks = np.ones(nch, np.bool_)
-    ctr = np.zeros(1, np.int64)
-    for _ in prange(NWORKERS):
-        while True:
-            ch = fetch_add(ctr, 0)
-            if ch >= nch:
-                break
-            _toplabel_one(y, P, K, shift, mask, one, tab, w, edges, uniform, right, logits,
-                          scores, eps, tol, check, ignore, conf_out, corr_out, terms_out, bins,
-                          out, oks, ch, cr)
-    return _multiclass_finish(y, P, tab, w, logits, tol, check, ignore, bins, out, oks, cr)
-
-
 @njit(**OPTS)
 def _classwise_one(y, P, K, shift, mask, one, tab, w, edges, uniform, right, logits, tol,
                    check, bins, oks, ch, cr):
@@ -800,25 +751,6 @@ def classwise_stats(y, P, K, shift, mask, one, tab, w, edges, uniform, right, lo
                        check, bins, oks, ch, cr)
         if not oks[ch]:
             break
-    return _multiclass_finish(y, P, tab, w, logits, tol, check, None, bins, out, oks, cr)
-
-
-@njit(**PAR_OPTS)
-def classwise_stats_parallel(y, P, K, shift, mask, one, tab, w, edges, uniform, right, logits,
-                             tol, check):
-    cr = chunk_rows(P.shape[1])
-    nch = max(1, (P.shape[0] + cr - 1) // cr)
-    bins = np.zeros((nch, P.shape[1], 3, edges.shape[1] - 1))
-    out = np.zeros((nch, 2))
-    oks = np.ones(nch, np.bool_)
-    ctr = np.zeros(1, np.int64)
-    for _ in prange(NWORKERS):
-        while True:
-            ch = fetch_add(ctr, 0)
-            if ch >= nch:
-                break
-            _classwise_one(y, P, K, shift, mask, one, tab, w, edges, uniform, right, logits, tol,
-                           check, bins, oks, ch, cr)
     return _multiclass_finish(y, P, tab, w, logits, tol, check, None, bins, out, oks, cr)
 
 

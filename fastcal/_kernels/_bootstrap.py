@@ -25,16 +25,17 @@ weight * Brier term, ``3nb + 1`` weight * NLL term.  Bin weight =
 incorrect + correct, weight * correct = correct.  States add (merge = +).
 
 Rows are processed in chunks of ``CHUNK`` rows; chunk states are summed in
-chunk order (serial and parallel drivers give bitwise identical results).
+chunk order (``fastcal._core`` derives the parallel form: threads computing
+one chunk each, the same sums in the same order).
 """
 
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ._binned import find_bin
-from ._common import CHUNK, OPTS, PAR_OPTS
+from ._common import CHUNK, OPTS
 from ._stats import ce_from_bins
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -58,8 +59,6 @@ def _thresholds():
 THRESHOLDS = np.array(_thresholds(), dtype=np.uint64)
 (_T0, _T1, _T2, _T3, _T4, _T5, _T6, _T7, _T8, _T9, _T10, _T11) = (np.uint64(t) for t in THRESHOLDS)
 
-# Chunk states computed in parallel per round (memory: ROUND states).
-ROUND = 16
 
 
 @njit(**OPTS)
@@ -160,29 +159,6 @@ def replicate_state(conf, corr, terms, w, edges, right, seed, stream, row_offset
         part[:] = 0.0
         _chunk(conf, corr, terms, w, edges, right, seed, stream, row_offset, lo, hi, part)
         state += part
-    return state
-
-
-@njit(**PAR_OPTS)
-def replicate_state_parallel(conf, corr, terms, w, edges, right, seed, stream, row_offset, R):
-    """Parallel driver: rounds of ``ROUND`` chunks in parallel, chunk states
-    summed in chunk order (bitwise equal to the serial driver)."""
-    n = conf.shape[0]
-    nb = edges.shape[0] - 1
-    K = 3 * nb + 2
-    state = np.zeros((K, R))
-    nch = (n + CHUNK - 1) // CHUNK
-    parts = np.empty((ROUND, K, R))
-    for first in range(0, nch, ROUND):
-        m = min(ROUND, nch - first)
-        for j in prange(m):
-            lo = (first + j) * CHUNK
-            hi = min(n, lo + CHUNK)
-            parts[j] = 0.0
-            _chunk(conf, corr, terms, w, edges, right, seed, stream, row_offset, lo, hi,
-                   parts[j])
-        for j in range(m):
-            state += parts[j]
     return state
 
 

@@ -10,11 +10,13 @@ from numba.extending import intrinsic
 
 # Serial kernels: release the GIL so Python threads can run them concurrently.
 OPTS = dict(nogil=True, cache=True, fastmath=False, error_model="numpy")
-# Parallel drivers (chunked prange).  Each parallel driver is its own Python
-# function beside its serial twin rather than one function compiled twice:
-# Numba's on-disk cache index is keyed by the function and the signature, not
-# by the compile options, so two dispatchers of one function would share (and
-# overwrite) each other's cached machine code.
+# Parallel drivers (prange), for the kernels whose parallel form is not derived
+# from the serial driver by fastcal._core (threads calling the serial driver
+# chunk by chunk; most kernels).  Each is its own Python function beside its
+# serial twin rather than one function compiled twice: Numba's on-disk cache
+# index is keyed by the function and the signature, not by the compile
+# options, so two dispatchers of one function would share (and overwrite)
+# each other's cached machine code.
 PAR_OPTS = dict(OPTS, parallel=True)
 
 # Rows per chunk.  The chunking is fixed (not per thread) so that a result is

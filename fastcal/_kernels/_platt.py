@@ -26,7 +26,7 @@ element as ``(code, index)``.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ._common import (
     BAD_BINARY_LABEL,
@@ -34,11 +34,8 @@ from ._common import (
     BAD_PROB,
     BAD_WEIGHT,
     CHUNK,
-    NWORKERS,
     OK,
     OPTS,
-    PAR_OPTS,
-    fetch_add,
 )
 
 _INF = np.inf
@@ -99,26 +96,6 @@ def loss_derivs(p, y, w, a, b, logits, eps, tpos, tneg):
     for c in range(nch):
         lo = c * CHUNK
         _chunk(p, y, w, a, b, lo, min(n, lo + CHUNK), logits, eps, tpos, tneg, part[c])
-    acc = np.zeros(7)
-    for c in range(nch):
-        acc += part[c]
-    return acc
-
-
-@njit(**PAR_OPTS)
-def loss_derivs_parallel(p, y, w, a, b, logits, eps, tpos, tneg):
-    """Parallel driver (same chunks, same reduction order as the serial one)."""
-    n = p.shape[0]
-    nch = max(1, (n + CHUNK - 1) // CHUNK)
-    part = np.zeros((nch, 7))
-    ctr = np.zeros(1, np.int64)
-    for _ in prange(NWORKERS):
-        while True:
-            c = fetch_add(ctr, 0)
-            if c >= nch:
-                break
-            lo = c * CHUNK
-            _chunk(p, y, w, a, b, lo, min(n, lo + CHUNK), logits, eps, tpos, tneg, part[c])
     acc = np.zeros(7)
     for c in range(nch):
         acc += part[c]

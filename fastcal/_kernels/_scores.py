@@ -12,7 +12,7 @@ or ``None``.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ._binned import (
     ROW_BLOCK,
@@ -22,7 +22,7 @@ from ._binned import (
     nll_arg,
     nll_block,
 )
-from ._common import BAD_BINARY_LABEL, BAD_SCORE, BAD_WEIGHT, CHUNK, NWORKERS, OK, OPTS, PAR_OPTS, fetch_add
+from ._common import BAD_BINARY_LABEL, BAD_SCORE, BAD_WEIGHT, CHUNK, OK, OPTS
 
 _INF = np.inf
 
@@ -94,24 +94,6 @@ def binary_scores(y, p, w, logits, want_nll, eps, check):
                                   out[ch])
         if not oks[ch]:
             break
-    return _binary_finish(y, p, w, logits, check, out, oks)
-
-
-@njit(**PAR_OPTS)
-def binary_scores_parallel(y, p, w, logits, want_nll, eps, check):
-    n = p.shape[0]
-    nch = n_chunks(n)
-    out = np.zeros((nch, 3))
-    oks = np.ones(nch, np.bool_)
-    ctr = np.zeros(1, np.int64)
-    for _ in prange(NWORKERS):
-        while True:
-            ch = fetch_add(ctr, 0)
-            if ch >= nch:
-                break
-            lo = ch * CHUNK
-            oks[ch] = binary_chunk(y, p, w, lo, min(n, lo + CHUNK), logits, want_nll, eps, check,
-                                      out[ch])
     return _binary_finish(y, p, w, logits, check, out, oks)
 
 

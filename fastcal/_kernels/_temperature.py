@@ -319,24 +319,6 @@ def nll_derivs_mc(P, y, w, beta, stride, R, check, before):
     return _reduce(out)
 
 
-@njit(**PAR_OPTS)
-def nll_derivs_mc_parallel(P, y, w, beta, stride, R, check, before):
-    """Parallel driver (same chunks, same reduction order as the serial one)."""
-    n = P.shape[0]
-    nch = (n + R - 1) // R
-    out = np.zeros((nch, 7))
-    ctr = np.zeros(1, np.int64)
-    for t in prange(NWORKERS):
-        while True:
-            c = fetch_add(ctr, 0)
-            if c >= nch:
-                break
-            lo = c * R
-            hi = min(n, lo + R)
-            _store(out, c, mc_chunk(P, y, w, beta, lo, hi, stride, check, before))
-    return _reduce(out)
-
-
 @njit(**OPTS)
 def nll_derivs_bin(P, y, w, beta, stride, R, check, before):
     """Serial driver: float64 [W, F, G, H, T, F1, bad] (see the module docstring)."""
@@ -347,24 +329,6 @@ def nll_derivs_bin(P, y, w, beta, stride, R, check, before):
         lo = c * R
         hi = min(n, lo + R)
         _store(out, c, bin_chunk(P, y, w, beta, lo, hi, stride, check, before))
-    return _reduce(out)
-
-
-@njit(**PAR_OPTS)
-def nll_derivs_bin_parallel(P, y, w, beta, stride, R, check, before):
-    """Parallel driver (same chunks, same reduction order as the serial one)."""
-    n = P.shape[0]
-    nch = (n + R - 1) // R
-    out = np.zeros((nch, 7))
-    ctr = np.zeros(1, np.int64)
-    for t in prange(NWORKERS):
-        while True:
-            c = fetch_add(ctr, 0)
-            if c >= nch:
-                break
-            lo = c * R
-            hi = min(n, lo + R)
-            _store(out, c, bin_chunk(P, y, w, beta, lo, hi, stride, check, before))
     return _reduce(out)
 
 
