@@ -210,7 +210,7 @@ def _outputs(cap):
 
 
 def _scan_buffer(data, have, paths, name):
-    yield from _run(data, have, True, 0, 0, 0, paths, name, [_outputs(1 << 16)])
+    yield from _run(data, have, True, 0, 0, 0, paths, name, [_outputs(1 << 18)])
 
 
 def _run(buf, have, final, pos, line0, obj0, paths, name, out):
@@ -238,7 +238,7 @@ def _run(buf, have, final, pos, line0, obj0, paths, name, out):
 def _scan_file(f, paths, block_size, name):
     buf = np.empty(block_size, np.uint8)
     have, line0, obj0 = 0, 0, 0
-    out = [_outputs(1 << 16)]
+    out = [_outputs(1 << 18)]
     eof = False
     while True:
         if not eof:

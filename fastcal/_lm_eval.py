@@ -27,13 +27,11 @@ from ._llm import multiple_choice_report
 _SAMPLES = re.compile(r"^samples_(.+)_(\d{4}-\d{2}-\d{2}T[0-9.\-]+)\.jsonl$")
 NORMS = {"none": "acc", "chars": "acc_norm", "bytes": "acc_bytes"}
 
-DOC_ID, TARGET, LL, GEN, ARG0, ARG1, ACC, ACC_NORM, ACC_BYTES, ACC_MI = range(10)
+TARGET, LL, ARG0, ARG1, ACC, ACC_NORM, ACC_BYTES, ACC_MI = range(8)
 _METRIC_LEAF = {"acc": ACC, "acc_norm": ACC_NORM, "acc_bytes": ACC_BYTES}
 PATHS = J.Paths({
-    "doc_id": DOC_ID,
     "target": TARGET,
     "filtered_resps[*][0]": LL,
-    "filtered_resps[*]": GEN,
     "arguments.*.arg_0": ARG0,
     "arguments.*.arg_1": ARG1,
     "acc": ACC,
@@ -96,7 +94,7 @@ class _Task:
     def __init__(self, file, delimiter):
         self.file, self.delim = file, delimiter
         self.lines, self.ll, self.lls_of, self.nchar, self.nbyte, self.first = [], [], [], [], [], []
-        self.ctx_empty, self.ctx_of, self.gen_of, self.arg_of = [], [], [], []
+        self.ctx_empty, self.arg_of = [], []
         self.target, self.tgt_text = [], {}
         self.metric = {ACC: [], ACC_NORM: [], ACC_BYTES: [], ACC_MI: []}
         self.nobj = 0
@@ -123,7 +121,6 @@ class _Task:
         r = np.flatnonzero(leaf == LL)
         self.ll.append(b.numbers(r, self.file, "filtered_resps[i][0] (log-likelihood)"))
         self.lls_of.append(obj[r] + self.nobj)
-        self.gen_of.append(obj[leaf == GEN] + self.nobj)
         a = np.flatnonzero(leaf == ARG1)
         self.arg_of.append(obj[a] + self.nobj)
         self.nchar.append(rec[a, J.NCHAR])
@@ -133,7 +130,6 @@ class _Task:
         self.first.append(np.where(rec[a, J.STOP] - rec[a, J.START] > 2,
                                    b.buf[np.minimum(s, b.buf.shape[0] - 1)], -1))
         c = np.flatnonzero(leaf == ARG0)
-        self.ctx_of.append(obj[c] + self.nobj)
         self.ctx_empty.append(rec[c, J.STOP] - rec[c, J.START] == 2)  # ""
         for lf, acc in self.metric.items():
             m = np.flatnonzero(leaf == lf)
@@ -151,7 +147,7 @@ def _cat(parts, dtype=None):
 
 
 def _read(file, name, cfg):
-    """(report inputs, or a reason there is no confidence) of one samples file."""
+    """The report's inputs from one samples file (None: a task without option scores)."""
     delim = cfg.get("target_delimiter", " ")
     if not isinstance(delim, str):
         delim = " "
@@ -166,8 +162,7 @@ def _read(file, name, cfg):
     lls_of = _cat(t.lls_of, np.int64)
     k = np.bincount(lls_of, minlength=n)
     if out_type not in (None, "multiple_choice") or (out_type is None and (k == 0).all()):
-        why = f"{out_type or 'generation'} task: no option scores, so no confidence"
-        return None, why
+        return None  # a generation task: no option scores, no confidence
     if (k == 0).any():
         i = int(np.argmax(k == 0))
         raise InputError(f"{file}, line {lines[i]}, field filtered_resps: no option "
@@ -229,7 +224,7 @@ def _read(file, name, cfg):
         raise InputError(f"{file}, line {lines[i]}, field target: gold index {target[i]} but "
                          f"the document has {k[i]} options.")
     return dict(answer=target, ll=ll, offsets=off, nchar=nchar - dchar, nbyte=nbyte - dbyte,
-                metric=metric, lines=lines), None
+                metric=metric, lines=lines)
 
 
 def _gold_from_text(file, line, text, k, dchar):
@@ -309,7 +304,7 @@ def lm_eval_report(path, *, norm="none", task=None, **report_options):
         raise TypeError(f"lm_eval_report() got an unexpected keyword argument {sorted(bad)[0]!r}")
     out = {}
     for name, (file, results) in sorted(find_samples(os.fspath(path), task).items()):
-        data, why = _read(file, name, _config(results, name))
+        data = _read(file, name, _config(results, name))
         out[name] = None if data is None else _report(file, data, norm, report_options)
     return out
 
