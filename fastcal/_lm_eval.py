@@ -27,7 +27,7 @@ from ._llm import multiple_choice_report
 _SAMPLES = re.compile(r"^samples_(.+)_(\d{4}-\d{2}-\d{2}T[0-9.\-]+)\.jsonl$")
 NORMS = {"none": "acc", "chars": "acc_norm", "bytes": "acc_bytes"}
 
-TARGET, LL, ARG0, ARG1, ACC, ACC_NORM, ACC_BYTES, ACC_MI = range(8)
+TARGET, LL, ARG0, ARG1, ACC, ACC_NORM, ACC_BYTES, ACC_MI, FILTER = range(9)
 _METRIC_LEAF = {"acc": ACC, "acc_norm": ACC_NORM, "acc_bytes": ACC_BYTES}
 PATHS = J.Paths({
     "target": TARGET,
@@ -38,6 +38,7 @@ PATHS = J.Paths({
     "acc_norm": ACC_NORM,
     "acc_bytes": ACC_BYTES,
     "acc_mutual_info": ACC_MI,
+    "filter": FILTER,
 }, light=(ARG0,))  # a context: only whether it is empty
 
 
@@ -98,6 +99,7 @@ class _Task:
         self.target, self.tgt_text = [], {}
         self.metric = {ACC: [], ACC_NORM: [], ACC_BYTES: [], ACC_MI: []}
         self.nobj = 0
+        self.filters = set()
 
     def add(self, b):
         rec, leaf, n = b.rec, b.rec[:, J.LEAF], len(b.lines)
@@ -136,6 +138,7 @@ class _Task:
             col = np.full(n, np.nan)
             col[obj[m]] = b.numbers(m, self.file, _LEAF_NAME[lf])
             acc.append(col)
+        self.filters.update(np.unique(b.stripped(np.flatnonzero(leaf == FILTER))).tolist())
         self.nobj += n
 
 
@@ -157,6 +160,10 @@ def _read(file, name, cfg):
     n = t.nobj
     if n == 0:
         raise InputError(f"{file}: no documents.")
+    if len(t.filters) > 1:  # lm-eval logs each document once per filter
+        raise InputError(f"{file}, field filter: the task has {len(t.filters)} filters "
+                         f"({', '.join(sorted(t.filters))}), so each document appears once per "
+                         "filter; fastcal reads tasks with one.")
     lines = _cat(t.lines, np.int64)
     out_type = cfg.get("output_type")
     lls_of = _cat(t.lls_of, np.int64)

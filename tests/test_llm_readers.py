@@ -120,6 +120,8 @@ def test_lm_eval_ragged_options_and_text_targets_are_real():
        r"expected a number; found \"x-0\."),
     (lambda ls: ls.__setitem__(0, ls[0].replace('"target": "', '"target": "9')),
      r"line 1, field target: gold index 9\d* but the document has \d options"),
+    (lambda ls: ls.__setitem__(5, ls[5].replace('"filter": "none"', '"filter": "take_first"')),
+     r"jsonl, field filter: the task has 2 filters \(none, take_first\)"),
 ])
 def test_lm_eval_bad_files_name_file_line_and_field(tmp_path, edit, match):
     bad = cut(samples("fc_mc"), tmp_path / os.path.basename(samples("fc_mc")), edit)
