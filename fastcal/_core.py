@@ -15,6 +15,7 @@ from ._kernels import _auroc as A
 from ._kernels import _binned as B
 from ._kernels import _bootstrap as KB
 from ._kernels import _delong as D
+from ._kernels import _isotonic as KI
 from ._kernels import _platt as KP
 from ._kernels import _scores as SC
 from ._kernels import _temperature as KT
@@ -122,8 +123,17 @@ def _rows_of_width(args):
     return int(B.chunk_rows(args[1].shape[1]))  # (n, C) input: rows per chunk from C
 
 
-def _rows_argument(args):
-    return int(args[5])  # temperature scaling: the rows per chunk are an argument
+def _rows_argument(k):
+    """Rows per chunk given as argument ``k`` (temperature scaling's kernels)."""
+    return lambda args: int(args[k])
+
+
+def _rows_of_length(args):
+    return max(1, CHUNK // max(1, args[0].shape[1]))  # independent rows of (m, n) input
+
+
+def _stack(results):
+    return np.concatenate(results)
 
 
 _CHUNKED = {
@@ -136,8 +146,11 @@ _CHUNKED = {
     KA.binary_batch: _Chunks((0, 1, 2, 8, 9), _sum_dd),
     KB.replicate_state: _Chunks((0, 1, 2, 3), _sum_states, offset=8, status=False),
     KP.loss_derivs: _Chunks((0, 1, 2), _sum_states, status=False),
-    KT.nll_derivs_mc: _Chunks((0, 1, 2), _sum_states, chunk=_rows_argument, status=False),
-    KT.nll_derivs_bin: _Chunks((0, 1, 2), _sum_states, chunk=_rows_argument, status=False),
+    KT.nll_derivs_mc: _Chunks((0, 1, 2), _sum_states, chunk=_rows_argument(5), status=False),
+    KT.nll_derivs_bin: _Chunks((0, 1, 2), _sum_states, chunk=_rows_argument(5), status=False),
+    KT.ece_bins: _Chunks((0, 1, 2), _sum_states, chunk=_rows_argument(4), status=False),
+    # one isotonic fit per row: any split of the rows gives the same rows
+    KI.isotonic_rows: _Chunks((0, 1), _stack, chunk=_rows_of_length, status=False),
 }
 
 _POOL = None

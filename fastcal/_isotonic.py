@@ -18,6 +18,7 @@ import warnings
 
 import numpy as np
 
+from . import _core
 from . import _validation as V
 from ._kernels import _isotonic as K
 
@@ -135,9 +136,7 @@ def isotonic_regression(y, *, sample_weight=None, increasing=True):
     m, n = y.shape
     W = np.ascontiguousarray(np.broadcast_to(w, (m, n))) if w.ndim == 1 else np.ascontiguousarray(w)
     Y = np.ascontiguousarray(y)
-    if m > 1 and m * n >= _PARALLEL_MIN:
-        return K.isotonic_rows_parallel(Y, W, inc)
-    return K.isotonic_rows(Y, W, inc)
+    return _core.run(K.isotonic_rows, m * n if m > 1 else 0, Y, W, inc, min_work=_PARALLEL_MIN)
 
 
 def _spearman_increasing(X, y, xorder):

@@ -192,8 +192,7 @@ class TemperatureScaling:
         edges = V.uniform_edges(n_bins)[0]
 
         def ece(log_t):
-            return run(KT.ece_at, n * C, z, y, w, math.exp(-log_t), R, edges,
-                       parallel=KT.ece_at_parallel)
+            return KT.ece_of_bins(run(KT.ece_bins, n * C, z, y, w, math.exp(-log_t), R, edges))
 
         log_t, e, evals, e1 = _ece_search(ece)
         T = math.exp(log_t)

@@ -623,7 +623,7 @@ def test_replicate_state(terms, weighted, right):
 
 
 # ---------------------------------------------------------------------------
-# _isotonic.isotonic_rows / isotonic_rows_parallel
+# _isotonic.isotonic_rows / its derived parallel form
 
 
 @pytest.mark.parametrize("dtype", ["f8", "f4"])
@@ -634,7 +634,7 @@ def test_isotonic_rows(dtype, increasing):
         Y = (np.cumsum(rng.normal(size=(m, n)), axis=1) * 0.1 + np.round(rng.random((m, n)), 1))
         W = rng.random((m, n))
         W[rng.random((m, n)) < 0.05] = 0.0
-        check_pair(KI.isotonic_rows, KI.isotonic_rows_parallel,
+        check_pair(KI.isotonic_rows, derived(KI.isotonic_rows),
                    (np.ascontiguousarray(Y.astype(dtype)), W, increasing))
 
 
@@ -661,7 +661,7 @@ def test_platt_loss_derivs(spec):
 
 
 # ---------------------------------------------------------------------------
-# _temperature.nll_derivs_mc / nll_derivs_bin / ece_at and their parallel twins
+# _temperature.nll_derivs_mc / nll_derivs_bin / ece_bins and their derived parallel forms
 # (name, dtype, C (1: binary), weighted, check, before)
 
 TEMPERATURE = [
@@ -741,5 +741,5 @@ def test_temperature_ece_at(C, dt, weighted):
             X = np.ascontiguousarray(Z.astype(dt))
         for beta in (0.4, 2.5):
             for RR in (R, 1000):
-                check_pair(KT.ece_at, KT.ece_at_parallel,
+                check_pair(KT.ece_bins, derived(KT.ece_bins),
                            (X, y, w if weighted else None, beta, RR, edges))

@@ -114,7 +114,8 @@ def test_serial_equals_parallel_bitwise(rng):
     assert a == b
     # the ECE objective's kernel too
     R, edges = KT.chunk_rows(z.shape[0], 5, 1), np.linspace(0, 1, 16)
-    assert KT.ece_at(z, y, None, 0.8, R, edges) == KT.ece_at_parallel(z, y, None, 0.8, R, edges)
+    b = _core.threaded(KT.ece_bins, z, y, None, 0.8, R, edges, threads=2)
+    assert KT.ece_at(z, y, None, 0.8, R, edges) == KT.ece_of_bins(b)
 
 
 # ----------------------------------------------------------------------- fit

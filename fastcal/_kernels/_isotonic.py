@@ -10,9 +10,9 @@ nothing, any monotone value between their neighbours is optimal).
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from ._common import OPTS, PAR_OPTS
+from ._common import OPTS
 
 
 @njit(**OPTS)
@@ -114,23 +114,6 @@ def isotonic_rows(Y, W, increasing):
     r = np.empty(n + 1, np.intp)
     for k in range(m):
         _fit_row(Y[k], W[k], out[k], wbuf, r, increasing)
-    return out
-
-
-@njit(**PAR_OPTS)
-def isotonic_rows_parallel(Y, W, increasing):
-    """As :func:`isotonic_rows`, rows spread over the threads (results are
-    identical: each row is fitted by the same serial code)."""
-    m, n = Y.shape
-    out = np.empty((m, n), np.float64)
-    nw = 2 * 32
-    if nw > m:
-        nw = m
-    for t in prange(nw):
-        wbuf = np.empty(n, np.float64)
-        r = np.empty(n + 1, np.intp)
-        for k in range(t, m, nw):
-            _fit_row(Y[k], W[k], out[k], wbuf, r, increasing)
     return out
 
 

@@ -41,7 +41,7 @@ and the number of chunks found invalid (``check`` on).
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ._binned import class_label, find_bin, sigmoid, softplus
 from ._common import (
@@ -49,12 +49,9 @@ from ._common import (
     BAD_CLASS_LABEL,
     BAD_LOGIT,
     BAD_WEIGHT,
-    NWORKERS,
     OK,
     OPTS,
-    PAR_OPTS,
     ROW_OPTS,
-    fetch_add,
 )
 
 # the bit cast and the one-rounding FMA are _vmath's (one implementation of each)
@@ -475,44 +472,34 @@ def _ece_chunk(P, y, w, beta, lo, hi, edges, bins):
 
 
 @njit(**OPTS)
-def _ece_from_parts(part):
-    nb = part.shape[2]
+def ece_of_bins(acc):
+    """The ECE of summed bins ``acc`` (3, n_bins): weight, confidence, target."""
     W = 0.0
     gap = 0.0
-    acc = np.zeros((3, nb))
-    for c in range(part.shape[0]):
-        acc += part[c]
-    for b in range(nb):
+    for b in range(acc.shape[1]):
         W += acc[0, b]
         gap += abs(acc[2, b] - acc[1, b])
     return gap / W
 
 
 @njit(**OPTS)
-def ece_at(P, y, w, beta, R, edges):
-    """Serial driver: the ECE (equal-width bins ``edges``) of the calibrated
-    confidences at ``beta`` (binary: of sigmoid(beta z) against y)."""
+def ece_bins(P, y, w, beta, R, edges):
+    """Serial driver: the bins (3, n_bins) of the calibrated confidences at
+    ``beta`` (binary: of sigmoid(beta z) against y), chunks of ``R`` rows
+    added in chunk order (the parallel form is derived in ``fastcal._core``)."""
     n = P.shape[0]
     nch = (n + R - 1) // R
     part = np.zeros((nch, 3, edges.shape[0] - 1))
     for c in range(nch):
         lo = c * R
         _ece_chunk(P, y, w, beta, lo, min(n, lo + R), edges, part[c])
-    return _ece_from_parts(part)
+    acc = np.zeros((3, edges.shape[0] - 1))
+    for c in range(nch):
+        acc += part[c]
+    return acc
 
 
-@njit(**PAR_OPTS)
-def ece_at_parallel(P, y, w, beta, R, edges):
-    """Parallel driver (same chunks, same reduction order as the serial one)."""
-    n = P.shape[0]
-    nch = (n + R - 1) // R
-    part = np.zeros((nch, 3, edges.shape[0] - 1))
-    ctr = np.zeros(1, np.int64)
-    for _ in prange(NWORKERS):
-        while True:
-            c = fetch_add(ctr, 0)
-            if c >= nch:
-                break
-            lo = c * R
-            _ece_chunk(P, y, w, beta, lo, min(n, lo + R), edges, part[c])
-    return _ece_from_parts(part)
+@njit(**OPTS)
+def ece_at(P, y, w, beta, R, edges):
+    """The ECE (equal-width bins ``edges``) of the calibrated confidences at ``beta``."""
+    return ece_of_bins(ece_bins(P, y, w, beta, R, edges))
