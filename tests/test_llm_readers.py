@@ -416,3 +416,12 @@ def test_scanner_refuses_every_truncation(obj, data):
     k = data.draw(st.integers(1, len(line) - 1))
     with pytest.raises(ValueError, match=r"^<bytes>, line 2: (truncated|not valid) JSON"):
         list(J.scan(b'{"a": 1}\n' + line[:k] + b"\n", J.Paths(PATHS)))
+
+
+def test_openai_fixtures_are_what_their_script_makes(tmp_path):
+    pytest.importorskip("openai")
+    subprocess.run([sys.executable, os.path.join(OA, "make_fixtures.py"), "--out", str(tmp_path)],
+                   check=True, capture_output=True, timeout=300)
+    for name in ("completions.jsonl", "batch_output.jsonl", "gold.csv", "gold.jsonl"):
+        with open(os.path.join(OA, name), "rb") as a, open(tmp_path / name, "rb") as b:
+            assert a.read() == b.read(), name
