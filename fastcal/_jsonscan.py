@@ -115,13 +115,14 @@ class Block:
         s, n = rec[:, START] + 1, rec[:, STOP] - rec[:, START] - 2
         plain = (rec[:, FLAGS] & (ESCAPE | NONASCII)) == 0
         width = max(1, int(n[plain].max()) if plain.any() else 1)
-        out = np.zeros((rows.size, width), np.uint8)
+        # rows of a sliding-window view of the buffer: one uint8 gather, no index array
+        plain &= s + width <= self.buf.shape[0]
         p = np.flatnonzero(plain)
+        out = np.zeros((rows.size, width), np.uint8)
         if p.size:
-            cols = np.arange(width)
-            take = cols[None, :] < n[p, None]
-            idx = np.minimum(s[p, None] + cols[None, :], self.buf.shape[0] - 1)
-            out[p] = np.where(take, self.buf[idx], 0)
+            win = np.lib.stride_tricks.sliding_window_view(self.buf, width)
+            out[p] = win[s[p]]
+            out[p] *= np.arange(width)[None, :] < n[p, None]  # clear what follows the text
         res = out.view(f"S{width}").ravel().astype(str)
         other = np.flatnonzero(~plain)
         if other.size:
