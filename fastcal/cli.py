@@ -829,7 +829,9 @@ def _cmd_demo(args):
     print("Reliability:")
     print(format_bins(r))
     ts = TemperatureScaling().fit(zv, yv)
-    r2 = calibration_report(y, ts.predict_proba(z))
+    # the calibrated logits z / T (softmax(z / T) is ts.predict_proba(z)): the
+    # report reads them with the kernels the first report compiled
+    r2 = calibration_report(y, z / ts.temperature_, from_logits=True)
     print(f"\nTemperature scaling fitted on {yv.shape[0]:,} separate SYNTHETIC validation "
           f"predictions: T = {ts.temperature_:.4f} (the data were made with 2.5)\n")
     print(format_comparison(r, r2, th))
