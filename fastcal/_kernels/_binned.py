@@ -633,31 +633,13 @@ def classwise_chunk(y, P, K, shift, mask, one, tab, w, lo, hi, edges, uniform, r
 
 
 # ---------------------------------------------------------------------------
-# drivers: serial and parallel share the chunk workers and the reduction
+# drivers: chunks in order, each into a zeroed partial added to the result
+# (fastcal._core derives the parallel forms: one chunk per call, same sums)
 
 
 @njit(**OPTS)
 def n_chunks(n):
     return max(1, (n + CHUNK - 1) // CHUNK)
-
-
-@njit(**OPTS)
-def reduce_chunks(part):
-    out = np.zeros(part.shape[1:])
-    for ch in range(part.shape[0]):
-        out += part[ch]
-    return out
-
-
-@njit(**OPTS)
-def _binary_finish(y, p, w, logits, check, bins, out, oks):
-    for ch in range(oks.shape[0]):
-        if not oks[ch]:
-            lo = ch * CHUNK
-            code, i = binary_first_error(y, p, w, lo, min(p.shape[0], lo + CHUNK),
-                                         logits, check)
-            return code, i, reduce_chunks(bins), reduce_chunks(out)
-    return OK, -1, reduce_chunks(bins), reduce_chunks(out)
 
 
 @njit(**OPTS)
@@ -687,71 +669,50 @@ def binary_stats(y, p, w, edges, uniform, right, logits, scores, eps, check,
 
 
 @njit(**OPTS)
-def _toplabel_one(y, P, K, shift, mask, one, tab, w, edges, uniform, right, logits, scores,
-                  eps, tol, check, ignore, conf_out, corr_out, terms_out, bins, out, oks, ch,
-                  cr):
-    lo = ch * cr
-    hi = min(P.shape[0], lo + cr)
-    oks[ch] = toplabel_chunk(y, P, K, shift, mask, one, tab, w, lo, hi, edges[0], uniform,
-                             right, logits, scores, eps, tol, check, ignore, bins[ch],
-                             out[ch], conf_out, corr_out, terms_out)
-
-
-@njit(**OPTS)
-def _multiclass_finish(y, P, tab, w, logits, tol, check, ignore, bins, out, oks, cr):
-    for ch in range(oks.shape[0]):
-        if not oks[ch]:
-            lo = ch * cr
-            code, i = multiclass_first_error(y, P, tab, w, lo, min(P.shape[0], lo + cr),
-                                             logits, tol, check, ignore)
-            return code, i, reduce_chunks(bins), reduce_chunks(out)
-    return OK, -1, reduce_chunks(bins), reduce_chunks(out)
-
-
-@njit(**OPTS)
 def toplabel_stats(y, P, K, shift, mask, one, tab, w, edges, uniform, right, logits, scores,
                    eps, tol, check, ignore, conf_out, corr_out, terms_out):
     """Multiclass top-label: ``P`` (n, C) probabilities (or logits); ``tab``
     None, or the float32 table of 16-bit float input stored as uint16;
     ``ignore`` None or the label of rows to skip (padding)."""
+    n = P.shape[0]
     cr = chunk_rows(P.shape[1])
-    nch = max(1, (P.shape[0] + cr - 1) // cr)
-    bins = np.zeros((nch, 3, edges.shape[1] - 1))
-    out = np.zeros((nch, 2))
-    oks = np.ones(nch, np.bool_)
-    for ch in range(nch):
-        _toplabel_one(y, P, K, shift, mask, one, tab, w, edges, uniform, right, logits,
-                      scores, eps, tol, check, ignore, conf_out, corr_out, terms_out, bins, out,
-                      oks, ch, cr)
-        if not oks[ch]:
-            break
-    return _multiclass_finish(y, P, tab, w, logits, tol, check, ignore, bins, out, oks, cr)
-
-
-@njit(**OPTS)
-def _classwise_one(y, P, K, shift, mask, one, tab, w, edges, uniform, right, logits, tol,
-                   check, bins, oks, ch, cr):
-    lo = ch * cr
-    hi = min(P.shape[0], lo + cr)
-    oks[ch] = classwise_chunk(y, P, K, shift, mask, one, tab, w, lo, hi, edges, uniform,
-                              right, logits, tol, check, bins[ch])
+    bins = np.zeros((3, edges.shape[1] - 1))
+    out = np.zeros(2)
+    pb = np.empty_like(bins)
+    po = np.empty_like(out)
+    for ch in range(max(1, (n + cr - 1) // cr)):
+        pb[:] = 0.0  # each chunk into a zeroed partial state, added in chunk order
+        po[:] = 0.0
+        lo = ch * cr
+        hi = min(n, lo + cr)
+        if not toplabel_chunk(y, P, K, shift, mask, one, tab, w, lo, hi, edges[0], uniform,
+                              right, logits, scores, eps, tol, check, ignore, pb, po, conf_out,
+                              corr_out, terms_out):
+            code, i = multiclass_first_error(y, P, tab, w, lo, hi, logits, tol, check, ignore)
+            return code, i, bins, out
+        bins += pb
+        out += po
+    return OK, -1, bins, out
 
 
 @njit(**OPTS)
 def classwise_stats(y, P, K, shift, mask, one, tab, w, edges, uniform, right, logits, tol,
                     check):
     """Classwise: column k is the binary problem (P[:, k], y == k)."""
+    n = P.shape[0]
     cr = chunk_rows(P.shape[1])
-    nch = max(1, (P.shape[0] + cr - 1) // cr)
-    bins = np.zeros((nch, P.shape[1], 3, edges.shape[1] - 1))
-    out = np.zeros((nch, 2))
-    oks = np.ones(nch, np.bool_)
-    for ch in range(nch):
-        _classwise_one(y, P, K, shift, mask, one, tab, w, edges, uniform, right, logits, tol,
-                       check, bins, oks, ch, cr)
-        if not oks[ch]:
-            break
-    return _multiclass_finish(y, P, tab, w, logits, tol, check, None, bins, out, oks, cr)
+    bins = np.zeros((P.shape[1], 3, edges.shape[1] - 1))
+    pb = np.empty_like(bins)
+    for ch in range(max(1, (n + cr - 1) // cr)):
+        pb[:] = 0.0
+        lo = ch * cr
+        hi = min(n, lo + cr)
+        if not classwise_chunk(y, P, K, shift, mask, one, tab, w, lo, hi, edges, uniform,
+                               right, logits, tol, check, pb):
+            code, i = multiclass_first_error(y, P, tab, w, lo, hi, logits, tol, check, None)
+            return code, i, bins, np.zeros(2)
+        bins += pb
+    return OK, -1, bins, np.zeros(2)
 
 
 @njit(**OPTS)

@@ -60,41 +60,26 @@ def binary_chunk(y, p, w, lo, hi, logits, want_nll, eps, check, out):
 
 
 @njit(**OPTS)
-def _sum_rows(out):
+def binary_scores(y, p, w, logits, want_nll, eps, check):
+    """``(code, index, total weight, Brier sum, NLL sum)``: chunks in order,
+    each into a zeroed partial added to the sums (``fastcal._core`` derives
+    the parallel form: one chunk per call, the same additions)."""
+    n = p.shape[0]
+    part = np.zeros(3)
     tw = 0.0
     b = 0.0
     l = 0.0
-    for ch in range(out.shape[0]):
-        tw += out[ch, 0]
-        b += out[ch, 1]
-        l += out[ch, 2]
-    return tw, b, l
-
-
-@njit(**OPTS)
-def _binary_finish(y, p, w, logits, check, out, oks):
-    for ch in range(oks.shape[0]):
-        if not oks[ch]:
-            lo = ch * CHUNK
-            code, i = binary_first_error(y, p, w, lo, min(p.shape[0], lo + CHUNK), logits, check)
-            return code, i, 0.0, 0.0, 0.0
-    tw, b, l = _sum_rows(out)
-    return OK, -1, tw, b, l
-
-
-@njit(**OPTS)
-def binary_scores(y, p, w, logits, want_nll, eps, check):
-    n = p.shape[0]
-    nch = n_chunks(n)
-    out = np.zeros((nch, 3))
-    oks = np.ones(nch, np.bool_)
-    for ch in range(nch):
+    for ch in range(n_chunks(n)):
         lo = ch * CHUNK
-        oks[ch] = binary_chunk(y, p, w, lo, min(n, lo + CHUNK), logits, want_nll, eps, check,
-                                  out[ch])
-        if not oks[ch]:
-            break
-    return _binary_finish(y, p, w, logits, check, out, oks)
+        hi = min(n, lo + CHUNK)
+        part[:] = 0.0
+        if not binary_chunk(y, p, w, lo, hi, logits, want_nll, eps, check, part):
+            code, i = binary_first_error(y, p, w, lo, hi, logits, check)
+            return code, i, 0.0, 0.0, 0.0
+        tw += part[0]
+        b += part[1]
+        l += part[2]
+    return OK, -1, tw, b, l
 
 
 @njit(**OPTS)
