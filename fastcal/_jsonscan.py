@@ -210,55 +210,126 @@ def _outputs(cap):
             np.empty((K.MAX_DEPTH, 3), np.int64))
 
 
-def _scan_buffer(data, have, paths, name):
-    yield from _run(data, have, True, 0, 0, 0, paths, name, [_outputs(1 << 18)])
+def _threads():
+    try:
+        return max(1, min(2, len(os.sched_getaffinity(0))))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, min(2, os.cpu_count() or 1))
 
 
-def _run(buf, have, final, pos, line0, obj0, paths, name, out):
-    """Scan buf[pos:have]; yields blocks and finally returns (pos, line0, obj0)."""
+def _scan_part(buf, a, b, paths, outs):
+    """Scan the complete lines of ``buf[a:b]`` (the scanner releases the GIL, so
+    parts run in threads side by side); ``outs`` is this part's list of output
+    arrays, reused from block to block.  Returns the chunks
+    ``(rec, val, objs, lines, status, pos, err)`` of its scanner calls."""
+    chunks = []
+    k = 0
+    pos = a
     while True:
-        rec, val, objs, stk = out[0]
+        if k == len(outs):
+            outs.append(_outputs(outs[-1][0].shape[0]))
+        rec, val, objs, stk = outs[k]
         st, pos2, lines, nobj, nrec, err = K.scan_block(
-            buf, np.int64(pos), np.int64(have), np.bool_(final), paths.nodes, paths.edges,
+            buf, np.int64(pos), np.int64(b), np.bool_(True), paths.nodes, paths.edges,
             paths.keys, rec, val, objs, stk)
-        if nobj:
-            # rec and val are overwritten by the next call: a Block is read before the next
-            yield Block(buf, rec[:nrec], val[:nrec], objs[:nobj] + (line0 + 1), obj0)
-        if st == K.ERR:
-            raise _line_error(buf, pos2, have, err, name, line0 + lines + 1)
-        line0 += lines
-        obj0 += nobj
-        pos = pos2
-        if st == K.FULL:
-            if nobj == 0:  # one line has more records than fit: grow
-                out[0] = _outputs(2 * rec.shape[0])
+        if st == K.FULL and nobj == 0:  # one line has more records than fit: grow
+            outs[k] = _outputs(2 * rec.shape[0])
             continue
-        return pos, line0, obj0
+        chunks.append((rec[:nrec], val[:nrec], objs[:nobj], lines, st, pos2, err))
+        if st != K.FULL:
+            return chunks
+        k += 1
+        pos = pos2
+
+
+def _emit(buf, have, parts, line0, obj0, name):
+    """Yield the blocks of scanned parts in file order; returns (line0, obj0)."""
+    for chunks in parts:
+        for rec, val, objs, lines, st, pos, err in chunks:
+            if objs.shape[0]:
+                # views of arrays the next block reuses: a Block is read before the next
+                yield Block(buf, rec, val, objs + (line0 + 1), obj0)
+            if st == K.ERR:
+                raise _line_error(buf, pos, have, err, name, line0 + lines + 1)
+            line0 += lines
+            obj0 += objs.shape[0]
+    return line0, obj0
+
+
+def _scan_buffer(data, have, paths, name):
+    yield from _emit(data, have, [_scan_part(data, 0, have, paths, [_outputs(1 << 16)])], 0, 0,
+                     name)
+
+
+def _newline(buf, a, b, last):
+    """The first (``last``: the last) newline in ``buf[a:b]``, or -1."""
+    step = 1 << 16
+    if last:
+        k = b
+        while k > a:
+            lo = max(a, k - step)
+            idx = np.flatnonzero(buf[lo:k] == 10)
+            if idx.size:
+                return lo + int(idx[-1])
+            k = lo
+        return -1
+    k = a
+    while k < b:
+        hi = min(b, k + step)
+        idx = np.flatnonzero(buf[k:hi] == 10)
+        if idx.size:
+            return k + int(idx[0])
+        k = hi
+    return -1
 
 
 def _scan_file(f, paths, block_size, name):
+    """Blocks of a file read ``block_size`` bytes at a time: each block's complete
+    lines are split at newlines into one part per thread (two at most)."""
     buf = np.empty(block_size, np.uint8)
     have, line0, obj0 = 0, 0, 0
-    out = [_outputs(1 << 18)]
     eof = False
-    while True:
-        if not eof:
-            n = f.readinto(memoryview(buf)[have:])
-            eof = n == 0
-            have += n
-        if have == 0 and eof:
-            return
-        pos, line0, obj0 = yield from _run(buf, have, eof, 0, line0, obj0, paths, name, out)
-        if eof:
-            return
-        rest = have - pos
-        if pos == 0 and have == buf.shape[0]:  # a line longer than the buffer
-            bigger = np.empty(2 * buf.shape[0], np.uint8)
-            bigger[:have] = buf[:have]
-            buf = bigger
-        else:
-            # a fresh buffer: blocks already yielded keep their own
-            nxt = np.empty(buf.shape[0], np.uint8)
-            nxt[:rest] = buf[pos:have]
-            buf = nxt
-        have = rest
+    nt = _threads()
+    outs = [[_outputs(1 << 18)] for _ in range(nt)]
+    pool = None
+    if nt > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(nt)
+    try:
+        while True:
+            if not eof and have < buf.shape[0]:
+                n = f.readinto(memoryview(buf)[have:])
+                eof = n == 0
+                have += n
+            if have == 0:
+                return
+            stop = have if eof else _newline(buf, 0, have, True) + 1
+            if stop == 0:  # no complete line in the buffer: a longer line
+                if have == buf.shape[0]:
+                    bigger = np.empty(2 * buf.shape[0], np.uint8)
+                    bigger[:have] = buf[:have]
+                    buf = bigger
+                continue
+            cuts = [0]
+            for t in range(1, nt):
+                nl = _newline(buf, max(cuts[-1], stop * t // nt), stop, False)
+                if nl >= 0 and nl + 1 < stop:
+                    cuts.append(nl + 1)
+            cuts.append(stop)
+            ranges = list(zip(cuts[:-1], cuts[1:]))
+            if pool is not None and len(ranges) > 1:
+                futs = [pool.submit(_scan_part, buf, a, b, paths, outs[i])
+                        for i, (a, b) in enumerate(ranges)]
+                parts = [fu.result() for fu in futs]
+            else:
+                parts = [_scan_part(buf, a, b, paths, outs[i]) for i, (a, b) in enumerate(ranges)]
+            line0, obj0 = yield from _emit(buf, have, parts, line0, obj0, name)
+            if eof:
+                return
+            rest = have - stop
+            buf[:rest] = buf[stop:have].copy()
+            have = rest
+    finally:
+        if pool is not None:
+            pool.shutdown()

@@ -435,3 +435,27 @@ def test_openai_fixtures_are_what_their_script_makes(tmp_path):
     for name in ("completions.jsonl", "batch_output.jsonl", "gold.csv", "gold.jsonl"):
         with open(os.path.join(OA, name), "rb") as a, open(tmp_path / name, "rb") as b:
             assert a.read() == b.read(), name
+
+
+def test_scanner_output_overflow_and_threads_change_nothing(monkeypatch):
+    """Tiny output arrays (every call fills them: FULL, then more arrays or a grown
+    one) and one or two threads give the records of one roomy single-thread scan."""
+    path = os.path.join(OA, "batch_output.jsonl")
+    from fastcal import _openai
+
+    def records(block_size):
+        out = []
+        with open(path, "rb") as f:
+            for b in J.scan(f, _openai.PATHS, block_size=block_size):
+                out += [(b.obj0 + int(b.rec[r, J.OBJ]), int(b.lines[b.rec[r, J.OBJ]]),
+                         int(b.rec[r, J.LEAF]), b.text(r) if b.rec[r, J.FLAGS] & 7 == J.STRING
+                         else float(b.val[r])) for r in range(b.rec.shape[0])]
+        return out
+
+    want = records(1 << 24)
+    small = J._outputs
+    monkeypatch.setattr(J, "_outputs", lambda cap: small(4 if cap >= 1 << 16 else cap))
+    for nt in (1, 2):
+        monkeypatch.setattr(J, "_threads", lambda nt=nt: nt)
+        for block in (1 << 24, 3000, 700):
+            assert records(block) == want
