@@ -948,7 +948,7 @@ _U64 = 2 ** 64 - 1
 def _boot_load(C, bt, s, n_bins, right, pickled):
     """(settings, BootstrapState) from a state's ``bootstrap`` entry, every
     value checked against the accumulator's settings."""
-    from ._bootstrap import BootstrapState
+    from ._bootstrap import BootstrapState, coalesce
 
     bs = C.mapping(C.get(bt, "settings", "bootstrap.settings"), "bootstrap.settings")
     R = C.integer(C.get(bs, "n_resamples", "bootstrap.settings.n_resamples"),
@@ -1008,7 +1008,7 @@ def _boot_load(C, bt, s, n_bins, right, pickled):
             got.append((a, b))
         if k in out:
             C.fail(f"{f}ranges", "a dict with one entry per stream", f"stream {k} twice")
-        out[k] = got
+        out[k] = coalesce(got)
     state = C.array(C.get(st, "state", f + "state"), f + "state", shape=(3 * n_bins + 2, R),
                     lo=0.0)
     hs = C.get(st, "has_scores", f + "has_scores")

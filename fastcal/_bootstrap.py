@@ -17,6 +17,7 @@ held fixed at those of the full data (for ``strategy="quantile"`` the edges
 are not re-estimated per replicate).
 """
 
+import bisect
 import numbers
 
 import numpy as np
@@ -120,6 +121,21 @@ def intervals_from_table(table, ci, has_scores=True):
             continue
         lo, hi = np.quantile(t[:, j], [lo_q, hi_q])
         out[name] = (float(lo), float(hi))
+    return out
+
+
+def _start(r):
+    return r[0]
+
+
+def coalesce(ranges):
+    """Disjoint row ranges ``[(lo, hi), ...]`` sorted, adjacent ones joined."""
+    out = []
+    for a, b in sorted(ranges):
+        if out and out[-1][1] == a:
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
     return out
 
 
@@ -242,13 +258,25 @@ class BootstrapState:
 
     @staticmethod
     def _claim(ranges, stream, lo, hi):
-        for a, b in ranges.get(stream, ()):
+        """Record rows ``[lo, hi)`` of ``stream`` (raises when already recorded).
+        Each stream's ranges stay sorted, disjoint and coalesced, so a stream of
+        batches keeps one range and a claim costs O(log ranges)."""
+        rs = ranges.setdefault(stream, [])
+        i = bisect.bisect_right(rs, lo, key=_start)  # rs[i - 1] starts at or before lo
+        for a, b in rs[max(0, i - 1):i + 1]:
             if lo < b and a < hi:
                 raise ValueError(
                     f"rows [{lo}, {hi}) of stream {stream} overlap rows [{a}, {b}) already "
                     f"accumulated: their bootstrap weights would repeat. Give each shard its "
                     f"own stream.")
-        ranges.setdefault(stream, []).append((lo, hi))
+        if lo >= hi:
+            return
+        if i > 0 and rs[i - 1][1] == lo:
+            i -= 1
+            lo = rs.pop(i)[0]
+        if i < len(rs) and rs[i][0] == hi:
+            hi = rs.pop(i)[1]
+        rs.insert(i, (lo, hi))
 
     def merge(self, other):
         """Add another state of the same settings (different stream or rows)."""
@@ -295,6 +323,7 @@ class BootstrapState:
         self.weight_exp = 0  # version 1: weights as given
         for k, v in d.items():
             setattr(self, k, v)
+        self.ranges = {k: coalesce(v) for k, v in self.ranges.items()}  # sorted, for _claim
 
 
 def _add_scaled(state, E, part, e, copy=False):

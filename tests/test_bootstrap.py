@@ -296,3 +296,26 @@ def test_errors():
     s.update(b.conf[:3], b.corr[:3])
     with pytest.raises(ValueError, match="overlap rows"):
         s.update(b.conf[:3], b.corr[:3], row_offset=2)
+
+
+def test_row_ranges_stay_one_per_stream_and_overlaps_still_raise():
+    """A stream of many small batches keeps one coalesced row range (a claim
+    is O(log ranges), not a rescan of every batch), in any arrival order of
+    shards, and an overlapping claim still raises."""
+    e = np.linspace(0, 1, 11)
+    rng = np.random.default_rng(3)
+    acc = BootstrapState(e, n_resamples=4, random_state=1)
+    for _ in range(500):
+        c = rng.random(3)
+        acc.update(c, c > 0.5, None, None)
+    assert acc.ranges == {0: [(0, 1500)]}
+    ranges = {}
+    for lo in rng.permutation(50) * 10:  # shards of 10 rows, in random order
+        BootstrapState._claim(ranges, 7, int(lo), int(lo) + 10)
+    assert ranges == {7: [(0, 500)]}
+    for lo, hi in ((495, 505), (0, 1), (250, 260), (499, 500)):
+        with pytest.raises(ValueError, match="overlap"):
+            BootstrapState._claim(ranges, 7, lo, hi)
+    BootstrapState._claim(ranges, 7, 600, 610)
+    BootstrapState._claim(ranges, 7, 500, 600)
+    assert ranges == {7: [(0, 610)]}
