@@ -246,7 +246,7 @@ def _edges(n_bins=N_BINS):
 
 
 def np_binned(y_correct, conf, n_bins=N_BINS, right=True):
-    """numpy searchsorted/bincount reference: (ECE, MCE) with DESIGN.md section 3 bins."""
+    """numpy searchsorted/bincount reference: (ECE, MCE) with docs/design.md, section 3 bins."""
     edges = _edges(n_bins)
     b = np.searchsorted(edges[1:-1], conf, side="left" if right else "right")
     cnt = np.bincount(b, minlength=n_bins)

@@ -1,5 +1,5 @@
 """Streaming calibration: an accumulator of binned sufficient statistics that
-merges (DESIGN.md section 4).
+merges (docs/design.md, section 4).
 
 State is a few fixed-size float64 arrays (per bin: weight, weight x
 confidence, weight x correct; the Brier and NLL sums), kept as double-double

@@ -159,7 +159,7 @@ class BootstrapState:
         ``row_offset`` ranges in one stream.  Merging states whose
         ``(stream, row)`` ranges overlap raises ``ValueError``.
     right : bool, default True
-        Right-closed bins (DESIGN.md section 3).
+        Right-closed bins (docs/design.md, section 3).
 
     Notes
     -----

@@ -3,7 +3,7 @@
 A profile says how to call the binning kernels so that the bins are those
 of another library:
 
-* ``"fastcal"``: DESIGN.md section 3 (right-closed, ``np.linspace`` edges).
+* ``"fastcal"``: docs/design.md, section 3 (right-closed, ``np.linspace`` edges).
 * ``"torchmetrics"`` (``binary_calibration_error`` /
   ``multiclass_calibration_error``, torchmetrics 1.x): edges
   ``torch.linspace(0, 1, n_bins + 1)`` in the confidence dtype (torch's own

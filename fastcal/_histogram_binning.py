@@ -1,7 +1,7 @@
 """Histogram binning (Zadrozny & Elkan 2001): bin the confidence, predict the
 bin's empirical accuracy.
 
-The bins are exactly those of fastcal's metrics (DESIGN.md section 3): the
+The bins are exactly those of fastcal's metrics (docs/design.md, section 3): the
 fit is one pass of the same binned-statistics kernel as
 ``fastcal.reliability_curve``, so ``bin_values_`` is the reliability curve's
 accuracy (with empty bins filled, see :class:`HistogramBinning`).

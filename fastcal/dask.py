@@ -280,7 +280,7 @@ def compare(y_true, predictions, *, baseline=None, n_bins=15, right=True, from_l
 def accumulate(y_true, y_prob, *, make=CalibrationAccumulator, split_every=8, **update_kw):
     """Delayed merged accumulator: ``make()`` per partition, ``update(y, p, **update_kw)``,
     tree-summed. The building block of the functions here, for any accumulator
-    with the protocol of DESIGN.md section 4."""
+    with the protocol of docs/design.md, section 4."""
     sample_weight = update_kw.pop("sample_weight", None)
     return _accumulate(make, update_kw, y_true, y_prob, sample_weight, split_every, "y_prob")
 

@@ -1,6 +1,6 @@
 """Slow, obviously-correct reference implementations of the fastcal metrics.
 
-They follow DESIGN.md section 3 literally (Python loops over bins, explicit
+They follow docs/design.md, section 3 literally (Python loops over bins, explicit
 pair counting for AUROC) and are used only by the tests.  Nothing here is
 fast or clever on purpose: every number is computed the way the convention
 is written down, in float64.

@@ -1,4 +1,4 @@
-"""The streaming accumulator (DESIGN.md section 4): any split of the data into
+"""The streaming accumulator (docs/design.md, section 4): any split of the data into
 batches, merged in any order, pickled mid-stream or not, gives the functional
 report; a failed update changes nothing; incompatible merges say why."""
 

@@ -1,4 +1,4 @@
-"""Correctness of the functional metrics (DESIGN.md sections 2, 3 and 8).
+"""Correctness of the functional metrics (docs/design.md, sections 2, 3 and 8).
 
 fastcal is checked against the slow references in ``reference.py`` and
 against scikit-learn, on inputs built to sit exactly on bin edges (the

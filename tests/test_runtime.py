@@ -1,4 +1,4 @@
-"""Compilation, threading and result-object behaviour (DESIGN.md section 6)."""
+"""Compilation, threading and result-object behaviour (docs/design.md, section 6)."""
 
 import concurrent.futures
 import json

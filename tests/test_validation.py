@@ -1,5 +1,5 @@
 """Every bad input raises an error naming the argument, the expectation and
-what was found (DESIGN.md section 5); hostile inputs never crash."""
+what was found (docs/design.md, section 5); hostile inputs never crash."""
 
 import numpy as np
 import pytest

@@ -58,7 +58,7 @@ non-negative terms).  The complements (weight above, ties 1/2) are summed
 too, so a variance near AUROC = 1 (or 0) has no cancellation.  U itself is
 computed by the same operations in the same order as without the switch.
 
-Entry points (pure @njit; no validation, no defaults; DESIGN.md section 1):
+Entry points (pure @njit; no validation, no defaults; docs/design.md, section 1):
 
 ``mann_whitney(score, label, weight) -> (u, wpos, wneg)``: serial.
 ``mann_whitney_parallel(score, label, weight) -> (u, wpos, wneg)``: both

@@ -54,7 +54,7 @@ upper half mirrors the lower: ``cell = 2 * HALF - index(1 - s)``, so
   for any two scores whose distances to the nearer end differ by more than
   ``2**-12`` of the larger one (and both exceed ``2**-24``).
 
-Entry points (pure @njit; no validation, no defaults; DESIGN.md section 1):
+Entry points (pure @njit; no validation, no defaults; docs/design.md, section 1):
 
 ``cell_of(s) -> int64``: cell of one float64 score; always in
 ``[0, N_CELLS)`` (NaN goes to the middle cell, values outside [0, 1] to

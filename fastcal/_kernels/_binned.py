@@ -24,7 +24,7 @@ chunk order; called on one chunk's rows a driver returns that chunk's partial,
 so ``fastcal._core`` runs them chunk by chunk on threads and gets bitwise the
 serial result.
 
-Bin rule (DESIGN.md section 3): with ``right`` on, bin ``b`` is
+Bin rule (docs/design.md, section 3): with ``right`` on, bin ``b`` is
 ``(e_b, e_{b+1}]`` and 0 falls in bin 0 (``searchsorted(edges[1:-1], c,
 side="left")``); with ``right`` off it is ``[e_b, e_{b+1})`` and 1 falls in
 the last bin (``side="right"``).  Confidences are compared in float64.
@@ -118,16 +118,6 @@ def softplus(z):
     if z > 0.0:
         return z + np.log1p(np.exp(-z))
     return np.log1p(np.exp(z))
-
-
-@njit(**OPTS)
-def clipped_nll(q, eps):
-    """-log(q) with q clipped to [eps, 1 - eps] (scikit-learn's log_loss)."""
-    if q < eps:
-        q = eps
-    elif q > 1.0 - eps:
-        q = 1.0 - eps
-    return -np.log(q)
 
 
 @njit(**OPTS)

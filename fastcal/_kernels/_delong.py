@@ -29,7 +29,7 @@ give exactly 0).  ``delong_pair_parallel`` sorts the two scores on two
 threads; same result bitwise.
 
 ``weight``: float64 of length n, or of length 0 for "unweighted"; scores
-float32/float64 finite; labels uint8 0/1.  No validation (DESIGN.md s1).
+float32/float64 finite; labels uint8 0/1.  No validation (docs/design.md, section 1).
 """
 
 import numpy as np

@@ -13,7 +13,7 @@ invariant to any permutation of the input.
 ``risk_curve(correct, confidence, out) -> (sum_k E_k / k, n_errors)``:
 ``correct`` uint8 0/1, ``confidence`` float32/float64 finite; ``out`` of
 length n receives ``E_k / k`` for k = 1..n, or has length 0 (area only).
-No validation (DESIGN.md section 1).
+No validation (docs/design.md, section 1).
 """
 
 import numpy as np
