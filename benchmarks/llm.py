@@ -22,11 +22,13 @@ import os
 import platform
 import subprocess
 import sys
-import time
 
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from machine import median_time  # noqa: E402
+
 MiB = 1 << 20
 
 
@@ -66,15 +68,6 @@ def fastcal_report(zt, y):
 
     return fastcal.calibration_report(y, zt, from_logits=True)
 
-
-def median_time(fn, repeat=3):
-    fn()
-    ts = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t)
-    return float(np.median(ts))
 
 
 def rss():

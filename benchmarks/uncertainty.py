@@ -18,13 +18,13 @@ import importlib.util
 import os
 import platform
 import sys
-import time
 
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import registry as R  # noqa: E402
+from machine import median_time  # noqa: E402
 
 
 def loadavg():
@@ -32,16 +32,6 @@ def loadavg():
         return os.getloadavg()[0]
     except OSError:  # pragma: no cover
         return float("nan")
-
-
-def median_time(fn, repeat):
-    fn()
-    ts = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t)
-    return float(np.median(ts))
 
 
 def cases(quick):
