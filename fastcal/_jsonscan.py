@@ -285,20 +285,31 @@ def _newline(buf, a, b, last):
 
 def _scan_file(f, paths, block_size, name):
     """Blocks of a file read ``block_size`` bytes at a time: each block's complete
-    lines are split at newlines into one part per thread (two at most)."""
-    buf = np.empty(block_size, np.uint8)
+    lines are split at newlines into one part per thread (two at most), while
+    another thread reads the next block into a second buffer."""
+    bufs = [np.empty(block_size, np.uint8), np.empty(block_size, np.uint8)]
+    buf = bufs[0]
     have, line0, obj0 = 0, 0, 0
     eof = False
     nt = _threads()
     outs = [[_outputs(1 << 18)] for _ in range(nt)]
-    pool = None
-    if nt > 1:
-        from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor
 
-        pool = ThreadPoolExecutor(nt)
+    pool = ThreadPoolExecutor(nt + 1)
+    pending = None  # the read of the next block, running
+
+    def fill(dst, start):
+        n = f.readinto(memoryview(dst)[start:])
+        return n
+
     try:
         while True:
-            if not eof and have < buf.shape[0]:
+            if pending is not None:
+                n = pending.result()
+                pending = None
+                eof = n == 0
+                have += n
+            elif not eof and have < buf.shape[0]:
                 n = f.readinto(memoryview(buf)[have:])
                 eof = n == 0
                 have += n
@@ -309,7 +320,8 @@ def _scan_file(f, paths, block_size, name):
                 if have == buf.shape[0]:
                     bigger = np.empty(2 * buf.shape[0], np.uint8)
                     bigger[:have] = buf[:have]
-                    buf = bigger
+                    bufs = [bigger, np.empty(2 * buf.shape[0], np.uint8)]
+                    buf = bufs[0]
                 continue
             cuts = [0]
             for t in range(1, nt):
@@ -318,18 +330,21 @@ def _scan_file(f, paths, block_size, name):
                     cuts.append(nl + 1)
             cuts.append(stop)
             ranges = list(zip(cuts[:-1], cuts[1:]))
-            if pool is not None and len(ranges) > 1:
-                futs = [pool.submit(_scan_part, buf, a, b, paths, outs[i])
-                        for i, (a, b) in enumerate(ranges)]
-                parts = [fu.result() for fu in futs]
-            else:
-                parts = [_scan_part(buf, a, b, paths, outs[i]) for i, (a, b) in enumerate(ranges)]
+            # the rest of the buffer starts the other one, which fills meanwhile
+            nxt = bufs[1] if buf is bufs[0] else bufs[0]
+            rest = have - stop
+            if not eof:
+                nxt[:rest] = buf[stop:have]
+                pending = pool.submit(fill, nxt, rest)
+            futs = [pool.submit(_scan_part, buf, a, b, paths, outs[i])
+                    for i, (a, b) in enumerate(ranges)]
+            parts = [fu.result() for fu in futs]
             line0, obj0 = yield from _emit(buf, have, parts, line0, obj0, name)
             if eof:
                 return
-            rest = have - stop
-            buf[:rest] = buf[stop:have].copy()
+            buf = nxt
             have = rest
     finally:
-        if pool is not None:
-            pool.shutdown()
+        if pending is not None:
+            pending.result()
+        pool.shutdown()
