@@ -53,6 +53,21 @@ _WAYS = 4
 
 
 @njit(**OPTS)
+def _fold(bh, bl, m, b0, b1, n0, n1, hi, lo):
+    """Add the ``_WAYS`` interleaved copies of the per-bin double-double sums
+    (``bh + bl``, ``m`` entries each) and the Brier ``(b0, b1)`` and NLL
+    ``(n0, n1)`` double-doubles into ``hi + lo`` (state layout)."""
+    for j in range(_WAYS):
+        for k in range(m):
+            dd_add(hi, lo, k, bh[j * m + k])
+            lo[k] += bl[j * m + k]
+    dd_add(hi, lo, m, b0)
+    lo[m] += b1
+    dd_add(hi, lo, m + 1, n0)
+    lo[m + 1] += n1
+
+
+@njit(**OPTS)
 def dd_scatter(conf, corr, terms, w, edges, right, bins, hi, lo):
     """Add each row (confidence ``conf``, correct ``corr``, Brier/NLL ``terms``
     (n, 2), weight ``w`` or None for 1) into the double-double sums ``hi + lo``
@@ -95,14 +110,7 @@ def dd_scatter(conf, corr, terms, w, edges, right, bins, hi, lo):
         for k in range(nb):
             bh[k] = bins[0, k]
             bh[2 * nb + k] = bins[2, k]
-    for j in range(_WAYS):
-        for k in range(m):
-            dd_add(hi, lo, k, bh[j * m + k])
-            lo[k] += bl[j * m + k]
-    dd_add(hi, lo, m, b0)
-    lo[m] += b1
-    dd_add(hi, lo, m + 1, n0)
-    lo[m + 1] += n1
+    _fold(bh, bl, m, b0, b1, n0, n1, hi, lo)
 
 
 @njit(**OPTS)
@@ -236,16 +244,7 @@ def binary_chunk(y, p, w, lo, hi, edges, right, logits, eps, check, part, conf, 
             n0 = s
     if not ok:
         return False
-    ph = part[0]
-    pl = part[1]
-    for j in range(_WAYS):
-        for k in range(m):
-            dd_add(ph, pl, k, bh[j * m + k])
-            pl[k] += bl[j * m + k]
-    dd_add(ph, pl, m, s0)
-    pl[m] += s1
-    dd_add(ph, pl, m + 1, n0)
-    pl[m + 1] += n1
+    _fold(bh, bl, m, s0, s1, n0, n1, part[0], part[1])
     return True
 
 
