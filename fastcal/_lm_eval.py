@@ -297,8 +297,9 @@ def lm_eval_report(path, *, norm="none", task=None, **report_options):
 
     Examples
     --------
-    >>> import fastcal
-    >>> reports = fastcal.lm_eval_report("tests/data/lm_eval", norm="chars")
+    >>> import os, fastcal
+    >>> runs = os.path.join(os.path.dirname(os.path.dirname(fastcal.__file__)), "tests", "data")
+    >>> reports = fastcal.lm_eval_report(os.path.join(runs, "lm_eval"), norm="chars")
     >>> sorted(reports)
     ['fc_gen', 'fc_mc', 'fc_mi', 'fc_text']
     >>> reports["fc_gen"] is None, reports["fc_mc"].n
