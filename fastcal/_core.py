@@ -274,6 +274,8 @@ def prepare(y_true, y_prob, sample_weight, prob_name="y_prob", tokens=False):
             y_true = yt.reshape(-1)
         y_true = V.as_labels(y_true)
     n = V.check_lengths(y_true, y_prob, prob_name)
+    if y_prob.ndim == 2:
+        y_true = V.class_labels(y_true, y_prob.shape[1])
     w = V.as_weight(sample_weight, n)
     return y_true, y_prob, w, n, src
 

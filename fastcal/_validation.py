@@ -159,6 +159,21 @@ def as_labels(x, name="y_true"):
     return arr
 
 
+def class_labels(y, C):
+    """Class labels of (n, C) input as int64 when they are all valid (integers
+    in [0, C)), so the multiclass kernels compile for one label type whatever
+    the caller's dtype (the copy is small next to the (n, C) input). Other
+    labels (padding marked by ``ignore_index``, invalid ones) are returned as
+    they are: the kernel skips or reports them, with their value as given."""
+    if y.dtype == np.int64 or y.shape[0] == 0:
+        return y
+    with np.errstate(invalid="ignore"):
+        if not (y.min() >= 0 and y.max() < C):  # NaN compares False
+            return y
+        z = y.astype(np.int64)
+    return z if y.dtype.kind in "iu" or np.array_equal(z, y) else y
+
+
 def as_weight(x, n):
     """float64 weights, or None when not given."""
     if x is None:
