@@ -499,6 +499,7 @@ class CalibrationAccumulator:
             if d:
                 bh, bl = np.ldexp(bh, d), np.ldexp(bl, d)
             A.add_dd(self._hi, self._lo, bh, bl)
+            _lo_where_infinite(self._hi, self._lo)
             if self._auroc == "bounded":
                 self._auc._wexp = new
                 if d:  # the rows' weights in the state's scale (true weights * 2**-new)
@@ -686,10 +687,11 @@ class CalibrationAccumulator:
         if self._hi is None:
             self._alloc(other._layout, other._n_classes)
         hi, lo = self._hi, self._lo
-        s = hi + ohi
-        bb = s - hi
-        err = (hi - (s - bb)) + (ohi - bb)
-        self._lo = lo + olo + err
+        with np.errstate(invalid="ignore"):  # inf - inf where the NLL sum is infinite
+            s = hi + ohi
+            bb = s - hi
+            err = (hi - (s - bb)) + (ohi - bb)
+            self._lo = _lo_where_infinite(s, lo + olo + err)
         self._hi = s
         if self._auc is not None:
             self._auc.merge(oauc)
@@ -843,9 +845,19 @@ class CalibrationAccumulator:
             if (a is None) != (layout is None):
                 C.fail(name, "None exactly when layout is None (no batch yet)", a)
             if a is not None:
-                a = C.array(a, name, length=size)
+                a = C.array(a, name, length=size, finite=False)
+                # finite, but for an infinite NLL sum (a masked logit on the label)
+                nll = 3 * n_bins + 1
+                bad = np.flatnonzero(~np.isfinite(a))
+                for i in bad:
+                    if not (name == "hi" and i == nll and a[i] == np.inf):
+                        C.fail(f"{name}[{i}]", "a finite number (hi: or +inf for the NLL sum)",
+                               float(a[i]))
             hl_arr[name] = a
         hi, lo = hl_arr["hi"], hl_arr["lo"]
+        if hi is not None and np.isinf(hi[3 * n_bins + 1]) and lo[3 * n_bins + 1] != 0.0:
+            C.fail(f"lo[{3 * n_bins + 1}]", "0 where the NLL sum is infinite",
+                   float(lo[3 * n_bins + 1]))
         if hi is not None:
             _check_sums(C, hi, lo, n_bins, classwise, nc, n, weighted or hl is not None)
         a = C.get(d, "auroc_state", "auroc_state")
@@ -900,6 +912,16 @@ class CalibrationAccumulator:
 # Tolerance of the per-bin checks: a bin's sum of confidences (or of correct
 # outcomes) is at most its weight, up to the rounding of the batch sums.
 _SUM_RTOL = 1e-6
+
+
+def _lo_where_infinite(hi, lo):
+    """``lo`` with 0 where the sum ``hi`` is infinite (an infinite NLL term: a
+    masked logit on the label's class), in place: TwoSum leaves ``inf - inf``
+    (NaN) there, and the sum is ``hi`` itself."""
+    bad = np.isinf(hi)
+    if bad.any():
+        lo[bad] = 0.0
+    return lo
 
 
 def _check_sums(C, hi, lo, n_bins, classwise, nc, n, weighted):

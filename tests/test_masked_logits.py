@@ -135,3 +135,25 @@ def test_top_label_calibrators_take_masked_logits(cls):
     b = cls().fit(P, y)
     np.testing.assert_allclose(a.predict_proba(Z, from_logits=True), b.predict_proba(P),
                                rtol=1e-9, atol=1e-12)
+
+
+def test_label_on_a_masked_class_gives_an_infinite_nll_everywhere():
+    """A label whose logit is masked has probability 0: NLL is +inf in the
+    functions, and in the accumulator too, after merges and a save/load (its
+    double-double sum keeps a 0 low part, not the NaN of inf - inf)."""
+    import pickle
+    import warnings
+
+    z = np.array([[0.0, -np.inf, 1.0], [2.0, 0.0, -1.0], [0.5, 0.1, -np.inf]])
+    y = np.array([1, 0, 0])
+    assert fastcal.nll(y, z, from_logits=True) == np.inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        for auroc in (None, "bounded"):
+            a = fastcal.CalibrationAccumulator(auroc=auroc).update(y[:2], z[:2], from_logits=True)
+            b = fastcal.CalibrationAccumulator(auroc=auroc).update(y[2:], z[2:], from_logits=True)
+            for acc in (a, b + a, a + b, fastcal.CalibrationAccumulator.from_dict(a.to_dict()),
+                        pickle.loads(pickle.dumps(a))):
+                assert acc.compute().nll == np.inf
+            assert (a + b).compute().ece == pytest.approx(fastcal.ece(y, z, from_logits=True),
+                                                          rel=1e-15)
