@@ -545,8 +545,8 @@ def scan_block(buf, pos, end, final, nodes, edges, keys, rec, val, objs, stk):
     start and ``lines`` its line number).  A line not complete in the buffer
     (no newline yet, unless ``final``) is left for the next call.
     """
-    nrec = 0
-    nobj = 0
+    nrec = np.int64(0)  # not literals: _line compiles once, for int64 counts
+    nobj = np.int64(0)
     line = 0
     tmp = np.empty(64, np.int64)
     w = buf[:buf.shape[0] - buf.shape[0] % 8].view(np.uint64)
