@@ -78,14 +78,18 @@ class _Chunks:
         self.status = status  # results start with (code, index): stop at the first error
 
 
-def _sum_arrays(results, first):
-    """``(code, index, *arrays)``: the arrays from position ``first`` on
-    added in chunk order from zeros (the serial drivers' reduction)."""
-    out = [np.zeros_like(a) for a in results[0][first:]]
-    for r in results:
-        for acc, a in zip(out, r[first:]):
-            acc += a
-    return (OK, -1, *out)
+def _add_in_order(arrays):
+    """The arrays added in chunk order from zeros (the serial drivers' reduction)."""
+    out = np.zeros_like(arrays[0])
+    for a in arrays:
+        out += a
+    return out
+
+
+def _sum_binned(results):
+    """``(code, index, bins, scores)`` of valid chunks."""
+    return (OK, -1, _add_in_order([r[2] for r in results]),
+            _add_in_order([r[3] for r in results]))
 
 
 def _sum_scalars(results):
@@ -96,27 +100,11 @@ def _sum_scalars(results):
 
 
 def _sum_dd(results):
-    """Double-double partials ``(2, m)`` added in chunk order as ``add_dd`` does."""
-    hi = np.zeros_like(results[0][2][0])
-    lo = np.zeros_like(hi)
+    """Double-double partials ``(2, m)`` added in chunk order by the kernels' ``add_dd``."""
+    out = np.zeros_like(results[0][2])
     for r in results:
-        b, bl = r[2][0], r[2][1]
-        s = hi + b
-        bb = s - hi
-        lo = lo + (((hi - (s - bb)) + (b - bb)) + bl)
-        hi = s
-    return (OK, -1, np.stack([hi, lo]))
-
-
-def _sum_states(results):
-    out = np.zeros_like(results[0])
-    for r in results:
-        out += r
-    return out
-
-
-def _sum_binned(results):
-    return _sum_arrays(results, 2)
+        KA.add_dd(out[0], out[1], r[2][0], r[2][1])
+    return (OK, -1, out)
 
 
 def _rows_of_width(args):
@@ -144,11 +132,11 @@ _CHUNKED = {
     B.classwise_stats: _Chunks((0, 1, 2, 7), _sum_binned, chunk=_rows_of_width),
     SC.binary_scores: _Chunks((0, 1, 2), _sum_scalars),
     KA.binary_batch: _Chunks((0, 1, 2, 8, 9), _sum_dd),
-    KB.replicate_state: _Chunks((0, 1, 2, 3), _sum_states, offset=8, status=False),
-    KP.loss_derivs: _Chunks((0, 1, 2), _sum_states, status=False),
-    KT.nll_derivs_mc: _Chunks((0, 1, 2), _sum_states, chunk=_rows_argument(5), status=False),
-    KT.nll_derivs_bin: _Chunks((0, 1, 2), _sum_states, chunk=_rows_argument(5), status=False),
-    KT.ece_bins: _Chunks((0, 1, 2), _sum_states, chunk=_rows_argument(4), status=False),
+    KB.replicate_state: _Chunks((0, 1, 2, 3), _add_in_order, offset=8, status=False),
+    KP.loss_derivs: _Chunks((0, 1, 2), _add_in_order, status=False),
+    KT.nll_derivs_mc: _Chunks((0, 1, 2), _add_in_order, chunk=_rows_argument(5), status=False),
+    KT.nll_derivs_bin: _Chunks((0, 1, 2), _add_in_order, chunk=_rows_argument(5), status=False),
+    KT.ece_bins: _Chunks((0, 1, 2), _add_in_order, chunk=_rows_argument(4), status=False),
     # one isotonic fit per row: any split of the rows gives the same rows
     KI.isotonic_rows: _Chunks((0, 1), _stack, chunk=_rows_of_length, status=False),
 }

@@ -46,6 +46,15 @@ def dd_add(hi, lo, k, x):
     hi[k] = s
 
 
+@njit(**OPTS)
+def two_sum(s, e, x):
+    """``(s', e')`` with ``s' + e' = s + e + x`` up to the rounding of ``e``:
+    TwoSum of ``s + x``, its error added to ``e`` (a running double-double)."""
+    t = s + x
+    bb = t - s
+    return t, e + ((s - (t - bb)) + (x - bb))
+
+
 # Interleaved copies of the per-bin double-double sums in dd_scatter: row i
 # adds into copy i % _WAYS, so rows falling in the same bin one after the
 # other do not wait on each other's store (a power of two).
@@ -96,16 +105,8 @@ def dd_scatter(conf, corr, terms, w, edges, right, bins, hi, lo):
         if w is not None:
             dd_add(bh, bl, k, wi)
             dd_add(bh, bl, 2 * nb + k, wi * np.float64(corr[i]))  # exact: 0 or wi
-        x = wi * terms[i, 0]
-        s = b0 + x
-        bb = s - b0
-        b1 += (b0 - (s - bb)) + (x - bb)
-        b0 = s
-        x = wi * terms[i, 1]
-        s = n0 + x
-        bb = s - n0
-        n1 += (n0 - (s - bb)) + (x - bb)
-        n0 = s
+        b0, b1 = two_sum(b0, b1, wi * terms[i, 0])
+        n0, n1 = two_sum(n0, n1, wi * terms[i, 1])
     if w is None:  # exact integer counts
         for k in range(nb):
             bh[k] = bins[0, k]
@@ -224,11 +225,7 @@ def binary_chunk(y, p, w, lo, hi, edges, right, logits, eps, check, part, conf, 
                 dd_add(bh, bl, k, wi)
                 dd_add(bh, bl, 2 * nb + k, wi * t)  # exact: 0 or wi
             d = c - t
-            x = wi * (d * d)
-            s = s0 + x
-            bb = s - s0
-            s1 += (s0 - (s - bb)) + (x - bb)
-            s0 = s
+            s0, s1 = two_sum(s0, s1, wi * (d * d))
             j = i - b0
             wb[j] = wi
             qb[j] = nll_arg(t, z, c, logits, eps)
@@ -237,11 +234,7 @@ def binary_chunk(y, p, w, lo, hi, edges, right, logits, eps, check, part, conf, 
                 corr[i] = t == 1.0
         nll_block(qb, ab, lb, wb, b1 - b0, logits)
         for j in range(b1 - b0):
-            x = wb[j] * lb[j]
-            s = n0 + x
-            bb = s - n0
-            n1 += (n0 - (s - bb)) + (x - bb)
-            n0 = s
+            n0, n1 = two_sum(n0, n1, wb[j] * lb[j])
     if not ok:
         return False
     _fold(bh, bl, m, s0, s1, n0, n1, part[0], part[1])
@@ -252,7 +245,7 @@ def binary_chunk(y, p, w, lo, hi, edges, right, logits, eps, check, part, conf, 
 def _serial(y, p, w, edges, right, logits, eps, check, conf, corr, ws):
     """The serial driver in a workspace: ``(code, index)``; the batch's sums
     are left in ``ws``'s last ``2 * (3 * n_bins + 2)`` elements (see
-    :func:`_out`), added chunk by chunk in chunk order."""
+    :func:`_parts`), added chunk by chunk in chunk order."""
     n = p.shape[0]
     size = 3 * (edges.shape[0] - 1) + 2
     part, out = _parts(ws, size)
