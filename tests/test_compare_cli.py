@@ -161,11 +161,13 @@ def test_multiclass_files_must_share_labels(tmp_path, capsys):
 def test_plot(tmp_path, capsys, models, monkeypatch):
     y, preds = models
     f = write_columns(tmp_path / "preds.csv", y, preds)
-    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib fails
-    code, _, err = run(capsys, "compare", f, "--confidence", "a,b", "--label", "y",
-                       "--no-ci", "--plot", tmp_path / "x.png")
+    # import matplotlib fails inside the context; leaving it restores sys.modules exactly
+    # (deleting the entry instead would re-import a matplotlib without its submodules)
+    with monkeypatch.context() as m:
+        m.setitem(sys.modules, "matplotlib", None)
+        code, _, err = run(capsys, "compare", f, "--confidence", "a,b", "--label", "y",
+                           "--no-ci", "--plot", tmp_path / "x.png")
     assert code == 2 and "pip install matplotlib" in err
-    monkeypatch.delitem(sys.modules, "matplotlib")
     pytest.importorskip("matplotlib")
     out_png = tmp_path / "cmp.png"
     code, out, err = run(capsys, "compare", f, "--confidence", "a,b,c", "--label", "y",
