@@ -32,10 +32,14 @@ _F64 = np.dtype(np.float64)
 _F32 = np.dtype(np.float32)
 _EPS = {_F64: V.eps_for(_F64), _F32: V.eps_for(_F32)}
 _MODE = {_F64: "float64", _F32: "float32"}
+_I64 = np.dtype(np.int64)
 _FAST_LABELS = frozenset(np.dtype(t) for t in (np.int64, np.int32, np.uint8, np.int8,
                                                np.float64, np.float32, np.bool_))
 # Decayed mode: weights grow as 2 ** (t / half_life); the state is rescaled by
-# an exact power of two once the exponent passes this many half-lives.
+# an exact power of two once the exponent passes this many half-lives, with the
+# clock brought back to about 0, so that a long stream rescales its state (the
+# AUROC histogram included) once every _RENORM_HALF_LIVES half-lives, not at
+# every update.
 _RENORM_HALF_LIVES = 256
 # The smallest half_life: the newest sample's weight then stays within
 # 2 ** +-(1 / half_life + 256) of 1 (float64 reaches 2 ** +-1022), so the
@@ -237,6 +241,25 @@ class CalibrationAccumulator:
             self._small_ok = self._small_path_ok()
         return self
 
+    def _compile_ahead(self, multiclass=False, from_logits=False, weighted=False,
+                       ignore_index=None):
+        """On a cold cache, start compiling (in a second process, see
+        ``fastcal._prefetch``) the kernels that this accumulator's updates
+        and ``compute`` will need for float64 input with int64 labels:
+        binary confidences, or (n, C) probabilities or logits with
+        ``multiclass``. For a caller that has other compiling to do
+        first (the command line's file reader); returns the handle to
+        ``wait()`` on before the first update."""
+        from . import _prefetch
+
+        if self._half_life is not None or self._boot_settings is not None:
+            return _prefetch.NOTHING  # rarer paths: compiled on use
+        probe = B.toplabel_stats if multiclass else A.binary_batch
+        settings = dict(n_bins=self._n_bins, right=self._right, classwise=self._classwise,
+                        auroc=self._auroc)
+        return _prefetch.start(rehearse, settings, 3 if multiclass else None, bool(from_logits),
+                               bool(weighted), ignore_index, probe=(probe,))
+
     def _small_path_ok(self):
         """Settings under which small binary batches take the fused one-call path."""
         return self._half_life is None and self._auroc != "exact" and self._boot_settings is None
@@ -335,7 +358,7 @@ class CalibrationAccumulator:
         state unchanged.
         """
         edges = self._edges
-        R = True if self._right else None
+        R = V.on(self._right)
         L = True if from_logits else None
         # fast path: 1-D numpy float input, no weights, not decayed
         if (type(y_prob) is np.ndarray and type(y_true) is np.ndarray and y_prob.ndim == 1
@@ -344,8 +367,8 @@ class CalibrationAccumulator:
                 and ignore_index is None and self._small_ok and self._layout == "binary"
                 and not self._wexp
                 and 0 < y_prob.shape[0] == y_true.shape[0] < _PARALLEL_MIN):
-            if y_true.dtype == np.bool_:
-                y_true = y_true.view(np.uint8)
+            if y_true.dtype is not _I64:
+                y_true = V.kernel_labels(y_true)
             src = y_prob.dtype
             n = y_prob.shape[0]
             code = 0
@@ -541,6 +564,8 @@ class CalibrationAccumulator:
         h = self._half_life
         m = n if keep is None else int(np.count_nonzero(keep))
         shift = max(0, math.ceil((self._t + m) / h - _RENORM_HALF_LIVES))
+        if shift:  # and the clock back to about 0
+            shift = max(shift, math.floor(self._t / h))
         t = self._t - shift * h
         i = np.arange(n, dtype=np.float64) if keep is None else np.cumsum(keep) - 1.0
         d = np.exp2((t + i) / h)
@@ -1050,3 +1075,25 @@ def _boot_load(C, bt, s, n_bins, right, pickled):
                               "stream": stream, "rows": rows, "ranges": out, "state": state,
                               "has_scores": hs, "weight_exp": bexp}))
     return {"n_resamples": R, "seed": seed, "stream": stream, "ci": ci}, b
+
+
+def rehearse(settings, n_classes, from_logits, weighted, ignore_index=None):
+    """Two updates (the first batch's path and the small-batch path) and a
+    ``compute`` of a ``CalibrationAccumulator(**settings)`` on synthetic
+    float64 input with int64 labels: compiles what those calls compile on
+    real input of the same kind (the task of
+    :meth:`CalibrationAccumulator._compile_ahead`)."""
+    m = 64
+    y = np.arange(m, dtype=np.int64) % (2 if n_classes is None else n_classes)
+    if n_classes is None:
+        p = np.linspace(0.01, 0.99, m)
+    elif from_logits:
+        p = np.linspace(-2.0, 2.0, m * n_classes).reshape(m, n_classes)
+    else:
+        p = np.full((m, n_classes), 1.0 / n_classes)
+    w = np.linspace(0.5, 1.5, m) if weighted else None
+    acc = CalibrationAccumulator(**settings)
+    kw = {} if ignore_index is None else {"ignore_index": ignore_index}
+    for _ in range(2):
+        acc.update(y, p, from_logits=from_logits, sample_weight=w, **kw)
+    acc.compute()

@@ -99,7 +99,7 @@ def replicate_state(conf, corr, terms, w, edges, *, right, seed, stream, row_off
     ``fastcal._kernels._bootstrap`` for the layout); serial for one chunk,
     parallel above."""
     args = (conf, corr, terms, w, np.ascontiguousarray(edges, dtype=np.float64),
-            True if right else None,
+            V.on(right),
             np.uint64(seed), np.uint64(stream), np.int64(row_offset), np.int64(n_resamples))
     return _core.run(KB.replicate_state, conf.shape[0], *args,
                      min_work=2 * CHUNK)

@@ -252,8 +252,8 @@ def binned_on(corr, conf, w, edges, right):
     ``corr`` on ``edges`` (right-closed with ``right``)."""
     edges = np.ascontiguousarray(edges, dtype=np.float64).reshape(1, -1)
     _, _, bins, _ = _core.run(B.binary_stats, conf.shape[0],
-                              corr, conf, w, edges, None, True if right else None, None, None,
-                              0.0, None, None, None, None)
+                              corr, conf, w, edges, False, V.on(right), None, None,
+                              0.0, False, None, None, None)
     return bins
 
 

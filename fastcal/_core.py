@@ -229,6 +229,12 @@ def mann_whitney(score, label, weight, want=False):
     return u, wp, wn, None
 
 
+def mann_whitney_probe(n):
+    """The kernel :func:`mann_whitney` compiles first for ``n`` rows (whether
+    it is compiled tells whether the AUROC family is, see ``fastcal._prefetch``)."""
+    return D.mann_whitney_sorted if n < SORT_MAX else A.mann_whitney_parallel
+
+
 class Binned:
     """Result of one pass: binned statistics and the fused scores."""
 
@@ -265,6 +271,11 @@ def prepare(y_true, y_prob, sample_weight, prob_name="y_prob", tokens=False):
     if y_prob.ndim == 2:
         y_true = V.class_labels(y_true, y_prob.shape[1])
     w = V.as_weight(sample_weight, n)
+    # one array type per dtype for the kernels (C-contiguous, writeable):
+    # fewer specialisations to compile (docs/performance.md, "Cold start")
+    y_true, y_prob = V.for_kernels(y_true), V.for_kernels(y_prob)
+    if w is not None:
+        w = V.for_kernels(w)
     return y_true, y_prob, w, n, src
 
 
@@ -318,10 +329,10 @@ def binned(y_true, y_prob, *, n_bins, strategy, right, classwise, from_logits,
     n_bins = V.check_n_bins(n_bins)
     if strategy not in V.STRATEGIES:
         V.check_choice(strategy, "strategy", V.STRATEGIES)
-    R = V.on(right)
+    R = V.on(right)  # compile-time switches (see _kernels._binned)
     L = V.on(from_logits)
     SC = V.on(scores)
-    CH = V.on(check)
+    CH = bool(check)  # a runtime switch
     y_true, y_prob, w, n, src = prepare(y_true, y_prob, sample_weight, tokens=True)
     dtype = src
     IG = None
@@ -379,7 +390,7 @@ def binned(y_true, y_prob, *, n_bins, strategy, right, classwise, from_logits,
                 # validate first, then per-class quantile edges on the probabilities
                 code, idx, _, _ = run(B.toplabel_stats, work,
                                       y_true, y_prob, K, shift, mask, one, tab, w, edges, True,
-                                      R, L, None, eps, tol, CH, None, None, None, None)
+                                      R, L, False, eps, tol, CH, None, None, None, None)
                 V.raise_for_status(code, idx, y_true, y_prob, w, src=src)
                 # the kernel's own softmax, so the edges are the values it bins
                 if from_logits:
@@ -389,7 +400,7 @@ def binned(y_true, y_prob, *, n_bins, strategy, right, classwise, from_logits,
                 edges = np.stack([quantile_edges(P[:, k], n_bins, w) for k in range(C)])
             code, idx, bins, _ = run(B.classwise_stats, work,
                                      y_true, y_prob, K, shift, mask, one, tab, w, edges,
-                                     V.on(uniform), R, L, tol, CH)
+                                     uniform, R, L, tol, CH)
             V.raise_for_status(code, idx, y_true, y_prob, w, src=src)
             # classwise bins carry no Brier/NLL sums (calibration_error needs none)
             out.bins, out.scores, out.edges = bins, np.zeros(2), edges
@@ -406,7 +417,7 @@ def binned(y_true, y_prob, *, n_bins, strategy, right, classwise, from_logits,
             ww = None if w is None else w[keep]
         edges = quantile_edges(cc, n_bins, ww).reshape(1, -1)
         code, idx, bins, _ = run(B.binary_stats, cc.shape[0],
-                                 cr, cc, ww, edges, None, R, None, None, eps, None,
+                                 cr, cc, ww, edges, False, R, None, None, eps, False,
                                  None, None, None)
     out.bins = bins
     out.scores = sc

@@ -142,7 +142,7 @@ class HistogramBinning:
             p, _src = _toplabel_input(p, from_logits)
             L = None
         uniform = self.strategy == "uniform"
-        out, bad = KH.lookup(p, self.bin_edges_, self.bin_values_, V.on(uniform),
+        out, bad = KH.lookup(p, self.bin_edges_, self.bin_values_, bool(uniform),
                              V.on(self.right), L)
         if bad >= 0:
             if L is not None:

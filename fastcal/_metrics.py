@@ -14,6 +14,7 @@ _F64 = np.dtype(np.float64)
 _F32 = np.dtype(np.float32)
 _FAST_LABELS = frozenset(np.dtype(t) for t in (np.int64, np.int32, np.uint8, np.int8,
                                                np.float64, np.float32, np.bool_))
+_I64 = np.dtype(np.int64)
 _NORM_INDEX = {"l1": 1, "l2": 2, "max": 3, "signed": 4}
 _ONE_BIN = V.uniform_edges(1)
 
@@ -228,9 +229,10 @@ def _ce(y_true, y_prob, n_bins, k, strategy, right, classwise, from_logits, samp
             and ignore_index is None
             and 0 < n_bins <= 1_000_000 and y_prob.shape[0] == y_true.shape[0]
             and 0 < y_prob.shape[0] < _core.PARALLEL_MIN):
+        if y_true.dtype is not _I64:
+            y_true = V.kernel_labels(y_true)
         r = _B.binary_ce(y_true, y_prob, None, V.uniform_edges(n_bins), True,
-                         True if right else None, True if from_logits else None,
-                         True if check else None)
+                         V.on(right), V.on(from_logits), bool(check))
         if r[0]:
             V.raise_for_status(r[0], r[1], y_true, y_prob)
         return r[k + 2]
@@ -336,7 +338,7 @@ def _scores(y_true, y_prob, from_logits, sample_weight, check, want_nll, ignore_
     y_true, y_prob, w, n, src = _core.prepare(y_true, y_prob, sample_weight, tokens=True)
     eps = V.eps_for(src)
     L = V.on(from_logits)
-    CH = V.on(check)
+    CH = bool(check)
     IG = None if ignore_index is None else V.check_ignore_index(ignore_index, y_prob)
     if y_prob.ndim == 1:
         code, idx, total, brier, nll = _core.run(
@@ -454,3 +456,30 @@ def auroc_from_labels(score, lab, w):
         )
         return float("nan")
     return u / (wpos * wneg)
+
+
+def rehearse_auroc(n, weighted):
+    """:func:`auroc_from_labels` on synthetic rows of the types a report on
+    ``n`` rows passes it (float64 confidence, bool correctness, float64
+    weights when ``weighted``), and enough of them to take the same path:
+    compiles what that call compiles (the compile-ahead task of
+    ``fastcal._prefetch``)."""
+    m = max(4, min(int(n), _core.SORT_MAX))
+    conf = np.linspace(0.0, 1.0, m)
+    corr = np.arange(m) % 3 != 0
+    auroc_from_labels(conf, corr, np.linspace(0.5, 1.5, m) if weighted else None)
+
+
+def compile_ahead_auroc(y_prob, sample_weight):
+    """Start rehearsing the AUROC a report of ``y_prob`` will need (see
+    ``fastcal._prefetch``); returns the handle to wait on."""
+    from . import _prefetch
+
+    shape = getattr(y_prob, "shape", None)
+    try:
+        n = (len(y_prob) if shape is None else
+             int(np.prod(shape[:-1])) if len(shape) > 1 else int(shape[0]))
+    except Exception:  # validation will say what is wrong
+        return _prefetch.NOTHING
+    return _prefetch.start(rehearse_auroc, n, sample_weight is not None,
+                           probe=(_core.mann_whitney_probe(n),))

@@ -8,7 +8,7 @@ import numpy as np
 from . import _core
 from . import _validation as V
 from ._kernels import _stats as S
-from ._metrics import _check_total, auroc_from_labels, curve_from_bins
+from ._metrics import _check_total, auroc_from_labels, compile_ahead_auroc, curve_from_bins
 
 _FIELDS = ("n", "weight", "accuracy", "confidence", "ece", "mce", "rmsce", "signed_error",
            "brier", "nll", "auroc")
@@ -266,6 +266,8 @@ def report_parts(y_true, y_prob, *, n_bins=15, strategy="uniform", right=True, c
 
         check_ci(ci)
         check_n_resamples(n_resamples, V.check_n_bins(n_bins))
+    # on a cold cache the AUROC kernels compile in a second process meanwhile
+    ahead = compile_ahead_auroc(y_prob, sample_weight)
     sample_weight, e = V.scaled_weight(sample_weight)  # gauges are ratios of weight sums
     b = _core.binned(y_true, y_prob, n_bins=n_bins, strategy=strategy, right=right,
                      classwise=False, from_logits=from_logits, sample_weight=sample_weight,
@@ -276,6 +278,7 @@ def report_parts(y_true, y_prob, *, n_bins=15, strategy="uniform", right=True, c
     if b.keep is not None:  # ignored rows (padding) carry no confidence
         conf, corr = conf[b.keep], corr[b.keep]
         w = None if w is None else w[b.keep]
+    ahead.wait()
     auc = auroc_from_labels(conf, corr, w)  # NaN + UndefinedMetricWarning if one class
     conv = convention(b, n_bins, strategy, right)
     cw = cw_edges = None

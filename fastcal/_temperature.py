@@ -133,7 +133,7 @@ class TemperatureScaling:
             ser = KT.nll_derivs_mc
         work = n * C
 
-        def ev(beta, stride, check=None, before=None):
+        def ev(beta, stride, check=False, before=False):
             R = KT.chunk_rows(n, C, stride)
             return run(ser, work // stride, z, y, w, float(beta), stride, R, check, before)
 

@@ -142,21 +142,38 @@ def as_prob(x, name, ndims=(1, 2), half=False):
     return arr, src
 
 
+# The label dtypes the kernels compile for: int64, uint8 (bool is viewed as
+# uint8), uint64 (whose large values int64 cannot hold) and float64. Other
+# integer and float labels are converted, exactly: a conversion pass is cheaper
+# than a specialisation of every kernel per dtype (docs/performance.md, "Cold
+# start").
+_LABEL_AS = {np.dtype(t): np.dtype(np.int64)
+             for t in (np.int8, np.int16, np.int32, np.uint16, np.uint32)}
+_LABEL_AS.update({np.dtype(np.float16): np.dtype(np.float64),
+                  np.dtype(np.float32): np.dtype(np.float64)})
+
+
+def kernel_labels(arr):
+    """A native 1-D label array in a dtype the kernels compile for (see
+    ``_LABEL_AS``); other dtypes (not labels) are returned as they are."""
+    dt = arr.dtype
+    if dt.kind == "b":
+        return arr.view(np.uint8)
+    to = _LABEL_AS.get(dt)
+    return arr if to is None else arr.astype(to)
+
+
 def as_labels(x, name="y_true"):
-    """Label array for kernels: bool viewed as uint8, integers and floats kept."""
+    """Label array for kernels (see :func:`kernel_labels`)."""
     arr = _native(_to_numpy(x, name))
     dt = arr.dtype
-    if dt == np.bool_:
-        arr = arr.view(np.uint8)
-    elif dt == np.float16:
-        arr = arr.astype(np.float32)
-    elif dt.kind not in "iuf":
+    if dt.kind not in "biuf":
         raise TypeError(
             f"{name} must hold integer class labels (or bool / 0-1 floats); found dtype {dt}."
         )
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D; found an array of shape {arr.shape}.")
-    return arr
+    return kernel_labels(arr)
 
 
 def class_labels(y, C):
@@ -172,6 +189,31 @@ def class_labels(y, C):
             return y
         z = y.astype(np.int64)
     return z if y.dtype.kind in "iu" or np.array_equal(z, y) else y
+
+
+class _Alias:
+    """Holds an array interface, and the array it describes alive."""
+
+    __slots__ = ("__array_interface__", "_base")
+
+
+def for_kernels(a):
+    """``a`` as the kernels' one array type: C-contiguous (a copy when it is
+    not: Fortran-ordered or strided input) and writeable. A read-only array
+    (pandas 3's ``to_numpy()``, a read-only memmap) is aliased by a writeable
+    view of the same memory, no copy: Numba compiles a separate
+    specialisation for read-only arrays, and no kernel writes to its inputs."""
+    f = a.flags
+    if not f.c_contiguous:
+        return np.ascontiguousarray(a)
+    if f.writeable:
+        return a
+    w = _Alias()
+    ai = dict(a.__array_interface__)
+    ai["data"] = (ai["data"][0], False)  # (pointer, read-only flag)
+    w.__array_interface__ = ai
+    w._base = a
+    return np.asarray(w)
 
 
 def as_weight(x, n):

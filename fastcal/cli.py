@@ -510,7 +510,14 @@ def _cmd_report(args):
     after = CalibrationAccumulator(args.bins) if cal is not None else None
     full = None
     note = None
+    # cold cache: the accumulator's kernels compile in a second process while
+    # this one compiles the file reader's
+    ahead = (before._compile_ahead(cols.kind != "confidence", logits, ignore_index=ig)
+             if cal is None else None)
     for row0, y, v in _chunks(path, cols, args, progress):
+        if ahead is not None:
+            ahead.wait()
+            ahead = None
         if cal is None:
             _update(before, y, v, logits, path, cols, row0, ig)
         elif args.fit == "temperature":

@@ -298,6 +298,29 @@ def test_decay_survives_very_long_streams():
     assert math.isclose(r.ece, 0.75 - q / (1 + q), rel_tol=1e-9)
 
 
+def test_decay_rescales_the_state_once_per_renormalisation_period(monkeypatch):
+    # each 100-row update ages the stream by 10 half-lives; the state (and the
+    # AUROC histogram) is rescaled when the clock passes 256 half-lives, and the
+    # clock then restarts near 0: about once every 26 updates, not at every one
+    from fastcal import _accumulator
+    from fastcal._kernels import _accumulate
+
+    calls = []
+    real = _accumulate.scale_state
+    monkeypatch.setattr(_accumulate, "scale_state",
+                        lambda hi, lo, f: (calls.append(f), real(hi, lo, f))[1])
+    acc = CalibrationAccumulator(5, half_life=10)
+    y = np.array([1, 0] * 50)
+    p = np.full(100, 0.75)
+    for _ in range(1000):
+        acc.update(y, p)
+    period = _accumulator._RENORM_HALF_LIVES / 10
+    assert 1000 / (period + 1) <= len(calls) <= 1000 / (period - 1)
+    r = acc.compute()
+    q = 0.5 ** 0.1
+    assert math.isclose(r.ece, 0.75 - q / (1 + q), rel_tol=1e-9)
+
+
 # ---------------------------------------------------------------------------
 # sliding window and the gauge recorder
 

@@ -246,8 +246,8 @@ def binary_stats_args(n, spec):
     conf = np.empty(n) if "cc" in outs else None
     corr = np.empty(n, np.bool_) if "cc" in outs else None
     terms = np.empty((n, 2)) if "t" in outs and scores else None
-    return (y, x, w if weighted else None, e, uniform, right, logits, scores, eps, check,
-            conf, corr, terms)
+    return (y, x, w if weighted else None, e, bool(uniform), right, logits, scores, eps,
+            bool(check), conf, corr, terms)
 
 
 @pytest.mark.parametrize("spec", BINARY_STATS, ids=[s[0] for s in BINARY_STATS])
@@ -302,7 +302,7 @@ def toplabel_args(n, spec):
     corr = np.empty(n, np.bool_) if "cc" in outs else None
     terms = np.empty((n, 2)) if "t" in outs and scores else None
     return (_ignored(y, ignore), x, K, shift, mask, one, tab, w if weighted else None, edges,
-            True, True, logits, scores, eps, tol, check, ignore, conf, corr, terms)
+            True, True, logits, scores, eps, tol, bool(check), ignore, conf, corr, terms)
 
 
 @pytest.mark.parametrize("spec", TOPLABEL_STATS, ids=[s[0] for s in TOPLABEL_STATS])
@@ -336,8 +336,8 @@ def classwise_args(n, spec):
         edges = np.stack([quantile_edges(N_BINS, seed=k) for k in range(C)])
     else:
         edges = EDGES
-    return (y, x, K, shift, mask, one, tab, w if weighted else None, edges, uniform, right,
-            logits, V.row_sum_tol(src, C), check)
+    return (y, x, K, shift, mask, one, tab, w if weighted else None, edges, bool(uniform),
+            right, logits, V.row_sum_tol(src, C), bool(check))
 
 
 @pytest.mark.parametrize("spec", CLASSWISE_STATS, ids=[s[0] for s in CLASSWISE_STATS])
@@ -616,7 +616,8 @@ def test_replicate_state(terms, weighted, right):
         y, p, z, w = binary_data(n)
         rng = np.random.default_rng(n)
         t = rng.random((n, 2)) if terms else None
-        args = (p, p < rng.random(n), t, w if weighted else None, edges, right, np.uint64(12345),
+        args = (p, p < rng.random(n), t, w if weighted else None, edges, right,
+                np.uint64(12345),
                 np.uint64(2), np.int64(1000), np.int64(R))
         state = check_pair(KB.replicate_state, derived(KB.replicate_state), args)
         assert state.shape == (3 * N_BINS + 2, R)
@@ -694,8 +695,8 @@ def test_temperature_nll_derivs(spec):
                 X = np.ascontiguousarray(Z.astype(dt))
             # the chunk rows the public layer uses, and small chunks (many of them)
             for R in (Rpub, 1000 * stride):
-                r = check_pair(ser, par, (X, y, w if weighted else None, 0.7, stride, R, check,
-                                          before))
+                r = check_pair(ser, par, (X, y, w if weighted else None, 0.7, stride, R,
+                                          bool(check), bool(before)))
                 assert r[6] == 0.0  # no invalid chunk
 
 

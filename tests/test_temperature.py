@@ -57,7 +57,7 @@ def kernel(z, y, beta, w=None, parallel=False, stride=1):
     n = z.shape[0]
     C = 1 if z.ndim == 1 else z.shape[1]
     fn = KT.nll_derivs_bin if z.ndim == 1 else KT.nll_derivs_mc
-    args = (z, y, w, beta, stride, KT.chunk_rows(n, C, stride), None, None)
+    args = (z, y, w, beta, stride, KT.chunk_rows(n, C, stride), False, False)
     r = _core.threaded(fn, *args, threads=2) if parallel else fn(*args)
     return r[1] / r[0], r[2] / r[0], r[3] / r[0]
 

@@ -33,7 +33,7 @@ from . import _auroc_hist as KH
 from ._binned import (EXP_BLOCK, ROW_BLOCK, binary_element, binary_first_error, class_label,
                       find_bin, n_chunks, nll_arg, nll_block, row_logits_tab, value)
 from ._vmath import exp_
-from ._common import CHUNK, OK, OPTS
+from ._common import CHUNK, OK, INNER, OPTS
 
 
 @njit(**OPTS)
@@ -182,7 +182,7 @@ def workspace_size(n_bins):
     return 2 * _WAYS * 3 * n_bins + 4 * ROW_BLOCK + 4 * (3 * n_bins + 2)
 
 
-@njit(**OPTS)
+@njit(**INNER)
 def binary_chunk(y, p, w, lo, hi, edges, right, logits, eps, check, part, conf, corr, ws):
     """Rows ``lo:hi`` of a binary batch in one pass: validated, binned and
     added with TwoSum into the double-double ``part`` (``(2, 3 * n_bins + 2)``:
@@ -241,7 +241,7 @@ def binary_chunk(y, p, w, lo, hi, edges, right, logits, eps, check, part, conf, 
     return True
 
 
-@njit(**OPTS)
+@njit(**OPTS)  # cached: shared by binary_batch and binary_update
 def _serial(y, p, w, edges, right, logits, eps, check, conf, corr, ws):
     """The serial driver in a workspace: ``(code, index)``; the batch's sums
     are left in ``ws``'s last ``2 * (3 * n_bins + 2)`` elements (see

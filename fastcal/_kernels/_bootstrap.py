@@ -35,7 +35,7 @@ import numpy as np
 from numba import njit
 
 from ._binned import find_bin
-from ._common import CHUNK, OPTS
+from ._common import CHUNK, INNER, OPTS
 from ._stats import ce_from_bins
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -115,14 +115,14 @@ def weights_for_rows(seed, stream, row_offset, n, R):
     return out
 
 
-@njit(**OPTS)
+@njit(**INNER)
 def _chunk(conf, corr, terms, w, edges, right, seed, stream, row_offset, lo, hi, state):
     """Accumulate rows lo..hi into ``state`` (3 nb + 2, R)."""
     nb = edges.shape[0] - 1
     R = state.shape[1]
     for i in range(lo, hi):
         c = conf[i]
-        b = find_bin(c, edges, nb, None, right)
+        b = find_bin(c, edges, nb, np.bool_(False), right)
         row = b + nb if corr[i] else b
         key = row_key(seed, stream, row_offset + i)
         wi = 1.0 if w is None else np.float64(w[i])

@@ -10,6 +10,12 @@ from numba.extending import intrinsic
 
 # Serial kernels: release the GIL so Python threads can run them concurrently.
 OPTS = dict(nogil=True, cache=True, fastmath=False, error_model="numpy")
+# Inner kernels: chunk loops and first-error scans reached only through a
+# cached driver, whose cache entry holds their machine code already (Numba
+# links a callee into each caller's library). Caching them too stored their
+# code twice (docs/performance.md, "Cold start"); a process compiling a new
+# driver specialisation compiles them again, as it would for a new signature.
+INNER = dict(OPTS, cache=False)
 # Parallel drivers (prange), for the kernels whose parallel form is not derived
 # from the serial driver by fastcal._core (threads calling the serial driver
 # chunk by chunk; most kernels).  Each is its own Python function beside its
@@ -37,6 +43,7 @@ BAD_SCORE = 7  # y_score not finite
 # Row reductions over (n, C) input (sum and sum of squares of a row) may be
 # reassociated so that they vectorise; these are never used for binning.
 ROW_OPTS = dict(OPTS, fastmath={"reassoc", "nsz"})
+ROW_INNER = dict(ROW_OPTS, cache=False)  # see INNER
 
 # Parallel drivers run NWORKERS prange iterations that pull work items (chunks)
 # from a shared atomic counter until none is left: numba's own prange schedule

@@ -29,6 +29,7 @@ import numpy as np
 from numba import njit
 
 from ._common import (
+    INNER,
     BAD_BINARY_LABEL,
     BAD_LOGIT,
     BAD_PROB,
@@ -50,7 +51,7 @@ def logit_of(v, logits, eps):
     return np.log(c) - np.log1p(-c)
 
 
-@njit(**OPTS)
+@njit(**INNER)
 def _chunk(p, y, w, a, b, lo, hi, logits, eps, tpos, tneg, out):
     W = 0.0
     F = 0.0

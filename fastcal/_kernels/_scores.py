@@ -22,12 +22,12 @@ from ._binned import (
     nll_arg,
     nll_block,
 )
-from ._common import BAD_BINARY_LABEL, BAD_SCORE, BAD_WEIGHT, CHUNK, OK, OPTS
+from ._common import BAD_BINARY_LABEL, BAD_SCORE, BAD_WEIGHT, CHUNK, OK, INNER, OPTS
 
 _INF = np.inf
 
 
-@njit(**OPTS)
+@njit(**INNER)
 def binary_chunk(y, p, w, lo, hi, logits, want_nll, eps, check, out):
     ok = True
     tw = 0.0

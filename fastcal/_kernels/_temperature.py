@@ -25,14 +25,14 @@ Rows are processed in fixed chunks (:func:`chunk_rows`, a function of the
 shape only), chunk results are summed in chunk order: serial and parallel
 drivers return bitwise identical results whatever the number of threads.
 ``stride`` evaluates the objective on every ``stride``-th row only (the
-cheap first phase of the fit).  ``check`` (True/None) validates labels,
+cheap first phase of the fit).  ``check`` (a runtime boolean) validates labels,
 weights and finiteness in the same pass; a chunk found invalid sets a flag
 and :func:`first_error` finds the first offending element.
 
 The third derivative ``d3/dbeta3`` (the third central moment of z under p;
 binary ``-s^3 q (1 - q)(1 - 2q)`` with ``q = sigmoid(-beta s)``) comes with
 the same sums and lets the fit take third-order (Halley-type) steps.
-``before`` (True/None) also returns the NLL at beta = 1 (one more
+``before`` (a runtime boolean, like ``check``) also returns the NLL at beta = 1 (one more
 exponential per element).
 
 Drivers return float64 ``[W, F, G, H, T, F1, bad]``: the sum of weights,
@@ -45,6 +45,8 @@ from numba import njit
 
 from ._binned import class_label, find_bin, sigmoid, softplus
 from ._common import (
+    INNER,
+    ROW_INNER,
     BAD_BINARY_LABEL,
     BAD_CLASS_LABEL,
     BAD_LOGIT,
@@ -144,13 +146,13 @@ def row_max(P, i, C):
 BLOCK_ELEMS = 1024
 
 
-@njit(**ROW_OPTS)
+@njit(**ROW_INNER)
 def mc_chunk(P, y, w, beta, lo, hi, stride, check, before):
     C = P.shape[1]
     nbr = max(1, BLOCK_ELEMS // C)
     D = np.empty(nbr * C)
     E = np.empty(nbr * C)
-    B = np.empty(nbr * C if before is not None else 1)
+    B = np.empty(nbr * C if before else 1)
     DY = np.empty(nbr)
     W = 0.0
     F = 0.0
@@ -173,10 +175,10 @@ def mc_chunk(P, y, w, beta, lo, hi, stride, check, before):
                 # a masked (-inf) logit: exp of a huge negative is exactly 0, and
                 # the gradient terms e * d stay 0 (with d = -inf they would be NaN)
                 D[base + k] = max(v - m, _MASKED)
-                if check is not None:
+                if check:
                     fin &= v < _INF  # NaN, +inf
             lab, valid = class_label(y[i], C)
-            if check is not None:
+            if check:
                 ok &= valid & fin
             DY[r] = max(np.float64(P[i, lab]) - m, _MASKED)
             r += 1
@@ -185,7 +187,7 @@ def mc_chunk(P, y, w, beta, lo, hi, stride, check, before):
         L = nrow * C
         for j in range(L):
             E[j] = exp_nonpos(beta * D[j])
-        if before is not None:
+        if before:
             for j in range(L):
                 B[j] = exp_nonpos(D[j])
         for r in range(nrow):
@@ -211,14 +213,14 @@ def mc_chunk(P, y, w, beta, lo, hi, stride, check, before):
             h = max(m2 - mu * mu, 0.0)
             t = s3 / s0 - 3.0 * mu * m2 + 2.0 * mu * mu * mu
             f1 = 0.0
-            if before is not None:
+            if before:
                 b0 = 0.0
                 for k in range(C):
                     b0 += B[base + k]
                 f1 = np.log(b0) - dy
             if w is not None:
                 wi = w[first + r * stride]
-                if check is not None:
+                if check:
                     ok &= (wi >= 0.0) & (wi < _INF)
                 W += wi
                 F += wi * f
@@ -236,7 +238,7 @@ def mc_chunk(P, y, w, beta, lo, hi, stride, check, before):
     return W, F, G, H, T, F1, ok
 
 
-@njit(**OPTS)
+@njit(**INNER)
 def bin_chunk(z, y, w, beta, lo, hi, stride, check, before):
     W = 0.0
     F = 0.0
@@ -248,7 +250,7 @@ def bin_chunk(z, y, w, beta, lo, hi, stride, check, before):
     for i in range(lo, hi, stride):
         zi = np.float64(z[i])
         yi = y[i]
-        if check is not None:
+        if check:
             ok &= ((yi == 0) | (yi == 1)) & (zi > -_INF) & (zi < _INF)
         s = zi if yi == 1 else -zi
         t = beta * s
@@ -259,11 +261,11 @@ def bin_chunk(z, y, w, beta, lo, hi, stride, check, before):
         h = s * s * qq
         t = -s * s * s * qq * (1.0 - 2.0 * q)
         f1 = 0.0
-        if before is not None:
+        if before:
             f1 = softplus(-s)
         if w is not None:
             wi = w[i]
-            if check is not None:
+            if check:
                 ok &= (wi >= 0.0) & (wi < _INF)
             W += wi
             F += wi * f
@@ -405,7 +407,7 @@ def scaled_softmax(P, beta):
 # metrics' find_bin on uniform edges (right-closed, as fastcal.ece).
 
 
-@njit(**OPTS)
+@njit(**INNER)
 def _ece_mc_chunk(P, y, w, beta, lo, hi, edges, bins):
     """Top-label: confidence 1 / sum_k exp(beta (z_k - max z)), correct =
     (first argmax == y), which does not depend on beta > 0.  Rows in blocks
@@ -449,7 +451,7 @@ def _ece_mc_chunk(P, y, w, beta, lo, hi, edges, bins):
             bins[2, b] += wi * T[q]
 
 
-@njit(**OPTS)
+@njit(**INNER)
 def _ece_bin_chunk(z, y, w, beta, lo, hi, edges, bins):
     """Binary: confidence sigmoid(beta z) (probability of class 1), target y."""
     nb = bins.shape[1]
@@ -463,7 +465,7 @@ def _ece_bin_chunk(z, y, w, beta, lo, hi, edges, bins):
         bins[2, b] += wi * t
 
 
-@njit(**OPTS)
+@njit(**INNER)
 def _ece_chunk(P, y, w, beta, lo, hi, edges, bins):
     if P.ndim == 1:
         _ece_bin_chunk(P, y, w, beta, lo, hi, edges, bins)

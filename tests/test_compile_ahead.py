@@ -1,0 +1,119 @@
+"""Compile ahead (fastcal._prefetch): on a cold cache, a second process
+compiles the kernels a call needs later, and this process loads them from the
+on-disk cache instead of compiling them.
+
+Each case runs a fresh interpreter on its own empty ``NUMBA_CACHE_DIR`` and
+records, with Numba's compile events, which fastcal kernels that process
+compiled itself.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import fastcal
+from fastcal import _prefetch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(fastcal.__file__)))
+
+# Run a snippet in a fresh process; it prints one JSON line: the fastcal
+# functions this process compiled (qualified names) and the snippet's result.
+_HARNESS = """
+import json, sys
+from numba.core import event
+compiled = []
+class L(event.Listener):
+    def on_start(self, ev):
+        d = ev.data.get("dispatcher")
+        f = getattr(d, "py_func", None)
+        if f is not None and f.__module__.startswith("fastcal"):
+            compiled.append(f.__module__.rsplit(".", 1)[-1] + "." + f.__qualname__)
+    def on_end(self, ev):
+        pass
+event.register("numba:compile", L())
+import numpy as np
+import fastcal
+{body}
+print(json.dumps({{"compiled": compiled, "result": result}}))
+"""
+
+
+def _run(tmp_path, body, ahead=True):
+    cache = tmp_path / "numba-cache"
+    cache.mkdir()
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache),
+               FASTCAL_COMPILE_AHEAD="1" if ahead else "0",
+               PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]))
+    code = _HARNESS.format(body=textwrap.dedent(body))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, timeout=600, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+needs_two_cores = pytest.mark.skipif(_prefetch._usable_cores() < 2,
+                                     reason="compile-ahead needs two usable cores")
+
+REPORT = """
+rng = np.random.default_rng(3)
+p = rng.random(3000)
+y = (rng.random(3000) < p).astype(np.int64)
+r = fastcal.calibration_report(y, p)
+result = [r.ece, r.brier, r.nll, r.auroc]
+"""
+
+
+@needs_two_cores
+def test_a_cold_report_loads_the_rehearsed_auroc_kernel(tmp_path):
+    got = _run(tmp_path, REPORT)
+    # this process compiled the binned pass itself, and not the AUROC kernel,
+    # which the worker compiled and cached meanwhile
+    assert "_binned.binary_stats" in got["compiled"]
+    assert not [f for f in got["compiled"] if f.startswith("_delong.")]
+    rng = np.random.default_rng(3)
+    p = rng.random(3000)
+    y = (rng.random(3000) < p).astype(np.int64)
+    r = fastcal.calibration_report(y, p)
+    assert got["result"] == [r.ece, r.brier, r.nll, r.auroc]
+
+
+def test_without_compile_ahead_the_process_compiles_everything(tmp_path):
+    got = _run(tmp_path, REPORT, ahead=False)
+    assert "_delong.mann_whitney_sorted" in got["compiled"]
+    assert "_binned.binary_stats" in got["compiled"]
+
+
+@needs_two_cores
+def test_a_cold_command_line_report_loads_the_rehearsed_accumulator(tmp_path):
+    rng = np.random.default_rng(4)
+    p = rng.random(2000)
+    y = (rng.random(2000) < p).astype(np.int64)
+    csv = tmp_path / "preds.csv"
+    csv.write_text("confidence,label\n" + "".join(f"{a!r},{b}\n" for a, b in zip(p.tolist(), y.tolist())))
+    got = _run(tmp_path, f"""
+        import contextlib, io
+        from fastcal.cli import main
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            code = main(["report", {str(csv)!r}, "--json"])
+        result = [code, json.loads(buf.getvalue())["ece"]]
+        """)
+    assert "_csv.parse_block" in got["compiled"]
+    assert not [f for f in got["compiled"] if f.startswith(("_accumulate.", "_auroc_hist."))]
+    assert got["result"][0] == 0
+    assert got["result"][1] == pytest.approx(fastcal.ece(y, p), rel=1e-12)
+
+
+def test_a_warm_or_disabled_process_starts_no_worker(monkeypatch):
+    from fastcal._kernels import _delong
+
+    fastcal.auroc([0, 1, 1], [0.1, 0.8, 0.4])  # compiled (or loaded) here: not cold
+    assert not _prefetch.is_cold(_delong.mann_whitney_sorted)
+    assert not _prefetch.start(print, "x", probe=(_delong.mann_whitney_sorted,))
+    monkeypatch.setenv("FASTCAL_COMPILE_AHEAD", "0")
+    assert not _prefetch.enabled()
