@@ -22,6 +22,7 @@ from ._state_check import Check
 from ._kernels import _accumulate as A
 from ._kernels import _auroc_hist as KH
 from ._kernels import _binned as B
+from ._kernels import _stats as S
 from ._kernels._common import CHUNK
 from ._report import CalibrationReport, report_from_stats
 
@@ -258,7 +259,16 @@ class CalibrationAccumulator:
         settings = dict(n_bins=self._n_bins, right=self._right, classwise=self._classwise,
                         auroc=self._auroc)
         return _prefetch.start(rehearse, settings, 3 if multiclass else None, bool(from_logits),
-                               bool(weighted), ignore_index, probe=(probe,))
+                               bool(weighted), ignore_index, probe=(probe,),
+                               meanwhile=self._compile_compute)
+
+    def _compile_compute(self):
+        """Compile (or load) the kernels of :meth:`compute`: the calibration
+        errors of a bin table and the AUROC histogram's bounds (this
+        process's share while a worker rehearses the updates)."""
+        S.ce_from_bins(np.ones((3, self._n_bins)))
+        if self._auroc == "bounded":
+            KH.hist_bounds(np.ones((KH.N_CELLS, 3)))
 
     def _small_path_ok(self):
         """Settings under which small binary batches take the fused one-call path."""
@@ -1078,11 +1088,11 @@ def _boot_load(C, bt, s, n_bins, right, pickled):
 
 
 def rehearse(settings, n_classes, from_logits, weighted, ignore_index=None):
-    """Two updates (the first batch's path and the small-batch path) and a
-    ``compute`` of a ``CalibrationAccumulator(**settings)`` on synthetic
-    float64 input with int64 labels: compiles what those calls compile on
-    real input of the same kind (the task of
-    :meth:`CalibrationAccumulator._compile_ahead`)."""
+    """The first update of a ``CalibrationAccumulator(**settings)`` on
+    synthetic float64 input with int64 labels: compiles what that update
+    compiles on real input of the same kind (the task of
+    :meth:`CalibrationAccumulator._compile_ahead`; the caller compiles the
+    kernels of ``compute`` meanwhile)."""
     m = 64
     y = np.arange(m, dtype=np.int64) % (2 if n_classes is None else n_classes)
     if n_classes is None:
@@ -1094,6 +1104,4 @@ def rehearse(settings, n_classes, from_logits, weighted, ignore_index=None):
     w = np.linspace(0.5, 1.5, m) if weighted else None
     acc = CalibrationAccumulator(**settings)
     kw = {} if ignore_index is None else {"ignore_index": ignore_index}
-    for _ in range(2):
-        acc.update(y, p, from_logits=from_logits, sample_weight=w, **kw)
-    acc.compute()
+    acc.update(y, p, from_logits=from_logits, sample_weight=w, **kw)

@@ -461,13 +461,15 @@ def auroc_from_labels(score, lab, w):
 def rehearse_auroc(n, weighted):
     """:func:`auroc_from_labels` on synthetic rows of the types a report on
     ``n`` rows passes it (float64 confidence, bool correctness, float64
-    weights when ``weighted``), and enough of them to take the same path:
-    compiles what that call compiles (the compile-ahead task of
+    weights when ``weighted``), and enough of them to take the same path,
+    then the calibration errors of a (3, n_bins) bin table: compiles what a
+    report compiles after its binned pass (the compile-ahead task of
     ``fastcal._prefetch``)."""
     m = max(4, min(int(n), _core.SORT_MAX))
     conf = np.linspace(0.0, 1.0, m)
     corr = np.arange(m) % 3 != 0
     auroc_from_labels(conf, corr, np.linspace(0.5, 1.5, m) if weighted else None)
+    S.ce_from_bins(np.ones((3, 15)))
 
 
 def compile_ahead_auroc(y_prob, sample_weight):

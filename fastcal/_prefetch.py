@@ -64,21 +64,28 @@ def is_cold(dispatcher):
 class Ahead:
     """A running rehearsal (or none): :meth:`wait` before the call that needs it."""
 
-    __slots__ = ("proc",)
+    __slots__ = ("proc", "meanwhile")
 
-    def __init__(self, proc=None):
+    def __init__(self, proc=None, meanwhile=None):
         self.proc = proc
+        self.meanwhile = meanwhile
 
     def __bool__(self):
         return self.proc is not None
 
     def wait(self):
-        """Join the worker (at most ``WAIT_S``); returns whether it succeeded.
-        Safe to call again; a no-op when nothing was started."""
+        """Run ``meanwhile`` here (this process's share of the compiling),
+        then join the worker (at most ``WAIT_S``); returns whether it
+        succeeded. Safe to call again; a no-op when nothing was started."""
         p = self.proc
         if p is None:
             return False
         self.proc = None
+        if self.meanwhile is not None and p.poll() is None:
+            try:
+                self.meanwhile()
+            except Exception:  # compiling ahead must never break the call
+                pass
         try:
             rc = p.wait(timeout=WAIT_S)
         except subprocess.TimeoutExpired:  # compile here instead; let it finish in the background
@@ -89,10 +96,11 @@ class Ahead:
 NOTHING = Ahead()
 
 
-def start(func, *args, probe=()):
+def start(func, *args, probe=(), meanwhile=None):
     """Rehearse ``func(*args)`` (a module-level function, picklable
     arguments) in a worker process when every dispatcher in ``probe`` is
-    cold (see :func:`is_cold`); returns an :class:`Ahead`."""
+    cold (see :func:`is_cold`); returns an :class:`Ahead`, whose ``wait()``
+    first calls ``meanwhile()`` here when the worker is still running."""
     if not probe or not enabled():
         return NOTHING
     with _LOCK:
@@ -124,7 +132,7 @@ def start(func, *args, probe=()):
     from . import _warmup
 
     _warmup._on_compile({"dispatcher": probe[0]})  # the first-compile notice: it compiles
-    return Ahead(proc)
+    return Ahead(proc, meanwhile)
 
 
 def _worker():
