@@ -129,9 +129,9 @@ def start(func, *args, probe=(), meanwhile=None):
         _LIVE.append(proc)
         for d in probe:
             _STARTED[id(d)] = proc
-    from . import _warmup
+    from . import _cache
 
-    _warmup._on_compile({"dispatcher": probe[0]})  # the first-compile notice: it compiles
+    _cache._on_compile({"dispatcher": probe[0]})  # the first-compile notice: it compiles
     return Ahead(proc, meanwhile)
 
 
@@ -139,9 +139,9 @@ def _worker():
     """The worker's main: read ``(module, qualname, args)`` on stdin and call it."""
     import importlib
 
-    from . import _warmup
+    from . import _cache
 
-    _warmup._suppress_notice()
+    _cache._suppress_notice()
     mod, qual, args = pickle.loads(sys.stdin.buffer.read())
     obj = importlib.import_module(mod)
     for part in qual.split("."):

@@ -987,7 +987,7 @@ def main(argv=None):
     if argv is None:
         argv = sys.argv[1:]
     argv = list(argv)
-    from ._warmup import add_notice_hook, remove_notice_hook
+    from ._cache import add_notice_hook, remove_notice_hook
 
     hook = add_notice_hook(_compile_notice)
     try:

@@ -17,7 +17,7 @@ import numba
 import pytest
 
 import fastcal
-from fastcal import _warmup
+from fastcal import _cache, _warmup
 from fastcal._warmup import Task, WarmupError, run_tasks
 from fastcal.cli import main
 
@@ -25,8 +25,8 @@ from fastcal.cli import main
 @pytest.fixture
 def fresh_notice(monkeypatch):
     """This process has not noticed a compilation yet."""
-    monkeypatch.setattr(_warmup, "_NOTICED", False)
-    monkeypatch.setattr(_warmup, "_HOOKS", [])
+    monkeypatch.setattr(_cache, "_NOTICED", False)
+    monkeypatch.setattr(_cache, "_HOOKS", [])
 
 
 def _fake_fastcal_function():
@@ -52,7 +52,7 @@ def test_library_logs_a_real_compile_once_and_prints_nothing(fresh_notice, caplo
     assert rec.name == "fastcal" and rec.levelno == logging.INFO
     text = rec.getMessage()
     assert "fastcal warmup" in text and "fastcal.warmup()" in text
-    assert _warmup.cache_location()["text"] in text
+    assert _cache.cache_location()["text"] in text
     out, err = capsys.readouterr()
     assert out == "" and err == ""
 
@@ -66,18 +66,18 @@ def test_other_packages_compiling_is_not_noticed(fresh_notice, caplog):
 
     assert not_ours(3) == 6
     assert not [r for r in caplog.records if "compiling kernels" in r.getMessage()]
-    assert not _warmup._NOTICED
+    assert not _cache._NOTICED
 
 
 def test_notice_hooks_and_cli_line(fresh_notice, monkeypatch, capsys):
     from fastcal.cli import _compile_notice
 
     seen = []
-    _warmup.add_notice_hook(seen.append)
-    _warmup.add_notice_hook(_compile_notice)
+    _cache.add_notice_hook(seen.append)
+    _cache.add_notice_hook(_compile_notice)
     monkeypatch.delenv("FASTCAL_QUIET", raising=False)
     _fake_fastcal_function()(1)
-    assert seen == [_warmup.cache_location()["text"]]
+    assert seen == [_cache.cache_location()["text"]]
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert err.startswith("fastcal: compiling kernels on first use (once per environment, cached "
@@ -90,7 +90,7 @@ def test_notice_hooks_and_cli_line(fresh_notice, monkeypatch, capsys):
 def test_cache_location_follows_numba(monkeypatch, tmp_path):
     from numba.core import config
 
-    loc = _warmup.cache_location()
+    loc = _cache.cache_location()
     if config.CACHE_DIR:
         assert loc["kind"] == "NUMBA_CACHE_DIR"
         assert loc["root"] == os.path.abspath(config.CACHE_DIR)
@@ -106,10 +106,10 @@ def test_cache_location_follows_numba(monkeypatch, tmp_path):
     disp = next(v for v in vars(_binned).values() if isinstance(v, numba.core.dispatcher.Dispatcher))
     monkeypatch.setattr(disp, "_cache", None, raising=False)
     want = FunctionCache(disp.py_func).cache_path
-    loc = _warmup.cache_location(disp)
+    loc = _cache.cache_location(disp)
     assert loc["kind"] == "NUMBA_CACHE_DIR" and loc["root"] == str(tmp_path)
     assert loc["dirs"] == [want] and want.startswith(str(tmp_path))
-    info = _warmup.cache_info()
+    info = _cache.cache_info()
     assert info["bytes"] >= 0 and info["files"] >= 0
 
 
