@@ -23,12 +23,14 @@ import numbers
 import numpy as np
 
 from . import _core
+from . import _gauges as _G
 from . import _validation as V
 from ._kernels import _bootstrap as KB
 from ._kernels._common import CHUNK
 
 # Gauges with an interval, in the column order of the replicate table.
-METRICS = ("ece", "mce", "rmsce", "signed_error", "brier", "nll", "accuracy", "confidence")
+METRICS = tuple(g.name for g in _G.pick(
+    "ece", "mce", "rmsce", "signed_error", "brier", "nll", "accuracy", "confidence"))
 _SCORES = ("brier", "nll")
 _MASK64 = (1 << 64) - 1
 # Percentile intervals settle long before this many replicates; the replicate

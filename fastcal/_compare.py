@@ -25,20 +25,19 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from . import _gauges as _G
 from . import _validation as V
 from ._bootstrap import METRICS, check_ci, check_n_resamples, seed_from
 from ._report import calibration_report, report_parts
 
-#: Every gauge of a comparison, in table order.
-GAUGES = ("ece", "mce", "rmsce", "signed_error", "brier", "nll", "accuracy", "confidence",
-          "auroc")
-_LABELS = {"ece": "ECE", "mce": "MCE", "rmsce": "RMSCE", "signed_error": "signed error",
-           "brier": "Brier", "nll": "NLL", "accuracy": "accuracy", "confidence": "confidence",
-           "auroc": "AUROC"}
+#: Every gauge of a comparison (every gauge of the registry but the sizes), in
+#: table order: the bootstrapped ones in their column order, then the others
+#: (AUROC, by DeLong).
+GAUGES = METRICS + tuple(g for g in _G.MEASURES if g not in METRICS)
+_LABELS = {g.name: g.label for g in _G.pick(*GAUGES)}
 #: Which way is better: -1 lower, +1 higher, 0 closer to 0 (signed error),
 #: None no direction (mean confidence).
-DIRECTION = {"ece": -1, "mce": -1, "rmsce": -1, "signed_error": 0, "brier": -1, "nll": -1,
-             "accuracy": 1, "confidence": None, "auroc": 1}
+DIRECTION = {g.name: g.sign for g in _G.pick(*GAUGES)}
 _OPTIONS = ("n_bins", "strategy", "right", "classwise", "from_logits", "sample_weight",
             "ignore_index", "convention")
 _NAN = float("nan")
@@ -273,7 +272,7 @@ class Comparison:
         for g in gauges:
             vals = [float(getattr(self.models[k], g)) for k in names]
             lines.append(f"  {_LABELS[g]:<14}" + "".join(
-                f"{_num(v, g == 'signed_error'):>{w}}" for v in vals))
+                f"{_G.BY_NAME[g].format(v):>{w}}" for v in vals))
         for k, d in self.differences.items():
             lines.append("")
             lines.append(f"{k} - {self.baseline}:")

@@ -14,10 +14,12 @@ import warnings
 
 import numpy as np
 
+from . import _compare
 from ._io import FORMATS, Columns, InputError, detect_format, read_all
 
-#: Gauges --fail-on accepts: those with a worse direction for a difference.
-FAIL_GAUGES = ("ece", "mce", "rmsce", "brier", "nll", "accuracy", "auroc")
+#: Gauges --fail-on accepts: those with a worse direction for a difference
+#: (lower or higher is better), in the comparison's table order.
+FAIL_GAUGES = tuple(g for g in _compare.GAUGES if _compare.DIRECTION[g] in (-1, 1))
 
 
 def add_parser(sub, reading_options):

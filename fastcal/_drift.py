@@ -9,11 +9,12 @@ from collections import deque
 
 import numpy as np
 
+from . import _gauges as _G
 from ._accumulator import CalibrationAccumulator
 from ._state_check import Check
 
-_DEFAULT_GAUGES = ("accuracy", "confidence", "ece", "mce", "rmsce", "signed_error", "brier",
-                   "nll", "auroc")
+_DEFAULT_GAUGES = _G.MEASURES  # every gauge but the sizes
+_KNOWN_GAUGES = _DEFAULT_GAUGES + _G.COUNTS
 
 
 class WindowedAccumulator:
@@ -187,10 +188,10 @@ class GaugeRecorder:
                 and every >= 1):
             raise ValueError(f"every must be a positive number of updates; found {every!r}.")
         gauges = tuple(gauges)
-        unknown = [g for g in gauges if g not in _DEFAULT_GAUGES + ("n", "weight")]
+        unknown = [g for g in gauges if g not in _KNOWN_GAUGES]
         if unknown:
             raise ValueError(f"unknown gauge {unknown[0]!r}; choose from "
-                             f"{', '.join(_DEFAULT_GAUGES + ('n', 'weight'))}.")
+                             f"{', '.join(_KNOWN_GAUGES)}.")
         self.accumulator = accumulator
         self.every = int(every)
         self.gauges = gauges
@@ -254,7 +255,7 @@ class GaugeRecorder:
         if not isinstance(gauges, list):
             C.fail("gauges", "a list of gauge names", gauges)
         for k, g in enumerate(gauges):
-            C.choice(g, f"gauges[{k}]", _DEFAULT_GAUGES + ("n", "weight"))
+            C.choice(g, f"gauges[{k}]", _KNOWN_GAUGES)
         updates = C.integer(C.get(state, "updates", "updates"), "updates")
         seen = C.integer(C.get(state, "seen", "seen"), "seen")
         hist = C.mapping(C.get(state, "history", "history"), "history")

@@ -6,12 +6,12 @@ import warnings
 import numpy as np
 
 from . import _core
+from . import _gauges as _G
 from . import _validation as V
 from ._kernels import _stats as S
 from ._metrics import _check_total, auroc_from_labels, compile_ahead_auroc, curve_from_bins
 
-_FIELDS = ("n", "weight", "accuracy", "confidence", "ece", "mce", "rmsce", "signed_error",
-           "brier", "nll", "auroc")
+_FIELDS = _G.NAMES  # every gauge of the registry, in its order
 
 
 def _listed(a):

@@ -35,24 +35,16 @@ import warnings
 
 import numpy as np
 
+from . import _gauges as _G
 from ._io import FORMATS, Columns, InputError, iter_chunks, read_all
 from ._validation import UndefinedMetricWarning
 
 # gauge -> (label in tables, comparison): "<" passes below the threshold,
-# ">" above it, "|<|" when the absolute value is below it.
-GAUGES = {
-    "accuracy": ("accuracy", ">"),
-    "confidence": ("confidence", None),
-    "ece": ("ECE", "<"),
-    "mce": ("MCE", "<"),
-    "rmsce": ("RMSCE", "<"),
-    "signed_error": ("signed error", "|<|"),
-    "brier": ("Brier", "<"),
-    "nll": ("NLL", "<"),
-    "auroc": ("AUROC", ">"),
-}
+# ">" above it, "|<|" when the absolute value is below it.  Every gauge of the
+# registry but the sizes (n, weight), in the report's field order.
+GAUGES = {g.name: (g.label, g.op) for g in _G.GAUGES if not g.count}
 #: Default verdict thresholds (a practitioners' guide's rules of thumb).
-DEFAULT_THRESHOLDS = {"ece": 0.1, "mce": 0.25, "nll": 2.5, "auroc": 0.85}
+DEFAULT_THRESHOLDS = _G.default_thresholds()
 #: Largest --chunk-size: 2**30 values (8 GiB of float64 per chunk).
 MAX_CHUNK_SIZE = 1 << 30
 
@@ -295,7 +287,7 @@ def format_report(report, thresholds, title=None):
         iv = _interval(report, g)
         ivs = f"[{iv[0]:.4f}, {iv[1]:.4f}]" if iv else "-"
         vd = vds.get(g)
-        lines.append(f"  {label:<14}{_fmt(v, g == 'signed_error'):>9}  {ivs:<20}"
+        lines.append(f"  {label:<14}{_G.BY_NAME[g].format(v):>9}  {ivs:<20}"
                      f"{_threshold_text(vd):<12}{_verdict_text(vd)}")
     lines.append("")
     lines.append(_confidence_sentence(report))
@@ -307,9 +299,9 @@ def format_comparison(before, after, thresholds, note=None):
     vb, va = verdicts(before, thresholds), verdicts(after, thresholds)
     lines = [f"  {'gauge':<14}{'before':>9}{'after':>9}  {'threshold':<12}{'before':<8}after"]
     for g, (label, _) in GAUGES.items():
-        s = g == "signed_error"
-        lines.append(f"  {label:<14}{_fmt(float(getattr(before, g)), s):>9}"
-                     f"{_fmt(float(getattr(after, g)), s):>9}  {_threshold_text(vb.get(g)):<12}"
+        fmt = _G.BY_NAME[g].format
+        lines.append(f"  {label:<14}{fmt(float(getattr(before, g))):>9}"
+                     f"{fmt(float(getattr(after, g))):>9}  {_threshold_text(vb.get(g)):<12}"
                      f"{_verdict_text(vb.get(g)):<8}{_verdict_text(va.get(g))}")
     lines.append("")
     lines.append("before: " + _confidence_sentence(before))
@@ -721,7 +713,7 @@ def format_tasks(reports, thresholds):
         vd = verdicts(r, thresholds)
         bad = [GAUGES[g][0] for g, v in vd.items() if v["pass"] is False]
         lines.append(f"  {k:<{w}}  {r.n:>7,}" + "".join(
-            f"{_fmt(float(getattr(r, g)), g == 'signed_error'):>13}" for g in cols)
+            f"{_G.BY_NAME[g].format(float(getattr(r, g))):>13}" for g in cols)
             + "  " + ("FAIL " + ", ".join(bad) if bad else "pass"))
     some = next((r for r in reports.values() if r is not None), None)
     if some is not None:

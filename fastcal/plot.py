@@ -20,6 +20,7 @@ import numbers
 
 import numpy as np
 
+from . import _gauges as _G
 from . import _validation as V
 from ._intervals import METHODS, _check_level, bin_intervals
 from ._metrics import ReliabilityCurve
@@ -30,20 +31,12 @@ __all__ = ["DEFAULT_THRESHOLDS", "GAUGES", "gauge_panel", "reliability_diagram"]
 _HINT = "pip install matplotlib"
 
 # Gauges in display order: (attribute, label, direction of "better").
-GAUGES = (
-    ("ece", "ECE", "<"),
-    ("mce", "MCE", "<"),
-    ("rmsce", "RMSCE", "<"),
-    ("brier", "Brier", "<"),
-    ("nll", "NLL", "<"),
-    ("auroc", "AUROC", ">"),
-    ("accuracy", "accuracy", ">"),
-    ("confidence", "confidence", None),
-)
+GAUGES = tuple((g.name, g.label, g.op) for g in _G.pick(
+    "ece", "mce", "rmsce", "brier", "nll", "auroc", "accuracy", "confidence"))
 _GAUGE_NAMES = tuple(g[0] for g in GAUGES)
 
 # Defaults of the practitioners' guide this project follows.
-DEFAULT_THRESHOLDS = {"ece": 0.1, "mce": 0.25, "nll": 2.5, "auroc": 0.85}
+DEFAULT_THRESHOLDS = _G.default_thresholds()
 
 _PASS = "#b7e4c7"
 _FAIL = "#f4a6a6"
@@ -360,7 +353,7 @@ def gauge_panel(report, *, ax=None, thresholds=None):
     rows, colours = [], []
     for key, name, _ in GAUGES:
         value = float(getattr(report, key))
-        shown = "nan" if math.isnan(value) else f"{value:.4f}"
+        shown = _G.BY_NAME[key].format(value)
         if key in limits and not math.isnan(value):
             op, t = limits[key]
             ok = value < t if op == "<" else value > t
