@@ -15,6 +15,7 @@ from ._kernels import _auroc as A
 from ._kernels import _binned as B
 from ._kernels import _bootstrap as KB
 from ._kernels import _delong as D
+from ._kernels import _histbin as KH
 from ._kernels import _isotonic as KI
 from ._kernels import _platt as KP
 from ._kernels import _scores as SC
@@ -233,6 +234,24 @@ def mann_whitney_probe(n):
     """The kernel :func:`mann_whitney` compiles first for ``n`` rows (whether
     it is compiled tells whether the AUROC family is, see ``fastcal._prefetch``)."""
     return D.mann_whitney_sorted if n < SORT_MAX else A.mann_whitney_parallel
+
+
+def toplabel_confidence(y_prob, from_logits=False):
+    """Top-label confidence of (n, C) probabilities or logits, by the kernel
+    ``_histbin.toplabel_conf`` (the binned metrics' own expressions: the row
+    maximum, or ``1 / sum_k exp(z_k - max z)`` for logits): float64 (n,) and
+    the source dtype of ``y_prob`` (see :func:`fastcal._validation.as_prob`).
+
+    Validates every row (probabilities in [0, 1] summing to 1, finite logits)
+    and raises the error of the first invalid one.  The one routine for a
+    top-label confidence outside the kernels (calibrators, command line)."""
+    z, src = V.as_prob(y_prob, "y_prob", ndims=(2,))
+    K, shift, mask, one = V.keys(z)
+    conf, code, idx = KH.toplabel_conf(z, K, shift, mask, one, V.on(from_logits),
+                                       V.row_sum_tol(src, z.shape[1]))
+    if code != OK:
+        V.raise_for_status(code, idx, np.zeros(z.shape[0], np.int64), z)
+    return conf, src
 
 
 class Binned:

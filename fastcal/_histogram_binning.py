@@ -12,9 +12,8 @@ import math
 import numpy as np
 
 from . import _validation as V
-from ._core import binned
+from ._core import binned, toplabel_confidence
 from ._kernels import _histbin as KH
-from ._platt import _toplabel_input
 
 _FORMAT = "fastcal.HistogramBinning"
 _VERSION = 1
@@ -139,7 +138,7 @@ class HistogramBinning:
             raise ValueError("y_prob is empty; at least one sample is required.")
         L = V.on(from_logits)
         if not binary:
-            p, _src = _toplabel_input(p, from_logits)
+            p, _src = toplabel_confidence(p, from_logits)
             L = None
         uniform = self.strategy == "uniform"
         out, bad = KH.lookup(p, self.bin_edges_, self.bin_values_, bool(uniform),

@@ -13,8 +13,7 @@ import warnings
 import numpy as np
 
 from . import _validation as V
-from ._core import binned, run
-from ._kernels import _histbin as KH
+from ._core import binned, run, toplabel_confidence
 from ._kernels import _platt as KP
 
 # The fit stops when half the squared Newton decrement (the predicted
@@ -47,20 +46,6 @@ def _smooth_targets(w_neg, w_pos, smooth):
         tpos = (w_pos + 1.0) / (w_pos + 2.0) if w_pos < math.inf else 1.0
         return tpos, 1.0 / (w_neg + 2.0)
     return 1.0, 0.0
-
-
-def _toplabel_input(y_prob, from_logits):
-    """(n, C) input for prediction: float64 top-label confidences, validated."""
-    z, src = V.as_prob(y_prob, "y_prob")
-    if z.shape[0] == 0:
-        raise ValueError("y_prob is empty; at least one sample is required.")
-    K, shift, mask, one = V.keys(z)
-    conf, code, idx = KH.toplabel_conf(z, K, shift, mask, one, V.on(from_logits),
-                                       V.row_sum_tol(src, z.shape[1]))
-    if code != 0:
-        y_dummy = np.zeros(z.shape[0], np.int64)
-        V.raise_for_status(code, idx, y_dummy, z)
-    return conf, src
 
 
 class PlattScaling:
@@ -246,7 +231,7 @@ class PlattScaling:
             raise ValueError("y_prob is empty; at least one sample is required.")
         L = V.on(from_logits)
         if not binary:
-            p, src = _toplabel_input(p, from_logits)
+            p, src = toplabel_confidence(p, from_logits)
             L = None
         out, bad = KP.predict(p, self.a_, self.b_, L, V.eps_for(src))
         if bad >= 0:

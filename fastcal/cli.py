@@ -404,6 +404,8 @@ def _chunks(path, cols, args, progress):
 
 def _toplabel(y, v, from_logits, path, cols, row0):
     """(correct, top-label confidence) of a chunk, for the isotonic calibrator."""
+    from ._core import toplabel_confidence
+
     v = np.asarray(v, dtype=np.float64)
     if v.ndim == 1:
         return y, (1.0 / (1.0 + np.exp(-v)) if from_logits else v)
@@ -415,11 +417,7 @@ def _toplabel(y, v, from_logits, path, cols, row0):
         raise UsageError(f"{path}, row {row0 + i + 1}: the labels (column {cols.label!r}) must be "
                          f"class indices in [0, {C}); found {yi[i]!r}.")
     pred = v.argmax(axis=1)
-    if from_logits:
-        z = v - v.max(axis=1, keepdims=True)
-        conf = 1.0 / np.exp(z).sum(axis=1)
-    else:
-        conf = v.max(axis=1)
+    conf, _ = toplabel_confidence(v, from_logits)  # the binned metrics' own numbers
     return (pred == yi).astype(np.int64), conf  # int64: the labels every other path feeds
 
 
