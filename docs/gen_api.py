@@ -14,7 +14,7 @@ def main():
      "LLM helpers": ["multiple_choice_report","parse_confidence","lm_eval_report","openai_confidence","openai_report","helm_report","read_helm"],
      "Calibrators": ["TemperatureScaling","IsotonicRegression","isotonic_regression","PlattScaling","HistogramBinning"],
      "Estimators": ["smooth_ece","brier_decomposition","corp_decomposition"],
-     "Runtime and errors": ["warmup","UndefinedMetricWarning","NotFittedError","SeparableWarning"],
+     "Runtime and errors": ["warmup","InputError","UndefinedMetricWarning","NotFittedError","SeparableWarning"],
     }
     extra = [n for n in fastcal.__all__ if not any(n in g for g in groups.values())]
     if extra:

@@ -32,7 +32,7 @@ from ._helm import helm_report, read_helm
 from ._compare import Comparison, compare
 from ._compare_stream import CompareAccumulator
 from ._temperature import TemperatureScaling
-from ._validation import NotFittedError, UndefinedMetricWarning
+from ._validation import InputError, NotFittedError, UndefinedMetricWarning
 from ._warmup import warmup
 
 __version__ = "0.1.0.dev0"
@@ -57,6 +57,7 @@ __all__ = [
     "Comparison",
     "GaugeRecorder",
     "HistogramBinning",
+    "InputError",
     "IsotonicRegression",
     "NotFittedError",
     "PlattScaling",

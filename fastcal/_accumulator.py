@@ -597,8 +597,7 @@ class CalibrationAccumulator:
             raise ValueError("the accumulator is empty: call update() with at least one sample "
                              "before compute().")
         if not self._n:  # batches came, but every row had the ignored label
-            raise ValueError("no row is left to score: every row has the ignored label "
-                             "(ignore_index).")
+            raise V.all_ignored_error()
         bins, scores, cw = self._sums()
         if self._half_life is not None and self._n:
             # report weights in units where the newest sample weighs 1 (with

@@ -418,6 +418,8 @@ def compare(y_true, predictions, *, baseline=None, ci=0.95, n_resamples=1000,
                 r = calibration_report(labels[k], predictions[k], convention=profile,
                                        **report_options)
                 table = conf = corr = w = e = None
+        except V.InputError as exc:
+            raise V.model_error(exc, k) from None
         except ValueError as exc:
             raise type(exc)(f"model {k!r}: {exc}") from None
         reports[k] = r

@@ -161,7 +161,9 @@ def _join(files, ids, UsageError):
 
 
 def _load(args, UsageError, progress):
-    """(labels (shared array or per-model dict), {name: values}, from_logits)."""
+    """(labels (shared array or per-model dict), {name: values}, from_logits,
+    {name: (file, column, rows)}): each model's file, its values' column and
+    the file row (0-based) of each row it scores (None: the file's order)."""
     kw = dict(format=args.format, chunk_size=args.chunk_size, progress=progress)
     files = args.files
     if len(files) == 1:
@@ -177,11 +179,13 @@ def _load(args, UsageError, progress):
                              "same rows.")
         y, v = read_all(files[0], Columns(args.label, probs=",".join(cols)), **kw)
         names = _model_names(args, cols, UsageError)
-        return y, {k: np.ascontiguousarray(v[:, j]) for j, k in enumerate(names)}, False, cols
+        return y, {k: np.ascontiguousarray(v[:, j]) for j, k in enumerate(names)}, False, \
+            {k: (files[0], c, None) for k, c in zip(names, cols)}
     if args.confidence and "," in args.confidence:
         raise UsageError("several files: --confidence names the one column in each file.")
     cols = Columns(args.label, confidence=args.confidence, probs=args.probs, logits=args.logits)
     data = [read_all(p, cols, **kw) for p in files]
+    orders = [None] * len(files)
     if args.id:
         ids = [_read_ids(p, args.id, detect_format(p, args.format), kw) for p in files]
         orders = _join(files, ids, UsageError)
@@ -202,7 +206,8 @@ def _load(args, UsageError, progress):
                          f"{files[0]}'s (joined row {r + 1}): the files do not score the same "
                          "examples.")
     labels = ys[0] if shared else dict(zip(names, ys))
-    return labels, {k: v for k, (_, v) in zip(names, data)}, cols.from_logits, files
+    return labels, {k: v for k, (_, v) in zip(names, data)}, cols.from_logits, \
+        {k: (p, cols.name, o) for k, p, o in zip(names, files, orders)}
 
 
 def run(args, h):
@@ -236,7 +241,7 @@ def run(args, h):
                                 n_resamples=args.resamples, random_state=args.seed,
                                 n_bins=args.bins, from_logits=logits)
         except (ValueError, TypeError) as exc:
-            raise UsageError(_locate(exc, names, sources, args)) from None
+            raise UsageError(_locate(exc, sources, args, h, preds)) from None
     h._notes(caught)
     plot_path = None
     if args.plot:
@@ -262,15 +267,21 @@ def run(args, h):
     return 1
 
 
-def _locate(exc, names, sources, args):
-    """A library error about model ``k`` as a message naming its file/column."""
-    msg = str(exc)
-    for k, src in zip(names, sources):
-        if msg.startswith(f"model {k!r}: "):
-            what = (f"column {src!r}" if len(args.files) == 1 else str(src))
-            msg = f"{what}: " + msg[len(f"model {k!r}: "):]
-            break
-    msg = msg.replace("y_true", f"the labels (column {args.label!r})")
+#: One file's models are its --confidence columns: no --probs/--logits there.
+_ONE_FILE_FIXES = {"logits": "give one file per model with --logits",
+                   "multiclass": "give one file per model with --probs or --logits"}
+
+
+def _locate(exc, sources, args, h, preds):
+    """A library error about one model's input as a message naming its file,
+    row and column (see ``fastcal.cli._File.error``); another error as it is."""
+    if not isinstance(exc, InputError) or exc.model not in sources:
+        return " ".join(str(exc).split())
+    path, col, rows = sources[exc.model]
     kind = "logits" if args.logits else "probs" if args.probs else "confidence"
-    msg = msg.replace("y_prob", f"--{kind}")
-    return " ".join(msg.split())
+    one = len(args.files) == 1
+    # one file: the model is a column of it, named also when no row is at fault
+    return h._File(path, args.format).error(exc, Columns(args.label, **{kind: col}), 0, rows,
+                                            _ONE_FILE_FIXES if one else h.FIXES,
+                                            column=col if one else None,
+                                            ndim=np.ndim(preds[exc.model]))

@@ -230,7 +230,7 @@ def ece_with_convention(y_true, y_prob, name, n_bins=15, norm="l1", *, sample_we
     bins, _, _ = convention_bins(b, name, n_bins, strategy)
     total, l1, l2, mx, _ = S.ce_from_bins(bins)
     if not total > 0:
-        raise ValueError("sample_weight sums to zero; at least one sample needs a positive weight.")
+        raise V.weight_sum_error()
     return float({"l1": l1, "l2": l2, "max": mx}[norm])
 
 

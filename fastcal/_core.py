@@ -275,14 +275,16 @@ def prepare(y_true, y_prob, sample_weight, prob_name="y_prob", tokens=False):
     else:
         y_prob, src = V.as_prob(y_prob, prob_name, ndims=None, half=True)
         if y_prob.ndim == 0:
-            raise ValueError(f"{prob_name} must be 1-D, 2-D or (..., C); found a scalar.")
+            raise V.input_error("{y_prob} must be 1-D, 2-D or (..., C); found a scalar.",
+                                {"y_prob": prob_name}, param=prob_name)
         if y_prob.ndim > 2:
             lead = y_prob.shape[:-1]
             yt = V._native(V._to_numpy(y_true, "y_true"))
             if yt.shape != lead:
-                raise ValueError(
-                    f"y_true of shape {yt.shape} does not match {prob_name} of shape "
-                    f"{y_prob.shape}: for (..., C) input y_true must have shape {lead}.")
+                raise V.input_error(
+                    f"{{y_true}} of shape {yt.shape} does not match {{y_prob}} of shape "
+                    f"{y_prob.shape}: for (..., C) input {{y_true}} must have shape {lead}.",
+                    {"y_true": "y_true", "y_prob": prob_name}, param="y_true")
             y_prob = y_prob.reshape(-1, y_prob.shape[-1])
             y_true = yt.reshape(-1)
         y_true = V.as_labels(y_true)
@@ -313,7 +315,7 @@ def quantile_edges(conf, n_bins, weight):
         return np.ascontiguousarray(np.quantile(conf, q), dtype=np.float64)
     keep = weight > 0
     if not keep.any():
-        raise ValueError("sample_weight sums to zero; at least one sample needs a positive weight.")
+        raise V.weight_sum_error()
     order = np.argsort(conf[keep], kind="stable")
     xs = conf[keep][order]
     cum = np.cumsum(weight[keep][order])
@@ -381,11 +383,11 @@ def binned(y_true, y_prob, *, n_bins, strategy, right, classwise, from_logits,
 
     if y_prob.ndim == 1:
         if classwise:
-            raise ValueError(
-                "classwise=True needs y_prob of shape (n, C); a 1-D y_prob is already the "
+            raise V.input_error(
+                "classwise=True needs {y_prob} of shape (n, C); a 1-D {y_prob} is already the "
                 "binary problem of class 1. For the two-class average pass "
-                "np.column_stack([1 - p, p]) with integer labels."
-            )
+                "np.column_stack([1 - p, p]) with integer labels.", {"y_prob": "y_prob"},
+                param="y_prob")
         out.layout = "binary"
         out.n_classes = 2
         code, idx, bins, sc = run(B.binary_stats, n,

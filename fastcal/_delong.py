@@ -291,9 +291,9 @@ def paired_variance(y_true, score_a, score_b, sample_weight=None):
     yt = V.as_labels(y_true)
     sb, _ = V.as_prob(score_b, "score_b", ndims=(1,))
     if sb.shape[0] != n:
-        raise ValueError(
-            f"score_a and score_b must have the same length: found {n} and {sb.shape[0]}."
-        )
+        raise V.input_error(
+            f"score_a and {{y_prob}} must have the same length: found {n} and {sb.shape[0]}.",
+            {"y_prob": "score_b"}, param="score_b")
     from ._kernels import _scores as SC
 
     code, idx, _ = SC.binary_labels(yt, sb, w)

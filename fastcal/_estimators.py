@@ -158,7 +158,7 @@ def _smece_weights(w):
         return None
     pos = w[w > 0]
     if pos.size == 0:
-        raise ValueError("sample_weight sums to zero; at least one sample needs a positive weight.")
+        raise V.weight_sum_error()
     unit = max(float(pos.min()), float(pos.max()) * 1e-200)
     return w if unit == 1.0 else w / unit
 
@@ -367,7 +367,7 @@ def corp_decomposition(y_true, y_prob, *, sample_weight=None):
     w = b.w
     total = float(b.bins[0].sum())
     if not total > 0:
-        raise ValueError("sample_weight sums to zero; at least one sample needs a positive weight.")
+        raise V.weight_sum_error()
     # exact ties pooled (CORP): PAV over the distinct confidences, each with
     # its total weight and mean outcome.  (IsotonicRegression would also pool
     # values within 1e-15, as scikit-learn does.)

@@ -104,7 +104,7 @@ class HistogramBinning:
                    scores=False, want_cc=False)
         W = b.bins[0]
         if not W.sum() > 0:
-            raise ValueError("sample_weight sums to zero; at least one sample needs a positive weight.")
+            raise V.weight_sum_error()
         edges = np.array(b.edges[0], dtype=np.float64)
         mid = 0.5 * (edges[:-1] + edges[1:])
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -28,9 +28,12 @@ probability or confidence against 0/1 correctness; 1-D values), ``probs`` or
   ``p_0 ... p_9``), ordered by the integer after the prefix when every
   suffix is an integer, else in file order.
 
-Every error is an :class:`InputError` (a ``ValueError``) whose message
-names the file and, where it applies, the line, data row (1-based, header
-excluded) and column.
+Every error is a :class:`fastcal.InputError` (a ``ValueError``) whose
+message names the file and, where it applies, the line, data row (1-based,
+header excluded) and column; its attributes ``param``, ``index`` and the
+others are None (they describe the arguments of the library's functions).
+:func:`line_of_row` gives the line of a data row, for the errors a caller
+finds in the values once they are read.
 """
 
 import csv
@@ -45,6 +48,10 @@ import zipfile
 import numpy as np
 
 from ._kernels import _csv as K
+# the one error class of bad input, files and arrays alike: the readers' errors
+# carry no attributes (param, index, ... are None), their message names the
+# file, line, data row and column
+from ._validation import InputError
 
 FORMATS = ("csv", "tsv", "jsonl", "npy", "npz", "parquet")
 _EXT = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
@@ -56,8 +63,6 @@ _FB_CAP = 4096
 PYARROW_HINT = "pip install pyarrow"
 
 
-class InputError(ValueError):
-    """Bad input file or column selection; the message names the file, row and column."""
 
 
 # ----------------------------------------------------------------- columns
@@ -816,6 +821,109 @@ def iter_chunks(path, columns, *, format=None, chunk_size=CHUNK_SIZE, progress=F
     return _parquet_chunks(path, columns, chunk_size, progress)
 
 
+def line_of_row(path, row, format=None, block_size=BLOCK_SIZE):
+    """The 1-based line of ``path`` where data row ``row`` (1-based, as in the
+    readers' messages) starts, for the text formats (CSV, TSV, JSONL); None
+    for the others, or when the file has fewer rows.
+
+    The records are counted as the readers count them: blank lines are
+    skipped, a CSV record's quoted fields may hold newlines (the record
+    starts on its first line), the CSV header is the first record.  Reads
+    the file up to that row: meant for an error message.
+    """
+    fmt = detect_format(path, format)
+    if fmt not in ("csv", "tsv", "jsonl") or row < 1:
+        return None
+    f, raw = _open_binary(path)
+    try:
+        if fmt == "jsonl":
+            seen = 0
+            for line, text in enumerate(f, 1):
+                if text.strip():
+                    seen += 1
+                    if seen == row:
+                        return line
+            return None
+        return _csv_line_of_record(f, row + 1, int(block_size))  # + 1: the header
+    except (OSError, EOFError):
+        return None
+    finally:
+        f.close()
+        if raw is not f:
+            raw.close()
+
+
+def _csv_line_of_record(f, record, block_size):
+    """The first line of the ``record``-th (1-based) record of a CSV byte
+    stream, as the reader counts records: a newline inside quotes (after an
+    odd number of quote bytes) does not end a record; an empty line (or a
+    lone carriage return) is skipped, and before the header so is a line of
+    spaces, tabs and carriage returns."""
+    lines = 0          # newlines before this block
+    inside = False     # within quotes at the start of this block
+    # the record the block starts in: its first line, its length so far,
+    # whether it is exactly "\r" so far, whether it has a byte other than
+    # space, tab and carriage return
+    start_line, cur_len, cur_cr, cur_text = 1, 0, False, False
+    seen = 0           # records before this block (the header included)
+    first = True
+    while True:
+        data = f.read(max(block_size, 3) if first else block_size)  # the whole BOM first
+        if not data:
+            break
+        b = np.frombuffer(data, np.uint8)
+        if first and data[:3] == _BOM:
+            b = b[3:]
+        first = False
+        if b.shape[0] == 0:
+            continue
+        isq = b == _QUOTE
+        q = (np.bitwise_xor.accumulate(isq.view(np.uint8)) != 0) ^ inside
+        nl = np.flatnonzero(b == _NL)
+        ends = nl[~q[nl]]  # the newlines that end a record
+        starts = np.concatenate(([0], ends + 1))
+        text = np.concatenate(([0], np.cumsum((b != 13) & (b != 32) & (b != 9) & (b != _NL))))
+        # the records ended in this block: length, exactly "\r", has text
+        length = ends - starts[:-1]
+        lone_cr = (length == 1) & (b[np.minimum(starts[:-1], b.shape[0] - 1)] == 13)
+        has_text = text[ends] > text[starts[:-1]]
+        if ends.shape[0]:
+            length[0] += cur_len
+            lone_cr[0] = (cur_cr and length[0] == 1) or (cur_len == 0 and lone_cr[0])
+            has_text[0] = has_text[0] or cur_text
+        # a record counts when it is not empty (or "\r"), the header when it has text
+        counts = ~((length == 0) | lone_cr)
+        if seen == 0 and ends.shape[0]:
+            h = np.flatnonzero(has_text)
+            if h.shape[0]:
+                counts[:h[0]] = False
+            else:
+                counts[:] = False
+        total = np.cumsum(counts)
+        if total.shape[0] and seen + total[-1] >= record:
+            k = int(np.searchsorted(total, record - seen))  # first: seen + total >= record
+            if k == 0:
+                return start_line
+            return lines + int(np.searchsorted(nl, ends[k - 1], side="right")) + 1
+        if total.shape[0]:
+            seen += int(total[-1])
+        # the record left open at the end of the block
+        s0 = int(starts[-1])
+        if ends.shape[0]:
+            start_line = lines + int(np.searchsorted(nl, ends[-1], side="right")) + 1
+            cur_len, cur_cr, cur_text = 0, False, False
+        rest = b[s0:]
+        cur_cr = (cur_len == 0 and rest.shape[0] == 1 and rest[0] == 13) or \
+            (cur_cr and rest.shape[0] == 0)
+        cur_len += rest.shape[0]
+        cur_text = cur_text or bool(text[-1] > text[s0])
+        lines += nl.shape[0]
+        inside = bool(q[-1])
+    if cur_len and not cur_cr and (seen or cur_text) and seen + 1 == record:
+        return start_line  # the last record, without a final newline
+    return None
+
+
 def read_all(path, columns, **kw):
     """All of ``path`` as one ``(labels, values)`` pair (for fitting calibrators)."""
     ys, vs = [], []
@@ -827,5 +935,5 @@ def read_all(path, columns, **kw):
     return np.concatenate(ys), np.concatenate(vs)
 
 
-__all__ = ["Columns", "InputError", "detect_format", "iter_chunks", "read_all",
+__all__ = ["Columns", "InputError", "detect_format", "iter_chunks", "line_of_row", "read_all",
            "resolve_columns", "FORMATS", "PYARROW_HINT"]

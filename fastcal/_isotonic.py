@@ -45,7 +45,8 @@ def _real_array(x, name, ndims):
         raise TypeError(f"{name} must hold real numbers; found dtype {dt}.")
     if arr.ndim not in ndims:
         want = " or ".join(f"{d}-D" for d in ndims)
-        raise ValueError(f"{name} must be {want}; found an array of shape {arr.shape}.")
+        raise V.InputError(f"{name} must be {want}; found an array of shape {arr.shape}.",
+                           param=name)
     return arr
 
 
@@ -56,11 +57,13 @@ def _check_finite(arr, name):
     if not ok.all():
         bad = np.flatnonzero(~ok.reshape(-1))[0]
         idx = np.unravel_index(bad, arr.shape)
+        at = tuple(int(k) for k in idx)
         idx = idx[0] if len(idx) == 1 else idx
-        raise ValueError(
-            f"{name} must be finite; found {float(arr.reshape(-1)[bad])} at index {idx}. "
-            "Remove or impute NaN/inf values first."
-        )
+        v = float(arr.reshape(-1)[bad])
+        raise V.InputError(
+            f"{name} must be finite; found {v} at index {idx}. "
+            "Remove or impute NaN/inf values first.", param=name, index=at[0],
+            column=at[1] if len(at) == 2 else None, value=v)
 
 
 def _weights(sample_weight, shape):
@@ -76,15 +79,17 @@ def _weights(sample_weight, shape):
         pass
     else:
         want = f"shape ({n},)" + (f" or {tuple(shape)}" if len(shape) == 2 else "")
-        raise ValueError(
-            f"sample_weight must have one entry per sample ({want}); found shape {w.shape}."
-        )
+        raise V.InputError(
+            f"sample_weight must have one entry per sample ({want}); found shape {w.shape}.",
+            param="sample_weight")
     _check_finite(w, "sample_weight")
     if (w < 0).any():
         bad = np.flatnonzero((w < 0).reshape(-1))[0]
-        raise ValueError(
-            f"sample_weight must be non-negative; found {float(w.reshape(-1)[bad])} at flat index {bad}."
-        )
+        at = [int(k) for k in np.unravel_index(bad, w.shape)]
+        raise V.InputError(
+            f"sample_weight must be non-negative; found {float(w.reshape(-1)[bad])} at flat index {bad}.",
+            param="sample_weight", index=at[0], column=at[1] if len(at) == 2 else None,
+            value=float(w.reshape(-1)[bad]))
     return w
 
 
@@ -119,7 +124,8 @@ def isotonic_regression(y, *, sample_weight=None, increasing=True):
     inc = _check_bool(increasing, "increasing")
     y = _real_array(y, "y", (1, 2))
     if y.shape[-1] == 0 or y.size == 0:
-        raise ValueError(f"y is empty (shape {y.shape}); at least one value is required.")
+        raise V.InputError(f"y is empty (shape {y.shape}); at least one value is required.",
+                           param="y")
     _check_finite(y, "y")
     if sample_weight is None:
         w = np.ones(y.shape[-1], np.float64)
@@ -127,10 +133,9 @@ def isotonic_regression(y, *, sample_weight=None, increasing=True):
         w = _scaled(_weights(sample_weight, y.shape))
         tot = w.sum(axis=-1)
         if np.any(tot <= 0):
-            raise ValueError(
+            raise V.InputError(
                 "sample_weight sums to zero" + (" in a row" if y.ndim == 2 else "")
-                + "; each fit needs at least one positive weight."
-            )
+                + "; each fit needs at least one positive weight.", param="sample_weight")
     if y.ndim == 1:
         return K.isotonic_1d(np.ascontiguousarray(y), np.ascontiguousarray(w), inc)
     m, n = y.shape
@@ -170,9 +175,9 @@ def _as_x(X, name="X"):
     arr = _real_array(X, name, (1, 2))
     if arr.ndim == 2:
         if arr.shape[1] != 1:
-            raise ValueError(
-                f"{name} must be 1-D or 2-D with one column; found an array of shape {arr.shape}."
-            )
+            raise V.InputError(
+                f"{name} must be 1-D or 2-D with one column; found an array of shape {arr.shape}.",
+                param=name)
         arr = arr[:, 0]
     return arr
 
@@ -228,11 +233,11 @@ class IsotonicRegression:
         y = _real_array(y, "y", (1,)).astype(dtype, copy=False)
         n = X.shape[0]
         if y.shape[0] != n:
-            raise ValueError(
-                f"X and y must have the same length: found {n} values in X and {y.shape[0]} in y."
-            )
+            raise V.InputError(
+                f"X and y must have the same length: found {n} values in X and {y.shape[0]} in y.",
+                param="y")
         if n == 0:
-            raise ValueError("X and y are empty; at least one sample is required.")
+            raise V.InputError("X and y are empty; at least one sample is required.", param="X")
         _check_finite(X, "X")
         _check_finite(y, "y")
         if sample_weight is None:
@@ -242,9 +247,9 @@ class IsotonicRegression:
             if dtype != np.float64:  # scikit-learn casts weights to X's dtype
                 w = w.astype(dtype).astype(np.float64)
             if not (w > 0).any():
-                raise ValueError(
-                    "sample_weight has no positive entry; at least one sample needs a positive weight."
-                )
+                raise V.InputError(
+                    "sample_weight has no positive entry; at least one sample needs a positive weight.",
+                    param="sample_weight")
         X = np.ascontiguousarray(X)
         y = np.ascontiguousarray(y)
         X64 = X if dtype == np.float64 else X.astype(np.float64)

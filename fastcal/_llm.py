@@ -32,10 +32,10 @@ def _padded_options(option_loglik, offsets):
     if off[0] != 0 or off[-1] != vals.shape[0] or (d < 1).any():
         bad = int(np.argmax(d < 1)) if (d < 1).any() else None
         where = f" (row {bad} has {d[bad]} options)" if bad is not None else ""
-        raise ValueError(
+        raise V.InputError(
             "offsets must start at 0, end at len(option_loglik) and increase by at least 1 "
             f"per row{where}; found offsets[0]={int(off[0])}, offsets[-1]={int(off[-1])} "
-            f"for {vals.shape[0]} values.")
+            f"for {vals.shape[0]} values.", param="offsets", index=bad)
     n, K = d.shape[0], int(d.max())
     out = np.full((n, K), -np.inf)
     rows = np.repeat(np.arange(n), d)
@@ -92,20 +92,24 @@ def multiple_choice_report(answer, option_loglik, *, offsets=None, option_length
         finite = np.isfinite(z)
         bad = finite & ~(lens > 0)
         if bad.any():
-            i, k = np.argwhere(bad)[0]
-            raise ValueError(f"option_lengths must be positive token counts; found "
-                             f"{float(lens[i, k])!r} for option {k} of row {i}.")
+            i, k = (int(j) for j in np.argwhere(bad)[0])
+            raise V.InputError(f"option_lengths must be positive token counts; found "
+                               f"{float(lens[i, k])!r} for option {k} of row {i}.",
+                               param="option_lengths", index=i, column=k,
+                               value=float(lens[i, k]))
         z = np.where(finite, z / np.where(finite, lens, 1.0), z)
     bad = np.isnan(z) | (z == np.inf)
     if bad.any():
-        i, k = np.argwhere(bad)[0]
-        raise ValueError(f"option_loglik must be finite or -inf (a missing option); found "
-                         f"{float(z[i, k])!r} for option {k} of row {i}.")
+        i, k = (int(j) for j in np.argwhere(bad)[0])
+        raise V.InputError(f"option_loglik must be finite or -inf (a missing option); found "
+                           f"{float(z[i, k])!r} for option {k} of row {i}.",
+                           param="option_loglik", index=i, column=k, value=float(z[i, k]))
     none = ~np.isfinite(z).any(axis=1)
     if none.any():
         i = int(np.argmax(none))
-        raise ValueError(f"row {i} of option_loglik has no finite option (all -inf); every "
-                         "question needs at least one option.")
+        raise V.InputError(f"row {i} of option_loglik has no finite option (all -inf); every "
+                           "question needs at least one option.", param="option_loglik",
+                           index=i)
     if z.shape[1] < 2:
         z = np.concatenate([z, np.full((z.shape[0], 1), -np.inf)], axis=1)
     # a missing option has probability exactly 0: exp(-huge - max) == 0

@@ -323,8 +323,8 @@ def _report(file, d, norm, report_options):
         r = multiple_choice_report(d["answer"], d["ll"], offsets=d["offsets"],
                                    option_lengths=lens, **report_options)
     except ValueError as exc:
-        m = re.search(r"\brow (\d+)\b", str(exc))
-        where = f", line {d['lines'][int(m.group(1))]}" if m else ""
+        i = getattr(exc, "index", None)  # an InputError's question (row) at fault
+        where = f", line {d['lines'][i]}" if i is not None else ""
         raise InputError(f"{file}{where}: {exc}") from None
     metric = NORMS[norm]
     own = d["metric"][_METRIC_LEAF[metric]]

@@ -88,12 +88,8 @@ def _check_total(total, b=None, weighted=True):
         if b.keep is not None and not b.keep.any():
             weighted = False
     if not weighted:
-        raise ValueError("no row is left to score: every row has the ignored label "
-                         "(ignore_index).")
-    if b is not None and b.keep is not None:
-        raise ValueError("sample_weight sums to zero over the rows kept (those without the "
-                         "ignored label); at least one of them needs a positive weight.")
-    raise ValueError("sample_weight sums to zero; at least one sample needs a positive weight.")
+        raise V.all_ignored_error()
+    raise V.weight_sum_error(kept=b is not None and b.keep is not None)
 
 
 def calibration_error(y_true, y_prob, *, n_bins=15, norm="l1", strategy="uniform",
@@ -435,8 +431,9 @@ def one_score_per_sample(y_score, name, what="one score per sample of a binary p
     arr, _ = V.as_prob(y_score, name, ndims=None)
     if arr.ndim != 1:
         found = "a scalar" if arr.ndim == 0 else f"shape {arr.shape}"
-        raise ValueError(f"{name} must be 1-D ({what}); found {found}."
-                         + (multiclass_hint if arr.ndim == 2 else ""))
+        raise V.input_error(f"{{y_prob}} must be 1-D ({what}); found {found}."
+                            + (multiclass_hint if arr.ndim == 2 else ""), {"y_prob": name},
+                            param=name)
     return arr
 
 

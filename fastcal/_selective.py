@@ -33,18 +33,20 @@ def _inputs(correct, confidence):
     c = V.as_labels(correct, "correct")
     s, _ = V.as_prob(confidence, "confidence", ndims=(1,))
     n = s.shape[0]
+    terms = {"y_true": "correct", "y_prob": "confidence"}
     if c.shape[0] != n:
-        raise ValueError(
-            f"correct and confidence must have the same length: found {c.shape[0]} and {n}."
-        )
+        raise V.input_error(
+            f"{{y_true}} and {{y_prob}} must have the same length: found {c.shape[0]} and {n}.",
+            terms, param="correct")
     if n == 0:
-        raise ValueError("correct and confidence are empty; at least one sample is required.")
+        raise V.input_error("{y_true} and {y_prob} are empty; at least one sample is required.",
+                            terms, param="correct")
     code, idx, lab = SC.binary_labels(c, s, None)
     if code == K.BAD_BINARY_LABEL:
-        raise ValueError(
-            f"correct must be 0/1 (or bool), 1 meaning the answer was right; "
-            f"found {c[idx].item()!r} at index {idx}."
-        )
+        raise V.input_error(
+            "{y_true} must be 0/1 (or bool), 1 meaning the answer was right; "
+            f"found {c[idx].item()!r}{{at}}.", dict(terms, at=f" at index {idx}"),
+            param="correct", index=int(idx), value=c[idx].item())
     V.raise_for_status(code, idx, c, s, prob_name="confidence")
     return lab, s
 

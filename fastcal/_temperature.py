@@ -50,29 +50,45 @@ _VERSION = 2
 
 
 NotFittedError = V.NotFittedError
+_LOGITS = {"y_prob": "logits"}
 
 
 def _as_logits(logits, name="logits", from_probs=False):
     z, _ = V.as_prob(logits, name)
     if from_probs:
         p = np.asarray(z, dtype=np.float64)
-        if not np.all((p >= 0) & (p <= 1)):
-            raise ValueError(f"{name} must hold probabilities in [0, 1] with from_probs=True; "
-                             "found values outside it. Pass logits with from_probs=False.")
+        ok = (p >= 0) & (p <= 1)
+        if not np.all(ok):
+            raise V.input_error("{y_prob} must hold probabilities in [0, 1] with from_probs=True; "
+                                "found values outside it. Pass logits with from_probs=False.",
+                                {"y_prob": name}, **_first(~ok, p, name))
         if z.ndim == 1:
             with np.errstate(divide="ignore"):
                 z = np.log(p) - np.log1p(-p)  # logit of the probability of class 1
         else:
             with np.errstate(divide="ignore"):
                 z = np.log(p)
-        if not np.all(np.isfinite(z)):
-            raise ValueError(
-                f"{name} holds probabilities of exactly 0 (or 1 for a 1-D input), whose log is "
-                "infinite; clip them first (for example np.clip(p, 1e-12, 1)) or pass logits.")
+        fin = np.isfinite(z)
+        if not np.all(fin):
+            raise V.input_error(
+                "{y_prob} holds probabilities of exactly 0 (or 1 for a 1-D input), whose log is "
+                "infinite; clip them first (for example np.clip(p, 1e-12, 1)) or {fix}.",
+                {"y_prob": name, "fix": "pass logits"}, hint="logits", **_first(~fin, p, name))
     if z.ndim == 2 and z.shape[1] < 2:
-        raise ValueError(f"{name} of shape (n, C) needs C >= 2 classes; found shape {z.shape}. "
-                         "For a binary problem pass the logit of class 1 as a 1-D array.")
+        raise V.input_error(f"{{y_prob}} of shape (n, C) needs C >= 2 classes; found shape "
+                            f"{z.shape}. For a binary problem pass the logit of class 1 as a "
+                            "1-D array.", {"y_prob": name}, param=name)
     return z
+
+
+def _first(bad, values, name):
+    """``InputError`` attributes of the first True entry of ``bad`` (a mask
+    over the rows (n,) or entries (n, C) of ``values``)."""
+    k = int(np.flatnonzero(bad)[0])
+    if bad.ndim == 1:
+        return {"param": name, "index": k, "value": V._scalar(values[k])}
+    i, j = divmod(k, bad.shape[1])
+    return {"param": name, "index": i, "column": j, "value": V._scalar(values[i, j])}
 
 
 class TemperatureScaling:
@@ -211,24 +227,28 @@ class TemperatureScaling:
         self._check_fitted()
         z = _as_logits(logits, "logits", from_probs)
         if z.shape[0] == 0:
-            raise ValueError("logits is empty; at least one sample is required.")
+            raise V.input_error("{y_prob} is empty; at least one sample is required.",
+                                _LOGITS, param="logits")
         binary = z.ndim == 1
         if binary != self.binary_ or (not binary and z.shape[1] != self.n_classes_):
             fitted = "binary (n,) logits" if self.binary_ else f"{self.n_classes_} classes"
             found = "binary (n,) logits" if binary else f"{z.shape[1]} classes"
-            raise ValueError(
-                f"logits must have the shape the calibrator was fitted on: fitted on {fitted}, "
-                f"found {found} (shape {z.shape}).")
+            raise V.input_error(
+                f"{{y_prob}} must have the shape the calibrator was fitted on: fitted on {fitted}, "
+                f"found {found} (shape {z.shape}).", _LOGITS, param="logits")
         # (n, C) logits may hold -inf (a masked class) where a row has a finite one
         bad = ~np.isfinite(z) if binary else (np.isnan(z) | (z == np.inf))
         if not binary:
             bad |= (z == -np.inf).all(axis=1)[:, None]
         if bad.any():
             i = int(np.flatnonzero(bad.reshape(z.shape[0], -1).any(axis=1))[0])
-            found = z[i] if binary else z[i][bad[i]][0]
-            where = f"at index {i}" if binary else f"in row {i}"
+            j = None if binary else int(np.flatnonzero(bad[i])[0])
+            found = z[i] if binary else z[i, j]
+            where = f" at index {i}" if binary else f" in row {i}"
             what = "finite" if binary else "finite or -inf (a masked class)"
-            raise ValueError(f"logits must be {what}; found {float(found)!r} {where}.")
+            raise V.input_error(f"{{y_prob}} must be {what}; found {float(found)!r}{{at}}.",
+                                dict(_LOGITS, at=where), param="logits", index=i, column=j,
+                                value=float(found))
         beta = 1.0 / self.temperature_
         return KT.scaled_sigmoid(z, beta) if binary else KT.scaled_softmax(z, beta)
 
@@ -415,7 +435,7 @@ def _validated(r, z, y, w, binary):
         code, idx = fe(z, y, w)
         V.raise_for_status(code, idx, y, z, w, prob_name="logits")
     if not r[0] > 0:
-        raise ValueError("sample_weight sums to zero; at least one sample needs a positive weight.")
+        raise V.weight_sum_error()
     return r
 
 

@@ -26,7 +26,6 @@ import argparse
 import json
 import math
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -36,7 +35,7 @@ import warnings
 import numpy as np
 
 from . import _gauges as _G
-from ._io import FORMATS, Columns, InputError, iter_chunks, read_all
+from ._io import FORMATS, Columns, InputError, iter_chunks, line_of_row, read_all
 from ._validation import UndefinedMetricWarning
 
 # gauge -> (label in tables, comparison): "<" passes below the threshold,
@@ -349,38 +348,93 @@ def _report_json(report, thresholds):
 
 
 # ------------------------------------------------------------------ reading
-_WHERE = re.compile(r" (?:at index|in row) (\d+)")
-_ROW = re.compile(r"\brow (\d+)\b")
+#: The fix an InputError suggests (its ``hint``), in command-line terms.
+FIXES = {"logits": "use --logits", "multiclass": "use --probs or --logits",
+         "ignore_index": "use --ignore-index {value}"}
 
 
-def _locate(exc, path, cols, row0):
-    """A library ValueError about a chunk, as a one-line message about the file."""
-    msg = str(exc)
-    where = f"{path}"
-    m = _WHERE.search(msg)
-    if m:
-        where += f", row {row0 + int(m.group(1)) + 1}"
-        msg = msg[:m.start()] + msg[m.end():]
-    else:
-        msg = _ROW.sub(lambda r: f"row {row0 + int(r.group(1)) + 1}", msg)
-    msg = re.sub(r"For multiclass labels pass \w+ of shape \(n, C\)\.",
-                 "For multiclass labels use --probs or --logits.", msg)
-    msg = msg.replace("y_true", f"the labels (column {cols.label!r})")
-    msg = msg.replace("y_prob", f"--{cols.kind} {cols.name!r}")
-    msg = msg.replace(f"--logits {cols.name!r} (logits)", f"--logits {cols.name!r}")
-    msg = msg.replace("pass from_logits=True", "use --logits")
-    msg = msg.replace("pass ignore_index=", "use --ignore-index ")
-    return f"{where}: {msg}"
+class _File:
+    """A file a command reads, to name its rows in error messages: ``path``
+    (read as ``format``), shown as ``shown`` (e.g. ``--fit-file VAL``)."""
+
+    __slots__ = ("path", "format", "shown")
+
+    def __init__(self, path, format=None, shown=None):
+        self.path, self.format = path, format
+        self.shown = str(path) if shown is None else shown
+
+    def __str__(self):
+        return self.shown
+
+    def where(self, row=None, column=None):
+        """``FILE, line L (row N), column 'X'`` for data row ``row`` (1-based;
+        no line in binary formats) and ``column``, the parts that are known."""
+        where = self.shown
+        if row is not None:
+            line = line_of_row(self.path, row, self.format)
+            where += f", line {line} (row {row})" if line else f", row {row}"
+        if column is not None:
+            where += f", column {column!r}"
+        return where
+
+    def error(self, exc, cols, row0=0, rows=None, fixes=FIXES, column=None, ndim=None):
+        """A library error about rows of this file read with ``cols`` as one
+        line about the file.  ``row0``: the data rows before the chunk the
+        library saw; ``rows``: the chunk's row (0-based) of each row it saw
+        (when it saw a subset or another order); ``column``: the column to
+        name when the error is not about one row; ``ndim``: 1 when the values
+        were one column.  An :class:`InputError` is worded from its
+        attributes; another error is shown as it is."""
+        if not isinstance(exc, InputError):
+            return f"{self.shown}: {exc}"
+        row = None
+        if exc.index is not None:
+            i = exc.index if rows is None else int(rows[exc.index])
+            row = row0 + i + 1
+            column = _column(exc, cols, ndim)
+        terms = {"y_true": "the labels" if exc.param == "y_true" and column is not None
+                 else f"the labels (column {cols.label!r})",
+                 "y_prob": f"--{cols.kind} {cols.name!r}", "ignore_index": "--ignore-index",
+                 "at": "", "row": "this row", "model": ""}
+        fix = fixes.get(exc.hint)
+        if fix is not None:
+            terms["fix"] = fix.format(value=_label_text(exc.value))
+        return f"{self.where(row, column)}: {exc.reword(**terms)}"
 
 
-def _update(acc, y, v, from_logits, path, cols, row0, ignore_index=None):
+def _column(exc, cols, ndim=None):
+    """The file column of the value an :class:`InputError` is about, when one
+    column holds it."""
+    if exc.param == "y_true":
+        return cols.label
+    if exc.param in (None, "sample_weight", "ignore_index"):
+        return None
+    if cols.kind == "confidence" or ndim == 1:
+        return cols.name
+    names = [s.strip() for s in cols.name.split(",")]
+    if len(names) > 1 and exc.column is not None and exc.column < len(names):
+        return names[exc.column]
+    return None  # an (n, C) key or list column, a prefix: the message names it
+
+
+def _label_text(v):
+    """A label as --ignore-index takes it: an integer (-1, also for -1.0)."""
+    try:
+        if float(v).is_integer():
+            return str(int(v))
+    except (TypeError, ValueError, OverflowError):
+        pass
+    return str(v)
+
+
+def _update(acc, y, v, from_logits, src, cols, row0, ignore_index=None, rows=None):
     try:
         if ignore_index is None:
             acc.update(y, v, from_logits=from_logits)
         else:
             acc.update(y, v, from_logits=from_logits, ignore_index=ignore_index)
     except (ValueError, TypeError) as exc:
-        raise UsageError(_locate(exc, path, cols, row0)) from None
+        raise UsageError(src.error(exc, cols, row0, rows, ndim=np.ndim(v))) from None
 
 
 def _kept(y, v, ignore_index):
@@ -389,6 +443,14 @@ def _kept(y, v, ignore_index):
         return y, v
     keep = np.asarray(y) != ignore_index
     return (y, v) if keep.all() else (y[keep], v[keep])
+
+
+def _kept_rows(y, ignore_index):
+    """The chunk's row of each row :func:`_kept` keeps (None: all of them)."""
+    if ignore_index is None:
+        return None
+    keep = np.asarray(y) != ignore_index
+    return None if keep.all() else np.flatnonzero(keep)
 
 
 def _chunks(path, cols, args, progress):
@@ -437,10 +499,12 @@ def _fit_calibrator(args, cols, progress):
     from ._temperature import TemperatureScaling
 
     path = args.fit_file
+    src = _File(path, args.format, f"--fit-file {path}")
     y, v = read_all(path, cols, format=args.format, chunk_size=args.chunk_size, progress=progress)
     # the same validation (and messages) as the file reported on
     ig = args.ignore_index
-    _update(CalibrationAccumulator(), y, v, cols.from_logits, f"--fit-file {path}", cols, 0, ig)
+    _update(CalibrationAccumulator(), y, v, cols.from_logits, src, cols, 0, ig)
+    rows = _kept_rows(y, ig)
     y, v = _kept(y, v, ig)
     if y.shape[0] == 0:
         raise UsageError(f"--fit-file {path}: every row has the label --ignore-index {ig}; "
@@ -452,9 +516,7 @@ def _fit_calibrator(args, cols, progress):
             yc, conf = _toplabel(y, v, cols.from_logits, path, cols, 0)
             cal = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(conf, yc)
     except (ValueError, TypeError) as exc:
-        msg = _locate(exc, f"--fit-file {path}", cols, 0).replace("(logits) ", "")
-        msg = msg.replace(": logits ", f": --{cols.kind} {cols.name!r} ", 1)
-        raise UsageError(msg) from None
+        raise UsageError(src.error(exc, cols, 0, rows, ndim=v.ndim)) from None
     return cal
 
 
@@ -504,39 +566,42 @@ def _cmd_report(args):
     # this one compiles the file reader's
     ahead = (before._compile_ahead(cols.kind != "confidence", logits, ignore_index=ig)
              if cal is None else None)
+    src = _File(path, args.format)
     for row0, y, v in _chunks(path, cols, args, progress):
         if ahead is not None:
             ahead.wait()
             ahead = None
         if cal is None:
-            _update(before, y, v, logits, path, cols, row0, ig)
+            _update(before, y, v, logits, src, cols, row0, ig)
         elif args.fit == "temperature":
-            _update(before, y, v, logits, path, cols, row0, ig)
+            _update(before, y, v, logits, src, cols, row0, ig)
+            rows = _kept_rows(y, ig)
             y, v = _kept(y, v, ig)  # validated above, file rows located there
             try:
                 p = cal.predict_proba(v, from_probs=not logits)
             except ValueError as exc:
-                raise UsageError(_locate(exc, path, cols, row0)) from None
-            _update(after, y, p, False, path, cols, row0)
+                raise UsageError(src.error(exc, cols, row0, rows, ndim=v.ndim)) from None
+            _update(after, y, p, False, src, cols, row0, rows=rows)
         else:
+            rows = None
             if v.ndim == 2:  # validate the multiclass input as given
                 if full is None:
                     full = CalibrationAccumulator(args.bins)
-                _update(full, y, v, logits, path, cols, row0, ig)
+                _update(full, y, v, logits, src, cols, row0, ig)
                 note = ("isotonic calibrates the top-label confidence: both columns score "
                         "confidence against correctness (binary Brier and NLL).")
+                rows = _kept_rows(y, ig)
                 y, v = _kept(y, v, ig)
             yc, conf = _toplabel(y, v, logits, path, cols, row0)
-            _update(before, yc, conf, False, path, cols, row0)
-            _update(after, yc, cal.predict(conf), False, path, cols, row0)
+            _update(before, yc, conf, False, src, cols, row0, rows=rows)
+            _update(after, yc, cal.predict(conf), False, src, cols, row0, rows=rows)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UndefinedMetricWarning)
         try:
             rb = before.compute()
             ra = after.compute() if after is not None else None
         except ValueError as exc:  # e.g. every row has the --ignore-index label
-            raise UsageError(f"{path}: " + str(exc).replace("(ignore_index)",
-                                                            "(--ignore-index)")) from None
+            raise UsageError(src.error(exc, cols)) from None
     _notes(caught)
     final = ra if ra is not None else rb
 
