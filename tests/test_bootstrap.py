@@ -34,19 +34,22 @@ def ref_mix64(z):
 
 
 def ref_weights(seed, stream, row_offset, n, R):
-    """(n, R) Poisson(1) weights from the same hash, in numpy uint64."""
+    """(n, R) Poisson(1) weights from the same hash, in numpy uint64: hash
+    number r // 4 + 1 of the row's generator, its 16-bit part r % 4 (least
+    significant first), against the Poisson(1) CDF rounded to 2**-16."""
     g = np.uint64(0x9E3779B97F4A7C15)
     with np.errstate(over="ignore"):
         s = ref_mix64(ref_mix64(np.array([seed], np.uint64) + g) ^ np.uint64(stream))
         rows = np.arange(row_offset, row_offset + n, dtype=np.uint64)
         keys = ref_mix64(s + rows * g)
-        z = ref_mix64(keys[:, None] + np.arange(1, R + 1, dtype=np.uint64)[None, :] * g)
-    u = z >> np.uint64(32)
+        r = np.arange(R, dtype=np.uint64)
+        z = ref_mix64(keys[:, None] + (r[None, :] // np.uint64(4) + np.uint64(1)) * g)
+    u = (z >> (np.uint64(16) * (r[None, :] % np.uint64(4)))) & np.uint64(0xFFFF)
     k = np.zeros(u.shape)
     cdf = 0.0
-    for j in range(12):
+    for j in range(8):
         cdf += math.exp(-1.0) / math.factorial(j)
-        k += u >= np.uint64(round(cdf * 2.0 ** 32))
+        k += u >= np.uint64(min(round(cdf * 2.0 ** 16), 2 ** 16 - 1))
     return k
 
 

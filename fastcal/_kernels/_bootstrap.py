@@ -5,13 +5,19 @@ Every row ``i`` gets, for each replicate ``r``, an integer weight
 
 * ``key = row_key(seed, stream, row)``: splitmix64-style mixing of the seed,
   the stream (one per shard) and the global row index (``row_offset + i``);
-* ``z = mix64(key + (r + 1) * GOLDEN)``: the splitmix64 output number
-  ``r + 1`` of the generator seeded with ``key``; ``u = z >> 32`` is uniform
-  on ``[0, 2**32)``;
-* ``k = #{j : u >= T_j}`` with ``T_j = round(F(j) * 2**32)``, ``F`` the
-  Poisson(1) CDF (``j = 0..11``): the inverse CDF by comparisons, exact up to
-  the 2**-32 quantisation of ``u`` (weights above 12 have probability below
-  1e-9 and are never drawn).
+* ``z = mix64(key + (r // 4 + 1) * GOLDEN)``: the splitmix64 output number
+  ``r // 4 + 1`` of the generator seeded with ``key``; its four 16-bit
+  parts (least significant first) serve replicates ``4q .. 4q + 3``, so
+  ``u = (z >> 16 * (r % 4)) & 0xFFFF`` is uniform on ``[0, 2**16)``;
+* ``k = #{j : u >= T_j}`` with ``T_j = round(F(j) * 2**16)``, ``F`` the
+  Poisson(1) CDF (``j = 0..7``, the last capped at ``2**16 - 1``): the
+  inverse CDF by comparisons, each probability rounded to a multiple of
+  2**-16 (weights of 8 or more, probability 1.0e-5 under Poisson(1), are
+  drawn as 8, with probability 2**-16).
+
+One hash per four replicates, and 16-bit comparisons, take the draw from
+1.5 to 0.7 ns per (row, replicate) on one core (``benchmarks/RESULTS-uncertainty.md``
+has the bootstrap against one report).
 
 So the weights do not depend on how the rows are chunked, on the number of
 threads or on the batch split of a streaming accumulator: only on
@@ -44,21 +50,6 @@ _M2 = np.uint64(0x94D049BB133111EB)
 _S30 = np.uint64(30)
 _S27 = np.uint64(27)
 _S31 = np.uint64(31)
-_S32 = np.uint64(32)
-
-
-def _thresholds():
-    out = []
-    F = 0.0
-    for j in range(12):
-        F += math.exp(-1.0) / math.factorial(j)
-        out.append(round(F * 2.0 ** 32))
-    return out
-
-
-THRESHOLDS = np.array(_thresholds(), dtype=np.uint64)
-(_T0, _T1, _T2, _T3, _T4, _T5, _T6, _T7, _T8, _T9, _T10, _T11) = (np.uint64(t) for t in THRESHOLDS)
-
 
 
 @njit(**OPTS)
@@ -76,31 +67,40 @@ def row_key(seed, stream, row):
     return mix64(s + np.uint64(row) * _GOLDEN)
 
 
+def _thresholds16():
+    out = []
+    F = 0.0
+    for j in range(8):
+        F += math.exp(-1.0) / math.factorial(j)
+        out.append(min(round(F * 2.0 ** 16), 2 ** 16 - 1))
+    return out
+
+
+THRESHOLDS16 = np.array(_thresholds16(), dtype=np.uint16)
+(_U0, _U1, _U2, _U3, _U4, _U5, _U6, _U7) = (np.uint16(t) for t in THRESHOLDS16)
+
+
 @njit(**OPTS)
-def poisson1(u):
-    """Poisson(1) draw (float64) from ``u`` uniform on [0, 2**32)."""
-    # int + bool (not bool + bool, which is logical or in numpy scalars
-    # when NUMBA_DISABLE_JIT=1)
+def poisson1_16(u):
+    """Poisson(1) draw (float64) from ``u`` uniform on [0, 2**16)."""
     k = 0
-    k += u >= _T0
-    k += u >= _T1
-    k += u >= _T2
-    k += u >= _T3
-    k += u >= _T4
-    k += u >= _T5
-    k += u >= _T6
-    k += u >= _T7
-    k += u >= _T8
-    k += u >= _T9
-    k += u >= _T10
-    k += u >= _T11
+    k += u >= _U0
+    k += u >= _U1
+    k += u >= _U2
+    k += u >= _U3
+    k += u >= _U4
+    k += u >= _U5
+    k += u >= _U6
+    k += u >= _U7
     return np.float64(k)
 
 
 @njit(**OPTS)
 def weight(key, r):
-    """Weight of replicate ``r`` for the row with generator ``key``."""
-    return poisson1(mix64(key + np.uint64(r + 1) * _GOLDEN) >> _S32)
+    """Weight of replicate ``r`` for the row with generator ``key`` (the 16
+    bits ``16 * (r % 4)`` onwards of hash number ``r // 4 + 1``)."""
+    z = mix64(key + np.uint64((r >> 2) + 1) * _GOLDEN)
+    return poisson1_16(np.uint16((z >> np.uint64(16 * (r & 3))) & np.uint64(0xFFFF)))
 
 
 @njit(**OPTS)
@@ -120,17 +120,22 @@ def _chunk(conf, corr, terms, w, edges, right, seed, stream, row_offset, lo, hi,
     """Accumulate rows lo..hi into ``state`` (3 nb + 2, R)."""
     nb = edges.shape[0] - 1
     R = state.shape[1]
+    Q = (R + 3) >> 2
+    zs = np.empty(Q, np.uint64)  # one hash per 4 replicates ...
+    u16 = zs.view(np.uint16)  # ... read as 4 uniforms on [0, 2**16)
     for i in range(lo, hi):
         c = conf[i]
         b = find_bin(c, edges, nb, np.bool_(False), right)
         row = b + nb if corr[i] else b
         key = row_key(seed, stream, row_offset + i)
+        for q in range(Q):
+            zs[q] = mix64(key + np.uint64(q + 1) * _GOLDEN)
         wi = 1.0 if w is None else np.float64(w[i])
         cnt = state[row]
         sc = state[2 * nb + b]
         if terms is None:
             for r in range(R):
-                k = poisson1(mix64(key + np.uint64(r + 1) * _GOLDEN) >> _S32) * wi
+                k = poisson1_16(u16[r]) * wi
                 cnt[r] += k
                 sc[r] += k * c
         else:
@@ -139,7 +144,7 @@ def _chunk(conf, corr, terms, w, edges, right, seed, stream, row_offset, lo, hi,
             sb = state[3 * nb]
             sn = state[3 * nb + 1]
             for r in range(R):
-                k = poisson1(mix64(key + np.uint64(r + 1) * _GOLDEN) >> _S32) * wi
+                k = poisson1_16(u16[r]) * wi
                 cnt[r] += k
                 sc[r] += k * c
                 sb[r] += k * t0
