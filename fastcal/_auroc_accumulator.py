@@ -385,17 +385,20 @@ class AUROCAccumulator:
     def _raise(self, code, idx, y_true, y_score, w):
         i = int(idx)
         if code == KC.BAD_PROB:
-            v = V._fmt(y_score[i])
+            v = V._f(y_score[i])
+            at = {"param": "y_score", "index": i, "value": V._scalar(y_score[i])}
+            terms = {"y_prob": "y_score", "at": f" at index {i}"}
             if self._score_range is None:
-                raise ValueError(
-                    f"y_score must lie in [0, 1] (the accumulator's cells cover [0, 1]); found "
-                    f"{v} at index {i}. For scores on another scale create the accumulator with "
+                raise V.input_error(
+                    "{y_prob} must lie in [0, 1] (the accumulator's cells cover [0, 1]); found "
+                    f"{v}{{at}}. For scores on another scale create the accumulator with "
                     "score_range=(lo, hi) (mapped affinely onto [0, 1]) or transform='sigmoid' "
-                    "(order-preserving; for logits and unbounded scores).")
+                    "(order-preserving; for logits and unbounded scores).", terms, **at)
             lo, hi = self._score_range
-            raise ValueError(
-                f"y_score must lie in score_range=({lo!r}, {hi!r}); found {v} at index {i}. "
-                "Widen score_range, or use transform='sigmoid' for unbounded scores.")
+            raise V.input_error(
+                f"{{y_prob}} must lie in score_range=({lo!r}, {hi!r}); found {v}{{at}}. "
+                "Widen score_range, or use transform='sigmoid' for unbounded scores.", terms,
+                **at)
         V.raise_for_status(code, idx, y_true, y_score, w, prob_name="y_score")
 
     def _compact(self):

@@ -129,6 +129,13 @@ def test_bad_score():
         assert (exc.param, exc.index) == ("y_score", LATE)
     exc = _raises(fastcal.delong_test, y, np.zeros(N), s)
     assert (exc.param, exc.index) == ("score_b", LATE)
+    # the streaming AUROC's own range (its histogram cells cover [0, 1] or score_range)
+    p = np.full(N, 0.5)
+    p[LATE] = 3.0
+    for acc in (fastcal.AUROCAccumulator(), fastcal.AUROCAccumulator(score_range=(0, 2))):
+        exc = _raises(acc.update, y, p)
+        assert (exc.param, exc.index, exc.value) == ("y_score", LATE, 3.0)
+        assert str(exc).startswith("y_score must lie in ")
     exc = _raises(fastcal.auroc, [0, 1], [[0.1, 0.9], [0.2, 0.8]])
     assert (exc.param, exc.index) == ("y_score", None)
 
