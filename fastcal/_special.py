@@ -104,7 +104,7 @@ def norm_ppf(p):
 
     Examples
     --------
-    >>> from fastcal._intervals import norm_ppf
+    >>> from fastcal._special import norm_ppf
     >>> round(norm_ppf(0.975), 12)
     1.959963984540
     """
@@ -352,7 +352,7 @@ def betainc(a, b, x):
 
     Examples
     --------
-    >>> from fastcal._intervals import betainc
+    >>> from fastcal._special import betainc
     >>> float(betainc(2.0, 3.0, 0.5))   # 11/16
     0.6875
     """
@@ -436,7 +436,7 @@ def beta_ppf(p, a, b):
 
     Examples
     --------
-    >>> from fastcal._intervals import beta_ppf
+    >>> from fastcal._special import beta_ppf
     >>> round(float(beta_ppf(0.5, 2.0, 2.0)), 12)
     0.5
     """
