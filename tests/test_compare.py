@@ -11,7 +11,8 @@ import pytest
 
 import fastcal
 from fastcal._bootstrap import METRICS
-from fastcal._compare import GAUGES, bootstrap_p, holm
+from fastcal._compare import GAUGES
+from fastcal._compare_stats import bootstrap_p, holm
 from fastcal._report import report_parts
 
 
