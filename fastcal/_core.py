@@ -20,6 +20,7 @@ from ._kernels import _isotonic as KI
 from ._kernels import _platt as KP
 from ._kernels import _scores as SC
 from ._kernels import _temperature as KT
+from ._kernels import _temperature_ece as KTE
 from ._kernels._common import CHUNK, OK
 
 # Inputs with at least this many elements (rows x classes) use both cores.
@@ -137,7 +138,7 @@ _CHUNKED = {
     KP.loss_derivs: _Chunks((0, 1, 2), _add_in_order, status=False),
     KT.nll_derivs_mc: _Chunks((0, 1, 2), _add_in_order, chunk=_rows_argument(5), status=False),
     KT.nll_derivs_bin: _Chunks((0, 1, 2), _add_in_order, chunk=_rows_argument(5), status=False),
-    KT.ece_bins: _Chunks((0, 1, 2), _add_in_order, chunk=_rows_argument(4), status=False),
+    KTE.ece_bins: _Chunks((0, 1, 2), _add_in_order, chunk=_rows_argument(4), status=False),
     # one isotonic fit per row: any split of the rows gives the same rows
     KI.isotonic_rows: _Chunks((0, 1), _stack, chunk=_rows_of_length, status=False),
 }

@@ -13,6 +13,7 @@ import numpy as np
 from . import _validation as V
 from ._core import run
 from ._kernels import _temperature as KT
+from ._kernels import _temperature_ece as KTE
 
 # Temperatures are kept in [T_MIN, T_MAX].  Separable data (every prediction
 # right, the NLL decreasing for ever as T -> 0) ends at T_MIN; data whose
@@ -208,7 +209,7 @@ class TemperatureScaling:
         edges = V.uniform_edges(n_bins)[0]
 
         def ece(log_t):
-            return KT.ece_of_bins(run(KT.ece_bins, n * C, z, y, w, math.exp(-log_t), R, edges))
+            return KTE.ece_of_bins(run(KTE.ece_bins, n * C, z, y, w, math.exp(-log_t), R, edges))
 
         log_t, e, evals, e1 = _ece_search(ece)
         T = math.exp(log_t)

@@ -42,6 +42,7 @@ from fastcal._kernels import _isotonic as KI
 from fastcal._kernels import _platt as KP
 from fastcal._kernels import _scores as SC
 from fastcal._kernels import _temperature as KT
+from fastcal._kernels import _temperature_ece as KTE
 
 CHUNK = _common.CHUNK
 OK = _common.OK
@@ -742,5 +743,5 @@ def test_temperature_ece_at(C, dt, weighted):
             X = np.ascontiguousarray(Z.astype(dt))
         for beta in (0.4, 2.5):
             for RR in (R, 1000):
-                check_pair(KT.ece_bins, derived(KT.ece_bins),
+                check_pair(KTE.ece_bins, derived(KTE.ece_bins),
                            (X, y, w if weighted else None, beta, RR, edges))

@@ -12,6 +12,7 @@ from scipy.special import log_softmax, softmax
 
 from fastcal import _core
 from fastcal._kernels import _temperature as KT
+from fastcal._kernels import _temperature_ece as KTE
 from fastcal._temperature import (
     ECE_GRID,
     T_MAX,
@@ -114,8 +115,8 @@ def test_serial_equals_parallel_bitwise(rng):
     assert a == b
     # the ECE objective's kernel too
     R, edges = KT.chunk_rows(z.shape[0], 5, 1), np.linspace(0, 1, 16)
-    b = _core.threaded(KT.ece_bins, z, y, None, 0.8, R, edges, threads=2)
-    assert KT.ece_at(z, y, None, 0.8, R, edges) == KT.ece_of_bins(b)
+    b = _core.threaded(KTE.ece_bins, z, y, None, 0.8, R, edges, threads=2)
+    assert KTE.ece_at(z, y, None, 0.8, R, edges) == KTE.ece_of_bins(b)
 
 
 # ----------------------------------------------------------------------- fit
@@ -245,7 +246,7 @@ def test_ece_objective_no_worse_than_dense_grid(rng, C):
         # whenever a confidence crosses a bin edge; the local search must be
         # no worse than the grid's best up to one such jump
         Ts = np.exp(np.linspace(np.log(T_MIN), np.log(T_MAX), 1201))
-        dense = min(KT.ece_at(z, y, w, 1 / T, KT.chunk_rows(n, C, 1), np.linspace(0, 1, 13)) for T in Ts)
+        dense = min(KTE.ece_at(z, y, w, 1 / T, KT.chunk_rows(n, C, 1), np.linspace(0, 1, 13)) for T in Ts)
         assert ts.ece_after_ <= dense + 2.0 / n
 
 
