@@ -211,9 +211,9 @@ def _threaded(serial, spec, args, threads=None):
 
 # Below this many scores the Mann-Whitney U comes from one stable radix sort
 # and a scan of the tie blocks (``_delong.mann_whitney_sorted``: little code,
-# about 1 s to compile cold); from here on from the radix partition of
-# ``_auroc`` (about 5 s to compile, 2-4x faster per call from 1e5 scores on,
-# and parallel).  See docs/performance.md, "Cold start".
+# quick to compile); from here on from the radix partition of ``_auroc``
+# (several times the compile time, faster per call from 1e5 scores on, and
+# parallel).  The figures: docs/performance.md, "Cold start".
 SORT_MAX = 1 << 17
 
 

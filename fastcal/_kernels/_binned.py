@@ -11,17 +11,16 @@ Every driver returns ``(code, index, bins, scores)`` where
   NLL term (zeros unless ``scores`` is on).
 
 Switches.  ``uniform`` and ``check`` are runtime booleans: one
-specialisation serves both settings (measured: ``uniform`` costs nothing,
-``check`` about 4 % of the binary ECE pass, 3.0 against 2.9 ns per row, for
-half the specialisations).  ``right``, ``logits`` and ``scores`` are ``True``
-(on) or ``None`` (off), and the optional arrays (``w``, ``tab``,
-``conf_out``, ``corr_out``, ``terms_out``) and ``ignore`` are values or
-``None``: Numba compiles one specialisation per combination used and prunes
-the dead branches (``x is None`` on an argument is resolved at compile
-time).  These buy speed: a runtime ``right`` made the binary ECE pass 2.6x
-slower (7.8 against 3.0 ns per row; the edge-correction loops of
-:func:`find_bin` no longer fold into the bin lookup); ``scores`` off
-leaves the score code out of the ECE loop.  Validation inside the loops is branch-free (``ok &= ...``); a
+specialisation serves both settings (they cost little or nothing at run
+time).  ``right``, ``logits`` and ``scores`` are ``True`` (on) or ``None``
+(off), and the optional arrays (``w``, ``tab``, ``conf_out``, ``corr_out``,
+``terms_out``) and ``ignore`` are values or ``None``: Numba compiles one
+specialisation per combination used and prunes the dead branches (``x is
+None`` on an argument is resolved at compile time).  These buy speed: a
+runtime ``right`` made the binary ECE pass several times slower (the
+edge-correction loops of :func:`find_bin` no longer fold into the bin
+lookup); ``scores`` off leaves the score code out of the ECE loop.  The
+measurements behind each choice: docs/performance.md, "Cold start".  Validation inside the loops is branch-free (``ok &= ...``); a
 chunk found invalid is rescanned by a slow function that finds the first bad
 element, so only failing calls pay for the message.
 

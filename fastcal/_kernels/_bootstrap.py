@@ -15,8 +15,9 @@ Every row ``i`` gets, for each replicate ``r``, an integer weight
   2**-16 (weights of 8 or more, probability 1.0e-5 under Poisson(1), are
   drawn as 8, with probability 2**-16).
 
-One hash per four replicates, and 16-bit comparisons, take the draw from
-1.5 to 0.7 ns per (row, replicate) on one core (``benchmarks/RESULTS-uncertainty.md``
+One hash per four replicates, and 16-bit comparisons, make the draws about
+twice as fast as one hash and 32-bit comparisons per replicate
+(docs/performance.md, "Bootstrap draws"; ``benchmarks/RESULTS-streaming.md``
 has the bootstrap against one report).
 
 So the weights do not depend on how the rows are chunked, on the number of

@@ -57,11 +57,9 @@ correctly rounded.  ``exp_fast_``: < 1 ulp (measured 0.75, 0.82 for
 subnormal results; the tests assert < 1 ulp), correctly rounded about 94 %
 of the time.
 
-Cost (indicative, 256-element blocks in cache, AVX-512 Zen 4 under load):
-``exp_`` 2.3 ns, ``exp_fast_`` 1.2 ns, ``log_`` 2.3 ns, ``log1p_`` 2.5 ns per
-element, against 5.5 / 3.4 / 5.1 ns for ``np.exp`` / ``np.log`` /
-``np.log1p`` in an njit loop; ``sum_block`` 0.15 ns against 0.8 ns for a
-plain sequential sum.
+Cost: a fraction of the scalar libm calls ``np.exp`` / ``np.log`` /
+``np.log1p`` compile to in an njit loop, since the blocks vectorise
+(docs/performance.md, "Vectorised exp and log", has the figures).
 
 Method.  ``exp``: ``n = round(x / ln2)``, ``r = x - n ln2`` with the first
 product exact by an FMA and a second constant for the tail of ln2, then
