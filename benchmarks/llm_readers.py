@@ -194,10 +194,11 @@ def compile_times():
     code = """
 import json, time
 t = time.perf_counter()
-from fastcal import _jsonscan, _lm_eval, _openai
+from fastcal.io import jsonscan
+from fastcal.llm import openai
 line = (b'{"custom_id": "a", "response": {"body": {"choices": [{"logprobs": {"content": '
         b'[{"token": " A", "logprob": -0.1, "top_logprobs": []}]}}]}}}\\n')
-for b in _jsonscan.scan(line, _openai.PATHS):
+for b in jsonscan.scan(line, openai.PATHS):
     pass
 print(json.dumps(time.perf_counter() - t))
 """

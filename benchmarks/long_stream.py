@@ -22,7 +22,7 @@ from fractions import Fraction
 import numpy as np
 
 import fastcal
-from fastcal._kernels import _binned as B
+from fastcal._kernels.metrics import binned as B
 
 N_BINS = 15
 BATCH = 1 << 20

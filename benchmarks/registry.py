@@ -545,7 +545,7 @@ def _auroc_case():
         kind="binary",
         reference=reference,
         impls={
-            "fastcal": Impl(fastcal_setup, requires=("fastcal._kernels._auroc",),
+            "fastcal": Impl(fastcal_setup, requires=("fastcal._kernels.metrics.auroc",),
                             note="radix partition, O(n)"),
             "np.sort": Impl(sort_setup, baseline=True,
                             note="one np.sort of the scores (a baseline, not an AUROC)"),
@@ -736,7 +736,7 @@ def probe_value(pred):
 
 def _isotonic_case():
     def fit_fastcal(d):
-        import fastcal._isotonic as FI
+        import fastcal.calibrators.isotonic as FI
 
         return lambda: FI.IsotonicRegression(out_of_bounds="clip").fit(d.p, d.y)
 
@@ -794,7 +794,7 @@ def _nll_at(d, T):
 
 def _temperature_case(n_classes, sizes):
     def fastcal_setup(d):
-        from fastcal._temperature import TemperatureScaling
+        from fastcal.calibrators.temperature import TemperatureScaling
 
         return lambda: TemperatureScaling().fit(d.p, d.y).temperature_
 
@@ -879,7 +879,7 @@ def _logit(p):
 
 def _platt_case():
     def fastcal_setup(d, smooth=True):
-        from fastcal._platt import PlattScaling
+        from fastcal.calibrators.platt import PlattScaling
 
         return lambda: PlattScaling(smooth=smooth).fit(d.p, d.y)
 

@@ -187,8 +187,8 @@ def update_parts(y, p):
     """Per-sample cost of each part of one 65536-row binary update (the
     accumulator's own kernels, called as it calls them): name -> seconds per sample."""
     import fastcal
-    from fastcal import _core
-    from fastcal._kernels import _accumulate as A
+    from fastcal.core import pipeline as _core
+    from fastcal._kernels.streaming import accumulate as A
 
     yb, pb = np.ascontiguousarray(y[:BATCH]), np.ascontiguousarray(p[:BATCH])
     acc = fastcal.CalibrationAccumulator(15).update(yb, pb)

@@ -13,8 +13,8 @@ The same recipe works on any engine that maps over partitions and reduces:
 (see ``docs/distributed.md``).
 """
 
-from ._accumulator import CalibrationAccumulator
-from ._auroc_accumulator import AUROCAccumulator
+from .streaming.accumulator import CalibrationAccumulator
+from .streaming.auroc_accumulator import AUROCAccumulator
 
 _HINT = 'fastcal.dask needs dask: pip install "dask[array,dataframe]" distributed'
 
@@ -166,7 +166,7 @@ def auroc(y_true, y_score, *, sample_weight=None, exact=False, score_range=None,
 
 
 def _compare_partial(names, kw, stream, y, preds, w, from_logits):
-    from ._compare_stream import CompareAccumulator
+    from .comparison.stream import CompareAccumulator
 
     acc = CompareAccumulator(names, stream=stream, **kw)
     if len(preds[names[0]]) == 0:  # an empty partition merges as zero
@@ -227,8 +227,8 @@ def compare(y_true, predictions, *, baseline=None, n_bins=15, right=True, from_l
     """
     from collections.abc import Mapping
 
-    from ._bootstrap import seed_from
-    from ._compare_stream import CompareAccumulator
+    from .uncertainty.bootstrap import seed_from
+    from .comparison.stream import CompareAccumulator
 
     dask, _ = _dask()
     if not isinstance(predictions, Mapping):

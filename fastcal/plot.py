@@ -20,11 +20,11 @@ import numbers
 
 import numpy as np
 
-from . import _gauges as _G
-from . import _validation as V
-from ._intervals import METHODS, _check_level, bin_intervals
-from ._metrics import ReliabilityCurve
-from ._report import CalibrationReport
+from .metrics import gauges as _G
+from .core import validation as V
+from .uncertainty.intervals import METHODS, _check_level, bin_intervals
+from .metrics.binned import ReliabilityCurve
+from .metrics.report import CalibrationReport
 
 __all__ = ["DEFAULT_THRESHOLDS", "GAUGES", "gauge_panel", "reliability_diagram"]
 
@@ -122,7 +122,7 @@ def reliability_diagram(data, *, ax=None, labels=None, label=None, intervals="wi
         Legend label for a single item (same as ``labels=[label]``).
     intervals : {"wilson", "jeffreys"} or None, default="wilson"
         Per-bin interval on the accuracy (see
-        :func:`fastcal._intervals.bin_intervals`); None draws no error bars.
+        :func:`fastcal.uncertainty.intervals.bin_intervals`); None draws no error bars.
     level : float, default=0.95
         Coverage of the intervals.
     show_histogram : bool, default=True

@@ -302,8 +302,8 @@ def test_decay_rescales_the_state_once_per_renormalisation_period(monkeypatch):
     # each 100-row update ages the stream by 10 half-lives; the state (and the
     # AUROC histogram) is rescaled when the clock passes 256 half-lives, and the
     # clock then restarts near 0: about once every 26 updates, not at every one
-    from fastcal import _accumulator
-    from fastcal._kernels import _accumulate
+    from fastcal.streaming import accumulator as _accumulator
+    from fastcal._kernels.streaming import accumulate as _accumulate
 
     calls = []
     real = _accumulate.scale_state

@@ -120,7 +120,7 @@ def test_weighted_binary_batches_are_compensated(auroc):
     kb = _bins(p)
     d = p - y
     q = np.clip(np.where(y == 1, p, 1.0 - p), 1e-15, 1.0 - 1e-15)
-    from fastcal._kernels._vmath import log_block
+    from fastcal._kernels.vmath import log_block
 
     lq = np.empty(n)
     log_block(q, lq, n)  # the kernels' log: the per-row NLL term is -lq
@@ -168,8 +168,8 @@ def test_classwise_blocks_are_compensated(logits):
     """Classwise blocks: per class and bin, the weight / confidence / correct
     sums are within an ulp of math.fsum of the rows' values (the classwise
     kernel's own values: fastcal's softmax for logits)."""
-    from fastcal import _validation as V
-    from fastcal._kernels import _binned as B
+    from fastcal.core import validation as V
+    from fastcal._kernels.metrics import rows as R
 
     rng = np.random.default_rng(9)
     n, C = 200_000, 3
@@ -179,7 +179,7 @@ def test_classwise_blocks_are_compensated(logits):
     w = rng.random(n)
     if logits:
         K, shift, mask, one = V.keys(P, P.dtype)
-        vals = B.softmax_rows(P, K, None, shift, mask, one)
+        vals = R.softmax_rows(P, K, None, shift, mask, one)
     else:
         vals = P
     acc = CalibrationAccumulator(N_BINS, classwise=True, auroc=None)

@@ -10,7 +10,7 @@ import pytest
 
 import fastcal
 from fastcal import CalibrationAccumulator
-from fastcal._auroc_accumulator import AUROCAccumulator
+from fastcal.streaming.auroc_accumulator import AUROCAccumulator
 
 pytestmark = pytest.mark.filterwarnings("ignore::fastcal.UndefinedMetricWarning")
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 import fastcal
 from fastcal import AUROCAccumulator, CalibrationAccumulator
-from fastcal._bootstrap import BootstrapState
+from fastcal.uncertainty.bootstrap import BootstrapState
 
 
 def _data(seed, n):

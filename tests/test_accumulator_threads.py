@@ -14,7 +14,7 @@ import pytest
 
 import fastcal
 from fastcal import CalibrationAccumulator, GaugeRecorder, WindowedAccumulator
-from fastcal._auroc_accumulator import AUROCAccumulator
+from fastcal.streaming.auroc_accumulator import AUROCAccumulator
 
 pytestmark = pytest.mark.filterwarnings("ignore::fastcal.UndefinedMetricWarning")
 

@@ -1,5 +1,5 @@
-"""AUROCAccumulator (fastcal/_auroc_accumulator.py) and its histogram kernels
-(fastcal/_kernels/_auroc_hist.py).
+"""AUROCAccumulator (fastcal/streaming/auroc_accumulator.py) and its histogram kernels
+(fastcal/_kernels/streaming/auroc_hist.py).
 
 References: the cell map rebuilt from ``np.frexp`` (exponent and top
 mantissa bits, no bit tricks), an O(n^2) pair count over cells for the
@@ -20,9 +20,9 @@ from hypothesis import given, strategies as st
 from numba import njit
 
 import fastcal
-from fastcal._auroc_accumulator import AUROCAccumulator
-from fastcal._kernels import _auroc_hist as KH
-from fastcal._validation import UndefinedMetricWarning
+from fastcal.streaming.auroc_accumulator import AUROCAccumulator
+from fastcal._kernels.streaming import auroc_hist as KH
+from fastcal.core.errors import UndefinedMetricWarning
 
 DATA = Path(__file__).resolve().parent / "data"
 HALF, N = KH.HALF, KH.N_CELLS

@@ -1,4 +1,4 @@
-"""The AUROC kernel (fastcal/_kernels/_auroc.py): exact Mann-Whitney U.
+"""The AUROC kernel (fastcal/_kernels/metrics/auroc.py): exact Mann-Whitney U.
 
 Every code path of the kernel is run on the same inputs and checked against
 an obvious O(n^2) pair count (exact integer arithmetic when unweighted), a
@@ -10,8 +10,8 @@ sort-based count for large n, and scikit-learn's ``roc_auc_score``:
 - ``_mann_whitney_radix`` / ``_mann_whitney_par``: the serial and the
   parallel radix paths called directly, so that small hypothesis examples
   exercise them too;
-- ``_delong.mann_whitney_sorted``: one radix sort and a scan of the tie
-  blocks, what the public layer uses below ``_core.SORT_MAX`` scores (it
+- ``_kernels.uncertainty.delong.mann_whitney_sorted``: one radix sort and a scan of the tie
+  blocks, what the public layer uses below ``core.pipeline.SORT_MAX`` scores (it
   compiles in a fraction of the radix partition's time).
 """
 
@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from fastcal._kernels import _auroc as A
-from fastcal._kernels import _delong as D
+from fastcal._kernels.metrics import auroc as A
+from fastcal._kernels.uncertainty import delong as D
 
 
 def _mann_whitney_radix(score, label, weight):

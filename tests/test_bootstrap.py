@@ -1,6 +1,6 @@
 """Poisson bootstrap: hashed weights against a numpy reference (bitwise),
 replicate states against materialised weights, determinism, streaming and
-shards, distribution sanity and coverage, report_intervals on _core.binned."""
+shards, distribution sanity and coverage, report_intervals on core.pipeline.binned."""
 
 import math
 import pickle
@@ -10,15 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fastcal import _core
-from fastcal._bootstrap import (
-    METRICS,
-    BootstrapState,
-    report_intervals,
-    seed_from,
-)
-from fastcal._kernels import _bootstrap as KB
-from fastcal._kernels._common import CHUNK
+from fastcal.core import pipeline as _core
+from fastcal.uncertainty.bootstrap import METRICS, BootstrapState, report_intervals, seed_from
+from fastcal._kernels.uncertainty import bootstrap as KB
+from fastcal._kernels.common import CHUNK
 
 R_SMALL = 64
 M64 = np.uint64(0xFFFFFFFFFFFFFFFF)

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 import fastcal
-from fastcal._bootstrap import METRICS
-from fastcal._compare import GAUGES
-from fastcal._compare_stats import bootstrap_p, holm
-from fastcal._report import report_parts
+from fastcal.uncertainty.bootstrap import METRICS
+from fastcal.comparison.compare import GAUGES
+from fastcal.comparison.stats import bootstrap_p, holm
+from fastcal.metrics.report import report_parts
 
 
 def binary_models(n=3000, seed=0):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import fastcal
-from fastcal._compare import GAUGES
+from fastcal.comparison.compare import GAUGES
 
 
 def data(n=6000, seed=0):

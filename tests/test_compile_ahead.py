@@ -1,4 +1,4 @@
-"""Compile ahead (fastcal._prefetch): on a cold cache, a second process
+"""Compile ahead (fastcal.core.prefetch): on a cold cache, a second process
 compiles the kernels a call needs later, and this process loads them from the
 on-disk cache instead of compiling them.
 
@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import fastcal
-from fastcal import _prefetch
+from fastcal.core import prefetch as _prefetch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(fastcal.__file__)))
 
@@ -32,7 +32,7 @@ class L(event.Listener):
         d = ev.data.get("dispatcher")
         f = getattr(d, "py_func", None)
         if f is not None and f.__module__.startswith("fastcal"):
-            compiled.append(f.__module__.rsplit(".", 1)[-1] + "." + f.__qualname__)
+            compiled.append(f.__module__.replace("fastcal._kernels.", "") + "." + f.__qualname__)
     def on_end(self, ev):
         pass
 event.register("numba:compile", L())
@@ -73,8 +73,8 @@ def test_a_cold_report_loads_the_rehearsed_auroc_kernel(tmp_path):
     got = _run(tmp_path, REPORT)
     # this process compiled the binned pass itself, and not the AUROC kernel,
     # which the worker compiled and cached meanwhile
-    assert "_binned.binary_stats" in got["compiled"]
-    assert not [f for f in got["compiled"] if f.startswith("_delong.")]
+    assert "metrics.binned.binary_stats" in got["compiled"]
+    assert not [f for f in got["compiled"] if f.startswith("uncertainty.delong.")]
     rng = np.random.default_rng(3)
     p = rng.random(3000)
     y = (rng.random(3000) < p).astype(np.int64)
@@ -84,8 +84,8 @@ def test_a_cold_report_loads_the_rehearsed_auroc_kernel(tmp_path):
 
 def test_without_compile_ahead_the_process_compiles_everything(tmp_path):
     got = _run(tmp_path, REPORT, ahead=False)
-    assert "_delong.mann_whitney_sorted" in got["compiled"]
-    assert "_binned.binary_stats" in got["compiled"]
+    assert "uncertainty.delong.mann_whitney_sorted" in got["compiled"]
+    assert "metrics.binned.binary_stats" in got["compiled"]
 
 
 @needs_two_cores
@@ -106,15 +106,15 @@ def test_a_cold_command_line_report_loads_the_rehearsed_accumulator(tmp_path):
         """)
     # this process compiled the reader and, meanwhile, the kernels of compute();
     # the worker the update's
-    assert "_csv.parse_block" in got["compiled"]
-    assert "_auroc_hist.hist_bounds" in got["compiled"]
-    assert not [f for f in got["compiled"] if f.startswith("_accumulate.")]
+    assert "io.csv.parse_block" in got["compiled"]
+    assert "streaming.auroc_hist.hist_bounds" in got["compiled"]
+    assert not [f for f in got["compiled"] if f.startswith("streaming.accumulate.")]
     assert got["result"][0] == 0
     assert got["result"][1] == pytest.approx(fastcal.ece(y, p), rel=1e-12)
 
 
 def test_a_warm_or_disabled_process_starts_no_worker(monkeypatch):
-    from fastcal._kernels import _delong
+    from fastcal._kernels.uncertainty import delong as _delong
 
     fastcal.auroc([0, 1, 1], [0.1, 0.8, 0.4])  # compiled (or loaded) here: not cold
     assert not _prefetch.is_cold(_delong.mann_whitney_sorted)

@@ -22,8 +22,8 @@ from fastcal import _kernels
 
 
 def _kernel_dispatchers():
-    for info in pkgutil.iter_modules(_kernels.__path__):
-        mod = importlib.import_module(f"fastcal._kernels.{info.name}")
+    for info in pkgutil.walk_packages(_kernels.__path__, "fastcal._kernels."):
+        mod = importlib.import_module(info.name)
         for name, obj in vars(mod).items():
             if isinstance(obj, Dispatcher) and obj.py_func.__module__ == mod.__name__:
                 yield f"{mod.__name__}.{name}", obj

@@ -9,12 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import fastcal
-from fastcal._conventions import (
-    CONVENTIONS,
-    ece_with_convention,
-    profile,
-    torch_linspace,
-)
+from fastcal.metrics.conventions import CONVENTIONS, ece_with_convention, profile, torch_linspace
 
 torch = pytest.importorskip("torch")
 tmf = pytest.importorskip("torchmetrics.functional.classification")

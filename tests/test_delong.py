@@ -1,4 +1,4 @@
-"""DeLong variance / interval (fastcal._delong.auroc_variance, auroc_ci) and
+"""DeLong variance / interval (fastcal.uncertainty.delong.auroc_variance, auroc_ci) and
 the paired test (delong_test), against
 
 - an O(n^2) reference that builds every placement value from the pair matrix
@@ -20,8 +20,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.stats import norm, rankdata
 
-from fastcal._delong import auroc_ci, auroc_variance, delong_test
-from fastcal._validation import UndefinedMetricWarning
+from fastcal.uncertainty.delong import auroc_ci, auroc_variance, delong_test
+from fastcal.core.errors import UndefinedMetricWarning
 
 
 # ---------------------------------------------------------------- references

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import fastcal
-from fastcal._estimators import (
+from fastcal.metrics.smooth import (
     brier_decomposition,
     brier_decomposition_from_bins,
     brier_decomposition_terms,
@@ -19,7 +19,7 @@ from fastcal._estimators import (
     debiased_l2_from_bins,
     smooth_ece,
 )
-from fastcal._kernels import _smooth as KS
+from fastcal._kernels.metrics import smooth as KS
 
 
 def data(n, seed=0, power=1.0):
@@ -161,7 +161,7 @@ def test_murphy_exact_when_constant_within_bins():
     y = (rng.random(1000) < p).astype(int)
     rel, res, unc = brier_decomposition(y, p, n_bins=10)
     np.testing.assert_allclose(rel - res + unc, fastcal.brier_score(y, p), rtol=1e-12)
-    b = fastcal._core.binned(y, p, n_bins=10, strategy="uniform", right=True, classwise=False,
+    b = fastcal.core.pipeline.binned(y, p, n_bins=10, strategy="uniform", right=True, classwise=False,
                              from_logits=False, sample_weight=None, scores=False, want_cc=False)
     assert brier_decomposition_from_bins(b.bins) == (rel, res, unc)
     with pytest.raises(ValueError, match="the bins hold no weight"):

@@ -1,4 +1,4 @@
-"""The gauge registry (fastcal/_gauges.py) is the single source of the gauges:
+"""The gauge registry (fastcal/metrics/gauges.py) is the single source of the gauges:
 every list of gauges elsewhere is a selection of it, and every gauge a
 CalibrationReport has is in it."""
 
@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 
 import fastcal
-import fastcal._bootstrap as bootstrap
-import fastcal._compare as compare
-import fastcal._compare_cli as compare_cli
-import fastcal._drift as drift
-import fastcal._report as report
+import fastcal.uncertainty.bootstrap as bootstrap
+import fastcal.comparison.compare as compare
+import fastcal.cli.compare as compare_cli
+import fastcal.streaming.drift as drift
+import fastcal.metrics.report as report
 import fastcal.cli as cli
 import fastcal.plot as plot
-from fastcal import _gauges as G
+from fastcal.metrics import gauges as G
 
 OPS = {"lower": "<", "higher": ">", "zero": "|<|", None: None}
 SIGNS = {"lower": -1, "higher": 1, "zero": 0, None: None}

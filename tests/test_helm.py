@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import fastcal
-from fastcal._conventions import ece_with_convention, profile
-from fastcal._helm import HELM_FIELDS, equal_mass_edges, helm_stats
+from fastcal.metrics.conventions import ece_with_convention, profile
+from fastcal.llm.helm import HELM_FIELDS, equal_mass_edges, helm_stats
 
 cal = pytest.importorskip("calibration")  # the uncertainty-calibration package
 pytest.importorskip("sklearn")
@@ -220,7 +220,7 @@ def test_fixtures_are_helm_runs_of_a_local_model_at_temperature_1():
 
 @pytest.mark.parametrize("run", RUN_DIRS, ids=lambda p: p.name)
 def test_helm_report_equals_helms_own_stats_json(run):
-    from fastcal._helm import load_helm_stats
+    from fastcal.llm.helm import load_helm_stats
 
     want = load_helm_stats(run)
     assert set(want) == set(HELM_FIELDS)  # HELM computed calibration for this run
@@ -328,7 +328,7 @@ def test_no_negative_logprob_means_no_helm_calibration(tmp_path):
 
 
 def test_cli_from_helm(tmp_path, capsys):
-    from fastcal._helm import load_helm_stats
+    from fastcal.llm.helm import load_helm_stats
     from fastcal.cli import main
 
     run = RUN_DIRS[-1]

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fastcal._histogram_binning import HistogramBinning, NotFittedError
+from fastcal import NotFittedError
+from fastcal.calibrators.histogram_binning import HistogramBinning
 
 
 # ----------------------------------------------------------------- reference

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import fastcal
-from fastcal import _io
-from fastcal._delong import auroc_variance
+from fastcal.io import readers as _io
+from fastcal.uncertainty.delong import auroc_variance
 from fastcal.cli import main
 
 # three full parallel chunks of 2**15 rows and a partial one: a bad row in a

@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as hs
 
 import fastcal
-from fastcal._intervals import bin_intervals, jeffreys_interval, wilson_interval
-from fastcal._special import _betainc_pair, _log_front, beta_ppf, betainc, norm_ppf
+from fastcal.uncertainty.intervals import bin_intervals, jeffreys_interval, wilson_interval
+from fastcal.uncertainty.special import _betainc_pair, _log_front, beta_ppf, betainc, norm_ppf
 
 LEVELS = hs.sampled_from([0.5, 0.8, 0.9, 0.95, 0.99, 0.999])
 

@@ -1,4 +1,4 @@
-"""Chunked file readers (fastcal._io) and the CSV byte tokenizer (fastcal._kernels._csv)."""
+"""Chunked file readers (fastcal.io.readers) and the CSV byte tokenizer (fastcal._kernels.io.csv)."""
 
 import csv
 import gzip
@@ -12,8 +12,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fastcal._io import _FB_CAP, Columns, InputError, detect_format, iter_chunks, read_all, resolve_columns
-from fastcal._kernels import _csv as K
+from fastcal.io.readers import (
+    _FB_CAP,
+    Columns,
+    InputError,
+    detect_format,
+    iter_chunks,
+    read_all,
+    resolve_columns,
+)
+from fastcal._kernels.io import csv as K
 
 
 # ------------------------------------------------------------ number parser

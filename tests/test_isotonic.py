@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fastcal._isotonic import IsotonicRegression, NotFittedError, isotonic_regression
+from fastcal import NotFittedError
+from fastcal.calibrators.isotonic import IsotonicRegression, isotonic_regression
 
 scipy_opt = pytest.importorskip("scipy.optimize")
 sk_iso = pytest.importorskip("sklearn.isotonic")

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 import fastcal
 import reference_llm_readers as ref
-from fastcal import _jsonscan as J
+from fastcal.io import jsonscan as J
 from fastcal.cli import main
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
@@ -447,7 +447,7 @@ def test_scanner_output_overflow_and_threads_change_nothing(monkeypatch):
     """Tiny output arrays (every call fills them: FULL, then more arrays or a grown
     one) and one or two threads give the records of one roomy single-thread scan."""
     path = os.path.join(OA, "batch_output.jsonl")
-    from fastcal import _openai
+    from fastcal.llm import openai as _openai
 
     def records(block_size):
         out = []

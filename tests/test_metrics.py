@@ -879,7 +879,7 @@ def test_torch_float32_tensor_equals_numpy_float32(base):
 def test_weighted_quantile_edges_unit_and_integer_weights(conf, n_bins, reps):
     """Unit weights give bit for bit np.quantile's edges; integer weights give
     the edges of the repeated sample; real weights follow the reference."""
-    from fastcal._core import quantile_edges
+    from fastcal.core.pipeline import quantile_edges
 
     conf = np.array(conf)
     q = np.linspace(0, 1, n_bins + 1)

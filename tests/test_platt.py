@@ -13,9 +13,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.special import expit
 
-from fastcal import _core
-from fastcal._kernels import _platt as KP
-from fastcal._platt import NotFittedError, PlattScaling, SeparableWarning
+from fastcal.core import pipeline as _core
+from fastcal._kernels.calibrators import platt as KP
+from fastcal import NotFittedError
+from fastcal.calibrators.platt import PlattScaling, SeparableWarning
 
 sklearn = pytest.importorskip("sklearn")
 from sklearn.calibration import _sigmoid_calibration

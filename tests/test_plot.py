@@ -14,7 +14,7 @@ from matplotlib.container import BarContainer, ErrorbarContainer  # noqa: E402
 
 import fastcal  # noqa: E402
 from fastcal import plot as fplot  # noqa: E402
-from fastcal._intervals import bin_intervals  # noqa: E402
+from fastcal.uncertainty.intervals import bin_intervals  # noqa: E402
 from fastcal.plot import gauge_panel, reliability_diagram  # noqa: E402
 
 

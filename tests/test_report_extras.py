@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 import fastcal
-from fastcal import _core
-from fastcal._bootstrap import report_intervals
-from fastcal._conventions import ece_with_convention
-from fastcal._estimators import debiased_l2_from_bins
+from fastcal.core import pipeline as _core
+from fastcal.uncertainty.bootstrap import report_intervals
+from fastcal.metrics.conventions import ece_with_convention
+from fastcal.metrics.smooth import debiased_l2_from_bins
 
 
 def data(n=3000, seed=0):

@@ -1,4 +1,4 @@
-"""Selective prediction (fastcal._selective): risk-coverage curve, AURC, PRR.
+"""Selective prediction (fastcal.uncertainty.selective): risk-coverage curve, AURC, PRR.
 
 Defined as the expectation over uniformly random orders of tied
 confidences.  Checked against
@@ -18,8 +18,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fastcal._selective import aurc, prediction_rejection_ratio, risk_coverage_curve
-from fastcal._validation import UndefinedMetricWarning
+from fastcal.uncertainty.selective import aurc, prediction_rejection_ratio, risk_coverage_curve
+from fastcal.core.errors import UndefinedMetricWarning
 
 
 # ---------------------------------------------------------------- references

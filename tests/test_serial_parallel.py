@@ -13,12 +13,12 @@ an invalid element the drivers must report the same first ``(code, index)``
 (the partial sums they return then differ by design: the serial driver stops
 at the first invalid chunk).
 
-Kernels whose parallel form ``_core.run`` derives from the serial driver
+Kernels whose parallel form ``core.pipeline.run`` derives from the serial driver
 (threads calling it chunk by chunk on row slices, partials added in chunk
-order: ``_core._CHUNKED``) are checked the same way against that derived
+order: ``core.pipeline._CHUNKED``) are checked the same way against that derived
 form, run with two and three threads.
 
-This replaces the tests that patched ``_core.PARALLEL_MIN``: ``_core.run``
+This replaces the tests that patched ``core.pipeline.PARALLEL_MIN``: ``core.pipeline.run``
 bound that threshold when it was defined, so those compared one path with itself.
 """
 
@@ -30,19 +30,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fastcal import _core
-from fastcal import _validation as V
-from fastcal._kernels import _accumulate as KA
-from fastcal._kernels import _auroc as A
-from fastcal._kernels import _binned as B
-from fastcal._kernels import _bootstrap as KB
-from fastcal._kernels import _common
-from fastcal._kernels import _delong as KD
-from fastcal._kernels import _isotonic as KI
-from fastcal._kernels import _platt as KP
-from fastcal._kernels import _scores as SC
-from fastcal._kernels import _temperature as KT
-from fastcal._kernels import _temperature_ece as KTE
+from fastcal.core import pipeline as _core
+from fastcal.core import validation as V
+from fastcal._kernels.streaming import accumulate as KA
+from fastcal._kernels.metrics import auroc as A
+from fastcal._kernels.metrics import binned as B
+from fastcal._kernels.uncertainty import bootstrap as KB
+from fastcal._kernels import common as _common
+from fastcal._kernels.uncertainty import delong as KD
+from fastcal._kernels.calibrators import isotonic as KI
+from fastcal._kernels.calibrators import platt as KP
+from fastcal._kernels.metrics import scores as SC
+from fastcal._kernels.calibrators import temperature as KT
+from fastcal._kernels.calibrators import temperature_ece as KTE
 
 CHUNK = _common.CHUNK
 OK = _common.OK
@@ -130,7 +130,7 @@ def check_pair(ser, par, args, outs=()):
 
 
 def derived(ser):
-    """The parallel form ``_core.run`` derives from a chunked serial kernel:
+    """The parallel form ``core.pipeline.run`` derives from a chunked serial kernel:
     threads calling it chunk by chunk, partials added in chunk order."""
     def par(*args):
         # one more thread than Numba's count (set to all and to 1 by check_pair):
@@ -219,7 +219,7 @@ def quantile_edges(n_bins, seed=1):
 
 
 # ---------------------------------------------------------------------------
-# _binned.binary_stats / its derived parallel form
+# _kernels.metrics.binned.binary_stats / its derived parallel form
 # (name, p dtype, y dtype, weighted, edges, uniform, right, logits, scores, check, outputs)
 
 BINARY_STATS = [
@@ -263,7 +263,7 @@ def test_binary_stats(spec):
 
 
 # ---------------------------------------------------------------------------
-# _binned.toplabel_stats / its derived parallel form
+# _kernels.metrics.binned.toplabel_stats / its derived parallel form
 # (name, format, C, weighted, logits, scores, check, ignore, outputs, edges)
 
 TOPLABEL_STATS = [
@@ -316,7 +316,7 @@ def test_toplabel_stats(spec):
 
 
 # ---------------------------------------------------------------------------
-# _binned.classwise_stats / its derived parallel form
+# _kernels.metrics.binned.classwise_stats / its derived parallel form
 # (name, format, C, weighted, uniform, right, logits, check, per-class edges)
 
 CLASSWISE_STATS = [
@@ -351,7 +351,7 @@ def test_classwise_stats(spec):
 
 
 # ---------------------------------------------------------------------------
-# _scores.binary_scores / its derived parallel form
+# _kernels.metrics.scores.binary_scores / its derived parallel form
 # (name, p dtype, weighted, logits, want_nll, check)
 
 BINARY_SCORES = [
@@ -405,7 +405,7 @@ def _position(data, n, cr):
     return data.draw(st.integers(lo, min(n, lo + cr) - 1), label="index")
 
 
-# _accumulate.binary_batch / its derived parallel form (the accumulator's one-pass update)
+# _kernels.streaming.accumulate.binary_batch / its derived parallel form (the accumulator's one-pass update)
 # (name, p dtype, y dtype, weighted, right, logits, per-row conf/corr)
 
 BINARY_BATCH = [
@@ -505,7 +505,7 @@ def test_multiclass_first_invalid_element(data):
 
 
 # ---------------------------------------------------------------------------
-# _auroc.mann_whitney(_q) / *_parallel: sizes from the parallel threshold on
+# _kernels.metrics.auroc.mann_whitney(_q) / *_parallel: sizes from the parallel threshold on
 
 
 def _scores(n, kind, rng, dtype="f8"):
@@ -581,7 +581,7 @@ def test_mann_whitney(case):
 
 
 # ---------------------------------------------------------------------------
-# _delong.delong_pair / delong_pair_parallel
+# _kernels.uncertainty.delong.delong_pair / delong_pair_parallel
 
 
 DELONG_CASES = [  # (dtype a, dtype b, weighted, b is a)
@@ -606,7 +606,7 @@ def test_delong_pair(case):
 
 
 # ---------------------------------------------------------------------------
-# _bootstrap.replicate_state / its derived parallel form
+# uncertainty.bootstrap.replicate_state / its derived parallel form
 
 
 @pytest.mark.parametrize("terms,weighted,right", [(True, False, True), (False, True, None)],
@@ -625,7 +625,7 @@ def test_replicate_state(terms, weighted, right):
 
 
 # ---------------------------------------------------------------------------
-# _isotonic.isotonic_rows / its derived parallel form
+# _kernels.calibrators.isotonic.isotonic_rows / its derived parallel form
 
 
 @pytest.mark.parametrize("dtype", ["f8", "f4"])
@@ -641,7 +641,7 @@ def test_isotonic_rows(dtype, increasing):
 
 
 # ---------------------------------------------------------------------------
-# _platt.loss_derivs / its derived parallel form
+# _kernels.calibrators.platt.loss_derivs / its derived parallel form
 # (name, p dtype, y dtype, weighted, logits, tpos, tneg)
 
 PLATT = [
@@ -663,7 +663,7 @@ def test_platt_loss_derivs(spec):
 
 
 # ---------------------------------------------------------------------------
-# _temperature.nll_derivs_mc / nll_derivs_bin / ece_bins and their derived parallel forms
+# _kernels.calibrators.temperature.nll_derivs_mc / nll_derivs_bin / ece_bins and their derived parallel forms
 # (name, dtype, C (1: binary), weighted, check, before)
 
 TEMPERATURE = [

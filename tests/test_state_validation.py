@@ -24,7 +24,7 @@ from fastcal import (
     TemperatureScaling,
     WindowedAccumulator,
 )
-from fastcal._auroc_accumulator import AUROCAccumulator
+from fastcal.streaming.auroc_accumulator import AUROCAccumulator
 
 pytestmark = pytest.mark.filterwarnings("ignore::fastcal.UndefinedMetricWarning")
 

@@ -10,14 +10,14 @@ import pytest
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 
-from fastcal import _core
-from fastcal._kernels import _temperature as KT
-from fastcal._kernels import _temperature_ece as KTE
-from fastcal._temperature import (
+from fastcal.core import pipeline as _core
+from fastcal._kernels.calibrators import temperature as KT
+from fastcal._kernels.calibrators import temperature_ece as KTE
+from fastcal import NotFittedError
+from fastcal.calibrators.temperature import (
     ECE_GRID,
     T_MAX,
     T_MIN,
-    NotFittedError,
     TemperatureScaling,
 )
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import fastcal
 import reference as ref
-from fastcal import _validation as V
+from fastcal.core import validation as V
 
 pytestmark = pytest.mark.filterwarnings("ignore::fastcal.UndefinedMetricWarning")
 

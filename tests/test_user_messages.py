@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import fastcal
-from fastcal._bootstrap import BootstrapState, report_intervals
-from fastcal._delong import auroc_variance
+from fastcal.uncertainty.bootstrap import BootstrapState, report_intervals
+from fastcal.uncertainty.delong import auroc_variance
 
 
 def test_nan_logits_in_temperature_fit_name_the_argument_once():
@@ -52,7 +52,7 @@ def test_n_resamples_has_a_bound_named_in_the_error():
         fastcal.CalibrationAccumulator(ci=0.9, n_resamples=10 ** 9)
     with pytest.raises(ValueError, match=r"n_resamples=1000000 with n_bins=999"):
         BootstrapState(np.linspace(0, 1, 1000), n_resamples=10 ** 6)
-    from fastcal import _core
+    from fastcal.core import pipeline as _core
 
     b = _core.binned(y, p, n_bins=15, strategy="uniform", right=True, classwise=False,
                      from_logits=False, sample_weight=None, scores=True, want_cc=True,

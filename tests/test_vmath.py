@@ -1,4 +1,4 @@
-"""Vectorisable exp_/log_/log1p_ (fastcal._kernels._vmath): accuracy against
+"""Vectorisable exp_/log_/log1p_ (fastcal._kernels.vmath): accuracy against
 mpmath, special values, monotonicity of exp_, the documented order of
 sum_block, and a check that the block loops really vectorise."""
 
@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fastcal._kernels import _bits
-from fastcal._kernels import _vmath as V
-from fastcal._kernels._common import OPTS
+from fastcal._kernels import bits as _bits
+from fastcal._kernels import vmath as V
+from fastcal._kernels.common import OPTS
 
 mp = pytest.importorskip("mpmath")
 MP_PREC = 200

@@ -17,8 +17,8 @@ import numba
 import pytest
 
 import fastcal
-from fastcal import _cache, _warmup
-from fastcal._warmup import Task, WarmupError, run_tasks
+from fastcal.core import cache as _cache, warmup as _warmup
+from fastcal.core.warmup import Task, WarmupError, run_tasks
 from fastcal.cli import main
 
 
@@ -101,7 +101,7 @@ def test_cache_location_follows_numba(monkeypatch, tmp_path):
     from numba.core.caching import FunctionCache
 
     # what Numba itself would pick for a kernel's source file under this setting
-    from fastcal._kernels import _binned
+    from fastcal._kernels.metrics import binned as _binned
 
     disp = next(v for v in vars(_binned).values() if isinstance(v, numba.core.dispatcher.Dispatcher))
     monkeypatch.setattr(disp, "_cache", None, raising=False)

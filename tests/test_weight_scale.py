@@ -17,8 +17,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import fastcal
-from fastcal._delong import auroc_variance
-from fastcal._estimators import debiased_l2
+from fastcal.uncertainty.delong import auroc_variance
+from fastcal.metrics.smooth import debiased_l2
 
 
 def _data(seed, n):

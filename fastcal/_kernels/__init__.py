@@ -6,11 +6,13 @@ call and is cached on disk (``cache=True``).
 
 Numba keys a cached kernel by its own source file only, but a kernel's
 machine code holds the code of the kernels it calls from other files
-(``_binned.find_bin`` inside ``_histbin.lookup``): after an edit of the
+(``metrics/bins.find_bin`` inside
+``calibrators/histogram_binning.lookup``): after an edit of the
 callee's file the caller's cache entry would still load, with the old
 callee in it.  So every kernel's cache entry is keyed by the sources of the
 whole kernel package: the locator below wraps the one Numba would choose and
-adds a hash of every ``.py`` file here to its source stamp.
+adds a hash of every ``.py`` file here (subpackages included) to its source
+stamp.
 """
 
 import hashlib
@@ -21,11 +23,13 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 
 def _package_hash():
     h = hashlib.sha256()
-    for name in sorted(os.listdir(_HERE)):
-        if name.endswith(".py"):
-            h.update(name.encode())
-            with open(os.path.join(_HERE, name), "rb") as f:
-                h.update(f.read())
+    paths = sorted(os.path.relpath(os.path.join(folder, name), _HERE)
+                   for folder, _, files in os.walk(_HERE)
+                   for name in files if name.endswith(".py"))
+    for rel in paths:
+        h.update(rel.encode())
+        with open(os.path.join(_HERE, rel), "rb") as f:
+            h.update(f.read())
     return h.hexdigest()
 
 
@@ -42,7 +46,7 @@ class _PackageStampLocator:
 
     @classmethod
     def from_function(cls, py_func, py_file):
-        if os.path.dirname(os.path.abspath(py_file)) != _HERE:
+        if not os.path.abspath(py_file).startswith(_HERE + os.sep):
             return None
         for base in cls._defaults:
             inner = base.from_function(py_func, py_file)

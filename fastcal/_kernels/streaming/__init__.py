@@ -1,0 +1,1 @@
+"""fastcal._kernels.streaming."""

@@ -1,0 +1,297 @@
+"""Streaming state updates: one batch's binned statistics into an accumulator.
+
+Binary batches (without ignored rows or bootstrap) take one pass:
+:func:`binary_batch` validates, bins and sums each chunk of ``CHUNK`` rows
+with compensation (:func:`binary_chunk`, the functional kernel's per-row
+values), and adds the chunks' double-double sums in chunk order (its parallel
+form, threads calling it chunk by chunk, is derived in ``fastcal.core.pipeline``), so
+the result is bitwise the same whatever the thread count.
+Other batches run the functional API's kernel (``_binned``), which writes
+each row's values to scratch, and this module adds those rows
+(:func:`dd_scatter`).  Either way rows reach the state only when the whole
+batch was valid, so a failed update leaves the state untouched.
+
+Compensated within a batch too: every row is added into per-bin double-double
+sums (TwoSum), and those are added into the state with TwoSum again.  So each bin's sum of weights, of weight x confidence
+and of weight x correct, and the Brier and NLL sums, are the double-double
+sums of the per-row float64 values (``w``, ``fl(w * c)``, ``w`` or 0,
+``fl(w * term)``; with unit weights the first three are the exact data), off
+by at most n * 2**-106 of their magnitude: within one float64 ulp of the exact
+sum whatever the data and the batch split.  The classwise blocks are summed
+the same way by :func:`dd_scatter_classwise` (the values of the classwise
+kernel, recomputed with its expressions).
+
+The AUROC histogram ``hist`` (``(2, n_cells)``: negatives, positives; see
+``_auroc_hist``) receives each sample's weight in the cell of its confidence,
+from the per-row confidence/correctness the batch kernel wrote to scratch.
+"""
+
+import numpy as np
+from numba import njit
+
+from . import auroc_hist as KH
+from ..metrics.bins import EXP_BLOCK, ROW_BLOCK, class_label, find_bin
+from ..metrics.rows import row_logits_tab, value
+from ..metrics.binned import binary_element, binary_first_error, n_chunks, nll_arg, nll_block
+from ..vmath import exp_
+from ..common import CHUNK, OK, INNER, OPTS
+
+
+@njit(**OPTS)
+def dd_add(hi, lo, k, x):
+    """``hi[k] + lo[k] += x`` (TwoSum, the rounding error into ``lo[k]``)."""
+    a = hi[k]
+    s = a + x
+    bb = s - a
+    lo[k] += (a - (s - bb)) + (x - bb)
+    hi[k] = s
+
+
+@njit(**OPTS)
+def two_sum(s, e, x):
+    """``(s', e')`` with ``s' + e' = s + e + x`` up to the rounding of ``e``:
+    TwoSum of ``s + x``, its error added to ``e`` (a running double-double)."""
+    t = s + x
+    bb = t - s
+    return t, e + ((s - (t - bb)) + (x - bb))
+
+
+# Interleaved copies of the per-bin double-double sums in dd_scatter: row i
+# adds into copy i % _WAYS, so rows falling in the same bin one after the
+# other do not wait on each other's store (a power of two).
+_WAYS = 4
+
+
+@njit(**OPTS)
+def _fold(bh, bl, m, b0, b1, n0, n1, hi, lo):
+    """Add the ``_WAYS`` interleaved copies of the per-bin double-double sums
+    (``bh + bl``, ``m`` entries each) and the Brier ``(b0, b1)`` and NLL
+    ``(n0, n1)`` double-doubles into ``hi + lo`` (state layout)."""
+    for j in range(_WAYS):
+        for k in range(m):
+            dd_add(hi, lo, k, bh[j * m + k])
+            lo[k] += bl[j * m + k]
+    dd_add(hi, lo, m, b0)
+    lo[m] += b1
+    dd_add(hi, lo, m + 1, n0)
+    lo[m + 1] += n1
+
+
+@njit(**OPTS)
+def dd_scatter(conf, corr, terms, w, edges, right, bins, hi, lo):
+    """Add each row (confidence ``conf``, correct ``corr``, Brier/NLL ``terms``
+    (n, 2), weight ``w`` or None for 1) into the double-double sums ``hi + lo``
+    of the state layout (``(3, n_bins)`` bins, then the two scores), in the
+    bin the batch kernel used (uniform ``edges``).  Rows with a NaN confidence
+    (ignored padding) are skipped.  Every addition is a TwoSum.
+
+    Unweighted, the bin counts and correct counts are taken from the batch
+    kernel's ``bins``: integers below 2**53, so its float64 sums are exact."""
+    nb = edges.shape[0] - 1
+    on = np.bool_(True)  # uniform bins (not a literal)
+    m = 3 * nb
+    bh = np.zeros(_WAYS * m)
+    bl = np.zeros(_WAYS * m)
+    b0 = 0.0  # Brier and NLL sums: (b0, b1) and (n0, n1) double-double
+    b1 = 0.0
+    n0 = 0.0
+    n1 = 0.0
+    for i in range(conf.shape[0]):
+        c = conf[i]
+        if c != c:
+            continue
+        wi = 1.0 if w is None else w[i]
+        k = find_bin(c, edges, nb, on, right) + (i & (_WAYS - 1)) * m
+        dd_add(bh, bl, nb + k, wi * c)
+        if w is not None:
+            dd_add(bh, bl, k, wi)
+            dd_add(bh, bl, 2 * nb + k, wi * np.float64(corr[i]))  # exact: 0 or wi
+        b0, b1 = two_sum(b0, b1, wi * terms[i, 0])
+        n0, n1 = two_sum(n0, n1, wi * terms[i, 1])
+    if w is None:  # exact integer counts
+        for k in range(nb):
+            bh[k] = bins[0, k]
+            bh[2 * nb + k] = bins[2, k]
+    _fold(bh, bl, m, b0, b1, n0, n1, hi, lo)
+
+
+@njit(**OPTS)
+def dd_scatter_classwise(y, P, K, shift, mask, one, tab, w, edges, right, logits, off, hi, lo):
+    """The classwise blocks ``(C, 3, n_bins)`` (from ``hi[off]`` on) of a
+    validated (n, C) batch as double-double sums: per class k the binary
+    problem (P[:, k] or its softmax, y == k), with exactly the values and bins
+    of ``_kernels.metrics.binned.classwise_chunk`` (uniform ``edges``), every addition a TwoSum."""
+    nb = edges.shape[0] - 1
+    C = P.shape[1]
+    on = np.bool_(True)
+    buf = np.empty(2 * EXP_BLOCK)
+    for i in range(P.shape[0]):
+        lab, _ = class_label(y[i], C)
+        wi = 1.0 if w is None else w[i]
+        zmax = 0.0
+        s = 1.0
+        if logits is not None:
+            am, zmax, s, s2, nbad = row_logits_tab(P, K, tab, i, shift, mask, one, None, buf)
+        for k in range(C):
+            if logits is not None:
+                c = exp_(value(P, i, k, tab) - zmax) / s
+            else:
+                c = value(P, i, k, tab)
+            b = off + k * 3 * nb + find_bin(c, edges, nb, on, right)
+            dd_add(hi, lo, b, wi)
+            dd_add(hi, lo, b + nb, wi * c)
+            if k == lab:
+                dd_add(hi, lo, b + 2 * nb, wi)
+
+
+@njit(**OPTS)
+def add_dd(hi, lo, bh, bl):
+    """``hi + lo += bh + bl`` elementwise (double-double addition)."""
+    for i in range(bh.shape[0]):
+        a = hi[i]
+        b = bh[i]
+        s = a + b
+        bb = s - a
+        lo[i] += ((a - (s - bb)) + (b - bb)) + bl[i]
+        hi[i] = s
+
+
+@njit(**OPTS)
+def scale_state(hi, lo, f):
+    """Multiply the state by ``f`` (a power of two keeps it exact)."""
+    for i in range(hi.shape[0]):
+        hi[i] *= f
+        lo[i] *= f
+
+
+@njit(**OPTS)
+def hist_scatter(hist, conf, corr, w):
+    """Add each row's weight to the AUROC histogram cell of its confidence
+    (positives: correct rows, or ``y_true == 1`` for binary input)."""
+    for i in range(conf.shape[0]):
+        c = conf[i]
+        if c != c:  # an ignored (padding) row
+            continue
+        wi = 1.0 if w is None else w[i]
+        KH.add(hist, np.intp(corr[i]), c, wi)
+
+
+@njit(**OPTS)
+def workspace_size(n_bins):
+    """Length of the float64 workspace of :func:`binary_update` (and of each
+    chunk of :func:`binary_batch`) for ``n_bins`` bins."""
+    return 2 * _WAYS * 3 * n_bins + 4 * ROW_BLOCK + 4 * (3 * n_bins + 2)
+
+
+@njit(**INNER)
+def binary_chunk(y, p, w, lo, hi, edges, right, logits, eps, check, part, conf, corr, ws):
+    """Rows ``lo:hi`` of a binary batch in one pass: validated, binned and
+    added with TwoSum into the double-double ``part`` (``(2, 3 * n_bins + 2)``:
+    row 0 the high parts, row 1 the low parts, in the state layout), with the
+    values of the functional kernel (``_kernels.metrics.binned.binary_chunk``): per bin the
+    weight, weight x confidence and weight x correct, then the weighted Brier
+    and NLL terms.  Unweighted, the counts are exact integers and are added
+    plainly.  With ``conf`` / ``corr`` each row's confidence and correctness
+    are written there too (the AUROC input).  ``ws``: float64 scratch of at
+    least :func:`workspace_size` elements.  Returns whether every row was
+    valid; ``part`` is only written when it was."""
+    nb = edges.shape[0] - 1
+    on = np.bool_(True)  # uniform bins (not a literal)
+    m = 3 * nb
+    W = _WAYS * m
+    bh = ws[:W]
+    bl = ws[W:2 * W]
+    bh[:] = 0.0
+    bl[:] = 0.0
+    qb = ws[2 * W:2 * W + ROW_BLOCK]
+    ab = ws[2 * W + ROW_BLOCK:2 * W + 2 * ROW_BLOCK]
+    lb = ws[2 * W + 2 * ROW_BLOCK:2 * W + 3 * ROW_BLOCK]
+    wb = ws[2 * W + 3 * ROW_BLOCK:2 * W + 4 * ROW_BLOCK]
+    s0 = 0.0  # Brier and NLL sums: (s0, s1) and (n0, n1) double-double
+    s1 = 0.0
+    n0 = 0.0
+    n1 = 0.0
+    ok = True
+    for b0 in range(lo, hi, ROW_BLOCK):
+        b1 = min(hi, b0 + ROW_BLOCK)
+        for i in range(b0, b1):
+            t, wi, z, c, valid = binary_element(y, p, w, i, logits, check)
+            ok &= valid
+            k = find_bin(c, edges, nb, on, right) + (i & (_WAYS - 1)) * m
+            dd_add(bh, bl, nb + k, wi * c)
+            if w is None:
+                bh[k] += 1.0
+                bh[2 * nb + k] += t
+            else:
+                dd_add(bh, bl, k, wi)
+                dd_add(bh, bl, 2 * nb + k, wi * t)  # exact: 0 or wi
+            d = c - t
+            s0, s1 = two_sum(s0, s1, wi * (d * d))
+            j = i - b0
+            wb[j] = wi
+            qb[j] = nll_arg(t, z, c, logits, eps)
+            if conf is not None:
+                conf[i] = c
+                corr[i] = t == 1.0
+        nll_block(qb, ab, lb, wb, b1 - b0, logits)
+        for j in range(b1 - b0):
+            n0, n1 = two_sum(n0, n1, wb[j] * lb[j])
+    if not ok:
+        return False
+    _fold(bh, bl, m, s0, s1, n0, n1, part[0], part[1])
+    return True
+
+
+@njit(**OPTS)  # cached: shared by binary_batch and binary_update
+def _serial(y, p, w, edges, right, logits, eps, check, conf, corr, ws):
+    """The serial driver in a workspace: ``(code, index)``; the batch's sums
+    are left in ``ws``'s last ``2 * (3 * n_bins + 2)`` elements (see
+    :func:`_parts`), added chunk by chunk in chunk order."""
+    n = p.shape[0]
+    size = 3 * (edges.shape[0] - 1) + 2
+    part, out = _parts(ws, size)
+    out[:] = 0.0
+    for ch in range(n_chunks(n)):
+        lo = ch * CHUNK
+        hi = min(n, lo + CHUNK)
+        part[:] = 0.0
+        if not binary_chunk(y, p, w, lo, hi, edges, right, logits, eps, check, part, conf,
+                            corr, ws):
+            return binary_first_error(y, p, w, lo, hi, logits, check)
+        add_dd(out[0], out[1], part[0], part[1])
+    return OK, -1
+
+
+@njit(**OPTS)
+def _parts(ws, size):
+    """The chunk sums and the batch sums, ``(2, size)`` each, at the end of ``ws``."""
+    e = ws.shape[0]
+    return (ws[e - 4 * size:e - 2 * size].reshape((2, size)),
+            ws[e - 2 * size:].reshape((2, size)))
+
+
+@njit(**OPTS)
+def binary_batch(y, p, w, edges, right, logits, eps, check, conf, corr):
+    """A binary batch's double-double sums ``(2, 3 * n_bins + 2)`` (see
+    :func:`binary_chunk`; uniform 1-D ``edges``): ``(code, index, sums)``.
+    Chunks of ``CHUNK`` rows, their sums added in chunk order."""
+    nb = edges.shape[0] - 1
+    ws = np.empty(workspace_size(nb))
+    code, idx = _serial(y, p, w, edges, right, logits, eps, check, conf, corr, ws)
+    return code, idx, _parts(ws, 3 * nb + 2)[1].copy()
+
+
+@njit(**OPTS)
+def binary_update(y, p, w, edges, right, logits, eps, check, hi, lo, conf, corr, hist, ws):
+    """Serial pass over a small binary batch, added to the state when valid,
+    without allocating: ``ws`` is a float64 workspace of
+    :func:`workspace_size` elements, ``conf`` and ``corr`` scratch arrays of
+    n rows (the AUROC histogram's input, read when ``hist`` is given).
+    Returns ``(code, index)``."""
+    code, idx = _serial(y, p, w, edges, right, logits, eps, check, conf, corr, ws)
+    if code == OK:
+        out = _parts(ws, 3 * (edges.shape[0] - 1) + 2)[1]
+        add_dd(hi, lo, out[0], out[1])
+        if hist is not None:
+            hist_scatter(hist, conf, corr, w)
+    return code, idx

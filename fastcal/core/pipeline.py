@@ -1,0 +1,449 @@
+"""Shared plumbing between the public metrics and the report: validated input
+to binned sufficient statistics, serial or parallel, with the errors raised.
+"""
+
+import itertools
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
+import numpy as np
+
+from . import validation as V
+from . import errors as E
+from .._kernels.streaming import accumulate as KA
+from .._kernels.metrics import auroc as A
+from .._kernels.metrics import binned as B
+from .._kernels.metrics import rows as KR
+from .._kernels.uncertainty import bootstrap as KB
+from .._kernels.uncertainty import delong as D
+from .._kernels.calibrators import histogram_binning as KH
+from .._kernels.calibrators import isotonic as KI
+from .._kernels.calibrators import platt as KP
+from .._kernels.metrics import scores as SC
+from .._kernels.calibrators import temperature as KT
+from .._kernels.calibrators import temperature_ece as KTE
+from .._kernels.common import CHUNK, OK
+
+# Inputs with at least this many elements (rows x classes) use both cores.
+PARALLEL_MIN = 1 << 17
+
+# Only one parallel region at a time: whatever Numba threading layer is in
+# use (the workqueue layer is not thread-safe), a second Python thread that
+# finds the lock taken runs the serial kernel instead, which releases the GIL.
+_PAR_LOCK = threading.Lock()
+
+
+def run(serial, work, *args, parallel=None, min_work=None):
+    """``serial(*args)``, spread over the cores for large work (``min_work``:
+    the threshold, ``PARALLEL_MIN`` read at call time): by threads running the
+    serial kernel chunk by chunk when its chunks are registered below (no
+    parallel twin to compile), else by its ``parallel`` twin."""
+    if min_work is None:
+        min_work = PARALLEL_MIN
+    if work >= min_work and _PAR_LOCK.acquire(blocking=False):
+        try:
+            spec = _CHUNKED.get(serial)
+            if spec is not None:
+                return _threaded(serial, spec, args)
+            return parallel(*args)
+        finally:
+            _PAR_LOCK.release()
+    return serial(*args)
+
+
+# ---------------------------------------------------------------------------
+# Parallel forms derived from the serial kernels.
+#
+# A chunked serial driver splits its rows into chunks of a fixed size (that
+# depends on the input's shape only), computes each chunk into a zeroed
+# partial result and adds the partials in chunk order, stopping at the first
+# chunk with an invalid element.  Called on exactly one chunk's rows it
+# returns that chunk's partial (added to zeros).  So worker threads can call
+# it chunk by chunk on row slices, in any order, and adding the partials in
+# chunk order reproduces the serial result bit for bit, whatever the number
+# of threads.  The kernels release the GIL; the calling thread works too, and
+# takes whatever chunks are left, so a busy machine slows a call down rather
+# than stalling it on a thread that is not scheduled.  Compiling nothing
+# parallel saves the most expensive compilations of all (see
+# docs/performance.md, "Cold start").
+
+
+class _Chunks:
+    __slots__ = ("rows", "chunk", "offset", "combine", "status")
+
+    def __init__(self, rows, combine, chunk=None, offset=None, status=True):
+        # positions of the per-row arguments, sliced per chunk (None stays None):
+        # every argument indexed by row, views of (n, C) input such as ``K`` included
+        self.rows = rows
+        self.combine = combine  # (results in chunk order) -> the serial driver's result
+        self.chunk = chunk  # args -> rows per chunk (default CHUNK)
+        self.offset = offset  # position of a global row offset argument (moved per chunk)
+        self.status = status  # results start with (code, index): stop at the first error
+
+
+def _add_in_order(arrays):
+    """The arrays added in chunk order from zeros (the serial drivers' reduction)."""
+    out = np.zeros_like(arrays[0])
+    for a in arrays:
+        out += a
+    return out
+
+
+def _sum_binned(results):
+    """``(code, index, bins, scores)`` of valid chunks."""
+    return (OK, -1, _add_in_order([r[2] for r in results]),
+            _add_in_order([r[3] for r in results]))
+
+
+def _sum_scalars(results):
+    tot = [0.0] * (len(results[0]) - 2)
+    for r in results:
+        tot = [t + x for t, x in zip(tot, r[2:])]
+    return (OK, -1, *tot)
+
+
+def _sum_dd(results):
+    """Double-double partials ``(2, m)`` added in chunk order by the kernels' ``add_dd``."""
+    out = np.zeros_like(results[0][2])
+    for r in results:
+        KA.add_dd(out[0], out[1], r[2][0], r[2][1])
+    return (OK, -1, out)
+
+
+def _rows_of_width(args):
+    return int(B.chunk_rows(args[1].shape[1]))  # (n, C) input: rows per chunk from C
+
+
+def _rows_argument(k):
+    """Rows per chunk given as argument ``k`` (temperature scaling's kernels)."""
+    return lambda args: int(args[k])
+
+
+def _rows_of_length(args):
+    return max(1, CHUNK // max(1, args[0].shape[1]))  # independent rows of (m, n) input
+
+
+def _stack(results):
+    return np.concatenate(results)
+
+
+_CHUNKED = {
+    # y, p, w, conf_out, corr_out, terms_out
+    B.binary_stats: _Chunks((0, 1, 2, 10, 11, 12), _sum_binned),
+    # y, P, K (a view of P), w, conf_out, corr_out, terms_out
+    B.toplabel_stats: _Chunks((0, 1, 2, 7, 17, 18, 19), _sum_binned, chunk=_rows_of_width),
+    B.classwise_stats: _Chunks((0, 1, 2, 7), _sum_binned, chunk=_rows_of_width),
+    SC.binary_scores: _Chunks((0, 1, 2), _sum_scalars),
+    KA.binary_batch: _Chunks((0, 1, 2, 8, 9), _sum_dd),
+    KB.replicate_state: _Chunks((0, 1, 2, 3), _add_in_order, offset=8, status=False),
+    KP.loss_derivs: _Chunks((0, 1, 2), _add_in_order, status=False),
+    KT.nll_derivs_mc: _Chunks((0, 1, 2), _add_in_order, chunk=_rows_argument(5), status=False),
+    KT.nll_derivs_bin: _Chunks((0, 1, 2), _add_in_order, chunk=_rows_argument(5), status=False),
+    KTE.ece_bins: _Chunks((0, 1, 2), _add_in_order, chunk=_rows_argument(4), status=False),
+    # one isotonic fit per row: any split of the rows gives the same rows
+    KI.isotonic_rows: _Chunks((0, 1), _stack, chunk=_rows_of_length, status=False),
+}
+
+_POOL = None
+_POOL_SIZE = 0
+
+
+def _pool(k):
+    global _POOL, _POOL_SIZE
+    if _POOL is None or _POOL_SIZE < k:
+        _POOL = ThreadPoolExecutor(max_workers=k, thread_name_prefix="fastcal")
+        _POOL_SIZE = k
+    return _POOL
+
+
+def threaded(serial, *args, threads=None):
+    """``serial(*args)`` computed by its derived parallel form with ``threads``
+    threads (default: Numba's thread count), whatever the size of the work:
+    what ``run`` does for large work (for tests and benchmarks)."""
+    return _threaded(serial, _CHUNKED[serial], args, threads)
+
+
+def _threaded(serial, spec, args, threads=None):
+    """``serial(*args)``, computed chunk by chunk by ``threads`` threads
+    (default: Numba's thread count; the calling thread is one of them)."""
+    n = args[spec.rows[1]].shape[0]
+    cr = CHUNK if spec.chunk is None else spec.chunk(args)
+    nch = max(1, -(-n // cr))
+    threads = min(numba.get_num_threads() if threads is None else threads, nch)
+    if threads < 2:
+        return serial(*args)
+    results = [None] * nch
+    failed = [nch]  # the first chunk found invalid: later chunks are skipped
+    lock = threading.Lock()
+    order = itertools.count()  # next() is atomic under the GIL
+
+    def call(i):
+        lo = i * cr
+        hi = min(n, lo + cr)
+        a = list(args)
+        for k in spec.rows:
+            if a[k] is not None:
+                a[k] = a[k][lo:hi]
+        if spec.offset is not None:
+            a[spec.offset] = a[spec.offset] + np.int64(lo)
+        return serial(*a)
+
+    def work():
+        while True:
+            i = next(order)
+            if i >= nch or i > failed[0]:
+                return
+            r = call(i)
+            results[i] = r
+            if spec.status and r[0] != OK:
+                with lock:
+                    failed[0] = min(failed[0], i)
+
+    futures = [_pool(threads - 1).submit(work) for _ in range(threads - 1)]
+    work()
+    for f in futures:
+        f.result()
+    if failed[0] < nch:
+        i = failed[0]
+        r = results[i]
+        return (r[0], r[1] + i * cr, *r[2:])
+    return spec.combine(results)
+
+
+# Below this many scores the Mann-Whitney U comes from one stable radix sort
+# and a scan of the tie blocks (``_kernels.uncertainty.delong.mann_whitney_sorted``: little code,
+# quick to compile); from here on from the radix partition of ``_auroc``
+# (several times the compile time, faster per call from 1e5 scores on, and
+# parallel).  The figures: docs/performance.md, "Cold start".
+SORT_MAX = 1 << 17
+
+
+def mann_whitney(score, label, weight, want=False):
+    """``(u, wpos, wneg, q)`` of validated scores, uint8 labels and float64
+    weights (length 0: unweighted); ``q`` (DeLong's squared placements) is
+    computed only with ``want`` and is None otherwise."""
+    n = score.shape[0]
+    if n < SORT_MAX:
+        u, wp, wn, q = D.mann_whitney_sorted(score, label, weight, bool(want))
+        return u, wp, wn, (q if want else None)
+    if want:
+        return run(A.mann_whitney_q, n, score, label, weight, parallel=A.mann_whitney_q_parallel)
+    u, wp, wn = run(A.mann_whitney, n, score, label, weight, parallel=A.mann_whitney_parallel)
+    return u, wp, wn, None
+
+
+def mann_whitney_probe(n):
+    """The kernel :func:`mann_whitney` compiles first for ``n`` rows (whether
+    it is compiled tells whether the AUROC family is, see ``fastcal.core.prefetch``)."""
+    return D.mann_whitney_sorted if n < SORT_MAX else A.mann_whitney_parallel
+
+
+def toplabel_confidence(y_prob, from_logits=False):
+    """Top-label confidence of (n, C) probabilities or logits, by the kernel
+    ``_kernels.calibrators.histogram_binning.toplabel_conf`` (the binned metrics' own expressions: the row
+    maximum, or ``1 / sum_k exp(z_k - max z)`` for logits): float64 (n,) and
+    the source dtype of ``y_prob`` (see :func:`fastcal.core.validation.as_prob`).
+
+    Validates every row (probabilities in [0, 1] summing to 1, finite logits)
+    and raises the error of the first invalid one.  The one routine for a
+    top-label confidence outside the kernels (calibrators, command line)."""
+    z, src = V.as_prob(y_prob, "y_prob", ndims=(2,))
+    K, shift, mask, one = V.keys(z)
+    conf, code, idx = KH.toplabel_conf(z, K, shift, mask, one, V.on(from_logits),
+                                       V.row_sum_tol(src, z.shape[1]))
+    if code != OK:
+        E.raise_for_status(code, idx, np.zeros(z.shape[0], np.int64), z)
+    return conf, src
+
+
+class Binned:
+    """Result of one pass: binned statistics and the fused scores."""
+
+    __slots__ = ("layout", "bins", "scores", "n", "n_classes", "edges", "conf", "corr",
+                 "terms", "dtype", "from_logits", "weighted", "w", "keep")
+
+
+def prepare(y_true, y_prob, sample_weight, prob_name="y_prob", tokens=False):
+    """Validated arrays ``(y_true, y_prob, w, n, src_dtype)``; ``src_dtype`` is the
+    dtype the caller passed (it sets the NLL clipping epsilon).
+
+    With ``tokens``: ``y_prob`` may be (..., C) with ``y_true`` of shape (...)
+    (flattened to (N, C) and (N,), without a copy when the layout allows),
+    and 16-bit float input stays as its uint16 bits (see ``V.as_prob``).
+    """
+    if not tokens:
+        y_prob, src = V.as_prob(y_prob, prob_name)
+        y_true = V.as_labels(y_true)
+    else:
+        y_prob, src = V.as_prob(y_prob, prob_name, ndims=None, half=True)
+        if y_prob.ndim == 0:
+            raise E.input_error("{y_prob} must be 1-D, 2-D or (..., C); found a scalar.",
+                                {"y_prob": prob_name}, param=prob_name)
+        if y_prob.ndim > 2:
+            lead = y_prob.shape[:-1]
+            yt = V._native(V._to_numpy(y_true, "y_true"))
+            if yt.shape != lead:
+                raise E.input_error(
+                    f"{{y_true}} of shape {yt.shape} does not match {{y_prob}} of shape "
+                    f"{y_prob.shape}: for (..., C) input {{y_true}} must have shape {lead}.",
+                    {"y_true": "y_true", "y_prob": prob_name}, param="y_true")
+            y_prob = y_prob.reshape(-1, y_prob.shape[-1])
+            y_true = yt.reshape(-1)
+        y_true = V.as_labels(y_true)
+    n = V.check_lengths(y_true, y_prob, prob_name)
+    if y_prob.ndim == 2:
+        y_true = V.class_labels(y_true, y_prob.shape[1])
+    w = V.as_weight(sample_weight, n)
+    # one array type per dtype for the kernels (C-contiguous, writeable):
+    # fewer specialisations to compile (docs/performance.md, "Cold start")
+    y_true, y_prob = V.for_kernels(y_true), V.for_kernels(y_prob)
+    if w is not None:
+        w = V.for_kernels(w)
+    return y_true, y_prob, w, n, src
+
+
+def quantile_edges(conf, n_bins, weight):
+    """Equal-mass edges ``np.quantile(conf, linspace(0, 1, n_bins + 1))`` (float64).
+
+    With weights: numpy's "linear" quantile of the sample in which each row
+    is repeated by its weight (the positions of the order statistics are
+    measured in cumulative weight), computed with numpy's own formulas, so
+    that unit weights give exactly the unweighted edges and integer weight k
+    gives exactly the edges of the row repeated k times.
+    """
+    q = np.linspace(0.0, 1.0, n_bins + 1)
+    conf = np.asarray(conf, dtype=np.float64)
+    if weight is None:
+        return np.ascontiguousarray(np.quantile(conf, q), dtype=np.float64)
+    keep = weight > 0
+    if not keep.any():
+        raise V.weight_sum_error()
+    order = np.argsort(conf[keep], kind="stable")
+    xs = conf[keep][order]
+    cum = np.cumsum(weight[keep][order])
+    total = cum[-1]
+    virtual = (total - 1) * q
+    prev = np.floor(virtual)
+    above = virtual >= total - 1
+    below = virtual < 0
+    last = xs.shape[0] - 1
+
+    def at(pos):  # value at (0-based) position pos of the repeated sample
+        return xs[np.minimum(np.searchsorted(cum, pos, side="right"), last)]
+
+    a = np.where(above, xs[-1], np.where(below, xs[0], at(prev)))
+    b = np.where(above, xs[-1], np.where(below, xs[0], at(prev + 1)))
+    t = virtual - np.where(above, -1.0, np.where(below, 0.0, prev))
+    diff = b - a
+    e = a + diff * t
+    e = np.where(t >= 0.5, b - diff * (1 - t), e)
+    return np.ascontiguousarray(e, dtype=np.float64)
+
+
+def binned(y_true, y_prob, *, n_bins, strategy, right, classwise, from_logits,
+           sample_weight, scores, want_cc, check=True, want_terms=False, ignore_index=None):
+    """Validate and compute binned statistics in one pass (two for quantile bins).
+
+    Multiclass input may be (..., C) with labels (...), and float16/bfloat16
+    (read as their bits). ``ignore_index``: rows with this label are skipped
+    (their ``conf`` is NaN); ``out.n`` counts the rows kept, ``out.keep`` is
+    the mask of kept rows (None when nothing is ignored).
+    """
+    n_bins = V.check_n_bins(n_bins)
+    if strategy not in V.STRATEGIES:
+        V.check_choice(strategy, "strategy", V.STRATEGIES)
+    R = V.on(right)  # compile-time switches (see _kernels._binned)
+    L = V.on(from_logits)
+    SC = V.on(scores)
+    CH = bool(check)  # a runtime switch
+    y_true, y_prob, w, n, src = prepare(y_true, y_prob, sample_weight, tokens=True)
+    dtype = src
+    IG = None
+    keep = None
+    if ignore_index is not None:
+        IG = V.check_ignore_index(ignore_index, y_prob)
+        keep = y_true != IG
+        if keep.all():
+            IG = keep = None
+    eps = V.eps_for(src)
+    out = Binned()
+    out.n = n if keep is None else int(np.count_nonzero(keep))
+    out.keep = keep
+    out.dtype = dtype
+    out.from_logits = bool(from_logits)
+    out.weighted = w is not None
+    out.w = w
+    uniform = strategy == "uniform"
+    edges = V.uniform_edges(n_bins)
+    need_cc = want_cc or not uniform
+    conf = np.empty(n) if need_cc else None
+    corr = np.empty(n, np.bool_) if need_cc else None
+    out.conf, out.corr = conf, corr
+    # per-row Brier and NLL terms (top-label / binary), for resampling
+    terms = np.empty((n, 2)) if want_terms and scores else None
+    out.terms = terms
+
+    if y_prob.ndim == 1:
+        if classwise:
+            raise E.input_error(
+                "classwise=True needs {y_prob} of shape (n, C); a 1-D {y_prob} is already the "
+                "binary problem of class 1. For the two-class average pass "
+                "np.column_stack([1 - p, p]) with integer labels.", {"y_prob": "y_prob"},
+                param="y_prob")
+        out.layout = "binary"
+        out.n_classes = 2
+        code, idx, bins, sc = run(B.binary_stats, n,
+                                  y_true, y_prob, w, edges, True, R, L, SC, eps, CH,
+                                  conf, corr, terms)
+        E.raise_for_status(code, idx, y_true, y_prob, w)
+    else:
+        C = y_prob.shape[1]
+        out.n_classes = C
+        K, shift, mask, one = V.keys(y_prob, src)
+        tab = V.table_for(y_prob, src)
+        tol = V.row_sum_tol(dtype, C)
+        work = n * C
+        if classwise:
+            out.layout = "classwise"
+            out.conf = out.corr = out.terms = None
+            if IG is not None:
+                raise ValueError("ignore_index is not supported with classwise=True; drop the "
+                                 "ignored rows first.")
+            if not uniform:
+                # validate first, then per-class quantile edges on the probabilities
+                code, idx, _, _ = run(B.toplabel_stats, work,
+                                      y_true, y_prob, K, shift, mask, one, tab, w, edges, True,
+                                      R, L, False, eps, tol, CH, None, None, None, None)
+                E.raise_for_status(code, idx, y_true, y_prob, w, src=src)
+                # the kernel's own softmax, so the edges are the values it bins
+                if from_logits:
+                    P = KR.softmax_rows(y_prob, K, tab, shift, mask, one)
+                else:
+                    P = y_prob if tab is None else tab[y_prob]
+                edges = np.stack([quantile_edges(P[:, k], n_bins, w) for k in range(C)])
+            code, idx, bins, _ = run(B.classwise_stats, work,
+                                     y_true, y_prob, K, shift, mask, one, tab, w, edges,
+                                     uniform, R, L, tol, CH)
+            E.raise_for_status(code, idx, y_true, y_prob, w, src=src)
+            # classwise bins carry no Brier/NLL sums (calibration_error needs none)
+            out.bins, out.scores, out.edges = bins, np.zeros(2), edges
+            return out
+        out.layout = "top-label"
+        code, idx, bins, sc = run(B.toplabel_stats, work,
+                                  y_true, y_prob, K, shift, mask, one, tab, w, edges, True, R, L,
+                                  SC, eps, tol, CH, IG, conf, corr, terms)
+        E.raise_for_status(code, idx, y_true, y_prob, w, ignore_index=IG, src=src)
+    if not uniform:
+        cc, cr, ww = conf, corr, w
+        if keep is not None:
+            cc, cr = conf[keep], corr[keep]
+            ww = None if w is None else w[keep]
+        edges = quantile_edges(cc, n_bins, ww).reshape(1, -1)
+        code, idx, bins, _ = run(B.binary_stats, cc.shape[0],
+                                 cr, cc, ww, edges, False, R, None, None, eps, False,
+                                 None, None, None)
+    out.bins = bins
+    out.scores = sc
+    out.edges = edges
+    return out

@@ -1,0 +1,1 @@
+"""fastcal.streaming."""
