@@ -10,6 +10,7 @@ accuracy (with empty bins filled, see :class:`HistogramBinning`).
 import numpy as np
 
 from ..core import validation as V
+from ..core import errors as E
 from ..core.pipeline import binned
 from .._kernels.calibrators import histogram_binning as KH
 from .base import ConfidenceCalibrator
@@ -101,7 +102,7 @@ class HistogramBinning(ConfidenceCalibrator):
                    scores=False, want_cc=False)
         W = b.bins[0]
         if not W.sum() > 0:
-            raise V.weight_sum_error()
+            raise E.weight_sum_error()
         edges = np.array(b.edges[0], dtype=np.float64)
         mid = 0.5 * (edges[:-1] + edges[1:])
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -164,7 +164,7 @@ class PlattScaling(ConfidenceCalibrator):
         E.raise_for_status(code, idx, y, p, w)
         w_neg, w_pos = float(st[0]), float(st[1])
         if not w_neg + w_pos > 0:
-            raise V.weight_sum_error()
+            raise E.weight_sum_error()
         if not smooth and (w_neg == 0 or w_pos == 0):
             only = "correct (1)" if w_neg == 0 else "incorrect (0)"
             raise ValueError(

@@ -411,7 +411,7 @@ def _validated(r, z, y, w, binary):
         code, idx = fe(z, y, w)
         E.raise_for_status(code, idx, y, z, w, prob_name="logits")
     if not r[0] > 0:
-        raise V.weight_sum_error()
+        raise E.weight_sum_error()
     return r
 
 

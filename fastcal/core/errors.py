@@ -255,3 +255,24 @@ def status_error(code, index, y_true, y_prob, sample_weight=None, prob_name="y_p
 
 def warn_undefined(msg):
     warnings.warn(msg, UndefinedMetricWarning, stacklevel=3)
+
+
+_WEIGHT = {"sample_weight": "sample_weight"}
+
+
+def weight_sum_error(kept=False):
+    """The error for weights that sum to zero (over the rows kept, with
+    ``kept``: those without the ignored label)."""
+    if kept:
+        return input_error("{sample_weight} sums to zero over the rows kept (those without the "
+                           "ignored label); at least one of them needs a positive weight.",
+                           _WEIGHT, param="sample_weight")
+    return input_error("{sample_weight} sums to zero; at least one sample needs a positive "
+                       "weight.", _WEIGHT, param="sample_weight")
+
+
+def all_ignored_error():
+    """The error for input whose every row has the ``ignore_index`` label."""
+    return input_error("no row is left to score: every row has the ignored label "
+                       "({ignore_index}).", {"ignore_index": "ignore_index"}, param="y_true",
+                       hint="ignore_index")

@@ -264,43 +264,42 @@ class Binned:
                  "terms", "dtype", "from_logits", "weighted", "w", "keep")
 
 
-def prepare(y_true, y_prob, sample_weight, prob_name="y_prob", tokens=False):
-    """Validated arrays ``(y_true, y_prob, w, n, src_dtype)``; ``src_dtype`` is the
-    dtype the caller passed (it sets the NLL clipping epsilon).
-
-    With ``tokens``: ``y_prob`` may be (..., C) with ``y_true`` of shape (...)
-    (flattened to (N, C) and (N,), without a copy when the layout allows),
-    and 16-bit float input stays as its uint16 bits (see ``V.as_prob``).
-    """
-    if not tokens:
-        y_prob, src = V.as_prob(y_prob, prob_name)
-        y_true = V.as_labels(y_true)
+def binned_pass(x, edges, *, right, logits, scores, check=True, ignore=None, conf=None,
+                corr=None, terms=None, weight=None, min_work=None):
+    """One pass of the binned kernel of prepared input ``x`` (binary or
+    top-label, :class:`fastcal.core.validation.Prepared`): ``(bins, scores)``,
+    the optional per-row outputs filled; the first invalid element raises its
+    :class:`~fastcal.InputError`.  ``weight``: the weights to sum with when
+    they are not ``x.w`` (scaled or decayed); messages name the caller's."""
+    w = x.w if weight is None else weight
+    if x.binary:
+        code, idx, bins, sc = run(B.binary_stats, x.n, x.y, x.p, w, edges, True, right, logits,
+                                  scores, x.eps, check, conf, corr, terms, min_work=min_work)
     else:
-        y_prob, src = V.as_prob(y_prob, prob_name, ndims=None, half=True)
-        if y_prob.ndim == 0:
-            raise E.input_error("{y_prob} must be 1-D, 2-D or (..., C); found a scalar.",
-                                {"y_prob": prob_name}, param=prob_name)
-        if y_prob.ndim > 2:
-            lead = y_prob.shape[:-1]
-            yt = V._native(V._to_numpy(y_true, "y_true"))
-            if yt.shape != lead:
-                raise E.input_error(
-                    f"{{y_true}} of shape {yt.shape} does not match {{y_prob}} of shape "
-                    f"{y_prob.shape}: for (..., C) input {{y_true}} must have shape {lead}.",
-                    {"y_true": "y_true", "y_prob": prob_name}, param="y_true")
-            y_prob = y_prob.reshape(-1, y_prob.shape[-1])
-            y_true = yt.reshape(-1)
-        y_true = V.as_labels(y_true)
-    n = V.check_lengths(y_true, y_prob, prob_name)
-    if y_prob.ndim == 2:
-        y_true = V.class_labels(y_true, y_prob.shape[1])
-    w = V.as_weight(sample_weight, n)
-    # one array type per dtype for the kernels (C-contiguous, writeable):
-    # fewer specialisations to compile (docs/performance.md, "Cold start")
-    y_true, y_prob = V.for_kernels(y_true), V.for_kernels(y_prob)
-    if w is not None:
-        w = V.for_kernels(w)
-    return y_true, y_prob, w, n, src
+        K, shift, mask, one = x.keys
+        code, idx, bins, sc = run(B.toplabel_stats, x.n * x.n_classes, x.y, x.p, K, shift,
+                                  mask, one, x.tab, w, edges, True, right, logits, scores, x.eps,
+                                  x.tol, check, ignore, conf, corr, terms, min_work=min_work)
+    if code != OK:
+        raise E.status_error(code, idx, x.y, x.p, x.w, ignore_index=ignore, src=x.src)
+    return bins, sc
+
+
+def classwise_pass(x, edges, *, uniform, right, logits, check=True):
+    """Per-class binned sums ``(C, 3, n_bins)`` of prepared (n, C) input."""
+    K, shift, mask, one = x.keys
+    code, idx, bins, _ = run(B.classwise_stats, x.n * x.n_classes, x.y, x.p, K, shift, mask,
+                             one, x.tab, x.w, edges, uniform, right, logits, x.tol, check)
+    if code != OK:
+        raise E.status_error(code, idx, x.y, x.p, x.w, src=x.src)
+    return bins
+
+
+def softmax_rows(x):
+    """The kernels' own softmax of prepared (n, C) logits (float64)."""
+    K, shift, mask, one = x.keys
+    return KR.softmax_rows(x.p, K, x.tab, shift, mask, one)
+
 
 
 def quantile_edges(conf, n_bins, weight):
@@ -318,7 +317,7 @@ def quantile_edges(conf, n_bins, weight):
         return np.ascontiguousarray(np.quantile(conf, q), dtype=np.float64)
     keep = weight > 0
     if not keep.any():
-        raise V.weight_sum_error()
+        raise E.weight_sum_error()
     order = np.argsort(conf[keep], kind="stable")
     xs = conf[keep][order]
     cum = np.cumsum(weight[keep][order])
@@ -357,23 +356,23 @@ def binned(y_true, y_prob, *, n_bins, strategy, right, classwise, from_logits,
     L = V.on(from_logits)
     SC = V.on(scores)
     CH = bool(check)  # a runtime switch
-    y_true, y_prob, w, n, src = prepare(y_true, y_prob, sample_weight, tokens=True)
-    dtype = src
+    x = V.prepare(y_true, y_prob, sample_weight, tokens=True)
     IG = None
     keep = None
     if ignore_index is not None:
-        IG = V.check_ignore_index(ignore_index, y_prob)
-        keep = y_true != IG
+        IG = V.check_ignore_index(ignore_index, x.p)
+        keep = x.y != IG
         if keep.all():
             IG = keep = None
-    eps = V.eps_for(src)
+    n, w = x.n, x.w
     out = Binned()
     out.n = n if keep is None else int(np.count_nonzero(keep))
     out.keep = keep
-    out.dtype = dtype
+    out.dtype = x.src
     out.from_logits = bool(from_logits)
     out.weighted = w is not None
     out.w = w
+    out.n_classes = x.n_classes
     uniform = strategy == "uniform"
     edges = V.uniform_edges(n_bins)
     need_cc = want_cc or not uniform
@@ -383,57 +382,30 @@ def binned(y_true, y_prob, *, n_bins, strategy, right, classwise, from_logits,
     # per-row Brier and NLL terms (top-label / binary), for resampling
     terms = np.empty((n, 2)) if want_terms and scores else None
     out.terms = terms
-
-    if y_prob.ndim == 1:
-        if classwise:
+    if classwise:
+        if x.binary:
             raise E.input_error(
                 "classwise=True needs {y_prob} of shape (n, C); a 1-D {y_prob} is already the "
                 "binary problem of class 1. For the two-class average pass "
                 "np.column_stack([1 - p, p]) with integer labels.", {"y_prob": "y_prob"},
                 param="y_prob")
-        out.layout = "binary"
-        out.n_classes = 2
-        code, idx, bins, sc = run(B.binary_stats, n,
-                                  y_true, y_prob, w, edges, True, R, L, SC, eps, CH,
-                                  conf, corr, terms)
-        E.raise_for_status(code, idx, y_true, y_prob, w)
-    else:
-        C = y_prob.shape[1]
-        out.n_classes = C
-        K, shift, mask, one = V.keys(y_prob, src)
-        tab = V.table_for(y_prob, src)
-        tol = V.row_sum_tol(dtype, C)
-        work = n * C
-        if classwise:
-            out.layout = "classwise"
-            out.conf = out.corr = out.terms = None
-            if IG is not None:
-                raise ValueError("ignore_index is not supported with classwise=True; drop the "
-                                 "ignored rows first.")
-            if not uniform:
-                # validate first, then per-class quantile edges on the probabilities
-                code, idx, _, _ = run(B.toplabel_stats, work,
-                                      y_true, y_prob, K, shift, mask, one, tab, w, edges, True,
-                                      R, L, False, eps, tol, CH, None, None, None, None)
-                E.raise_for_status(code, idx, y_true, y_prob, w, src=src)
-                # the kernel's own softmax, so the edges are the values it bins
-                if from_logits:
-                    P = KR.softmax_rows(y_prob, K, tab, shift, mask, one)
-                else:
-                    P = y_prob if tab is None else tab[y_prob]
-                edges = np.stack([quantile_edges(P[:, k], n_bins, w) for k in range(C)])
-            code, idx, bins, _ = run(B.classwise_stats, work,
-                                     y_true, y_prob, K, shift, mask, one, tab, w, edges,
-                                     uniform, R, L, tol, CH)
-            E.raise_for_status(code, idx, y_true, y_prob, w, src=src)
-            # classwise bins carry no Brier/NLL sums (calibration_error needs none)
-            out.bins, out.scores, out.edges = bins, np.zeros(2), edges
-            return out
-        out.layout = "top-label"
-        code, idx, bins, sc = run(B.toplabel_stats, work,
-                                  y_true, y_prob, K, shift, mask, one, tab, w, edges, True, R, L,
-                                  SC, eps, tol, CH, IG, conf, corr, terms)
-        E.raise_for_status(code, idx, y_true, y_prob, w, ignore_index=IG, src=src)
+        if IG is not None:
+            raise ValueError("ignore_index is not supported with classwise=True; drop the "
+                             "ignored rows first.")
+        out.layout = "classwise"
+        out.conf = out.corr = out.terms = None
+        if not uniform:
+            # validate first, then per-class quantile edges on the probabilities
+            binned_pass(x, edges, right=R, logits=L, scores=None, check=CH)
+            P = softmax_rows(x) if from_logits else (x.p if x.tab is None else x.tab[x.p])
+            edges = np.stack([quantile_edges(P[:, k], n_bins, w) for k in range(x.n_classes)])
+        out.bins = classwise_pass(x, edges, uniform=uniform, right=R, logits=L, check=CH)
+        # classwise bins carry no Brier/NLL sums (calibration_error needs none)
+        out.scores, out.edges = np.zeros(2), edges
+        return out
+    out.layout = "binary" if x.binary else "top-label"
+    bins, sc = binned_pass(x, edges, right=R, logits=L, scores=SC, check=CH, ignore=IG,
+                           conf=conf, corr=corr, terms=terms)
     if not uniform:
         cc, cr, ww = conf, corr, w
         if keep is not None:
@@ -441,7 +413,7 @@ def binned(y_true, y_prob, *, n_bins, strategy, right, classwise, from_logits,
             ww = None if w is None else w[keep]
         edges = quantile_edges(cc, n_bins, ww).reshape(1, -1)
         code, idx, bins, _ = run(B.binary_stats, cc.shape[0],
-                                 cr, cc, ww, edges, False, R, None, None, eps, False,
+                                 cr, cc, ww, edges, False, R, None, None, x.eps, False,
                                  None, None, None)
     out.bins = bins
     out.scores = sc

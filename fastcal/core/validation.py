@@ -13,7 +13,7 @@ import operator
 
 import numpy as np
 
-from .errors import _literal, input_error
+from .errors import _WEIGHT, _literal, input_error
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -231,27 +231,6 @@ def as_weight(x, n):
     return arr
 
 
-_WEIGHT = {"sample_weight": "sample_weight"}
-
-
-def weight_sum_error(kept=False):
-    """The error for weights that sum to zero (over the rows kept, with
-    ``kept``: those without the ignored label)."""
-    if kept:
-        return input_error("{sample_weight} sums to zero over the rows kept (those without the "
-                           "ignored label); at least one of them needs a positive weight.",
-                           _WEIGHT, param="sample_weight")
-    return input_error("{sample_weight} sums to zero; at least one sample needs a positive "
-                       "weight.", _WEIGHT, param="sample_weight")
-
-
-def all_ignored_error():
-    """The error for input whose every row has the ``ignore_index`` label."""
-    return input_error("no row is left to score: every row has the ignored label "
-                       "({ignore_index}).", {"ignore_index": "ignore_index"}, param="y_true",
-                       hint="ignore_index")
-
-
 # Weight scale.  Every result is a ratio of weight sums (or, for DeLong and
 # the debiased L2 error, uses the weights as frequency weights), so it must
 # not depend on the weights' absolute scale; but sums and products of weights
@@ -398,6 +377,90 @@ def eps_for(dtype):
 def row_sum_tol(dtype, n_classes):
     """Tolerance on |sum_k p_k - 1|: loose enough for float32 softmax output, tight enough to catch scores."""
     return max(1e-4, 4.0 * n_classes * eps_for(dtype))
+
+
+class Prepared:
+    """Validated input as the kernels take it: the one object validation
+    hands the pipeline (docs/design.md, section 9).
+
+    ``y``: labels (int64, uint8, uint64 or float64); ``p``: (n,) or (n, C)
+    probabilities or logits, C-contiguous, 16-bit floats as their uint16 bits;
+    ``w``: weights, or None for unweighted (the one convention); ``n``: rows;
+    ``src``: the dtype the caller passed (it sets the NLL clipping epsilon and
+    the 16-bit decoding table).  The multiclass kernels' extras (the integer
+    keys, the 16-bit table, the row-sum tolerance) are derived on first use.
+    """
+
+    __slots__ = ("y", "p", "w", "n", "src", "_keys")
+
+    def __init__(self, y, p, w, n, src):
+        self.y, self.p, self.w, self.n, self.src = y, p, w, n, src
+        self._keys = None
+
+    @property
+    def binary(self):
+        return self.p.ndim == 1
+
+    @property
+    def n_classes(self):
+        return 2 if self.p.ndim == 1 else self.p.shape[1]
+
+    @property
+    def eps(self):
+        return eps_for(self.src)
+
+    @property
+    def keys(self):
+        """``(K, shift, mask, one)`` of :func:`keys` for (n, C) input."""
+        if self._keys is None:
+            self._keys = keys(self.p, self.src)
+        return self._keys
+
+    @property
+    def tab(self):
+        return table_for(self.p, self.src)
+
+    @property
+    def tol(self):
+        return row_sum_tol(self.src, self.n_classes)
+
+
+def prepare(y_true, y_prob, sample_weight, prob_name="y_prob", tokens=False):
+    """The validated input of one call, as a :class:`Prepared`.
+
+    With ``tokens``: ``y_prob`` may be (..., C) with ``y_true`` of shape (...)
+    (flattened to (N, C) and (N,), without a copy when the layout allows),
+    and 16-bit float input stays as its uint16 bits (see ``as_prob``).
+    """
+    if not tokens:
+        y_prob, src = as_prob(y_prob, prob_name)
+        y_true = as_labels(y_true)
+    else:
+        y_prob, src = as_prob(y_prob, prob_name, ndims=None, half=True)
+        if y_prob.ndim == 0:
+            raise input_error("{y_prob} must be 1-D, 2-D or (..., C); found a scalar.",
+                                {"y_prob": prob_name}, param=prob_name)
+        if y_prob.ndim > 2:
+            lead = y_prob.shape[:-1]
+            yt = _native(_to_numpy(y_true, "y_true"))
+            if yt.shape != lead:
+                raise input_error(
+                    f"{{y_true}} of shape {yt.shape} does not match {{y_prob}} of shape "
+                    f"{y_prob.shape}: for (..., C) input {{y_true}} must have shape {lead}.",
+                    {"y_true": "y_true", "y_prob": prob_name}, param="y_true")
+            y_prob = y_prob.reshape(-1, y_prob.shape[-1])
+            y_true = yt.reshape(-1)
+        y_true = as_labels(y_true)
+    n = check_lengths(y_true, y_prob, prob_name)
+    if y_prob.ndim == 2:
+        y_true = class_labels(y_true, y_prob.shape[1])
+    w = as_weight(sample_weight, n)
+    # one array type per dtype for the kernels (C-contiguous, writeable):
+    # fewer specialisations to compile (docs/performance.md, "Cold start")
+    y_true, y_prob = for_kernels(y_true), for_kernels(y_prob)
+    if w is not None:
+        w = for_kernels(w)
+    return Prepared(y_true, y_prob, w, n, src)
 
 
 def check_ignore_index(ignore_index, y_prob):

@@ -89,8 +89,8 @@ def _check_total(total, b=None, weighted=True):
         if b.keep is not None and not b.keep.any():
             weighted = False
     if not weighted:
-        raise V.all_ignored_error()
-    raise V.weight_sum_error(kept=b is not None and b.keep is not None)
+        raise E.all_ignored_error()
+    raise E.weight_sum_error(kept=b is not None and b.keep is not None)
 
 
 def calibration_error(y_true, y_prob, *, n_bins=15, norm="l1", strategy="uniform",

@@ -37,6 +37,7 @@ import numpy as np
 
 from ..core import pipeline as _core
 from ..core import validation as V
+from ..core import errors as E
 from .._kernels.metrics import binned as B
 from .._kernels.metrics import stats as S
 
@@ -230,7 +231,7 @@ def ece_with_convention(y_true, y_prob, name, n_bins=15, norm="l1", *, sample_we
     bins, _, _ = convention_bins(b, name, n_bins, strategy)
     total, l1, l2, mx, _ = S.ce_from_bins(bins)
     if not total > 0:
-        raise V.weight_sum_error()
+        raise E.weight_sum_error()
     return float({"l1": l1, "l2": l2, "max": mx}[norm])
 
 

@@ -8,7 +8,6 @@ import numpy as np
 from ..core import pipeline as _core
 from ..core import validation as V
 from ..core import errors as E
-from .._kernels.metrics import binned as _B
 from .._kernels.metrics import stats as S
 from .binned import _NO_WEIGHT, _ONE_BIN, _check_total
 
@@ -17,30 +16,22 @@ def _scores(y_true, y_prob, from_logits, sample_weight, check, want_nll, ignore_
     from .._kernels.metrics import scores as SC
 
     sample_weight, _ = V.scaled_weight(sample_weight)  # ratios: the scale cancels
-    y_true, y_prob, w, n, src = _core.prepare(y_true, y_prob, sample_weight, tokens=True)
-    eps = V.eps_for(src)
+    x = V.prepare(y_true, y_prob, sample_weight, tokens=True)
     L = V.on(from_logits)
     CH = bool(check)
-    IG = None if ignore_index is None else V.check_ignore_index(ignore_index, y_prob)
-    if y_prob.ndim == 1:
+    IG = None if ignore_index is None else V.check_ignore_index(ignore_index, x.p)
+    w = x.w
+    if x.binary:
         code, idx, total, brier, nll = _core.run(
-            SC.binary_scores, n, y_true, y_prob, w, L,
-            V.on(want_nll), eps, CH)
-        E.raise_for_status(code, idx, y_true, y_prob, w)
+            SC.binary_scores, x.n, x.y, x.p, w, L, V.on(want_nll), x.eps, CH)
+        if code:
+            raise E.status_error(code, idx, x.y, x.p, w)
     else:
         # the top-label kernel with one bin: the same row statistics as the report
-        C = y_prob.shape[1]
-        tol = V.row_sum_tol(src, C)
-        K, shift, mask, one = V.keys(y_prob, src)
-        tab = V.table_for(y_prob, src)
-        code, idx, bins, sc = _core.run(
-            _B.toplabel_stats, n * C, y_true, y_prob, K, shift,
-            mask, one, tab, w, _ONE_BIN, True, True, L, True, eps, tol, CH, IG, None, None,
-            None)
-        E.raise_for_status(code, idx, y_true, y_prob, w, ignore_index=IG, src=src)
+        bins, (brier, nll) = _core.binned_pass(x, _ONE_BIN, right=True, logits=L, scores=True,
+                                               check=CH, ignore=IG)
         total = bins[0].sum()
-        brier, nll = sc
-    if not total > 0 and IG is not None and not (y_true != IG).any():
+    if not total > 0 and IG is not None and not (x.y != IG).any():
         w = None  # every row was ignored: say so, weighted or not
     _check_total(total, weighted=w is not None)
     return float(brier / total), float(nll / total)
@@ -101,7 +92,8 @@ def auroc(y_true, y_score, *, sample_weight=None):
     y_score = one_score_per_sample(y_score, "y_score", "a binary problem", multiclass_hint=(
         " For a multiclass model, use calibration_report (AUROC of confidence against "
         "correctness)."))
-    y_true, y_score, w, n, _ = _core.prepare(y_true, y_score, sample_weight, "y_score")
+    x = V.prepare(y_true, y_score, sample_weight, "y_score")
+    y_true, y_score, w = x.y, x.p, x.w
     from .._kernels.metrics import scores as SC
 
     code, idx, lab = SC.binary_labels(y_true, y_score, w)

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..core import pipeline as _core
 from ..core import validation as V
+from ..core import errors as E
 from ..calibrators.isotonic import isotonic_regression
 from .._kernels.metrics import smooth as KS
 
@@ -158,7 +159,7 @@ def _smece_weights(w):
         return None
     pos = w[w > 0]
     if pos.size == 0:
-        raise V.weight_sum_error()
+        raise E.weight_sum_error()
     unit = max(float(pos.min()), float(pos.max()) * 1e-200)
     return w if unit == 1.0 else w / unit
 
@@ -367,7 +368,7 @@ def corp_decomposition(y_true, y_prob, *, sample_weight=None):
     w = b.w
     total = float(b.bins[0].sum())
     if not total > 0:
-        raise V.weight_sum_error()
+        raise E.weight_sum_error()
     # exact ties pooled (CORP): PAV over the distinct confidences, each with
     # its total weight and mean outcome.  (IsotonicRegression would also pool
     # values within 1e-15, as scikit-learn does.)

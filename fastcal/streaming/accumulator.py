@@ -402,7 +402,8 @@ class CalibrationAccumulator:
                         return self
             if code:
                 E.raise_for_status(code, idx, y_true, y_prob)
-        y_true, y_prob, w, n, src = _core.prepare(y_true, y_prob, sample_weight, tokens=True)
+        x = V.prepare(y_true, y_prob, sample_weight, tokens=True)
+        y_true, y_prob, w, n, src = x.y, x.p, x.w, x.n, x.src
         IG = None if ignore_index is None else V.check_ignore_index(ignore_index, y_prob)
         keep = None
         kept = n
@@ -598,7 +599,7 @@ class CalibrationAccumulator:
             raise ValueError("the accumulator is empty: call update() with at least one sample "
                              "before compute().")
         if not self._n:  # batches came, but every row had the ignored label
-            raise V.all_ignored_error()
+            raise E.all_ignored_error()
         bins, scores, cw = self._sums()
         if self._half_life is not None and self._n:
             # report weights in units where the newest sample weighs 1 (with

@@ -45,7 +45,8 @@ def _binary(y_true, y_score, sample_weight, name):
     from ..metrics.scores import one_score_per_sample
 
     y_score = one_score_per_sample(y_score, name)
-    y_true, y_score, w, n, _ = _core.prepare(y_true, y_score, sample_weight, name)
+    x = V.prepare(y_true, y_score, sample_weight, name)
+    y_true, y_score, w, n = x.y, x.p, x.w, x.n
     code, idx, lab = SC.binary_labels(y_true, y_score, w)
     E.raise_for_status(code, idx, y_true, y_score, w, prob_name=name)
     e = V.weight_exponent(w)
