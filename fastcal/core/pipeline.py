@@ -219,11 +219,18 @@ def _threaded(serial, spec, args, threads=None):
 SORT_MAX = 1 << 17
 
 
-def mann_whitney(score, label, weight, want=False):
+# the AUROC kernels' "unweighted": a float64 array of length 0 (one signature
+# for both cases); everywhere above the kernels "unweighted" is None
+_NO_WEIGHT = np.empty(0, dtype=np.float64)
+
+
+def mann_whitney(score, label, weight=None, want=False):
     """``(u, wpos, wneg, q)`` of validated scores, uint8 labels and float64
-    weights (length 0: unweighted); ``q`` (DeLong's squared placements) is
+    weights (None: unweighted); ``q`` (DeLong's squared placements) is
     computed only with ``want`` and is None otherwise."""
     n = score.shape[0]
+    if weight is None:
+        weight = _NO_WEIGHT
     if n < SORT_MAX:
         u, wp, wn, q = D.mann_whitney_sorted(score, label, weight, bool(want))
         return u, wp, wn, (q if want else None)
@@ -231,6 +238,13 @@ def mann_whitney(score, label, weight, want=False):
         return run(A.mann_whitney_q, n, score, label, weight, parallel=A.mann_whitney_q_parallel)
     u, wp, wn = run(A.mann_whitney, n, score, label, weight, parallel=A.mann_whitney_parallel)
     return u, wp, wn, None
+
+
+def delong_pair(score_a, score_b, label, weight=None):
+    """``(ua, ub, wpos, wneg, s10, s01)`` of two validated scores on the same
+    uint8 labels, weights None or float64 (DeLong's paired statistics)."""
+    return run(D.delong_pair, score_a.shape[0], score_a, score_b, label,
+               _NO_WEIGHT if weight is None else weight, parallel=D.delong_pair_parallel)
 
 
 def mann_whitney_probe(n):

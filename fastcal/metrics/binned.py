@@ -10,7 +10,6 @@ from ..core import errors as E
 from .._kernels.metrics import binned as _B
 from .._kernels.metrics import stats as S
 
-_NO_WEIGHT = np.empty(0, dtype=np.float64)  # the AUROC kernel's "unweighted"
 _F64 = np.dtype(np.float64)
 _F32 = np.dtype(np.float32)
 _FAST_LABELS = frozenset(np.dtype(t) for t in (np.int64, np.int32, np.uint8, np.int8,

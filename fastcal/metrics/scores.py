@@ -9,7 +9,7 @@ from ..core import pipeline as _core
 from ..core import validation as V
 from ..core import errors as E
 from .._kernels.metrics import stats as S
-from .binned import _NO_WEIGHT, _ONE_BIN, _check_total
+from .binned import _ONE_BIN, _check_total
 
 
 def _scores(y_true, y_prob, from_logits, sample_weight, check, want_nll, ignore_index):
@@ -119,9 +119,7 @@ def auroc_from_labels(score, lab, w):
     """AUROC of a validated score (float32/64) against 0/1 labels (uint8 or bool)."""
     if lab.dtype == np.bool_:
         lab = lab.view(np.uint8)
-    if w is None:
-        w = _NO_WEIGHT
-    else:  # u sums products of weights: scaled, it neither overflows nor underflows
+    if w is not None:  # u sums products of weights: scaled, it neither overflows nor underflows
         w = V.scale(w, V.weight_exponent(w))
     u, wpos, wneg, _ = _core.mann_whitney(score, lab, w)
     if not (wpos > 0.0 and wneg > 0.0):

@@ -32,7 +32,6 @@ from ..core import pipeline as _core
 from ..core import validation as V
 from ..core import errors as E
 
-_NO_WEIGHT = np.empty(0, dtype=np.float64)
 METHODS = ("wald", "logit")
 
 
@@ -141,7 +140,7 @@ def auroc_variance(y_true, y_score, *, sample_weight=None):
 def _auroc_variance(y_true, y_score, sample_weight, weight_exp=0):
     """:func:`auroc_variance` of weights given divided by ``2**weight_exp``."""
     score, lab, w, n, e = _binary(y_true, y_score, sample_weight, "y_score")
-    u, wp, wn, q = _core.mann_whitney(score, lab, _NO_WEIGHT if w is None else w, want=True)
+    u, wp, wn, q = _core.mann_whitney(score, lab, w, want=True)
     if not (wp > 0.0 and wn > 0.0):
         _one_class()
         return float("nan"), float("nan")
@@ -287,8 +286,6 @@ def normal_test(diff, var):
 def paired_variance(y_true, score_a, score_b, sample_weight=None):
     """``(AUROC(a) - AUROC(b), DeLong variance of the difference)`` behind
     :func:`delong_test` (NaN variance, with the warning, when undefined)."""
-    from .._kernels.uncertainty import delong as KD
-
     sa, lab, w, n, e = _binary(y_true, score_a, sample_weight, "score_a")
     yt = V.as_labels(y_true)
     sb, _ = V.as_prob(score_b, "score_b", ndims=(1,))
@@ -300,9 +297,7 @@ def paired_variance(y_true, score_a, score_b, sample_weight=None):
 
     code, idx, _ = SC.binary_labels(yt, sb, w)
     E.raise_for_status(code, idx, yt, sb, w, prob_name="score_b")
-    ww = _NO_WEIGHT if w is None else w
-    ua, ub, wp, wn, s10, s01 = _core.run(KD.delong_pair, n, sa, sb, lab, ww,
-                                         parallel=KD.delong_pair_parallel)
+    ua, ub, wp, wn, s10, s01 = _core.delong_pair(sa, sb, lab, w)
     if not (wp > 0.0 and wn > 0.0):
         _one_class()
         return float("nan"), float("nan")
