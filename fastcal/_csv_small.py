@@ -1,7 +1,7 @@
 """Small CSV/TSV files read whole in plain Python, without the Numba tokenizer.
 
 The command line reads a CSV or TSV file of at most :func:`limit` bytes
-(``SMALL_FILE_BYTES``, 4 MiB, or ``FASTCAL_SMALL_FILE_BYTES`` from the
+(``SMALL_FILE_BYTES``, 2 MiB, or ``FASTCAL_SMALL_FILE_BYTES`` from the
 environment, read at each call; a gzip-compressed file counts its
 uncompressed bytes) with :func:`iter_chunks` here instead of
 ``fastcal._io.iter_chunks``: on a cold cache the Numba tokenizer costs
@@ -31,13 +31,17 @@ from ._kernels import _csv as K  # status codes and field slots only (importing 
 from ._validation import InputError
 
 #: The largest file (bytes, uncompressed) read here by default.
-SMALL_FILE_BYTES = 4 << 20
+SMALL_FILE_BYTES = 2 << 20
 #: The environment variable that overrides it (0: always the Numba reader).
 ENV = "FASTCAL_SMALL_FILE_BYTES"
 
 _LEAD = re.compile(rb"[\n\r \t]*")
 _QUOTE_OR_NL = re.compile(rb'["\n]')
 _SEP = {44: re.compile(rb"[,\n]"), 9: re.compile(rb"[\t\n]")}
+# a quoted field without a delimiter, newline or quote inside, at the start
+# of a field and followed by blanks up to the next delimiter or newline
+_SIMPLE_QUOTED = {d: re.compile(rb'(?:(?<=[%s\n])|\A)"[^"%s\n]*"(?=[ \t\r]*(?:[%s\n]|\Z))'
+                                % (c, c, c)) for d, c in ((44, b","), (9, b"\t"))}
 _BLANKS = b" \t\r"
 # a value: the kernel's number grammar, or nan/inf/infinity (Python's float()
 # decides those); surrounding blanks allowed
@@ -124,8 +128,7 @@ def iter_chunks(path, columns, *, data, format=None, chunk_size=_io.CHUNK_SIZE, 
     slots[lab] = K.LABEL
     for k, i in enumerate(vidx):
         slots[i] = k
-    scan = None if lab in vidx else (_scan_fast if data.find(b'"', he) < 0 else _scan_exact)
-    found = None if scan is None else scan(data, he, delim, slots)
+    found = None if lab in vidx else _scan_fast(data, he, delim, slots)
     if found is None:  # a file the kernel must read itself (see the module's docstring)
         yield from _io.iter_chunks(path, columns, format=format, chunk_size=chunk_size,
                                    progress=progress)
@@ -211,29 +214,58 @@ def _label(tok):
 
 
 def _scan_fast(data, he, delim, slots):
-    """:func:`_scan_exact` for data without a quote byte after the header:
-    every record is one line, split at the delimiter, and the selected columns
-    are converted a column at a time."""
+    """:func:`_scan_exact`, faster when no quoted field spans lines or holds a
+    delimiter or a quote (every other file goes to :func:`_scan_exact`): then
+    every record is one line, and the quote bytes can go (their fields' text
+    is what remains, up to blanks the kernel strips too); the records are
+    split at the delimiter."""
     nf = slots.shape[0]
-    lines = data[he:].split(b"\n")
-    lens = np.fromiter(map(len, lines), np.int64, len(lines))
-    offs = np.empty(len(lines), np.int64)
+    body = data[he:]
+    text = body
+    if b'"' in body:
+        if 2 * len(_SIMPLE_QUOTED[delim].findall(body)) != body.count(b'"'):
+            return _scan_exact(data, he, delim, slots)
+        text = body.replace(b'"', b"")
+    lines0 = body.split(b"\n")
+    lines = lines0 if text is body else text.split(b"\n")
+    lens = np.fromiter(map(len, lines0), np.int64, len(lines0))
+    offs = np.empty(len(lines0), np.int64)
     offs[0] = he
     np.cumsum(lens[:-1] + 1, out=offs[1:])
     offs[1:] += he
-    keep = [k for k, t in enumerate(lines) if t and t != b"\r"]  # blank lines are skipped
-    sep = bytes([delim])
-    fields = [lines[k].split(sep) for k in keep]
+    keep = [k for k, t in enumerate(lines0) if t and t != b"\r"]  # blank lines are skipped
     starts = offs[keep] if keep else np.zeros(0, np.int64)
-    n = len(fields)
-    bad = n  # the first record with an error (so far)
-    if n and min(map(len, fields)) < nf:
-        bad = next(r for r, f in enumerate(fields) if len(f) < nf)
-    nv = int(np.count_nonzero(slots >= 0))
-    cols = [None] * nv
+    recs = lines if len(keep) == len(lines) else [lines[k] for k in keep]
+    n = len(recs)
+    sep = bytes([delim])
+    counts = [r.count(sep) for r in recs]
+    short = n  # the first record with too few fields
+    if n and min(counts) == max(counts) == nf - 1:  # a grid: split at once
+        flat = sep.join(recs).split(sep)
+
+        def column(c, m):
+            return flat[c:m * nf:nf]
+    else:
+        if n and min(counts) < nf - 1:
+            short = next(r for r, k in enumerate(counts) if k < nf - 1)
+        fields = [r.split(sep) for r in recs[:short]]
+
+        def column(c, m):
+            return [f[c] for f in fields[:m]]
+    return _convert(data, delim, slots, starts, column, short, n)
+
+
+def _convert(data, delim, slots, starts, column, bad, n):
+    """``(starts, labels, values, error)`` from the records' fields:
+    ``column(c, m)`` the text of field ``c`` of the first ``m`` records,
+    ``bad`` the first record that the kernel rejects whatever its values
+    (``n``: none), ``n`` the number of records. The selected columns are
+    converted a column at a time; the first bad record's error is the
+    kernel's (:func:`_check_record`)."""
+    cols = [None] * int(np.count_nonzero(slots >= 0))
     labels = None
     for c in np.flatnonzero(slots != K.SKIP):  # in field order
-        toks = [f[c] for f in fields[:bad]]
+        toks = column(c, bad)
         s = int(slots[c])
         if s >= 0:
             m = _VALUE.fullmatch
@@ -253,8 +285,10 @@ def _scan_fast(data, he, delim, slots):
     if bad < n:
         p = int(starts[bad])
         fl, q, qerr, _ = _tokenize(data, p, delim)
-        err = _check_record(data, fl, q, qerr, p, slots)[0]
-        assert err is not None, "internal error: no error in the record found bad"
+        err = _check_record(data, fl, q, qerr, p, slots)
+        if err is None:  # pragma: no cover - the column checks and the record's disagree
+            raise RuntimeError(f"internal error: record {bad + 1} was found bad, but not by "
+                               "the record check")
     return starts, labels, cols, err
 
 
@@ -264,13 +298,13 @@ def _scan_exact(data, he, delim, slots):
     start (after skipped blank lines; one more, the bad record's, when there
     is one), its label, each value column's values, and the kernel's error
     ``(status, field, token start, token end)`` of the bad record (None when
-    every record is good). None when a good record has a quote byte inside an
-    unquoted field."""
+    every record is good). None when a record before the first with a
+    malformed quote or too few fields has a quote byte inside an unquoted
+    field."""
+    nf = slots.shape[0]
     end = len(data)
     pos = he
-    starts, labels = [], []
-    nv = int(np.count_nonzero(slots >= 0))
-    cols = [[] for _ in range(nv)]
+    starts, fields = [], []
     while True:
         while pos < end:  # blank lines: "\n", "\r\n", a final "\r"
             c = data[pos]
@@ -281,18 +315,21 @@ def _scan_exact(data, he, delim, slots):
             else:
                 break
         if pos >= end:
-            return starts, labels, cols, None
+            break
         starts.append(pos)
         fl, p, qerr, stray = _tokenize(data, pos, delim)
-        err, lab, vals = _check_record(data, fl, p, qerr, pos, slots)
-        if err is not None:
-            return starts, labels, cols, err
+        if qerr is not None or len(fl) < nf:
+            break
         if stray:
             return None
-        labels.append(lab)
-        for k in range(nv):
-            cols[k].append(vals[k])
+        fields.append([data[a:b] for a, b in fl])
         pos = p
+    k = len(fields)
+
+    def column(c, m):
+        return [f[c] for f in fields[:m]]
+
+    return _convert(data, delim, slots, starts, column, k, len(starts))
 
 
 def _tokenize(data, p, delim):
@@ -343,15 +380,11 @@ def _tokenize(data, p, delim):
 
 
 def _check_record(data, fields, p, qerr, rec, slots):
-    """``(error, label, values)`` of a tokenized record: the kernel's error
-    ``(status, field, token start, token end)`` (the first in field order;
-    then a malformed quote, then too few fields) or None, with the label and
-    the values when there is none."""
+    """The kernel's error ``(status, field, token start, token end)`` of a
+    tokenized record (the first in field order; then a malformed quote, then
+    too few fields), or None."""
     nf = slots.shape[0]
-    upto = min(nf, len(fields))
-    vals = [None] * int(np.count_nonzero(slots >= 0))
-    lab = None
-    for f in range(upto):
+    for f in range(min(nf, len(fields))):
         s = slots[f]
         if s == K.SKIP:
             continue
@@ -359,16 +392,13 @@ def _check_record(data, fields, p, qerr, rec, slots):
         tok = data[ts:te]
         if s >= 0:
             if not tok.strip(_BLANKS):
-                return (K.ERR_EMPTY, f, ts, te), None, None
+                return K.ERR_EMPTY, f, ts, te
             if not _VALUE.fullmatch(tok):
-                return (K.ERR_NUMBER, f, ts, te), None, None
-            vals[s] = float(tok)
-        else:
-            lab = _label(tok)
-            if lab is None:
-                return (K.ERR_EMPTY if ts == te else K.ERR_LABEL, f, ts, te), None, None
+                return K.ERR_NUMBER, f, ts, te
+        elif _label(tok) is None:
+            return K.ERR_EMPTY if ts == te else K.ERR_LABEL, f, ts, te
     if qerr is not None:
-        return (K.ERR_QUOTE,) + qerr, None, None
+        return (K.ERR_QUOTE,) + qerr
     if len(fields) < nf:
-        return (K.ERR_FIELDS, len(fields), rec, p), None, None
-    return None, lab, vals
+        return K.ERR_FIELDS, len(fields), rec, p
+    return None
