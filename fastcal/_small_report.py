@@ -20,8 +20,9 @@ checks that the reports agree to the last bit on every file it tries).
 What it saves is compilation: the accumulator's one-pass binary kernel
 (``_accumulate.binary_batch``) is its most expensive one, and a binary batch
 here compiles the functional kernel instead, while a second process compiles
-the summing kernels (:meth:`InMemoryAccumulator._compile_ahead`). What it
-costs is memory: 25 bytes per row kept, so it is meant for small inputs.
+the kernels that add the rows up (:meth:`InMemoryAccumulator._compile_ahead`).
+What it costs is memory: 25 bytes per row kept, so it is meant for small
+inputs.
 """
 
 import math
@@ -61,6 +62,7 @@ class InMemoryAccumulator:
         self._n = 0
         self._nll_modes = set()
         self._rows = []  # per batch: (bins, conf, corr, terms) of the kept rows
+        self._ahead = None  # the worker compiling the kernels of compute (_compile_ahead)
 
     @property
     def n(self):
@@ -121,21 +123,19 @@ class InMemoryAccumulator:
         return self
 
     def _compile_ahead(self, multiclass=False, from_logits=False, ignore_index=None):
-        """On a cold cache, a second process compiles the kernels of
-        :meth:`compute` while this one compiles the batch kernel of
-        :meth:`update` (for float64 input with int64 labels: binary, or
-        (n, C) probabilities or logits with ``multiclass``); returns the
-        handle to ``wait()`` on before the first update (see
-        ``fastcal._prefetch``)."""
+        """On a cold cache, start compiling the kernels of :meth:`compute` in a
+        second process (see ``fastcal._prefetch``); :meth:`compute` joins it.
+        This process meanwhile compiles the batch kernel on the first real
+        :meth:`update` (so the arguments, which say what that kernel will be
+        for the accumulator's own rehearsal, are not needed: the kernels of
+        ``compute`` are the same for every kind of input). Returns a handle
+        whose ``wait()`` returns at once, as the caller of
+        ``CalibrationAccumulator._compile_ahead`` expects one."""
         from . import _prefetch
 
-        n_bins = self._n_bins
-
-        def meanwhile():
-            rehearse_update(n_bins, 3 if multiclass else None, bool(from_logits), ignore_index)
-
-        return _prefetch.start(rehearse_compute, n_bins, probe=(A.dd_scatter,),
-                               meanwhile=meanwhile)
+        if self._ahead is None:
+            self._ahead = _prefetch.start(rehearse_compute, self._n_bins, probe=(A.dd_scatter,))
+        return _prefetch.NOTHING
 
     def compute(self):
         """The :class:`~fastcal.CalibrationReport` ``CalibrationAccumulator(n_bins)``
@@ -145,6 +145,8 @@ class InMemoryAccumulator:
                              "before compute().")
         if not self._n:  # batches came, but every row had the ignored label
             raise V.all_ignored_error()
+        if self._ahead is not None:
+            self._ahead.wait()  # the worker compiling what follows (a no-op when none was started)
         rows = self._rows
         bins = rows[0][0].copy()
         for b in rows[1:]:
@@ -189,22 +191,6 @@ def _totals(conf, corr, terms, bins, edges):
     hist[:, 2] = KH.EMPTY
     A.hist_scatter(hist, conf, corr, None)
     return s[:3 * nb].reshape(3, nb), s[3 * nb:3 * nb + 2], KH.hist_bounds(hist)
-
-
-def rehearse_update(n_bins, n_classes, from_logits, ignore_index=None):
-    """An update on synthetic float64 input with int64 labels: compiles the
-    batch kernel that real input of that kind needs."""
-    m = 64
-    y = np.arange(m, dtype=np.int64) % (2 if n_classes is None else n_classes)
-    if n_classes is None:
-        p = np.linspace(0.01, 0.99, m)
-    elif from_logits:
-        p = np.linspace(-2.0, 2.0, m * n_classes).reshape(m, n_classes)
-    else:
-        p = np.full((m, n_classes), 1.0 / n_classes)
-    if ignore_index is not None:
-        y[::4] = ignore_index
-    InMemoryAccumulator(n_bins).update(y, p, from_logits=from_logits, ignore_index=ignore_index)
 
 
 def rehearse_compute(n_bins):
