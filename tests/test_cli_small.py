@@ -94,6 +94,7 @@ def _rows(*cols, sep=",", end="\n"):
 @pytest.mark.parametrize("extra", [
     [], ["--json"], ["--bins", "7", "--json"], ["--chunk-size", "400", "--json"],
     ["--threshold", "ece=0.001", "--fail-on", "ece,brier", "--threshold", "brier=0.01"],
+    ["--progress"],
 ])
 def test_binary_file_same_report(tmp_path, monkeypatch, capsys, binary, extra):
     y, p = binary
@@ -407,6 +408,22 @@ def test_in_memory_accumulator_equals_the_accumulator(n, parts, n_bins, kind, se
     if kind == "padded" and not np.any(y != -100):
         return
     _equal_reports(batches, n_bins, **kw)
+
+
+@pytest.mark.parametrize("kind", ["probs", "logits", "multiclass"])
+def test_in_memory_accumulator_equals_the_accumulator_on_large_batches(kind):
+    """Batches large enough for both cores (the kernels run chunk by chunk on threads)."""
+    rng = np.random.default_rng(21)
+    n = 300_000
+    if kind == "multiclass":
+        v = rng.dirichlet(np.ones(3), n)
+        y = rng.integers(0, 3, n)
+        kw = {}
+    else:
+        v = rng.random(n) if kind == "probs" else rng.normal(0, 2, n)
+        y = (rng.random(n) < 0.4).astype(np.int64)
+        kw = {"from_logits": kind == "logits"}
+    _equal_reports([(y[:200_000], v[:200_000]), (y[200_000:], v[200_000:])], 15, **kw)
 
 
 def test_in_memory_accumulator_errors_and_warnings():
