@@ -564,7 +564,8 @@ def _cmd_report(args):
 
     cal = _fit_calibrator(args, cols, progress) if args.fit else None
     # a small CSV/TSV file is read whole without the Numba tokenizer and summed
-    # with kernels that compile faster: the same report (docs/cold_start.md)
+    # with fewer kernels to compile, half of them in a second process on a cold
+    # cache (InMemoryAccumulator._compile_ahead): the same report (docs/cli.md)
     data = _csv_small.load(path, args.format) if cal is None else None
     before = CalibrationAccumulator(args.bins) if data is None else InMemoryAccumulator(args.bins)
     after = CalibrationAccumulator(args.bins) if cal is not None else None
