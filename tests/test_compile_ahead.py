@@ -43,12 +43,12 @@ print(json.dumps({{"compiled": compiled, "result": result}}))
 """
 
 
-def _run(tmp_path, body, ahead=True):
+def _run(tmp_path, body, ahead=True, **env):
     cache = tmp_path / "numba-cache"
     cache.mkdir()
     env = dict(os.environ, NUMBA_CACHE_DIR=str(cache),
                FASTCAL_COMPILE_AHEAD="1" if ahead else "0",
-               PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]))
+               PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]), **env)
     code = _HARNESS.format(body=textwrap.dedent(body))
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, timeout=600, cwd=tmp_path)
@@ -88,8 +88,7 @@ def test_without_compile_ahead_the_process_compiles_everything(tmp_path):
     assert "metrics.binned.binary_stats" in got["compiled"]
 
 
-@needs_two_cores
-def test_a_cold_command_line_report_loads_the_rehearsed_accumulator(tmp_path):
+def _cli_report(tmp_path, **env):
     rng = np.random.default_rng(4)
     p = rng.random(2000)
     y = (rng.random(2000) < p).astype(np.int64)
@@ -103,14 +102,28 @@ def test_a_cold_command_line_report_loads_the_rehearsed_accumulator(tmp_path):
         with contextlib.redirect_stdout(buf):
             code = main(["report", {str(csv)!r}, "--json"])
         result = [code, json.loads(buf.getvalue())["ece"]]
-        """)
-    # this process compiled the reader and, meanwhile, the kernels of compute();
-    # the worker the update's
-    assert "io.csv.parse_block" in got["compiled"]
-    assert "streaming.auroc_hist.hist_bounds" in got["compiled"]
-    assert not [f for f in got["compiled"] if f.startswith("streaming.accumulate.")]
+        """, **env)
     assert got["result"][0] == 0
     assert got["result"][1] == pytest.approx(fastcal.ece(y, p), rel=1e-12)
+    return got["compiled"]
+
+
+@needs_two_cores
+def test_a_cold_command_line_report_loads_the_rehearsed_accumulator(tmp_path):
+    compiled = _cli_report(tmp_path, FASTCAL_SMALL_FILE_BYTES="0")  # the Numba reader
+    # this process compiled the reader and, meanwhile, the kernels of compute();
+    # the worker the update's
+    assert "io.csv.parse_block" in compiled
+    assert "streaming.auroc_hist.hist_bounds" in compiled
+    assert not [f for f in compiled if f.startswith("streaming.accumulate.")]
+
+
+@needs_two_cores
+def test_a_cold_command_line_report_of_a_small_file_loads_the_rehearsed_sums(tmp_path):
+    compiled = _cli_report(tmp_path)  # 2000 rows: read whole, without the Numba reader
+    # this process compiled the batch kernel; the worker the kernels of compute()
+    assert "metrics.binned.binary_stats" in compiled
+    assert not [f for f in compiled if f.startswith(("io.csv.", "streaming.accumulate.", "streaming.auroc_hist."))]
 
 
 def test_a_warm_or_disabled_process_starts_no_worker(monkeypatch):

@@ -23,6 +23,7 @@ never a traceback for a user error).  See ``docs/cli.md``.
 """
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -35,6 +36,7 @@ import warnings
 import numpy as np
 
 from ..metrics import gauges as _G
+from ..io import csv_small as _csv_small
 from ..io.readers import FORMATS, Columns, InputError, iter_chunks, line_of_row, read_all
 from ..core.errors import UndefinedMetricWarning
 
@@ -453,11 +455,13 @@ def _kept_rows(y, ignore_index):
     return None if keep.all() else np.flatnonzero(keep)
 
 
-def _chunks(path, cols, args, progress):
-    """(row0, labels, values) of ``path``; an error for a file without rows."""
+def _chunks(path, cols, args, progress, data=None):
+    """(row0, labels, values) of ``path`` (``data``: its bytes, read whole by
+    ``_csv_small.load``); an error for a file without rows."""
     row0 = 0
-    for y, v in iter_chunks(path, cols, format=args.format, chunk_size=args.chunk_size,
-                            progress=progress):
+    read = iter_chunks if data is None else functools.partial(_csv_small.iter_chunks, data=data)
+    for y, v in read(path, cols, format=args.format, chunk_size=args.chunk_size,
+                     progress=progress):
         yield row0, y, v
         row0 += y.shape[0]
     if row0 == 0:
@@ -522,6 +526,7 @@ def _fit_calibrator(args, cols, progress):
 
 def _cmd_report(args):
     from ..streaming.accumulator import CalibrationAccumulator
+    from ..streaming.in_memory import InMemoryAccumulator
 
     if args.bins is None:
         args.bins = 10 if args.source == "helm" else 15
@@ -558,7 +563,11 @@ def _cmd_report(args):
     logits = cols.from_logits
 
     cal = _fit_calibrator(args, cols, progress) if args.fit else None
-    before = CalibrationAccumulator(args.bins)
+    # a small CSV/TSV file is read whole without the Numba tokenizer and summed
+    # with fewer kernels to compile, half of them in a second process on a cold
+    # cache (InMemoryAccumulator._compile_ahead): the same report (docs/cli.md)
+    data = _csv_small.load(path, args.format) if cal is None else None
+    before = CalibrationAccumulator(args.bins) if data is None else InMemoryAccumulator(args.bins)
     after = CalibrationAccumulator(args.bins) if cal is not None else None
     full = None
     note = None
@@ -567,7 +576,7 @@ def _cmd_report(args):
     ahead = (before._compile_ahead(cols.kind != "confidence", logits, ignore_index=ig)
              if cal is None else None)
     src = _File(path, args.format)
-    for row0, y, v in _chunks(path, cols, args, progress):
+    for row0, y, v in _chunks(path, cols, args, progress, data):
         if ahead is not None:
             ahead.wait()
             ahead = None
