@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fastcal.io.columns import _FB_CAP
 from fastcal.io.readers import (
-    _FB_CAP,
     Columns,
     InputError,
     detect_format,

@@ -4,15 +4,15 @@ The command line reads a CSV or TSV file of at most :func:`limit` bytes
 (``SMALL_FILE_BYTES``, 2 MiB, or ``FASTCAL_SMALL_FILE_BYTES`` from the
 environment, read at each call; a gzip-compressed file counts its
 uncompressed bytes) with :func:`iter_chunks` here instead of
-``fastcal._io.iter_chunks``: on a cold cache the Numba tokenizer costs
+``fastcal.io.readers.iter_chunks``: on a cold cache the Numba tokenizer costs
 seconds of compiling, more than Python takes to read such a file. The
-reader here yields the same chunks as the Numba one (``_io._csv_chunks``)
+reader here yields the same chunks as the Numba one (``io.csv._csv_chunks``)
 and raises the same errors at the same points: it follows the kernel's
 grammar (``_kernels/_csv.py``: RFC 4180 quoting, blank lines, numbers
 correctly rounded as ``float()`` rounds them, labels ``0``/``1.0``/``true``),
 cuts the rows into chunks of the same size, and checks the field counts and
 words its errors with the functions the Numba reader uses
-(``_io._check_fields``, ``_io._csv_error``). Two kinds of file it leaves to
+(``_check_fields``, ``_csv_error``). Two kinds of file it leaves to
 the Numba reader (same output, only slower on a cold cache): a label column
 that is also a value column, and a quote byte inside an unquoted field (the
 field count check then depends on where the kernel's blocks end).
@@ -27,6 +27,8 @@ import re
 import numpy as np
 
 from . import readers as _io
+from .columns import _BOM
+from .csv import _check_fields, _csv_error
 from .._kernels.io import csv as K  # status codes and field slots only (importing compiles nothing)
 from ..core.errors import InputError
 
@@ -95,12 +97,12 @@ def load(path, format=None, max_bytes=None):
 def iter_chunks(path, columns, *, data, format=None, chunk_size=_io.CHUNK_SIZE, progress=False):
     """Yield ``(labels, values)`` chunks of ``data``, the bytes of the CSV/TSV
     file ``path`` (see :func:`load`): int64 labels and float64 values, exactly
-    as ``fastcal._io.iter_chunks(path, columns, format=format,
+    as ``fastcal.io.readers.iter_chunks(path, columns, format=format,
     chunk_size=chunk_size)`` yields them, with the same errors at the same
     points (``progress`` applies only when that reader reads the file)."""
     delim = 44 if _io.detect_format(path, format) == "csv" else 9
     end = len(data)
-    start = 3 if data[:3] == _io._BOM and end >= 3 else 0
+    start = 3 if data[:3] == _BOM and end >= 3 else 0
     start = _LEAD.match(data, start).end()  # blank lines before the header
     if start >= end:
         raise InputError(f"{path} is empty: expected a header line naming the columns.")
@@ -160,10 +162,10 @@ def iter_chunks(path, columns, *, data, format=None, chunk_size=_io.CHUNK_SIZE, 
         else:
             pos = int(starts[j])
         if j > i0:
-            _io._check_fields(buf, pos0, pos, j - i0, delim, nf, path, line_at(pos0), i0)
+            _check_fields(buf, pos0, pos, j - i0, delim, nf, path, line_at(pos0), i0)
         if j == n and err is not None and j - i0 < cap:
             code, fld, ts, te = err
-            _io._csv_error(code, buf, pos, fld, ts, te, path, names, slots, line_at(pos), j + 1)
+            _csv_error(code, buf, pos, fld, ts, te, path, names, slots, line_at(pos), j + 1)
         if j > i0:
             yield y[i0:j], (vals[i0:j] if two_d else vals[i0:j, 0])
         if j == n and err is None:
