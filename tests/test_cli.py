@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 
 import fastcal
-from fastcal.cli import DEFAULT_THRESHOLDS, find_benchmarks, main, synthetic
+from fastcal.cli import main
+from fastcal.cli.args import DEFAULT_THRESHOLDS
+from fastcal.cli.demo import synthetic
 
 
 # ------------------------------------------------------------------ helpers
@@ -334,35 +336,12 @@ def test_bench_builtin(capsys):
     assert code == 0 and "no peer installed" in out
 
 
-def test_bench_checkout_runs_the_suite(tmp_path, capsys, monkeypatch):
-    import fastcal.cli as cli
-
-    run_py = tmp_path / "benchmarks" / "run.py"
-    calls = []
-
-    def fake_call(cmd, stdout=None):
-        calls.append(cmd)
-        out = cmd[cmd.index("--output") + 1]
-        with open(out, "w") as f:
-            f.write("| case | ratio |\n|---|---|\n| ece | 42x |\n")
-        return 0
-
-    monkeypatch.setattr(cli, "find_benchmarks", lambda: str(run_py))
-    monkeypatch.setattr(cli.subprocess, "call", fake_call)
-    code, out, err = run(capsys, "bench", "--cases", "ece")
-    assert code == 0 and "| ece | 42x |" in out
-    assert calls[0][1] == str(run_py) and "--quick" in calls[0] and calls[0][-2:] == ["--cases", "ece"]
-    code, out, err = run(capsys, "bench", "--full", "--output", tmp_path / "R.md")
-    assert code == 0 and "--quick" not in calls[1] and (tmp_path / "R.md").exists()
-    monkeypatch.setattr(cli.subprocess, "call", lambda cmd, stdout=None: 3)
-    code, out, err = run(capsys, "bench")
-    assert code == 2 and "benchmarks/run.py failed (exit code 3)" in err
-
-
-def test_find_benchmarks():
-    here = os.path.dirname(os.path.dirname(os.path.abspath(fastcal.__file__)))
-    expect = os.path.join(here, "benchmarks", "run.py")
-    assert find_benchmarks() == (expect if os.path.isfile(expect) else None)
+def test_bench_is_the_built_in_comparison_even_in_a_checkout(capsys):
+    # the benchmark suite (benchmarks/run.py) is not run by the installed package
+    code, out, err = run(capsys, "bench", "--peers", "none", "--n", "100")
+    assert code == 0 and "fastcal bench (built-in)" in out and "benchmarks/run.py" in out
+    code, out, err = run(capsys, "bench", "--full")
+    assert code == 2 and "--full" in err
 
 
 # --------------------------------------------------------- installed script

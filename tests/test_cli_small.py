@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 
 import fastcal
 import fastcal.cli as cli
+import fastcal.cli.reading as cli_reading
+from fastcal.cli.demo import synthetic
 from fastcal.io import csv_small as _csv_small
 from fastcal.io import readers as _io
 from fastcal.io.readers import Columns
@@ -32,7 +34,7 @@ def _cli(monkeypatch, capsys, argv, small):
     """(exit code, stdout, stderr) of ``fastcal`` with the small-file path
     forced on or off; asserts which reader ran."""
     seen = []
-    small_reader, numba_reader = _csv_small.iter_chunks, cli.iter_chunks
+    small_reader, numba_reader = _csv_small.iter_chunks, cli_reading.iter_chunks
 
     def spy_small(*a, **k):
         seen.append("small")
@@ -46,7 +48,7 @@ def _cli(monkeypatch, capsys, argv, small):
         m.setenv(ENV, str(1 << 30) if small else "0")
         m.setenv("FASTCAL_COMPILE_AHEAD", "0")
         m.setattr(_csv_small, "iter_chunks", spy_small)
-        m.setattr(cli, "iter_chunks", spy_numba)
+        m.setattr(cli_reading, "iter_chunks", spy_numba)
         code = cli.main([str(a) for a in argv])
         out, err = capsys.readouterr()
     return code, out, err, seen
@@ -81,7 +83,7 @@ def binary():
 
 @pytest.fixture(scope="module")
 def multiclass():
-    y, z = cli.synthetic(n=1500, n_classes=4, seed=5)
+    y, z = synthetic(n=1500, n_classes=4, seed=5)
     P = np.exp(z - z.max(axis=1, keepdims=True))
     P /= P.sum(axis=1, keepdims=True)
     return y.astype(np.int64), z, P

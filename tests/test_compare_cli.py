@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import fastcal
-from fastcal.cli import _jsonable, main
+from fastcal.cli import main
+from fastcal.cli.format import _jsonable
 
 
 def run(capsys, *argv):

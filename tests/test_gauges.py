@@ -13,7 +13,7 @@ import fastcal.comparison.compare as compare
 import fastcal.cli.compare as compare_cli
 import fastcal.streaming.drift as drift
 import fastcal.metrics.report as report
-import fastcal.cli as cli
+import fastcal.cli.args as cli
 import fastcal.plot as plot
 from fastcal.metrics import gauges as G
 

@@ -335,7 +335,7 @@ def test_cli_compare_names_the_file_row_of_joined_files(tmp_path, capsys):
 
 
 def test_cli_words_errors_from_the_attributes_only(tmp_path):
-    from fastcal.cli import _File
+    from fastcal.cli.reading import _File
 
     exc = fastcal.InputError("some other wording altogether", param="y_prob", index=4,
                              value=2.0, hint="logits",

@@ -16,6 +16,10 @@ import numpy as np
 
 from ..comparison import compare as _compare
 from ..io.readers import FORMATS, Columns, InputError, detect_format, read_all
+from .args import MAX_CHUNK_SIZE, UsageError
+from .format import _jsonable
+from .reading import FIXES, _File
+from .report import _notes, _plot, _progress_default
 
 #: Gauges --fail-on accepts: those with a worse direction for a difference
 #: (lower or higher is better), in the comparison's table order.
@@ -210,15 +214,14 @@ def _load(args, UsageError, progress):
         {k: (p, cols.name, o) for k, p, o in zip(names, files, orders)}
 
 
-def run(args, h):
-    """The command; ``h`` is :mod:`fastcal.cli` (its helpers and UsageError)."""
+def run(args):
+    """The ``fastcal compare`` command; returns the exit code."""
     import fastcal
 
-    UsageError = h.UsageError
     if not 1 <= args.bins <= 1_000_000:
         raise UsageError(f"--bins must be in 1..1000000; found {args.bins}.")
-    if not 1 <= args.chunk_size <= h.MAX_CHUNK_SIZE:
-        raise UsageError(f"--chunk-size must be in 1..{h.MAX_CHUNK_SIZE}; found "
+    if not 1 <= args.chunk_size <= MAX_CHUNK_SIZE:
+        raise UsageError(f"--chunk-size must be in 1..{MAX_CHUNK_SIZE}; found "
                          f"{args.chunk_size}.")
     if args.ci is not None and not 0.0 < args.ci < 1.0:
         raise UsageError(f"--ci must be strictly between 0 and 1; found {args.ci}.")
@@ -229,7 +232,7 @@ def run(args, h):
     fail_on = _fail_gauges(args.fail_on, UsageError)
     if fail_on and args.ci is None:
         raise UsageError("--fail-on needs intervals (drop --no-ci).")
-    labels, preds, logits, sources = _load(args, UsageError, h._progress_default(args.progress))
+    labels, preds, logits, sources = _load(args, UsageError, _progress_default(args.progress))
     names = list(preds)
     if args.baseline is not None and args.baseline not in names:
         raise UsageError(f"--baseline {args.baseline!r} is not one of the models: "
@@ -241,14 +244,14 @@ def run(args, h):
                                 n_resamples=args.resamples, random_state=args.seed,
                                 n_bins=args.bins, from_logits=logits)
         except (ValueError, TypeError) as exc:
-            raise UsageError(_locate(exc, sources, args, h, preds)) from None
-    h._notes(caught)
+            raise UsageError(_locate(exc, sources, args, preds)) from None
+    _notes(caught)
     plot_path = None
     if args.plot:
-        plot_path = h._plot([c.models[k] for k in names], args.plot, labels=names,
+        plot_path = _plot([c.models[k] for k in names], args.plot, labels=names,
                             title=f"Reliability diagrams: {', '.join(names)}")
     if args.json:
-        print(json.dumps(h._jsonable(c.to_dict()), indent=2))
+        print(json.dumps(_jsonable(c.to_dict()), indent=2))
     else:
         print(c.format())
         if plot_path:
@@ -272,7 +275,7 @@ _ONE_FILE_FIXES = {"logits": "give one file per model with --logits",
                    "multiclass": "give one file per model with --probs or --logits"}
 
 
-def _locate(exc, sources, args, h, preds):
+def _locate(exc, sources, args, preds):
     """A library error about one model's input as a message naming its file,
     row and column (see ``fastcal.cli._File.error``); another error as it is."""
     if not isinstance(exc, InputError) or exc.model not in sources:
@@ -281,7 +284,7 @@ def _locate(exc, sources, args, h, preds):
     kind = "logits" if args.logits else "probs" if args.probs else "confidence"
     one = len(args.files) == 1
     # one file: the model is a column of it, named also when no row is at fault
-    return h._File(path, args.format).error(exc, Columns(args.label, **{kind: col}), 0, rows,
-                                            _ONE_FILE_FIXES if one else h.FIXES,
+    return _File(path, args.format).error(exc, Columns(args.label, **{kind: col}), 0, rows,
+                                            _ONE_FILE_FIXES if one else FIXES,
                                             column=col if one else None,
                                             ndim=np.ndim(preds[exc.model]))
