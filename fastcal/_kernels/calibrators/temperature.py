@@ -138,6 +138,18 @@ def row_max(P, i, C):
     return max(m0, m2)
 
 
+@njit(inline="always", **OPTS)
+def _add_row(W, F, G, H, T, F1, ok, w, i, check, f, g, h, t, f1):
+    """The chunk sums with row ``i``'s terms added (weighted by ``w[i]``, or 1
+    when ``w`` is None; the weight validated when ``check`` is on)."""
+    if w is not None:
+        wi = w[i]
+        if check:
+            ok &= (wi >= 0.0) & (wi < _INF)
+        return W + wi, F + wi * f, G + wi * g, H + wi * h, T + wi * t, F1 + wi * f1, ok
+    return W + 1.0, F + f, G + g, H + h, T + t, F1 + f1, ok
+
+
 # Rows of a multiclass chunk are processed in blocks of about BLOCK_ELEMS
 # elements: the shifted logits d of the block are gathered into a contiguous
 # buffer, the exponentials computed by one flat loop (which the compiler
@@ -218,23 +230,8 @@ def mc_chunk(P, y, w, beta, lo, hi, stride, check, before):
                 for k in range(C):
                     b0 += B[base + k]
                 f1 = np.log(b0) - dy
-            if w is not None:
-                wi = w[first + r * stride]
-                if check:
-                    ok &= (wi >= 0.0) & (wi < _INF)
-                W += wi
-                F += wi * f
-                G += wi * g
-                H += wi * h
-                T += wi * t
-                F1 += wi * f1
-            else:
-                W += 1.0
-                F += f
-                G += g
-                H += h
-                T += t
-                F1 += f1
+            W, F, G, H, T, F1, ok = _add_row(W, F, G, H, T, F1, ok, w, first + r * stride,
+                                             check, f, g, h, t, f1)
     return W, F, G, H, T, F1, ok
 
 
@@ -263,23 +260,7 @@ def bin_chunk(z, y, w, beta, lo, hi, stride, check, before):
         f1 = 0.0
         if before:
             f1 = softplus(-s)
-        if w is not None:
-            wi = w[i]
-            if check:
-                ok &= (wi >= 0.0) & (wi < _INF)
-            W += wi
-            F += wi * f
-            G += wi * g
-            H += wi * h
-            T += wi * t
-            F1 += wi * f1
-        else:
-            W += 1.0
-            F += f
-            G += g
-            H += h
-            T += t
-            F1 += f1
+        W, F, G, H, T, F1, ok = _add_row(W, F, G, H, T, F1, ok, w, i, check, f, g, h, t, f1)
     return W, F, G, H, T, F1, ok
 
 
