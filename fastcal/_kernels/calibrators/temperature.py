@@ -43,7 +43,7 @@ and the number of chunks found invalid (``check`` on).
 import numpy as np
 from numba import njit
 
-from ..metrics.bins import class_label, sigmoid, softplus
+from ..metrics.bins import bad_weight, class_label, sigmoid, softplus
 from ..common import (
     INNER,
     ROW_INNER,
@@ -329,10 +329,8 @@ def first_error_mc(P, y, w):
             top = max(top, v)
         if top == -_INF:
             return BAD_LOGIT, i
-        if w is not None:
-            wi = w[i]
-            if not (wi >= 0.0 and wi < _INF):
-                return BAD_WEIGHT, i
+        if bad_weight(w, i):
+            return BAD_WEIGHT, i
     return OK, -1
 
 
@@ -347,10 +345,8 @@ def first_error_bin(z, y, w):
         v = np.float64(z[i])
         if not ((v > -_INF) & (v < _INF)):
             return BAD_LOGIT, i
-        if w is not None:
-            wi = w[i]
-            if not (wi >= 0.0 and wi < _INF):
-                return BAD_WEIGHT, i
+        if bad_weight(w, i):
+            return BAD_WEIGHT, i
     return OK, -1
 
 

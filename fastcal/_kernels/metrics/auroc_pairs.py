@@ -123,6 +123,26 @@ def _pairs(k, w, weighted, s, p, q):
     return 0.5 * np.float64(c2)
 
 
+@njit(inline="always", **OPTS)
+def _neg_q(cl, wn, phi, plo, wpl):
+    """``(q2, q3)`` of a region's negatives from their column sums ``cl``
+    (twice the positive weight below each): the squared positive weight above
+    and below, weighted by ``wn`` (None: unweighted)."""
+    q2 = 0.0
+    q3 = 0.0
+    for j in range(cl.shape[0]):
+        bj = 0.5 * cl[j]
+        hi = phi + bj
+        lo = plo + (wpl - bj)
+        if wn is None:
+            q2 += hi * hi
+            q3 += lo * lo
+        else:
+            q2 += wn[j] * (hi * hi)
+            q3 += wn[j] * (lo * lo)
+    return q2, q3
+
+
 @njit(**OPTS)
 def _pairs_q(k, w, weighted, s, p, q, wpl, wnl, nlo, nhi, plo, phi, col, qs):
     """As :func:`_pairs` (same U, same operations), and accumulate the squared
@@ -155,14 +175,7 @@ def _pairs_q(k, w, weighted, s, p, q, wpl, wnl, nlo, nhi, plo, phi, col, qs):
             hi = nhi + (wnl - ai)
             q0 += wi * (lo * lo)
             q1 += wi * (hi * hi)
-        q2 = 0.0
-        q3 = 0.0
-        for j in range(kn.shape[0]):
-            bj = 0.5 * cl[j]
-            hi = phi + bj
-            lo = plo + (wpl - bj)
-            q2 += wn[j] * (hi * hi)
-            q3 += wn[j] * (lo * lo)
+        q2, q3 = _neg_q(cl, wn, phi, plo, wpl)
         qs[0] += q0
         qs[1] += q1
         qs[2] += q2
@@ -182,14 +195,7 @@ def _pairs_q(k, w, weighted, s, p, q, wpl, wnl, nlo, nhi, plo, phi, col, qs):
         hi = nhi + (wnl - ai)
         q0 += lo * lo
         q1 += hi * hi
-    q2 = 0.0
-    q3 = 0.0
-    for j in range(kn.shape[0]):
-        bj = 0.5 * cl[j]
-        hi = phi + bj
-        lo = plo + (wpl - bj)
-        q2 += hi * hi
-        q3 += lo * lo
+    q2, q3 = _neg_q(cl, None, phi, plo, wpl)
     qs[0] += q0
     qs[1] += q1
     qs[2] += q2

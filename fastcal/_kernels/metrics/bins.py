@@ -46,6 +46,16 @@ def bad_value(v, logits):
     return not (v >= 0.0 and v <= 1.0)
 
 
+@njit(inline="always", **OPTS)
+def bad_weight(w, i):
+    """Whether weight ``w[i]`` is invalid (negative or not finite); never
+    when ``w`` is None (unweighted)."""
+    if w is not None:
+        wi = w[i]
+        return not (wi >= 0.0 and wi < _INF)
+    return False
+
+
 @njit(**OPTS)
 def find_bin(c, edges, nb, uniform, right):
     """Index of the bin holding float64 confidence ``c`` (never out of range).
