@@ -42,10 +42,11 @@ from .numbers import (
     _QUOTE,
     _SP,
     _TAB,
+    _U0,
     _is_blank,
+    _value,
     parse_label,
     parse_number,
-    scan_number_inline,
 )
 
 # Status codes returned by parse_block.
@@ -146,9 +147,69 @@ def parse_block(buf, pos, end, final, delim, slots, vals, labels, row, fb, nfb):
                 ts = p
                 done = False
                 if f < nf and slots[f] >= 0:
-                    # Fast path: parse the number while scanning the field
-                    # (scan_number inlined: no call that takes ``buf``).
-                    k, v, q = scan_number_inline(buf, p, end)
+                    # Fast path: parse the number while scanning the field.  This
+                    # is scan_number written out: a call that takes ``buf`` costs
+                    # two atomic reference-count updates, more than the parse.
+                    k = NUM_BAD
+                    q = p
+                    neg = False
+                    if q < end and (buf[q] == 45 or buf[q] == 43):
+                        neg = buf[q] == 45
+                        q += 1
+                    m = _U0
+                    nd = 0
+                    ex10 = 0
+                    trunc = False
+                    ndig = 0
+                    while q < end:
+                        c = buf[q]
+                        if c < 48 or c > 57:
+                            break
+                        ndig += 1
+                        if nd < 19:
+                            if m != _U0 or c != 48:
+                                m = m * np.uint64(10) + np.uint64(c - 48)
+                                nd += 1
+                        else:
+                            ex10 += 1
+                            if c != 48:
+                                trunc = True
+                        q += 1
+                    if q < end and buf[q] == 46:
+                        q += 1
+                        while q < end:
+                            c = buf[q]
+                            if c < 48 or c > 57:
+                                break
+                            ndig += 1
+                            if nd < 19:
+                                if m != _U0 or c != 48:
+                                    m = m * np.uint64(10) + np.uint64(c - 48)
+                                    nd += 1
+                                ex10 -= 1
+                            elif c != 48:
+                                trunc = True
+                            q += 1
+                    if ndig and q < end and (buf[q] == 101 or buf[q] == 69):
+                        q += 1
+                        eneg = False
+                        if q < end and (buf[q] == 45 or buf[q] == 43):
+                            eneg = buf[q] == 45
+                            q += 1
+                        if q < end and 48 <= buf[q] <= 57:
+                            ex = 0
+                            while q < end:
+                                c = buf[q]
+                                if c < 48 or c > 57:
+                                    break
+                                if ex < 100000:
+                                    ex = ex * 10 + (int(c) - 48)
+                                q += 1
+                            ex10 += -ex if eneg else ex
+                        else:
+                            ndig = 0  # "1e", "1e+": not a number
+                    if ndig:
+                        k, v = _value(m, ex10, neg, trunc)
                     if k != NUM_BAD:
                         while q < end and (buf[q] == _SP or buf[q] == _CR
                                            or (buf[q] == _TAB and delim != _TAB)):

@@ -173,12 +173,25 @@ def _value(m, q, neg, truncated):
     return NUM_OK, (-v if neg else v)
 
 
-@njit(inline="always", **OPTS)
-def _digits(buf, i, e, m, nd, q, truncated, ndigits, frac):
-    """Digits at ``buf[i:e]`` into the significand ``m`` (``nd`` digits kept,
-    19 at most) and the power of ten ``q``: an integer part's digits past the
-    19th raise ``q``, a fraction's kept digits lower it (``frac``, a constant
-    at each call).  Returns ``(i, m, nd, q, truncated, ndigits)``."""
+@njit(**OPTS)
+def scan_number(buf, s, e):
+    """(class, value, stop): the longest number at ``buf[s:e]`` (no blanks skipped).
+
+    ``stop`` is where the number's grammar ended; the class is NUM_BAD when
+    no number starts at ``s`` (the caller then looks at the whole token)."""
+    if s >= e:
+        return NUM_BAD, np.nan, s
+    i = s
+    neg = False
+    c = buf[i]
+    if c == 45 or c == 43:  # - +
+        neg = c == 45
+        i += 1
+    m = _U0
+    nd = 0  # significant digits kept in m
+    q = 0  # power of ten
+    truncated = False
+    ndigits = 0
     while i < e:
         c = buf[i]
         if c < 48 or c > 57:
@@ -188,34 +201,26 @@ def _digits(buf, i, e, m, nd, q, truncated, ndigits, frac):
             if m != _U0 or c != 48:
                 m = m * np.uint64(10) + np.uint64(c - 48)
                 nd += 1
-            if frac:
-                q -= 1
         else:
-            if not frac:
-                q += 1
+            q += 1
             if c != 48:
                 truncated = True
         i += 1
-    return i, m, nd, q, truncated, ndigits
-
-
-@njit(inline="always", **OPTS)
-def scan_number_inline(buf, s, e):
-    """:func:`scan_number` inlined into the caller: a call that takes ``buf``
-    costs two atomic reference-count updates, more than the parse of a short
-    number (the CSV parser's fast path)."""
-    if s >= e:
-        return NUM_BAD, np.nan, s
-    i = s
-    neg = False
-    c = buf[i]
-    if c == 45 or c == 43:  # - +
-        neg = c == 45
-        i += 1
-    i, m, nd, q, truncated, ndigits = _digits(buf, i, e, _U0, 0, 0, False, 0, False)
     if i < e and buf[i] == 46:  # .
-        i, m, nd, q, truncated, ndigits = _digits(buf, i + 1, e, m, nd, q, truncated,
-                                                  ndigits, True)
+        i += 1
+        while i < e:
+            c = buf[i]
+            if c < 48 or c > 57:
+                break
+            ndigits += 1
+            if nd < 19:
+                if m != _U0 or c != 48:
+                    m = m * np.uint64(10) + np.uint64(c - 48)
+                    nd += 1
+                q -= 1
+            elif c != 48:
+                truncated = True
+            i += 1
     if ndigits == 0:
         return NUM_BAD, np.nan, i
     if i < e and (buf[i] == 101 or buf[i] == 69):  # e E
@@ -237,15 +242,6 @@ def scan_number_inline(buf, s, e):
         q += -ex if eneg else ex
     k, v = _value(m, q, neg, truncated)
     return k, v, i
-
-
-@njit(**OPTS)
-def scan_number(buf, s, e):
-    """(class, value, stop): the longest number at ``buf[s:e]`` (no blanks skipped).
-
-    ``stop`` is where the number's grammar ended; the class is NUM_BAD when
-    no number starts at ``s`` (the caller then looks at the whole token)."""
-    return scan_number_inline(buf, s, e)
 
 
 @njit(**OPTS)
