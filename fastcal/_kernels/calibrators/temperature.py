@@ -138,6 +138,10 @@ def row_max(P, i, C):
     return max(m0, m2)
 
 
+# the chunk sums (W, F, G, H, T, F1) and validity of no rows
+_NO_ROWS = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, True)
+
+
 @njit(inline="always", **OPTS)
 def _add_row(W, F, G, H, T, F1, ok, w, i, check, f, g, h, t, f1):
     """The chunk sums with row ``i``'s terms added (weighted by ``w[i]``, or 1
@@ -166,13 +170,7 @@ def mc_chunk(P, y, w, beta, lo, hi, stride, check, before):
     E = np.empty(nbr * C)
     B = np.empty(nbr * C if before else 1)
     DY = np.empty(nbr)
-    W = 0.0
-    F = 0.0
-    G = 0.0
-    H = 0.0
-    T = 0.0
-    F1 = 0.0
-    ok = True
+    W, F, G, H, T, F1, ok = _NO_ROWS
     i = lo
     while i < hi:
         # gather a block of rows: d = z - max z (validated when check is on)
@@ -237,13 +235,7 @@ def mc_chunk(P, y, w, beta, lo, hi, stride, check, before):
 
 @njit(**INNER)
 def bin_chunk(z, y, w, beta, lo, hi, stride, check, before):
-    W = 0.0
-    F = 0.0
-    G = 0.0
-    H = 0.0
-    T = 0.0
-    F1 = 0.0
-    ok = True
+    W, F, G, H, T, F1, ok = _NO_ROWS
     for i in range(lo, hi, stride):
         zi = np.float64(z[i])
         yi = y[i]
