@@ -111,38 +111,6 @@ from .auroc_radix import (
 
 
 @njit(**OPTS)
-def _degenerate(label, weight, weighted, tied):
-    """(u, wpos, wneg, q) when every key is equal (tied) or one class only."""
-    wp, wn = _class_sums(label, weight, weighted)
-    return (0.5 * wp * wn if tied else 0.0), wp, wn, _degenerate_q(wp, wn, tied)
-
-
-@njit(**OPTS)
-def _one_class(npos, n):
-    """Whether the per-bucket positive counts ``npos`` say one class only."""
-    ptot = 0
-    for c in range(npos.shape[0]):
-        ptot += npos[c]
-    return ptot == 0 or ptot == n
-
-
-@njit(**OPTS)
-def _bucket_sums(nb, want):
-    """Per-bucket U, positive and negative weight, squared placements."""
-    return (np.empty(nb, np.float64), np.empty(nb, np.float64), np.empty(nb, np.float64),
-            _q_buckets(nb, want))
-
-
-@njit(**OPTS)
-def _result(ub, wpb, wnb, qb, want):
-    """(u, wpos, wneg, q) of the per-bucket sums (q zeros unless ``want``)."""
-    if want is None:
-        u, wp, wn = _combine(ub, wpb, wnb)
-        return u, wp, wn, np.zeros(4, np.float64)
-    return _combine_q(ub, wpb, wnb, qb)
-
-
-@njit(**OPTS)
 def _mann_whitney_radix(score, label, weight, want):
     """Serial radix path (any n; the entry point uses it above _SMALL).
 
@@ -153,20 +121,31 @@ def _mann_whitney_radix(score, label, weight, want):
     weighted = weight.shape[0] > 0
     kmin, kmax = _minmax_part(score, np.intp(0), n)
     if kmin >= kmax:  # all equal, or n == 0
-        return _degenerate(label, weight, weighted, np.bool_(True))
+        wp, wn = _class_sums(label, weight, weighted)
+        return 0.5 * wp * wn, wp, wn, _degenerate_q(wp, wn, np.bool_(True))
     shift, nb = _choose_shift(kmax - kmin, _top_bits(n))
     cnt = np.zeros((1, 2 * nb), np.intp)
     _hist_part(score, label, np.intp(0), n, kmin, shift, cnt[0])
     bnd, npos = _offsets(cnt, nb)
-    if _one_class(npos, n):
-        return _degenerate(label, weight, weighted, np.bool_(False))
+    ptot = 0
+    for c in range(nb):
+        ptot += npos[c]
+    if ptot == 0 or ptot == n:
+        wp, wn = _class_sums(label, weight, weighted)
+        return 0.0, wp, wn, _degenerate_q(wp, wn, np.bool_(False))
     keys = np.empty(n, np.uint64)
     wts = np.empty(n if weighted else 0, np.float64)
     _scatter_part(score, label, weight, weighted, np.intp(0), n, kmin, shift, cnt[0],
                   keys, wts)
-    ub, wpb, wnb, qb = _bucket_sums(nb, want)
+    ub = np.empty(nb, np.float64)
+    wpb = np.empty(nb, np.float64)
+    wnb = np.empty(nb, np.float64)
+    qb = _q_buckets(nb, want)
     _solve_buckets(keys, wts, weighted, bnd, npos, np.arange(nb), ub, wpb, wnb, want, qb)
-    return _result(ub, wpb, wnb, qb, want)
+    if want is None:
+        u, wp, wn = _combine(ub, wpb, wnb)
+        return u, wp, wn, np.zeros(4, np.float64)
+    return _combine_q(ub, wpb, wnb, qb)
 
 
 @njit(**OPTS)
@@ -239,7 +218,8 @@ def _mann_whitney_par(score, label, weight, want):
         if kmaxs[t] > kmax:
             kmax = kmaxs[t]
     if kmin >= kmax:  # all equal, or n == 0
-        return _degenerate(label, weight, weighted, np.bool_(True))
+        wp, wn = _class_sums(label, weight, weighted)
+        return 0.5 * wp * wn, wp, wn, _degenerate_q(wp, wn, np.bool_(True))
 
     shift, nb = _choose_shift(kmax - kmin, _top_bits(n))
     cnt = np.zeros((P, 2 * nb), np.intp)
@@ -250,8 +230,12 @@ def _mann_whitney_par(score, label, weight, want):
                 break
             _hist_part(score, label, t * n // P, (t + 1) * n // P, kmin, shift, cnt[t])
     bnd, npos = _offsets(cnt, nb)
-    if _one_class(npos, n):
-        return _degenerate(label, weight, weighted, np.bool_(False))
+    ptot = 0
+    for c in range(nb):
+        ptot += npos[c]
+    if ptot == 0 or ptot == n:
+        wp, wn = _class_sums(label, weight, weighted)
+        return 0.0, wp, wn, _degenerate_q(wp, wn, np.bool_(False))
 
     keys = np.empty(n, np.uint64)
     wts = np.empty(n if weighted else 0, np.float64)
@@ -263,7 +247,10 @@ def _mann_whitney_par(score, label, weight, want):
             _scatter_part(score, label, weight, weighted, t * n // P, (t + 1) * n // P,
                           kmin, shift, cnt[t], keys, wts)
 
-    ub, wpb, wnb, qb = _bucket_sums(nb, want)
+    ub = np.empty(nb, np.float64)
+    wpb = np.empty(nb, np.float64)
+    wnb = np.empty(nb, np.float64)
+    qb = _q_buckets(nb, want)
     gstart, gcost = _groups(bnd, npos, weighted, np.intp(_NGROUPS))
     ng = gcost.shape[0]
     order = np.argsort(-gcost, kind="mergesort")  # largest first
@@ -275,7 +262,10 @@ def _mann_whitney_par(score, label, weight, want):
             g = order[i]
             _solve_buckets(keys, wts, weighted, bnd, npos,
                            np.arange(gstart[g], gstart[g + 1]), ub, wpb, wnb, want, qb)
-    return _result(ub, wpb, wnb, qb, want)
+    if want is None:
+        u, wp, wn = _combine(ub, wpb, wnb)
+        return u, wp, wn, np.zeros(4, np.float64)
+    return _combine_q(ub, wpb, wnb, qb)
 
 
 # ---------------------------------------------------------------------------
