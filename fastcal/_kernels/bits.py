@@ -15,28 +15,24 @@ from numba.core import types
 from numba.extending import intrinsic
 
 
-@intrinsic
-def _f64_bits_intrinsic(typingctx, x):
-    if x != types.float64:
-        return None
-    sig = types.int64(types.float64)
+def _bitcast(name, src, dst):
+    """An intrinsic reinterpreting the bits of a ``src`` scalar as ``dst``."""
 
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], context.get_value_type(types.int64))
+    def typer(typingctx, x):
+        if x != src:
+            return None
 
-    return sig, codegen
+        def codegen(context, builder, signature, args):
+            return builder.bitcast(args[0], context.get_value_type(dst))
+
+        return dst(src), codegen
+
+    typer.__name__ = typer.__qualname__ = name
+    return intrinsic(typer)
 
 
-@intrinsic
-def _bits_f64_intrinsic(typingctx, x):
-    if x != types.int64:
-        return None
-    sig = types.float64(types.int64)
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], context.get_value_type(types.float64))
-
-    return sig, codegen
+_f64_bits_intrinsic = _bitcast("_f64_bits_intrinsic", types.float64, types.int64)
+_bits_f64_intrinsic = _bitcast("_bits_f64_intrinsic", types.int64, types.float64)
 
 
 @intrinsic

@@ -22,7 +22,15 @@ class Calibrator:
     _VERSION = 1
     _FITTED = ""  # the attribute fit sets
     _FIT_CALL = "fit(y_prob, y_true)"
-    _PARAMS = ()  # the constructor's parameters, as to_dict writes them
+    _PARAMS = ()  # the constructor's parameters, as to_dict writes them and repr shows them
+    # from_dict's messages for a dict of another kind and for a newer version
+    _WRONG_ENVELOPE = ("d must be a dict made by {name}.to_dict() (format {format!r}); "
+                       "found {found}.")
+    _NEWER = "d has version {v}; this fastcal reads up to {version}."
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={getattr(self, k)!r}" for k in self._PARAMS)
+        return f"{type(self).__name__}({args})"
 
     # -- fitted state ---------------------------------------------------------
     def _is_fitted(self):
@@ -57,25 +65,24 @@ class Calibrator:
             d["fitted"] = self._fitted_state()
         return d
 
-    @classmethod
-    def _wrong_envelope(cls, d):
-        return ValueError(f"d must be a dict made by {cls.__name__}.to_dict() "
-                          f"(format {cls._FORMAT!r}); found {type(d).__name__}.")
-
-    @classmethod
-    def _newer(cls, v):
-        return ValueError(f"d has version {v}; this fastcal reads up to {cls._VERSION}.")
+    @staticmethod
+    def _restore(obj, **fitted):
+        """``obj`` with the fitted attributes ``<name>_`` set from ``fitted``."""
+        for k, v in fitted.items():
+            setattr(obj, k + "_", v)
+        return obj
 
     @classmethod
     def _open(cls, d, params_default=REQUIRED):
         """``(check, version, params)`` of a :meth:`to_dict` dict: the envelope
         and the version checked, no unknown parameter."""
         if not isinstance(d, dict) or d.get(cls._FORMAT_KEY) != cls._FORMAT:
-            raise cls._wrong_envelope(d)
+            raise ValueError(cls._WRONG_ENVELOPE.format(
+                name=cls.__name__, format=cls._FORMAT, found=type(d).__name__))
         C = Check(cls.__name__)
 
         def newer(v):
-            raise cls._newer(v)
+            raise ValueError(cls._NEWER.format(v=v, version=cls._VERSION))
 
         version = C.version(C.get(d, "version", "version"), range(1, cls._VERSION + 1), newer)
         p = C.mapping(C.get(d, "params", "params",

@@ -81,10 +81,6 @@ class HistogramBinning(ConfidenceCalibrator):
         self.strategy = strategy
         self.right = right
 
-    def __repr__(self):
-        return (f"HistogramBinning(n_bins={self.n_bins!r}, strategy={self.strategy!r}, "
-                f"right={self.right!r})")
-
     def _check_params(self):
         n_bins = V.check_n_bins(self.n_bins)
         V.check_choice(self.strategy, "strategy", V.STRATEGIES)
@@ -181,9 +177,6 @@ class HistogramBinning(ConfidenceCalibrator):
                 C.fail("fitted.bin_weights", "weights with a positive total (fit needs one)",
                        weights.tolist())
             binary, n_classes = cls._read_classes(C, f)
-            obj.bin_edges_ = edges
-            obj.bin_values_ = values
-            obj.bin_weights_ = weights
-            obj.binary_ = binary
-            obj.n_classes_ = n_classes
+            cls._restore(obj, bin_edges=edges, bin_values=values, bin_weights=weights,
+                         binary=binary, n_classes=n_classes)
         return obj

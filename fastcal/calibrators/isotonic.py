@@ -204,16 +204,15 @@ class IsotonicRegression(Calibrator):
     _FITTED = "X_thresholds_"
     _FIT_CALL = "fit(X, y)"
     _PARAMS = ("increasing", "y_min", "y_max", "out_of_bounds")
+    _WRONG_ENVELOPE = "from_dict expects the output of IsotonicRegression.to_dict()."
+    _NEWER = ("this IsotonicRegression was saved by a newer fastcal (format version {v}; "
+              "this one reads up to {version}); upgrade fastcal.")
 
     def __init__(self, *, increasing=True, y_min=None, y_max=None, out_of_bounds="nan"):
         self.increasing = increasing
         self.y_min = y_min
         self.y_max = y_max
         self.out_of_bounds = out_of_bounds
-
-    def __repr__(self):
-        return (f"IsotonicRegression(increasing={self.increasing!r}, y_min={self.y_min!r}, "
-                f"y_max={self.y_max!r}, out_of_bounds={self.out_of_bounds!r})")
 
     def _check_params(self):
         inc = self.increasing
@@ -335,15 +334,6 @@ class IsotonicRegression(Calibrator):
         }
 
     @classmethod
-    def _wrong_envelope(cls, d):
-        return ValueError("from_dict expects the output of IsotonicRegression.to_dict().")
-
-    @classmethod
-    def _newer(cls, v):
-        return ValueError(f"this IsotonicRegression was saved by a newer fastcal (format version "
-                          f"{v}; this one reads up to {cls._VERSION}); upgrade fastcal.")
-
-    @classmethod
     def from_dict(cls, d):
         """Rebuild from :meth:`to_dict` output (predictions are identical).
 
@@ -411,9 +401,7 @@ class IsotonicRegression(Calibrator):
                 if v != want:
                     C.fail(f"fitted.{k}", f"the {'first' if k == 'X_min_' else 'last'} "
                            f"threshold {float(want)!r}", v)
-            obj.increasing_ = increasing_
-            obj.X_min_ = dt.type(xt[0])
-            obj.X_max_ = dt.type(xt[-1])
-            obj.X_thresholds_ = np.ascontiguousarray(xt, dtype=dt)
-            obj.y_thresholds_ = np.ascontiguousarray(yt, dtype=dt)
+            cls._restore(obj, increasing=increasing_, X_min=dt.type(xt[0]),
+                         X_max=dt.type(xt[-1]), X_thresholds=np.ascontiguousarray(xt, dtype=dt),
+                         y_thresholds=np.ascontiguousarray(yt, dtype=dt))
         return obj

@@ -254,13 +254,8 @@ class PlattScaling(ConfidenceCalibrator):
             if separable and smooth:
                 C.fail("fitted.separable", "False with smooth=True (always a finite fit)",
                        separable)
-            obj.a_, obj.b_ = a, b
-            obj.binary_ = binary
-            obj.n_classes_ = n_classes
-            obj.converged_ = converged
-            obj.n_iter_ = n_iter
-            obj.loss_ = loss
-            obj.separable_ = separable
+            cls._restore(obj, a=a, b=b, binary=binary, n_classes=n_classes,
+                         converged=converged, n_iter=n_iter, loss=loss, separable=separable)
         return obj
 
 

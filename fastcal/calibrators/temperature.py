@@ -310,14 +310,10 @@ class TemperatureScaling(Calibrator):
                 v = C.get(f, k, f"fitted.{k}", None if version == 1 else REQUIRED)
                 ece.append(None if v is None else
                            C.real(v, f"fitted.{k}", lo=0.0, hi=1.0, nan=True))
-            obj.temperature_ = T
-            obj.binary_ = binary
-            obj.n_classes_ = n_classes
-            obj.converged_ = converged
-            obj.n_iter_ = n_iter
-            obj.nll_before_, obj.nll_after_ = nll
-            obj.at_bound_ = at_bound
-            obj.ece_before_, obj.ece_after_ = ece
+            cls._restore(obj, temperature=T, binary=binary, n_classes=n_classes,
+                         converged=converged, n_iter=n_iter, nll_before=nll[0],
+                         nll_after=nll[1], at_bound=at_bound, ece_before=ece[0],
+                         ece_after=ece[1])
         return obj
 
     def __repr__(self):

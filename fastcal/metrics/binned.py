@@ -245,58 +245,46 @@ def _ce(y_true, y_prob, n_bins, k, strategy, right, classwise, from_logits, samp
     return res[k]
 
 
-def ece(y_true, y_prob, *, n_bins=15, strategy="uniform", right=True, classwise=False,
-        from_logits=False, sample_weight=None, check=True, ignore_index=None,
-        convention="fastcal"):
-    """Expected calibration error: :func:`calibration_error` with ``norm="l1"``.
+def _fixed_norm(name, norm, doc):
+    """:func:`calibration_error` with ``norm`` fixed (and no ``debias``), as ``name``."""
+
+    def f(y_true, y_prob, *, n_bins=15, strategy="uniform", right=True, classwise=False,
+          from_logits=False, sample_weight=None, check=True, ignore_index=None,
+          convention="fastcal"):
+        return calibration_error(y_true, y_prob, n_bins=n_bins, norm=norm, strategy=strategy,
+                                 right=right, classwise=classwise, from_logits=from_logits,
+                                 sample_weight=sample_weight, check=check,
+                                 ignore_index=ignore_index, convention=convention)
+
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = doc
+    return f
+
+
+ece = _fixed_norm("ece", "l1", """Expected calibration error: :func:`calibration_error` with ``norm="l1"``.
 
     Examples
     --------
     >>> import fastcal
     >>> round(fastcal.ece([1, 1, 0, 1], [0.9, 0.8, 0.7, 0.95], n_bins=10), 4)  # (.1+.2+.7+.05)/4
     0.2625
-    """
-    if convention != "fastcal":
-        return _with_convention(y_true, y_prob, n_bins, "l1", strategy, right, classwise,
-                                from_logits, sample_weight, ignore_index, False, convention)
-    return _ce(y_true, y_prob, n_bins, 1, strategy, right, classwise, from_logits,
-               sample_weight, check, ignore_index)
-
-
-def mce(y_true, y_prob, *, n_bins=15, strategy="uniform", right=True, classwise=False,
-        from_logits=False, sample_weight=None, check=True, ignore_index=None,
-        convention="fastcal"):
-    """Maximum calibration error over non-empty bins: ``norm="max"``.
+    """)
+mce = _fixed_norm("mce", "max", """Maximum calibration error over non-empty bins: ``norm="max"``.
 
     Examples
     --------
     >>> import fastcal
     >>> fastcal.mce([1, 1, 0, 1], [0.9, 0.8, 0.7, 0.95], n_bins=10)
     0.7
-    """
-    if convention != "fastcal":
-        return _with_convention(y_true, y_prob, n_bins, "max", strategy, right, classwise,
-                                from_logits, sample_weight, ignore_index, False, convention)
-    return _ce(y_true, y_prob, n_bins, 3, strategy, right, classwise, from_logits,
-               sample_weight, check, ignore_index)
-
-
-def rmsce(y_true, y_prob, *, n_bins=15, strategy="uniform", right=True, classwise=False,
-        from_logits=False, sample_weight=None, check=True, ignore_index=None,
-        convention="fastcal"):
-    """Root-mean-square calibration error: ``norm="l2"``.
+    """)
+rmsce = _fixed_norm("rmsce", "l2", """Root-mean-square calibration error: ``norm="l2"``.
 
     Examples
     --------
     >>> import fastcal
     >>> round(fastcal.rmsce([1, 1, 0, 1], [0.9, 0.8, 0.7, 0.95], n_bins=10), 4)
     0.3683
-    """
-    if convention != "fastcal":
-        return _with_convention(y_true, y_prob, n_bins, "l2", strategy, right, classwise,
-                                from_logits, sample_weight, ignore_index, False, convention)
-    return _ce(y_true, y_prob, n_bins, 2, strategy, right, classwise, from_logits,
-               sample_weight, check, ignore_index)
+    """)
 
 
 def reliability_curve(y_true, y_prob, *, n_bins=15, strategy="uniform", right=True,

@@ -9,11 +9,10 @@ falls in the same bin here as in ``fastcal.reliability_curve``.
 import numpy as np
 from numba import njit
 
-from ..metrics.bins import EXP_BLOCK, find_bin, sigmoid
+from ..metrics.bins import EXP_BLOCK, bad_value, find_bin, sigmoid
 from ..metrics.rows import row_logits_tab
 from ..common import BAD_LOGIT, BAD_PROB, BAD_ROW_SUM, OK, OPTS
 
-_INF = np.inf
 
 
 @njit(**OPTS)
@@ -59,11 +58,9 @@ def lookup(c, edges, values, uniform, right, logits):
     out = np.empty(n)
     for i in range(n):
         v = np.float64(c[i])
-        if logits is not None:
-            if not (v > -_INF and v < _INF):
-                return out, i
-            v = sigmoid(v)
-        elif not (v >= 0.0 and v <= 1.0):
+        if bad_value(v, logits):
             return out, i
+        if logits is not None:
+            v = sigmoid(v)
         out[i] = values[find_bin(v, edges, nb, uniform, right)]
     return out, -1

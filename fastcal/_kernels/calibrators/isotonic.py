@@ -13,6 +13,7 @@ import numpy as np
 from numba import njit
 
 from ..common import OPTS
+from ..uncertainty.delong import argsort_keys
 
 
 @njit(**OPTS)
@@ -120,64 +121,26 @@ def isotonic_rows(Y, W, increasing):
 # --- sorting -----------------------------------------------------------------
 
 _SIGN = np.uint64(0x8000000000000000)
-_ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
-_RADIX_BITS = 11
-_NBUCKET = 1 << _RADIX_BITS
-_NPASS = 6  # 6 x 11 bits >= 64
 
 
 @njit(**OPTS)
 def argsort_float(x):
-    """Stable argsort of a finite contiguous float64 array (int64
-    permutation), by an LSD radix sort on order-preserving uint64 keys; -0.0 and
-    0.0 compare equal (keep their input order), as in numpy."""
-    n = x.shape[0]
-    ub = x.view(np.uint64)
-    keys = np.empty(n, np.uint64)
-    hist = np.zeros((_NPASS, _NBUCKET), np.int64)
-    mask = np.uint64(_NBUCKET - 1)
-    for i in range(n):
-        u = ub[i]
-        if u == _SIGN:  # -0.0 sorts as 0.0
-            u = np.uint64(0)
-        if u & _SIGN:
-            k = u ^ _ALL
-        else:
-            k = u | _SIGN
-        keys[i] = k
-        for p in range(_NPASS):
-            hist[p, np.intp((k >> np.uint64(p * _RADIX_BITS)) & mask)] += 1
-    idx = np.arange(n)
-    k2 = np.empty(n, np.uint64)
-    i2 = np.empty(n, np.int64)
-    off = np.empty(_NBUCKET, np.int64)
-    for p in range(_NPASS):
-        h = hist[p]
-        trivial = False
-        for d in range(_NBUCKET):
-            if h[d] == n:
-                trivial = True
-                break
-        if trivial:
-            continue
-        s = 0
-        for d in range(_NBUCKET):
-            off[d] = s
-            s += h[d]
-        sh = np.uint64(p * _RADIX_BITS)
-        for i in range(n):
-            k = keys[i]
-            d = np.intp((k >> sh) & mask)
-            pos = off[d]
-            off[d] = pos + 1
-            k2[pos] = k
-            i2[pos] = idx[i]
-        keys, k2 = k2, keys
-        idx, i2 = i2, idx
-    return idx
+    """Stable argsort of a finite float64 array (int64 permutation); -0.0 and
+    0.0 compare equal (keep their input order), as in numpy.  The LSD radix
+    sort of ``_kernels.uncertainty.delong.argsort_keys`` (one implementation)."""
+    return argsort_keys(x)[1]
 
 
 # --- pooling of tied X (sklearn's _make_unique) --------------------------------
+
+
+@njit(inline="always", **OPTS)
+def _close_run(ux, uy, uw, m, cx, cy, cw):
+    """Store the pooled run (its X, weighted mean y, weight) at ``m``; ``m + 1``."""
+    ux[m] = cx
+    uw[m] = cw
+    uy[m] = cy / cw
+    return m + 1
 
 
 @njit(**OPTS)
@@ -207,10 +170,7 @@ def pool_sorted(X, y, w, has_w, order, eps):
             cy = np.float64(y[i]) * wi
             cw = wi
         elif xi - cx >= eps:
-            ux[m] = cx
-            uw[m] = cw
-            uy[m] = cy / cw
-            m += 1
+            m = _close_run(ux, uy, uw, m, cx, cy, cw)
             cx = xi
             cy = np.float64(y[i]) * wi
             cw = wi
@@ -218,10 +178,7 @@ def pool_sorted(X, y, w, has_w, order, eps):
             cw += wi
             cy += np.float64(y[i]) * wi
     if started:
-        ux[m] = cx
-        uw[m] = cw
-        uy[m] = cy / cw
-        m += 1
+        m = _close_run(ux, uy, uw, m, cx, cy, cw)
     return ux[:m], uy[:m], uw[:m], m
 
 
@@ -358,18 +315,12 @@ def pool_hashed(X, X64, y, w, has_w, eps, limit):
             cy = gy[g]
             cw = gw[g]
         elif xi - cx >= eps:
-            ux[m] = cx
-            uw[m] = cw
-            uy[m] = cy / cw
-            m += 1
+            m = _close_run(ux, uy, uw, m, cx, cy, cw)
             cx = xi
             cy = gy[g]
             cw = gw[g]
         else:
             cw += gw[g]
             cy += gy[g]
-    ux[m] = cx
-    uw[m] = cw
-    uy[m] = cy / cw
-    m += 1
+    m = _close_run(ux, uy, uw, m, cx, cy, cw)
     return ux[:m], uy[:m], uw[:m], m

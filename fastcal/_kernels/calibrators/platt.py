@@ -28,6 +28,7 @@ element as ``(code, index)``.
 import numpy as np
 from numba import njit
 
+from ..metrics.bins import bad_value
 from ..common import INNER, BAD_BINARY_LABEL, BAD_LOGIT, BAD_PROB, BAD_WEIGHT, CHUNK, OK, OPTS
 
 _INF = np.inf
@@ -112,11 +113,8 @@ def stats(p, y, w, logits, eps):
         if not (yi == 0 or yi == 1):
             return BAD_BINARY_LABEL, i, st
         v = np.float64(p[i])
-        if logits is not None:
-            if not (v > -_INF and v < _INF):
-                return BAD_LOGIT, i, st
-        elif not (v >= 0.0 and v <= 1.0):
-            return BAD_PROB, i, st
+        if bad_value(v, logits):
+            return (BAD_LOGIT if logits is not None else BAD_PROB), i, st
         wi = 1.0
         if w is not None:
             wi = w[i]
@@ -141,10 +139,7 @@ def predict(p, a, b, logits, eps):
     out = np.empty(n)
     for i in range(n):
         v = np.float64(p[i])
-        if logits is not None:
-            if not (v > -_INF and v < _INF):
-                return out, i
-        elif not (v >= 0.0 and v <= 1.0):
+        if bad_value(v, logits):
             return out, i
         u = a * logit_of(v, logits, eps) + b
         e = np.exp(-abs(u))

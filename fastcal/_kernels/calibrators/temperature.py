@@ -43,7 +43,7 @@ and the number of chunks found invalid (``check`` on).
 import numpy as np
 from numba import njit
 
-from ..metrics.bins import class_label, sigmoid, softplus
+from ..metrics.bins import bad_weight, class_label, sigmoid, softplus
 from ..common import (
     INNER,
     ROW_INNER,
@@ -138,6 +138,22 @@ def row_max(P, i, C):
     return max(m0, m2)
 
 
+# the chunk sums (W, F, G, H, T, F1) and validity of no rows
+_NO_ROWS = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, True)
+
+
+@njit(inline="always", **OPTS)
+def _add_row(W, F, G, H, T, F1, ok, w, i, check, f, g, h, t, f1):
+    """The chunk sums with row ``i``'s terms added (weighted by ``w[i]``, or 1
+    when ``w`` is None; the weight validated when ``check`` is on)."""
+    if w is not None:
+        wi = w[i]
+        if check:
+            ok &= (wi >= 0.0) & (wi < _INF)
+        return W + wi, F + wi * f, G + wi * g, H + wi * h, T + wi * t, F1 + wi * f1, ok
+    return W + 1.0, F + f, G + g, H + h, T + t, F1 + f1, ok
+
+
 # Rows of a multiclass chunk are processed in blocks of about BLOCK_ELEMS
 # elements: the shifted logits d of the block are gathered into a contiguous
 # buffer, the exponentials computed by one flat loop (which the compiler
@@ -154,13 +170,7 @@ def mc_chunk(P, y, w, beta, lo, hi, stride, check, before):
     E = np.empty(nbr * C)
     B = np.empty(nbr * C if before else 1)
     DY = np.empty(nbr)
-    W = 0.0
-    F = 0.0
-    G = 0.0
-    H = 0.0
-    T = 0.0
-    F1 = 0.0
-    ok = True
+    W, F, G, H, T, F1, ok = _NO_ROWS
     i = lo
     while i < hi:
         # gather a block of rows: d = z - max z (validated when check is on)
@@ -218,35 +228,14 @@ def mc_chunk(P, y, w, beta, lo, hi, stride, check, before):
                 for k in range(C):
                     b0 += B[base + k]
                 f1 = np.log(b0) - dy
-            if w is not None:
-                wi = w[first + r * stride]
-                if check:
-                    ok &= (wi >= 0.0) & (wi < _INF)
-                W += wi
-                F += wi * f
-                G += wi * g
-                H += wi * h
-                T += wi * t
-                F1 += wi * f1
-            else:
-                W += 1.0
-                F += f
-                G += g
-                H += h
-                T += t
-                F1 += f1
+            W, F, G, H, T, F1, ok = _add_row(W, F, G, H, T, F1, ok, w, first + r * stride,
+                                             check, f, g, h, t, f1)
     return W, F, G, H, T, F1, ok
 
 
 @njit(**INNER)
 def bin_chunk(z, y, w, beta, lo, hi, stride, check, before):
-    W = 0.0
-    F = 0.0
-    G = 0.0
-    H = 0.0
-    T = 0.0
-    F1 = 0.0
-    ok = True
+    W, F, G, H, T, F1, ok = _NO_ROWS
     for i in range(lo, hi, stride):
         zi = np.float64(z[i])
         yi = y[i]
@@ -263,23 +252,7 @@ def bin_chunk(z, y, w, beta, lo, hi, stride, check, before):
         f1 = 0.0
         if before:
             f1 = softplus(-s)
-        if w is not None:
-            wi = w[i]
-            if check:
-                ok &= (wi >= 0.0) & (wi < _INF)
-            W += wi
-            F += wi * f
-            G += wi * g
-            H += wi * h
-            T += wi * t
-            F1 += wi * f1
-        else:
-            W += 1.0
-            F += f
-            G += g
-            H += h
-            T += t
-            F1 += f1
+        W, F, G, H, T, F1, ok = _add_row(W, F, G, H, T, F1, ok, w, i, check, f, g, h, t, f1)
     return W, F, G, H, T, F1, ok
 
 
@@ -347,10 +320,8 @@ def first_error_mc(P, y, w):
             top = max(top, v)
         if top == -_INF:
             return BAD_LOGIT, i
-        if w is not None:
-            wi = w[i]
-            if not (wi >= 0.0 and wi < _INF):
-                return BAD_WEIGHT, i
+        if bad_weight(w, i):
+            return BAD_WEIGHT, i
     return OK, -1
 
 
@@ -365,10 +336,8 @@ def first_error_bin(z, y, w):
         v = np.float64(z[i])
         if not ((v > -_INF) & (v < _INF)):
             return BAD_LOGIT, i
-        if w is not None:
-            wi = w[i]
-            if not (wi >= 0.0 and wi < _INF):
-                return BAD_WEIGHT, i
+        if bad_weight(w, i):
+            return BAD_WEIGHT, i
     return OK, -1
 
 

@@ -82,6 +82,27 @@ def _region_bits(m, weighted):
     return b
 
 
+@njit(inline="always", **OPTS)
+def _below2_w(ki, kn, wn):
+    """Twice the weight ``wn`` of the keys ``kn`` below ``ki``, ties 1/2:
+    ``[>] + [>=] = 2 [>] + [==]``, one accumulator the loop vectorises."""
+    a = 0.0
+    for j in range(kn.shape[0]):
+        x = wn[j] if ki > kn[j] else 0.0
+        y = wn[j] if ki >= kn[j] else 0.0
+        a += x + y
+    return a
+
+
+@njit(inline="always", **OPTS)
+def _below2(ki, kn):
+    """As :func:`_below2_w`, unweighted (an integer count)."""
+    a = 0
+    for j in range(kn.shape[0]):
+        a += np.int64(ki > kn[j]) + np.int64(ki >= kn[j])
+    return a
+
+
 @njit(**OPTS)
 def _pairs(k, w, weighted, s, p, q):
     """Pair count between k[s:s+p] (positives) and k[s+p:s+p+q] (negatives)."""
@@ -94,22 +115,32 @@ def _pairs(k, w, weighted, s, p, q):
         wn = w[s + p:s + p + q]
         acc = 0.0
         for i in range(kp.shape[0]):
-            ki = kp[i]
-            a = 0.0
-            for j in range(kn.shape[0]):
-                x = wn[j] if ki > kn[j] else 0.0
-                y = wn[j] if ki >= kn[j] else 0.0
-                a += x + y
-            acc += wp[i] * a
+            acc += wp[i] * _below2_w(kp[i], kn, wn)
         return 0.5 * acc
     c2 = 0
     for i in range(kp.shape[0]):
-        ki = kp[i]
-        a = 0
-        for j in range(kn.shape[0]):
-            a += np.int64(ki > kn[j]) + np.int64(ki >= kn[j])
-        c2 += a
+        c2 += _below2(kp[i], kn)
     return 0.5 * np.float64(c2)
+
+
+@njit(inline="always", **OPTS)
+def _neg_q(cl, wn, phi, plo, wpl):
+    """``(q2, q3)`` of a region's negatives from their column sums ``cl``
+    (twice the positive weight below each): the squared positive weight above
+    and below, weighted by ``wn`` (None: unweighted)."""
+    q2 = 0.0
+    q3 = 0.0
+    for j in range(cl.shape[0]):
+        bj = 0.5 * cl[j]
+        hi = phi + bj
+        lo = plo + (wpl - bj)
+        if wn is None:
+            q2 += hi * hi
+            q3 += lo * lo
+        else:
+            q2 += wn[j] * (hi * hi)
+            q3 += wn[j] * (lo * lo)
+    return q2, q3
 
 
 @njit(**OPTS)
@@ -135,11 +166,8 @@ def _pairs_q(k, w, weighted, s, p, q, wpl, wnl, nlo, nhi, plo, phi, col, qs):
         for i in range(kp.shape[0]):
             ki = kp[i]
             wi = wp[i]
-            a = 0.0
+            a = _below2_w(ki, kn, wn)
             for j in range(kn.shape[0]):
-                x = wn[j] if ki > kn[j] else 0.0
-                y = wn[j] if ki >= kn[j] else 0.0
-                a += x + y
                 cl[j] += wi * (np.float64(ki > kn[j]) + np.float64(ki >= kn[j]))
             acc += wi * a
             ai = 0.5 * a
@@ -147,14 +175,7 @@ def _pairs_q(k, w, weighted, s, p, q, wpl, wnl, nlo, nhi, plo, phi, col, qs):
             hi = nhi + (wnl - ai)
             q0 += wi * (lo * lo)
             q1 += wi * (hi * hi)
-        q2 = 0.0
-        q3 = 0.0
-        for j in range(kn.shape[0]):
-            bj = 0.5 * cl[j]
-            hi = phi + bj
-            lo = plo + (wpl - bj)
-            q2 += wn[j] * (hi * hi)
-            q3 += wn[j] * (lo * lo)
+        q2, q3 = _neg_q(cl, wn, phi, plo, wpl)
         qs[0] += q0
         qs[1] += q1
         qs[2] += q2
@@ -165,25 +186,16 @@ def _pairs_q(k, w, weighted, s, p, q, wpl, wnl, nlo, nhi, plo, phi, col, qs):
     q1 = 0.0
     for i in range(kp.shape[0]):
         ki = kp[i]
-        a = 0
+        a = _below2(ki, kn)
         for j in range(kn.shape[0]):
-            t = np.int64(ki > kn[j]) + np.int64(ki >= kn[j])
-            a += t
-            cl[j] += np.float64(t)
+            cl[j] += np.float64(np.int64(ki > kn[j]) + np.int64(ki >= kn[j]))
         c2 += a
         ai = 0.5 * np.float64(a)
         lo = nlo + ai
         hi = nhi + (wnl - ai)
         q0 += lo * lo
         q1 += hi * hi
-    q2 = 0.0
-    q3 = 0.0
-    for j in range(kn.shape[0]):
-        bj = 0.5 * cl[j]
-        hi = phi + bj
-        lo = plo + (wpl - bj)
-        q2 += hi * hi
-        q3 += lo * lo
+    q2, q3 = _neg_q(cl, None, phi, plo, wpl)
     qs[0] += q0
     qs[1] += q1
     qs[2] += q2

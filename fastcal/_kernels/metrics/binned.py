@@ -52,7 +52,7 @@ from ..common import (
 )
 from .stats import ce_from_bins
 from ..vmath import exp_, exp_block, log1p_block, log_block
-from .bins import EXP_BLOCK, ROW_BLOCK, _INF, class_label, find_bin, sigmoid
+from .bins import EXP_BLOCK, ROW_BLOCK, _INF, bad_value, bad_weight, class_label, find_bin, sigmoid
 from .rows import chunk_rows, row_logits_tab, rows_probs, value
 
 # ---------------------------------------------------------------------------
@@ -66,16 +66,10 @@ def binary_first_error(y, p, w, lo, hi, logits, check):
         if not (yi == 0 or yi == 1):
             return BAD_BINARY_LABEL, i
         if check:
-            if w is not None:
-                wi = w[i]
-                if not (wi >= 0.0 and wi < _INF):
-                    return BAD_WEIGHT, i
-            v = np.float64(p[i])
-            if logits is not None:
-                if not (v > -_INF and v < _INF):
-                    return BAD_LOGIT, i
-            elif not (v >= 0.0 and v <= 1.0):
-                return BAD_PROB, i
+            if bad_weight(w, i):
+                return BAD_WEIGHT, i
+            if bad_value(np.float64(p[i]), logits):
+                return (BAD_LOGIT if logits is not None else BAD_PROB), i
     return OK, -1
 
 
@@ -89,10 +83,8 @@ def multiclass_first_error(y, P, tab, w, lo, hi, logits, tol, check, ignore):
         if not valid:
             return BAD_CLASS_LABEL, i
         if check:
-            if w is not None:
-                wi = w[i]
-                if not (wi >= 0.0 and wi < _INF):
-                    return BAD_WEIGHT, i
+            if bad_weight(w, i):
+                return BAD_WEIGHT, i
             s = 0.0
             top = -_INF
             for k in range(C):

@@ -25,6 +25,37 @@ EXP_BLOCK = 512
 _EDGE_SLACK = 1e-9
 
 
+@njit(inline="always", **OPTS)
+def grid_cell(x, top):
+    """``(k, x - k)``: the cell ``int(x)`` of a unit grid, clamped to
+    ``[0, top]``, and ``x``'s offset from its left end."""
+    k = int(x)
+    if k > top:
+        k = top
+    elif k < 0:
+        k = 0
+    return k, x - k
+
+
+@njit(inline="always", **OPTS)
+def bad_value(v, logits):
+    """Whether float64 ``v`` is invalid input: a logit not finite (``logits``
+    not None), or a probability outside [0, 1]."""
+    if logits is not None:
+        return not (v > -_INF and v < _INF)
+    return not (v >= 0.0 and v <= 1.0)
+
+
+@njit(inline="always", **OPTS)
+def bad_weight(w, i):
+    """Whether weight ``w[i]`` is invalid (negative or not finite); never
+    when ``w`` is None (unweighted)."""
+    if w is not None:
+        wi = w[i]
+        return not (wi >= 0.0 and wi < _INF)
+    return False
+
+
 @njit(**OPTS)
 def find_bin(c, edges, nb, uniform, right):
     """Index of the bin holding float64 confidence ``c`` (never out of range).
@@ -34,13 +65,7 @@ def find_bin(c, edges, nb, uniform, right):
     binary search, only faster.
     """
     if uniform:
-        x = c * nb
-        k = int(x)
-        if k > nb - 1:
-            k = nb - 1
-        elif k < 0:
-            k = 0
-        f = x - k
+        k, f = grid_cell(c * nb, nb - 1)
         if f > _EDGE_SLACK and f < 1.0 - _EDGE_SLACK:
             return k
         if right is not None:

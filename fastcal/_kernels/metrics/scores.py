@@ -14,7 +14,7 @@ or ``None``.
 import numpy as np
 from numba import njit
 
-from .bins import ROW_BLOCK
+from .bins import ROW_BLOCK, bad_weight
 from .binned import binary_element, binary_first_error, n_chunks, nll_arg, nll_block
 from ..common import BAD_BINARY_LABEL, BAD_SCORE, BAD_WEIGHT, CHUNK, OK, INNER, OPTS
 
@@ -92,8 +92,6 @@ def binary_labels(y, s, w):
         v = np.float64(s[i])
         if not (v > -_INF and v < _INF):
             return BAD_SCORE, i, lab
-        if w is not None:
-            wi = w[i]
-            if not (wi >= 0.0 and wi < _INF):
-                return BAD_WEIGHT, i, lab
+        if bad_weight(w, i):
+            return BAD_WEIGHT, i, lab
     return OK, -1, lab

@@ -20,6 +20,7 @@ import numpy as np
 from numba import njit
 
 from ..common import OPTS
+from .bins import grid_cell
 
 
 @njit(**OPTS)
@@ -29,13 +30,7 @@ def grid_sums(conf, corr, w, m):
     scale = np.float64(m - 1)
     for i in range(conf.shape[0]):
         f = conf[i]
-        x = f * scale
-        j = int(x)
-        if j > m - 2:
-            j = m - 2
-        elif j < 0:
-            j = 0
-        a = x - j
+        j, a = grid_cell(f * scale, m - 2)
         r = f - (1.0 if corr[i] else 0.0)
         wi = 1.0 if w is None else w[i]
         b = 1.0 - a
