@@ -10,6 +10,9 @@ chunks and errors of the readers, the reports of the accumulators.
 import gzip
 import json
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -446,3 +449,70 @@ def test_in_memory_accumulator_errors_and_warnings():
     with pytest.warns(fastcal.UndefinedMetricWarning, match="AUROC is not defined"):
         r = acc.compute()
     assert r.n == 2 and math.isnan(r.auroc)
+
+
+# ------------------------------------------------------------------ warmup
+_AFTER_WARMUP = """
+import contextlib, io, json, sys
+from numba.core import event
+compiled = []
+class L(event.Listener):
+    def on_start(self, ev):
+        f = getattr(ev.data.get("dispatcher"), "py_func", None)
+        if f is not None and f.__module__.startswith("fastcal"):
+            compiled.append(f.__module__ + "." + f.__qualname__)
+    def on_end(self, ev):
+        pass
+event.register("numba:compile", L())
+from fastcal.cli import main
+codes = []
+for argv in json.loads(sys.argv[1]):
+    with contextlib.redirect_stdout(io.StringIO()):
+        codes.append(main(argv))
+print(json.dumps({"compiled": compiled, "codes": codes}))
+"""
+
+
+@pytest.mark.slow
+def test_after_warmup_tasks_nothing_compiles(tmp_path):
+    """``fastcal warmup``'s tasks for the command line leave nothing to compile
+    for a small file of any kind, nor for the Numba reader."""
+    from fastcal import _warmup
+
+    names = {t.func for t in _warmup._tasks()}
+    assert {"fastcal._csv_small:warmup_task", "fastcal._small_report:warmup_task"} <= names
+    root = os.path.dirname(os.path.dirname(os.path.abspath(fastcal.__file__)))
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"), FASTCAL_COMPILE_AHEAD="0",
+               PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
+    env.pop(ENV, None)
+    warm = subprocess.run([sys.executable, "-c", "from fastcal import _csv_small, _small_report; "
+                           "_csv_small.warmup_task(); _small_report.warmup_task()"],
+                          env=env, capture_output=True, text=True, timeout=900)
+    assert warm.returncode == 0, warm.stderr
+    rng = np.random.default_rng(2)
+    P = rng.dirichlet(np.ones(3), 50)
+    y = rng.integers(0, 3, 50)
+    y[::6] = -100
+    f = _write(tmp_path / "mc.csv", "p0,p1,p2,label,ok\n" + _rows(
+        *[[repr(float(v)) for v in P[:, k]] for k in range(3)], [str(v) for v in y],
+        [str(int(v == 1)) for v in y]))
+    g = _write(tmp_path / "big.csv", "label,p0\n" + "1,0.25\n" * 100)
+    argvs = [["report", str(f), "--probs", "p", "--ignore-index", "-100"],
+             ["report", str(f), "--logits", "p", "--ignore-index", "-100", "--json"],
+             ["report", str(f), "--confidence", "p1", "--label", "ok"],
+             ["report", str(f), "--logits", "p1", "--label", "ok"]]
+    run = subprocess.run([sys.executable, "-c", _AFTER_WARMUP, json.dumps(argvs)], env=env,
+                         capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr
+    got = json.loads(run.stdout.strip().splitlines()[-1])
+    assert got["codes"] == [0, 0, 0, 0], run.stderr
+    assert got["compiled"] == []
+    # the Numba reader (a file above the limit) compiles nothing either
+    read = subprocess.run([sys.executable, "-c", _AFTER_WARMUP.replace(
+        "from fastcal.cli import main", "from fastcal import _io\n"
+        "def main(argv):\n    return len(list(_io.iter_chunks(argv[0], _io.Columns('label', "
+        "probs='p0'))))")] + [json.dumps([[str(g)]])], env=env, capture_output=True, text=True,
+        timeout=900)
+    assert read.returncode == 0, read.stderr
+    got = json.loads(read.stdout.strip().splitlines()[-1])
+    assert got["codes"] == [1] and got["compiled"] == []

@@ -404,3 +404,16 @@ def _check_record(data, fields, p, qerr, rec, slots):
     if len(fields) < nf:
         return K.ERR_FIELDS, len(fields), rec, p
     return None
+
+
+def warmup_task():
+    """``fastcal warmup``'s task for the command line's CSV/TSV files above the
+    limit: the Numba tokenizer (``_io.iter_chunks``; the reader here compiles
+    nothing)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "f.csv")
+        with open(path, "w") as f:
+            f.write('p,label\n0.25,1\n"0.5",true\n')
+        list(_io.iter_chunks(path, _io.Columns("label", confidence="p")))

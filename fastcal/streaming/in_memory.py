@@ -192,3 +192,21 @@ def rehearse_compute(n_bins):
     acc._layout, acc._n = "binary", m
     acc._nll_modes.add("float64")
     acc.compute().to_dict()
+
+
+def warmup_task():
+    """``fastcal warmup``'s task for the command line's small files: the batch
+    kernels of float64 input with int64 labels (binary probabilities and
+    logits, multiclass probabilities and logits, with and without
+    ``--ignore-index``) and the kernels of :meth:`InMemoryAccumulator.compute`."""
+    rng = np.random.default_rng(0)
+    m = 64
+    y2 = rng.integers(0, 2, m)
+    y3 = rng.integers(0, 3, m)
+    P = rng.dirichlet(np.ones(3), m)
+    for y, v, kw in ((y2, rng.random(m), {}), (y2, rng.normal(size=m), {"from_logits": True}),
+                     (y3, P, {}), (y3, np.log(P), {"from_logits": True}),
+                     (np.where(np.arange(m) % 4 == 0, -100, y3), P, {"ignore_index": -100}),
+                     (np.where(np.arange(m) % 4 == 0, -100, y3), np.log(P),
+                      {"from_logits": True, "ignore_index": -100})):
+        InMemoryAccumulator().update(y, v, **kw).compute().to_dict()
