@@ -477,16 +477,17 @@ print(json.dumps({"compiled": compiled, "codes": codes}))
 def test_after_warmup_tasks_nothing_compiles(tmp_path):
     """``fastcal warmup``'s tasks for the command line leave nothing to compile
     for a small file of any kind, nor for the Numba reader."""
-    from fastcal import _warmup
+    from fastcal.core import warmup as _warmup
 
     names = {t.func for t in _warmup._tasks()}
-    assert {"fastcal._csv_small:warmup_task", "fastcal._small_report:warmup_task"} <= names
+    assert {"fastcal.io.csv_small:warmup_task", "fastcal.streaming.in_memory:warmup_task"} <= names
     root = os.path.dirname(os.path.dirname(os.path.abspath(fastcal.__file__)))
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"), FASTCAL_COMPILE_AHEAD="0",
                PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
     env.pop(ENV, None)
-    warm = subprocess.run([sys.executable, "-c", "from fastcal import _csv_small, _small_report; "
-                           "_csv_small.warmup_task(); _small_report.warmup_task()"],
+    warm = subprocess.run([sys.executable, "-c", "from fastcal.io import csv_small; "
+                           "from fastcal.streaming import in_memory; "
+                           "csv_small.warmup_task(); in_memory.warmup_task()"],
                           env=env, capture_output=True, text=True, timeout=900)
     assert warm.returncode == 0, warm.stderr
     rng = np.random.default_rng(2)

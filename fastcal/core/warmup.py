@@ -198,8 +198,8 @@ def _tasks():
          _task("platt, histogram binning, temperature (ECE)", task_calibrators),
          _task("calibration_report float16 logits", task_half_logits),
          _task("lm-eval and OpenAI readers (JSON Lines scanner)", task_llm_readers),
-         Task("command line: CSV/TSV reader", "fastcal._csv_small:warmup_task", []),
-         Task("command line: small files", "fastcal._small_report:warmup_task", [])],
+         Task("command line: CSV/TSV reader", "fastcal.io.csv_small:warmup_task", []),
+         Task("command line: small files", "fastcal.streaming.in_memory:warmup_task", [])],
     ]
     # binary and multiclass report kernels: consecutive tasks differ in dtype
     for i, layout in enumerate(("binary", "multiclass")):

@@ -45,7 +45,7 @@ class InMemoryAccumulator:
     Examples
     --------
     >>> import numpy as np, fastcal
-    >>> from fastcal._small_report import InMemoryAccumulator
+    >>> from fastcal.streaming.in_memory import InMemoryAccumulator
     >>> rng = np.random.default_rng(0)
     >>> p = rng.random(1000); y = (rng.random(1000) < p).astype(np.int64)
     >>> a = InMemoryAccumulator(10).update(y[:600], p[:600]).update(y[600:], p[600:])
@@ -108,7 +108,7 @@ class InMemoryAccumulator:
 
     def _compile_ahead(self, multiclass=False, from_logits=False, ignore_index=None):
         """On a cold cache, start compiling the kernels of :meth:`compute` in a
-        second process (see ``fastcal._prefetch``); :meth:`compute` joins it.
+        second process (see ``fastcal.core.prefetch``); :meth:`compute` joins it.
         This process meanwhile compiles the batch kernel on the first real
         :meth:`update` (so the arguments, which say what that kernel will be
         for the accumulator's own rehearsal, are not needed: the kernels of
