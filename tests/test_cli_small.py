@@ -510,7 +510,7 @@ def test_after_warmup_tasks_nothing_compiles(tmp_path):
     assert got["compiled"] == []
     # the Numba reader (a file above the limit) compiles nothing either
     read = subprocess.run([sys.executable, "-c", _AFTER_WARMUP.replace(
-        "from fastcal.cli import main", "from fastcal import _io\n"
+        "from fastcal.cli import main", "from fastcal.io import readers as _io\n"
         "def main(argv):\n    return len(list(_io.iter_chunks(argv[0], _io.Columns('label', "
         "probs='p0'))))")] + [json.dumps([[str(g)]])], env=env, capture_output=True, text=True,
         timeout=900)
