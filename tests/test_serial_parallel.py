@@ -553,7 +553,8 @@ AUROC_CASES = [  # (scores, dtype, weights, labels)
 def auroc_args(n, case):
     kind, dt, weights, labels = case
     rng = np.random.default_rng(n)
-    score = _scores(n, kind, rng, dt)
+    # float32 values reach these kernels widened to float64 (core.pipeline._f8)
+    score = _scores(n, kind, rng, dt).astype(np.float64)
     if labels == "random":
         label = (rng.random(n) < 0.4).astype(np.uint8)
     elif labels == "rare":
@@ -600,6 +601,8 @@ def test_delong_pair(case):
         rng = np.random.default_rng(n)
         sa = _scores(n, "mixed", rng, da)
         sb = sa.astype(db) if same else np.round(sa + 0.1 * rng.normal(size=n), 3).astype(db)
+        # float32 values reach these kernels widened to float64 (core.pipeline._f8)
+        sa, sb = sa.astype(np.float64), sb.astype(np.float64)
         label = (rng.random(n) < 0.4).astype(np.uint8)
         w = rng.random(n) if weighted else NO_WEIGHT
         check_pair(KD.delong_pair, KD.delong_pair_parallel, (sa, sb, label, w))

@@ -4,7 +4,7 @@ confidence, ``p' = sigmoid(a * logit(p) + b)``.
 The two parameters minimise the weighted mean log loss; the loss is convex
 in (a, b) and is minimised by a damped Newton method on a fused kernel that
 returns the loss, its gradient and its 2x2 Hessian in one pass over the
-input (``_kernels._platt``), computing each logit on the fly.
+input (``_kernels/calibrators/platt.py``), computing each logit on the fly.
 """
 
 import math

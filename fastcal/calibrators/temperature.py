@@ -3,7 +3,7 @@ fitted by minimising the (weighted) mean negative log-likelihood.
 
 The objective is convex in ``beta = 1 / T``; it is minimised by a safeguarded
 Newton method in beta on a fused kernel that returns the NLL and its first
-two derivatives in one pass over the logits (``_kernels._temperature``).
+two derivatives in one pass over the logits (``_kernels/calibrators/temperature.py``).
 """
 
 import math

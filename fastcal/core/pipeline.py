@@ -224,11 +224,20 @@ SORT_MAX = 1 << 17
 _NO_WEIGHT = np.empty(0, dtype=np.float64)
 
 
+def _f8(score):
+    """Scores as the AUROC family's kernels take them: float64.  Their keys
+    are float64 bits, into which float32 widens exactly, so a float32 score
+    gives the same result; one copy costs far less than compiling the radix
+    partition a second time (docs/performance.md, "Cold start")."""
+    return score if score.dtype == np.float64 else score.astype(np.float64)
+
+
 def mann_whitney(score, label, weight=None, want=False):
     """``(u, wpos, wneg, q)`` of validated scores, uint8 labels and float64
     weights (None: unweighted); ``q`` (DeLong's squared placements) is
     computed only with ``want`` and is None otherwise."""
     n = score.shape[0]
+    score = _f8(score)
     if weight is None:
         weight = _NO_WEIGHT
     if n < SORT_MAX:
@@ -243,7 +252,7 @@ def mann_whitney(score, label, weight=None, want=False):
 def delong_pair(score_a, score_b, label, weight=None):
     """``(ua, ub, wpos, wneg, s10, s01)`` of two validated scores on the same
     uint8 labels, weights None or float64 (DeLong's paired statistics)."""
-    return run(D.delong_pair, score_a.shape[0], score_a, score_b, label,
+    return run(D.delong_pair, score_a.shape[0], _f8(score_a), _f8(score_b), label,
                _NO_WEIGHT if weight is None else weight, parallel=D.delong_pair_parallel)
 
 
@@ -366,7 +375,7 @@ def binned(y_true, y_prob, *, n_bins, strategy, right, classwise, from_logits,
     n_bins = V.check_n_bins(n_bins)
     if strategy not in V.STRATEGIES:
         V.check_choice(strategy, "strategy", V.STRATEGIES)
-    R = V.on(right)  # compile-time switches (see _kernels._binned)
+    R = V.on(right)  # compile-time switches (see _kernels/metrics/binned.py)
     L = V.on(from_logits)
     SC = V.on(scores)
     CH = bool(check)  # a runtime switch

@@ -348,7 +348,7 @@ def uniform_edges(n_bins):
 
 def keys(P, src=None):
     """Integer view of (n, C) float input, the (shift, mask) that make its order
-    the float order, and the key of 1.0 (see ``_kernels._binned``); ``src``
+    the float order, and the key of 1.0 (see ``_kernels/metrics/binned.py``); ``src``
     names the format of 16-bit input."""
     if P.dtype == np.float64:
         return P.view(np.int64), 63, 0x7FFFFFFFFFFFFFFF, 0x3FF0000000000000

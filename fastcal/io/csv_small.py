@@ -8,7 +8,7 @@ uncompressed bytes) with :func:`iter_chunks` here instead of
 seconds of compiling, more than Python takes to read such a file. The
 reader here yields the same chunks as the Numba one (``io.csv._csv_chunks``)
 and raises the same errors at the same points: it follows the kernel's
-grammar (``_kernels/_csv.py``: RFC 4180 quoting, blank lines, numbers
+grammar (``_kernels/io/csv.py``: RFC 4180 quoting, blank lines, numbers
 correctly rounded as ``float()`` rounds them, labels ``0``/``1.0``/``true``),
 cuts the rows into chunks of the same size, and checks the field counts and
 words its errors with the functions the Numba reader uses
@@ -174,7 +174,7 @@ def iter_chunks(path, columns, *, data, format=None, chunk_size=_io.CHUNK_SIZE, 
 
 
 def _record_end(data, pos):
-    """``_kernels._csv.record_end`` on the whole data: the end of the record at
+    """``_kernels/io/csv.record_end`` on the whole data: the end of the record at
     ``pos`` (just past its newline, or the end), or -1 when a quote is never
     closed."""
     end = len(data)

@@ -1,7 +1,7 @@
 """Streaming, mergeable AUROC: exact (keeps the scores) or in bounded memory
 with a certified interval (a per-class histogram over fixed score cells).
 
-The kernels and the state layout are in ``_kernels._auroc_hist``; this class
+The kernels and the state layout are in ``_kernels/streaming/auroc_hist.py``; this class
 validates input, keeps the settings and serialises the state.
 """
 

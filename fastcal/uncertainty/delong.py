@@ -17,10 +17,10 @@ to :func:`fastcal.auroc` and ``sklearn.metrics.roc_auc_score``), and
     S10 = sum_i (V10_i - A)^2 / (m - 1),  S01 = sum_j (V01_j - A)^2 / (n - 1).
 
 The sums of squared placements come from the same pass as the AUROC
-(``core.pipeline.mann_whitney``: the radix partition of ``_kernels._auroc``, or below
+(``core.pipeline.mann_whitney``: the radix partition of ``_kernels/metrics/auroc.py``, or below
 ``core.pipeline.SORT_MAX`` scores one radix sort), about the cost of one
 :func:`fastcal.auroc`.  The paired test needs every sample's placements under
-both scores (``_kernels._delong``: a stable radix argsort per score).
+both scores (``_kernels/uncertainty/delong.py``: a stable radix argsort per score).
 """
 
 import math

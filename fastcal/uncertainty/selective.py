@@ -6,7 +6,7 @@ A model answers only its ``k`` most confident questions; the *risk* at
 coverage ``k / n`` is the error rate among them.  When confidences tie, the
 ``k`` most confident are not unique.  Every function here is defined as the
 **expectation over uniformly random orders of tied confidences**, computed in
-closed form (``_kernels._selective``), so the result is deterministic and
+closed form (``_kernels/uncertainty/selective.py``), so the result is deterministic and
 invariant to the order of the input.  Implementations that rank with an
 unstable ``np.argsort`` (LM-Polygraph, most research code) give a number that
 depends on how the sort happens to order each tie block; they agree with this
