@@ -430,3 +430,19 @@ def test_plot_without_extension_names_the_file_written(tmp_path, capsys, binary)
     assert f"Reliability diagram saved to {out}.png" in o
     assert (tmp_path / "outnoext.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not out.exists()
+
+
+@pytest.mark.parametrize("small", ["0", str(1 << 20)])
+def test_label_column_may_not_be_a_value_column(tmp_path, capsys, monkeypatch, small):
+    # the field would be read once, as a value: the labels were never written
+    # (uninitialised memory in the report) before this was an error
+    monkeypatch.setenv("FASTCAL_SMALL_FILE_BYTES", small)
+    f = tmp_path / "same.csv"
+    f.write_text("p,q,y\n1,0.5,0\n0,0.5,1\n1,0.5,1\n")
+    for extra in (["--confidence", "p"], ["--probs", "p,q"]):
+        code, out, err = run(capsys, "report", f, "--label", "p", *extra)
+        assert code == 2 and "column 'p' is both the label (--label) and a value column" in err
+    g = tmp_path / "same.jsonl"
+    g.write_text('{"p": 1, "y": 0}\n{"p": 0, "y": 1}\n')
+    code, out, err = run(capsys, "report", g, "--label", "p", "--confidence", "p")
+    assert code == 2 and "is both the label" in err

@@ -66,7 +66,17 @@ def _lookup(names, want, path, what):
 
 
 def resolve_columns(names, cols, path):
-    """(label index, value indices, two_d) of ``cols`` among the column ``names``."""
+    """(label index, value indices, two_d) of ``cols`` among the column ``names``;
+    the label column may not be a value column too (a field is read once, as
+    a label or as a value)."""
+    lab, idx, two_d = _resolve(names, cols, path)
+    if lab in idx:
+        raise InputError(f"{path}: column {str(names[lab])!r} is both the label (--label) and a "
+                         f"value column (--{cols.kind}); name two different columns.")
+    return lab, idx, two_d
+
+
+def _resolve(names, cols, path):
     names = [str(n) for n in names]
     lab = _lookup(names, cols.label, path, "--label")
     opt = "--" + cols.kind
