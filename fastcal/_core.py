@@ -231,10 +231,12 @@ def mann_whitney(score, label, weight, want=False):
     return u, wp, wn, None
 
 
-def mann_whitney_probe(n):
+def mann_whitney_probe(n, want=False):
     """The kernel :func:`mann_whitney` compiles first for ``n`` rows (whether
     it is compiled tells whether the AUROC family is, see ``fastcal._prefetch``)."""
-    return D.mann_whitney_sorted if n < SORT_MAX else A.mann_whitney_parallel
+    if n < SORT_MAX:
+        return D.mann_whitney_sorted
+    return A.mann_whitney_q_parallel if want else A.mann_whitney_parallel
 
 
 def toplabel_confidence(y_prob, from_logits=False):
