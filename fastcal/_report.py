@@ -1,8 +1,6 @@
 """calibration_report: every gauge from one pass over the data (plus the
 radix partition AUROC needs)."""
 
-import warnings
-
 import numpy as np
 
 from . import _core
