@@ -238,7 +238,6 @@ def bootstrap_parts(n=1_000_000):
     edges = b.edges[0]
     state = BS.replicate_state(b.conf, b.corr, b.terms, None, edges, right=True, seed=0,
                                stream=0, row_offset=0, n_resamples=1000)
-    table = KB.replicate_gauges(state, 15)
     parts = {
         "binned pass with per-row terms (validation, bins, Brier/NLL)":
             lambda: _core.binned(d.y, d.p, want_terms=True, **kw),
@@ -250,7 +249,6 @@ def bootstrap_parts(n=1_000_000):
         "replicate gauges and percentiles":
             lambda: BS.intervals_from_table(KB.replicate_gauges(state, 15), 0.95),
     }
-    del table
     return {k: median_time(f, 3)[0] for k, f in parts.items()}
 
 
