@@ -223,6 +223,68 @@ def bootstrap_ratio(n=1_000_000):
     return one, ci
 
 
+def bootstrap_parts(n=1_000_000):
+    """The parts of ``calibration_report(ci=0.95)`` (1000 resamples) on n rows,
+    each timed alone as the report calls it: name -> seconds."""
+    from fastcal._kernels.uncertainty import bootstrap as KB
+    from fastcal.core import pipeline as _core
+    from fastcal.uncertainty import bootstrap as BS
+    from fastcal.uncertainty.delong import auroc_with_ci
+
+    d = R.binary_data(n)
+    kw = dict(n_bins=15, strategy="uniform", right=True, classwise=False, from_logits=False,
+              sample_weight=None, scores=True, want_cc=True)
+    b = _core.binned(d.y, d.p, want_terms=True, **kw)
+    edges = b.edges[0]
+    state = BS.replicate_state(b.conf, b.corr, b.terms, None, edges, right=True, seed=0,
+                               stream=0, row_offset=0, n_resamples=1000)
+    parts = {
+        "binned pass with per-row terms (validation, bins, Brier/NLL)":
+            lambda: _core.binned(d.y, d.p, want_terms=True, **kw),
+        "AUROC and DeLong interval (one Mann-Whitney pass)":
+            lambda: auroc_with_ci(b.conf, b.corr, None, 0.95),
+        "replicate state (Poisson draws and weighted sums), 2 threads":
+            lambda: BS.replicate_state(b.conf, b.corr, b.terms, None, edges, right=True, seed=0,
+                                       stream=0, row_offset=0, n_resamples=1000),
+        "replicate gauges and percentiles":
+            lambda: BS.intervals_from_table(KB.replicate_gauges(state, 15), 0.95),
+    }
+    return {k: median_time(f, 3)[0] for k, f in parts.items()}
+
+
+def small_parts(y, p):
+    """Where the time of one 64-row update goes (default accumulator): the
+    whole update, its kernel called from Python through the entry point the
+    update calls (and through Numba's dispatcher), and the kernel alone in a
+    compiled loop (no call overhead): name -> seconds."""
+    from numba import njit
+
+    import fastcal
+    from fastcal._kernels.streaming import accumulate as A
+
+    y64, p64 = y[:64].copy(), p[:64].copy()
+    acc = fastcal.CalibrationAccumulator(15).update(y64, p64).update(y64, p64)
+    dd, hist, ws, edges, right = acc._small[:5]
+    entry = acc._small[-1]
+    args = (y64, p64, dd, hist, ws, edges, right, None)
+
+    @njit
+    def loop(k, y, p, dd, hist, ws, edges, right):
+        s = 0
+        for _ in range(k):
+            s += A.binary_update(y, p, dd, hist, ws, edges, right, None)[0]
+        return s
+
+    def compiled():
+        loop(1000, *args[:-1])
+
+    out = {"whole update": per_call(lambda: acc.update(y64, p64)),
+           "kernel through the entry point the update calls": per_call(lambda: entry(*args)),
+           "kernel through Numba's dispatcher": per_call(lambda: A.binary_update(*args)),
+           "kernel alone (a compiled loop of calls)": per_call(compiled) / 1000}
+    return out
+
+
 def small_updates(y, p):
     import fastcal
 
@@ -413,6 +475,10 @@ def main(argv=None):
     for name, fn in small_updates(y, p).items():
         small[name] = per_call(fn)
         log(f"  {name:45s} {small[name] * 1e6:9.2f} us")
+    log(f"parts of one 64-row update  load {loadavg():.2f}")
+    sparts = small_parts(y, p)
+    for name, t in sparts.items():
+        log(f"  {name:55s} {t * 1e9:7.0f} ns")
     log(f"parts of one {BATCH}-row update  load {loadavg():.2f}")
     parts = update_parts(y, p)
     for name, t in parts.items():
@@ -423,6 +489,9 @@ def main(argv=None):
     log(f"bootstrap  load {loadavg():.2f}")
     boot = bootstrap_ratio(200_000 if args.quick else 1_000_000)
     log(f"  report {boot[0] * 1e3:.1f} ms, ci=0.95 {boot[1] * 1e3:.1f} ms")
+    bparts = bootstrap_parts(200_000 if args.quick else 1_000_000)
+    for name, t in bparts.items():
+        log(f"  {name:60s} {t * 1e3:7.1f} ms")
     loads.append(loadavg())
     log(f"memory while streaming {n_mem:.0e}  load {loadavg():.2f}")
     mem = measure_memory(n_mem, log)
@@ -490,6 +559,22 @@ def main(argv=None):
               f"`update` per sample, timed on a prefix of the stream) costs {riv * 1e9:.0f} ns "
               f"per sample: {riv / per_none:.0f}x the `auroc=None` accumulator's "
               f"{per_none * 1e9:.2f} ns per sample for every gauge."]
+    L += ["", "## Parts of one 64-row update (default accumulator)", "",
+          "The whole update; its kernel called from Python with the update's arguments, "
+          "through the compiled entry point the update calls and through Numba's dispatcher; "
+          "and the kernel alone, in a compiled loop. The update's Python share (checks, lock, "
+          "counts) is the whole minus the entry-point call; the call overhead (unboxing 8 "
+          "arguments, the returned tuple) the entry-point call minus the kernel alone.", "",
+          "| part | per call |", "|---|---|"]
+    for name, t in sparts.items():
+        L.append(f"| {name} | {t * 1e9:.0f} ns |")
+    L += ["", f"## Parts of `calibration_report(ci=0.95)`, 1000 resamples, n = "
+          f"{200_000 if args.quick else 1_000_000:.0e}", "",
+          "Each part timed alone, as the report calls it (medians). The report without `ci` "
+          f"took {boot[0] * 1e3:.1f} ms, with it {boot[1] * 1e3:.0f} ms.", "",
+          "| part | median |", "|---|---|"]
+    for name, t in bparts.items():
+        L.append(f"| {name} | {t * 1e3:.1f} ms |")
     L += ["", "## One update of 64 samples (validation on)", "", "| implementation | per call |",
           "|---|---|"]
     for name, t in small.items():

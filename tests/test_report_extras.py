@@ -43,6 +43,21 @@ def test_report_intervals_are_the_bootstrap_and_delong():
     assert fastcal.calibration_report(y, p).intervals is None
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+def test_report_with_ci_has_the_auroc_of_the_report_without(weighted):
+    """Above the one-sort threshold (the radix AUROC): the AUROC of a report
+    with intervals, whose DeLong interval comes from the same pass, is bitwise
+    the report's without intervals, and the interval is ``auroc_ci``'s."""
+    n = _core.SORT_MAX + 1000
+    y, p = data(n, seed=4)
+    w = np.random.default_rng(5).integers(0, 4, n) * 0.375 if weighted else None
+    r = fastcal.calibration_report(y, p, sample_weight=w, ci=0.95, n_resamples=20,
+                                   random_state=0)
+    assert r.auroc == fastcal.calibration_report(y, p, sample_weight=w).auroc
+    est, lo, hi = fastcal.auroc_ci(y, p, sample_weight=w)
+    assert (est, lo, hi) == (r.auroc, *r.intervals["auroc"])
+
+
 def test_report_intervals_skip_padding():
     rng = np.random.default_rng(1)
     z = rng.normal(0, 2, (3, 40, 7))

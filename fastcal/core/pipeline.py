@@ -256,10 +256,12 @@ def delong_pair(score_a, score_b, label, weight=None):
                _NO_WEIGHT if weight is None else weight, parallel=D.delong_pair_parallel)
 
 
-def mann_whitney_probe(n):
+def mann_whitney_probe(n, want=False):
     """The kernel :func:`mann_whitney` compiles first for ``n`` rows (whether
     it is compiled tells whether the AUROC family is, see ``fastcal.core.prefetch``)."""
-    return D.mann_whitney_sorted if n < SORT_MAX else A.mann_whitney_parallel
+    if n < SORT_MAX:
+        return D.mann_whitney_sorted
+    return A.mann_whitney_q_parallel if want else A.mann_whitney_parallel
 
 
 def toplabel_confidence(y_prob, from_logits=False):

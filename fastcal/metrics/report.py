@@ -1,14 +1,11 @@
 """calibration_report: every gauge from one pass over the data (plus the
 radix partition AUROC needs)."""
 
-import warnings
-
 import numpy as np
 
 from ..core import pipeline as _core
 from . import gauges as _G
 from ..core import validation as V
-from ..core import errors as E
 from .._kernels.metrics import stats as S
 from .binned import _check_total, curve_from_bins
 from .scores import auroc_from_labels, compile_ahead_auroc
@@ -269,7 +266,7 @@ def report_parts(y_true, y_prob, *, n_bins=15, strategy="uniform", right=True, c
         check_ci(ci)
         check_n_resamples(n_resamples, V.check_n_bins(n_bins))
     # on a cold cache the AUROC kernels compile in a second process meanwhile
-    ahead = compile_ahead_auroc(y_prob, sample_weight)
+    ahead = compile_ahead_auroc(y_prob, sample_weight, delong=want_ci)
     sample_weight, e = V.scaled_weight(sample_weight)  # gauges are ratios of weight sums
     b = _core.binned(y_true, y_prob, n_bins=n_bins, strategy=strategy, right=right,
                      classwise=False, from_logits=from_logits, sample_weight=sample_weight,
@@ -281,7 +278,14 @@ def report_parts(y_true, y_prob, *, n_bins=15, strategy="uniform", right=True, c
         conf, corr = conf[b.keep], corr[b.keep]
         w = None if w is None else w[b.keep]
     ahead.wait()
-    auc = auroc_from_labels(conf, corr, w)  # NaN + UndefinedMetricWarning if one class
+    # NaN + UndefinedMetricWarning if one class; with ci, DeLong's interval
+    # from the same pass
+    if want_ci:
+        from ..uncertainty.delong import auroc_with_ci
+
+        auc, *auroc_iv = auroc_with_ci(conf, corr, w, ci, e)
+    else:
+        auc = auroc_from_labels(conf, corr, w)
     conv = convention(b, n_bins, strategy, right)
     cw = cw_edges = None
     if classwise:
@@ -295,24 +299,18 @@ def report_parts(y_true, y_prob, *, n_bins=15, strategy="uniform", right=True, c
     r = report_from_stats(b.n, b.bins, b.scores, b.edges[0], b.weighted, conv, auc,
                           classwise_bins=cw, classwise_edges=cw_edges, weight_exp=e)
     if want_ci:
-        r.intervals, table = _intervals(b, conf, corr, w, ci, n_resamples, random_state, right,
-                                        e)
+        r.intervals, table = _intervals(b, conf, corr, w, ci, n_resamples, random_state, right)
+        r.intervals["auroc"] = tuple(auroc_iv)
         conv["intervals"] = (f"{ci:g} percentile intervals of a Poisson bootstrap "
                              f"({n_resamples} replicates, edges of the full data); AUROC: DeLong")
     return r, table, conf, corr, w, e
 
 
-def _intervals(b, conf, corr, w, ci, n_resamples, random_state, right, weight_exp=0):
+def _intervals(b, conf, corr, w, ci, n_resamples, random_state, right):
+    """The bootstrap intervals of the binned gauges and the replicate table."""
     from ..uncertainty.bootstrap import intervals_from_table, report_table
-    from ..uncertainty.delong import scaled_ci
 
     if b.keep is not None:  # padding rows carry no statistics
         b.conf, b.corr, b.w, b.terms = conf, corr, w, b.terms[b.keep]
     table = report_table(b, n_resamples=n_resamples, random_state=random_state, right=right)
-    iv = intervals_from_table(table, ci, b.terms is not None)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", E.UndefinedMetricWarning)
-        # frequency weights: DeLong's variance uses the true class weights
-        _, lo, hi = scaled_ci(corr, conf, ci, "wald", w, weight_exp)
-    iv["auroc"] = (lo, hi)
-    return iv, table
+    return intervals_from_table(table, ci, b.terms is not None), table

@@ -131,8 +131,9 @@ def auroc_from_labels(score, lab, w):
     return u / (wpos * wneg)
 
 
-def rehearse_auroc(n, weighted):
-    """:func:`auroc_from_labels` on synthetic rows of the types a report on
+def rehearse_auroc(n, weighted, delong=False):
+    """:func:`auroc_from_labels` (with ``delong``: ``uncertainty.delong.auroc_with_ci``,
+    a report with ``ci``) on synthetic rows of the types a report on
     ``n`` rows passes it (float64 confidence, bool correctness, float64
     weights when ``weighted``), and enough of them to take the same path,
     then the calibration errors of a (3, n_bins) bin table: compiles what a
@@ -141,12 +142,19 @@ def rehearse_auroc(n, weighted):
     m = max(4, min(int(n), _core.SORT_MAX))
     conf = np.linspace(0.0, 1.0, m)
     corr = np.arange(m) % 3 != 0
-    auroc_from_labels(conf, corr, np.linspace(0.5, 1.5, m) if weighted else None)
+    w = np.linspace(0.5, 1.5, m) if weighted else None
+    if delong:
+        from ..uncertainty.delong import auroc_with_ci
+
+        auroc_with_ci(conf, corr, w, 0.95)
+    else:
+        auroc_from_labels(conf, corr, w)
     S.ce_from_bins(np.ones((3, 15)))
 
 
-def compile_ahead_auroc(y_prob, sample_weight):
-    """Start rehearsing the AUROC a report of ``y_prob`` will need (see
+def compile_ahead_auroc(y_prob, sample_weight, delong=False):
+    """Start rehearsing the AUROC a report of ``y_prob`` will need (with
+    ``delong``: and DeLong's sums, a report with ``ci``; see
     ``fastcal.core.prefetch``); returns the handle to wait on."""
     from ..core import prefetch as _prefetch
 
@@ -156,5 +164,5 @@ def compile_ahead_auroc(y_prob, sample_weight):
              int(np.prod(shape[:-1])) if len(shape) > 1 else int(shape[0]))
     except Exception:  # validation will say what is wrong
         return _prefetch.NOTHING
-    return _prefetch.start(rehearse_auroc, n, sample_weight is not None,
-                           probe=(_core.mann_whitney_probe(n),))
+    return _prefetch.start(rehearse_auroc, n, sample_weight is not None, bool(delong),
+                           probe=(_core.mann_whitney_probe(n, delong),))

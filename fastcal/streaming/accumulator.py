@@ -14,6 +14,7 @@ import threading
 
 import numpy as np
 
+from . import small_batch as _small_path
 from ..core import pipeline as _core
 from ..core import validation as V
 from ..core import errors as E
@@ -31,8 +32,6 @@ from ..metrics.report import CalibrationReport, report_from_stats
 _STATE_VERSION = 3
 _F64 = np.dtype(np.float64)
 _F32 = np.dtype(np.float32)
-_EPS = {_F64: V.eps_for(_F64), _F32: V.eps_for(_F32)}
-_MODE = {_F64: "float64", _F32: "float32"}
 _I64 = np.dtype(np.int64)
 _FAST_LABELS = frozenset(np.dtype(t) for t in (np.int64, np.int32, np.uint8, np.int8,
                                                np.float64, np.float32, np.bool_))
@@ -49,6 +48,8 @@ MIN_HALF_LIFE = 1e-3
 _NLL_MODES = ("logits", "float64", "float32", "float16", "bfloat16")
 _AUROC_MODES = ("bounded", "exact")
 _NO_LOCK = contextlib.nullcontext()
+_ND = np.ndarray
+_NOT_TAKEN = A.NOT_TAKEN
 # Batches from this many elements on use both cores: two chunks, one per core
 # (streams typically arrive in batches of 2**16).
 _PARALLEL_MIN = 2 * CHUNK
@@ -228,8 +229,7 @@ class CalibrationAccumulator:
         with self._lock:
             self._layout = None  # "binary" / "top-label" once the first batch arrives
             self._n_classes = None
-            self._hi = None
-            self._lo = None
+            self._dd = self._hi = self._lo = None  # _dd (2, size): its rows _hi and _lo
             self._n = 0
             self._wexp = 0  # the state holds the weight sums times 2**-_wexp
             self._weighted = False
@@ -238,8 +238,8 @@ class CalibrationAccumulator:
             self._auc = (None if self._auroc is None
                          else AUROCAccumulator(exact=self._auroc == "exact"))
             self._boot = self._new_boot()
-            self._scratch = None  # per-row scratch of the small-batch path (never serialised)
             self._small_ok = self._small_path_ok()
+            _small_path.plan(self)
         return self
 
     def _compile_ahead(self, multiclass=False, from_logits=False, weighted=False,
@@ -351,9 +351,8 @@ class CalibrationAccumulator:
         return size
 
     def _alloc(self, layout, n_classes):
-        size = self._size(n_classes)
-        self._hi = np.zeros(size)
-        self._lo = np.zeros(size)
+        self._dd = np.zeros((2, self._size(n_classes)))
+        self._hi, self._lo = self._dd
         self._layout = layout
         self._n_classes = n_classes
 
@@ -367,40 +366,44 @@ class CalibrationAccumulator:
         for padding). A batch that fails validation raises and leaves the
         state unchanged.
         """
-        edges = self._edges
-        R = V.on(self._right)
-        L = True if from_logits else None
-        # fast path: 1-D numpy float input, no weights, not decayed
-        if (type(y_prob) is np.ndarray and type(y_true) is np.ndarray and y_prob.ndim == 1
-                and y_true.ndim == 1 and (y_prob.dtype is _F64 or y_prob.dtype is _F32)
-                and y_true.dtype in _FAST_LABELS and sample_weight is None
-                and ignore_index is None and self._small_ok and self._layout == "binary"
-                and not self._wexp
-                and 0 < y_prob.shape[0] == y_true.shape[0] < _PARALLEL_MIN):
-            if y_true.dtype is not _I64:
+        small = self._small  # the one-call path of small binary batches, when it applies
+        if (small is not None and type(y_prob) is _ND and type(y_true) is _ND
+                and sample_weight is None and ignore_index is None
+                and y_prob.ndim == 1 and y_true.ndim == 1):
+            L = True if from_logits else None
+            yd = y_true.dtype
+            code = _NOT_TAKEN
+            if small[8] is y_prob.dtype and small[7] is yd and small[9] is L:
+                # the dtypes of the last batch: its kernel's entry point takes them (and
+                # checks the lengths and strides)
+                if yd is not _I64:
+                    y_true = V.kernel_labels(y_true)
+                lock = self._lock
+                lock.acquire()  # the kernel adds into the state (a small batch: a short hold)
+                try:
+                    if small is self._small:  # (no reset() or merge in between)
+                        dd, hist, ws, edges, right, _, auc, _, _, _, kernel = small
+                        code, idx = kernel(y_true, y_prob, dd, hist, ws, edges, right, L)
+                        if not code:
+                            n = len(y_prob)
+                            if auc is not None:
+                                auc.n += n
+                            self._n += n
+                            return self
+                finally:
+                    lock.release()
+            n = len(y_prob)
+            if (code == _NOT_TAKEN and 0 < n < _PARALLEL_MIN and len(y_true) == n
+                    and (y_prob.dtype is _F64 or y_prob.dtype is _F32)
+                    and (yd is _I64 or yd in _FAST_LABELS)
+                    and y_true.flags.c_contiguous and y_prob.flags.c_contiguous):
                 y_true = V.kernel_labels(y_true)
-            src = y_prob.dtype
-            n = y_prob.shape[0]
-            code = 0
-            with self._lock:  # the kernel adds into the state (a small batch: a short hold)
-                if self._layout == "binary" and not self._wexp:  # (a reset() may have come)
-                    sc = self._scratch
-                    if sc is None or sc[0] != n:  # reused: no allocation per small update
-                        sc = self._scratch = (n, np.empty(n), np.empty(n, np.bool_),
-                                              np.empty(A.workspace_size(self._n_bins)))
-                    code, idx = A.binary_update(
-                        y_true, y_prob, None, edges[0], R, L, _EPS[src], True, self._hi,
-                        self._lo, sc[1], sc[2], None if self._auc is None else self._auc._hist,
-                        sc[3])
-                    if self._auc is not None:
-                        self._auc._any_weight = None  # filled by the kernel: look when needed
-                    if not code:
-                        if self._auc is not None:
-                            self._auc.n += n
-                        self._n += n
-                        self._nll_modes.add("logits" if L else _MODE[src])
-                        return self
-            if code:
+                with self._lock:
+                    if small is self._small:
+                        code, idx = _small_path.first(self, yd, y_true, y_prob, L, n)
+                        if not code:
+                            return self
+            if code > 0:
                 E.raise_for_status(code, idx, y_true, y_prob)
         x = V.prepare(y_true, y_prob, sample_weight, tokens=True)
         y_true, y_prob, w, n, src = x.y, x.p, x.w, x.n, x.src
@@ -427,10 +430,11 @@ class CalibrationAccumulator:
         # own arrays and only the additions into the state hold it.
         with (self._lock if self._half_life is not None else _NO_LOCK):
             return self._update(y_true, y_prob, w, n, src, IG, keep, kept, layout, C,
-                                from_logits, R, L)
+                                from_logits)
 
-    def _update(self, y_true, y_prob, w, n, src, IG, keep, kept, layout, C, from_logits, R, L):
+    def _update(self, y_true, y_prob, w, n, src, IG, keep, kept, layout, C, from_logits):
         edges = self._edges
+        R, L = V.on(self._right), V.on(from_logits)
         weighted = w is not None
         mode = _nll_mode(from_logits, src)  # before the state changes: nothing fails after
         # weights are scale-free: the batch is summed with its weights divided by
@@ -557,6 +561,7 @@ class CalibrationAccumulator:
                     self._boot.update(conf, corr, terms, w, weight_exp=e)
             if self._half_life is not None:
                 self._t += kept
+            _small_path.plan(self)
         return self
 
     def _rescale(self, k):
@@ -726,8 +731,8 @@ class CalibrationAccumulator:
             s = hi + ohi
             bb = s - hi
             err = (hi - (s - bb)) + (ohi - bb)
-            self._lo = _lo_where_infinite(s, lo + olo + err)
-        self._hi = s
+            lo[:] = _lo_where_infinite(s, lo + olo + err)
+        hi[:] = s
         if self._auc is not None:
             self._auc.merge(oauc)
         if boot is not None:
@@ -735,6 +740,7 @@ class CalibrationAccumulator:
         self._n += other._n
         self._weighted |= other._weighted
         self._nll_modes |= other._nll_modes
+        _small_path.plan(self)
         return self
 
     def copy(self):
@@ -784,30 +790,12 @@ class CalibrationAccumulator:
         return obj
 
     def _load(self, d, pickled=False):
-        from .accumulator_state import validated_state
+        from .accumulator_state import load_into
 
-        v = validated_state(d, pickled)
-        # all valid: set the state
         self._lock = threading.RLock()
-        self._n_bins = v["n_bins"]
-        self._edges = V.uniform_edges(v["n_bins"])
-        self._right = v["right"]
-        self._classwise = v["classwise"]
-        self._auroc = v["auroc"]
-        self._half_life = v["hl"]
-        self._boot_settings = v["boot_settings"]
-        self._boot = v["boot"]
-        self._auc = v["a"]
-        self._scratch = None
+        load_into(self, d, pickled)
         self._small_ok = self._small_path_ok()
-        self._layout = v["layout"]
-        self._n_classes = v["nc"]
-        self._n = v["n"]
-        self._weighted = v["weighted"]
-        self._wexp = v["wexp"]
-        self._nll_modes = set(v["modes"])
-        self._t = v["t"]
-        self._hi, self._lo = v["hi"], v["lo"]
+        _small_path.plan(self)
 
 
 def _lo_where_infinite(hi, lo):

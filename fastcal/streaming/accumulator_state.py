@@ -172,6 +172,32 @@ def validated_state(d, pickled=False):
                 weighted=weighted, wexp=wexp, modes=modes, t=t, hi=hi, lo=lo)
 
 
+def load_into(acc, d, pickled=False):
+    """Set ``acc``'s settings and state from a state dict (:func:`state_dict`'s
+    or a pickle's), once every value is checked (:func:`validated_state`)."""
+    v = validated_state(d, pickled)
+    acc._n_bins = v["n_bins"]
+    acc._edges = V.uniform_edges(v["n_bins"])
+    acc._right = v["right"]
+    acc._classwise = v["classwise"]
+    acc._auroc = v["auroc"]
+    acc._half_life = v["hl"]
+    acc._boot_settings = v["boot_settings"]
+    acc._boot = v["boot"]
+    acc._auc = v["a"]
+    acc._layout = v["layout"]
+    acc._n_classes = v["nc"]
+    acc._n = v["n"]
+    acc._weighted = v["weighted"]
+    acc._wexp = v["wexp"]
+    acc._nll_modes = set(v["modes"])
+    acc._t = v["t"]
+    acc._dd = acc._hi = acc._lo = None  # _dd (2, size): its rows _hi and _lo
+    if v["hi"] is not None:
+        acc._dd = np.stack([v["hi"], v["lo"]])
+        acc._hi, acc._lo = acc._dd
+
+
 # Tolerance of the per-bin checks: a bin's sum of confidences (or of correct
 # outcomes) is at most its weight, up to the rounding of the batch sums.
 _SUM_RTOL = 1e-6

@@ -24,6 +24,7 @@ both scores (``_kernels/uncertainty/delong.py``: a stable radix argsort per scor
 """
 
 import math
+import warnings
 from statistics import NormalDist
 
 import numpy as np
@@ -207,6 +208,35 @@ def scaled_ci(y_true, y_score, level, method, sample_weight, weight_exp=0):
     level = _check_level(level)
     V.check_choice(method, "method", METHODS)
     auc, var = _auroc_variance(y_true, y_score, sample_weight, weight_exp)
+    return _interval(auc, var, level, method)
+
+
+def auroc_with_ci(score, correct, w, level, weight_exp=0):
+    """``(auroc, low, high)`` of validated float64 scores against bool (or
+    uint8 0/1) labels, weights divided by ``2**weight_exp`` or None: the AUROC
+    of ``metrics.scores.auroc_from_labels`` (bitwise) and the Wald interval of
+    :func:`scaled_ci`, from one Mann-Whitney pass (a report with ``ci``).
+    One class only: NaN and the ``UndefinedMetricWarning`` of
+    ``auroc_from_labels``; too few samples for the variance: NaN bounds,
+    without a warning."""
+    lab = correct.view(np.uint8) if correct.dtype == np.bool_ else correct
+    e = 0
+    if w is not None:  # scaled as auroc_from_labels and _binary scale them
+        e = V.weight_exponent(w)
+        w = V.scale(w, e)
+    u, wp, wn, q = _core.mann_whitney(score, lab, w, want=True)
+    nan = float("nan")
+    if not (wp > 0.0 and wn > 0.0):
+        _one_class()
+        return nan, nan, nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", E.UndefinedMetricWarning)
+        auc, var = _variance(u, wp, wn, q, e + weight_exp)
+    return _interval(auc, var, level, "wald")
+
+
+def _interval(auc, var, level, method):
+    """``(auc, low, high)`` of the DeLong variance ``var`` (see :func:`auroc_ci`)."""
     if math.isnan(var):
         return auc, float("nan"), float("nan")
     z = _z(level)

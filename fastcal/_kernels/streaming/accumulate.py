@@ -5,7 +5,11 @@ Binary batches (without ignored rows or bootstrap) take one pass:
 with compensation (:func:`binary_chunk`, the functional kernel's per-row
 values), and adds the chunks' double-double sums in chunk order (its parallel
 form, threads calling it chunk by chunk, is derived in ``fastcal.core.pipeline``), so
-the result is bitwise the same whatever the thread count.
+the result is bitwise the same whatever the thread count.  A small batch
+(one call per batch, a few tens of rows) takes the same pass through
+:func:`binary_update`, which adds it to the state and the AUROC histogram
+itself and keeps every buffer in one workspace, so that its caller passes
+few arguments.
 Other batches run the functional API's kernel (``_binned``), which writes
 each row's values to scratch, and this module adds those rows
 (:func:`dd_scatter`).  Either way rows reach the state only when the whole
@@ -178,8 +182,8 @@ def hist_scatter(hist, conf, corr, w):
 
 @njit(**OPTS)
 def workspace_size(n_bins):
-    """Length of the float64 workspace of :func:`binary_update` (and of each
-    chunk of :func:`binary_batch`) for ``n_bins`` bins."""
+    """Length of the float64 workspace of one binary pass (:func:`_serial`,
+    each chunk of :func:`binary_batch`) for ``n_bins`` bins."""
     return 2 * _WAYS * 3 * n_bins + 4 * ROW_BLOCK + 4 * (3 * n_bins + 2)
 
 
@@ -281,17 +285,56 @@ def binary_batch(y, p, w, edges, right, logits, eps, check, conf, corr):
     return code, idx, _parts(ws, 3 * nb + 2)[1].copy()
 
 
-@njit(**OPTS)
-def binary_update(y, p, w, edges, right, logits, eps, check, hi, lo, conf, corr, hist, ws):
-    """Serial pass over a small binary batch, added to the state when valid,
+# The head of the small-batch workspace (see small_workspace_size): the NLL
+# clipping epsilon of float64 and of float32 probabilities.
+_HEAD = 2
+# binary_update's code for a batch it does not take (and leaves alone): empty,
+# longer than its workspace, labels and probabilities of different lengths,
+# or rows that are not contiguous.
+NOT_TAKEN = -1
+
+
+def small_workspace_size(n_bins, rows):
+    """Length of the float64 workspace of :func:`binary_update` for batches of
+    at most ``rows`` rows: the two epsilons, :func:`workspace_size` for the
+    pass, then each row's confidence (float64) and correctness (bool, 8 per
+    element).  Plain Python (the kernel checks the same sum): a caller sizing
+    the workspace compiles nothing for it."""
+    size = getattr(workspace_size, "py_func", workspace_size)  # (NUMBA_DISABLE_JIT: itself)
+    return _HEAD + size(n_bins) + rows + (rows + 7) // 8
+
+
+# A call takes about a microsecond: releasing the GIL and taking it back (some
+# tens of ns) buys nothing; its caller holds the accumulator's lock anyway.
+@njit(**dict(OPTS, nogil=False))
+def binary_update(y, p, dd, hist, ws, edges, right, logits):
+    """Serial pass over a small binary batch, added to the double-double state
+    ``dd`` (``(2, 3 * n_bins + 2)``: high parts, low parts) when valid,
     without allocating: ``ws`` is a float64 workspace of
-    :func:`workspace_size` elements, ``conf`` and ``corr`` scratch arrays of
-    n rows (the AUROC histogram's input, read when ``hist`` is given).
-    Returns ``(code, index)``."""
-    code, idx = _serial(y, p, w, edges, right, logits, eps, check, conf, corr, ws)
+    :func:`small_workspace_size` elements or more, whose head holds the
+    clipping epsilon of float64 input and that of float32 input; the rows'
+    confidence and correctness, the AUROC histogram's input, are written
+    after the pass's workspace (and added to ``hist`` unless it is None).
+    Returns ``(code, index)``: ``(NOT_TAKEN, -1)``, nothing done, for a batch
+    it does not take (see :data:`NOT_TAKEN`; the strides are checked as well
+    as the types say ``C``: a caller of the compiled entry point may pass
+    any array of the right dtype)."""
+    nb = edges.shape[0] - 1
+    n = p.shape[0]
+    a = _HEAD + workspace_size(nb)
+    if (n == 0 or y.shape[0] != n or ws.shape[0] < a + n + (n + 7) // 8  # small_workspace_size
+            or (n > 1 and (y.strides[0] != y.itemsize or p.strides[0] != p.itemsize))):
+        return NOT_TAKEN, -1
+    eps = ws[0] if p.itemsize == 8 else ws[1]
+    work = ws[_HEAD:a]
+    conf = ws[a:a + n]
+    corr = ws[a + n:a + n + (n + 7) // 8].view(np.bool_)[:n]
+    # conf and corr even without hist: one _serial specialisation, binary_batch's with
+    # the AUROC (Numba types both sides of an ``is None`` branch)
+    code, idx = _serial(y, p, None, edges, right, logits, eps, np.bool_(True), conf, corr, work)
     if code == OK:
-        out = _parts(ws, 3 * (edges.shape[0] - 1) + 2)[1]
-        add_dd(hi, lo, out[0], out[1])
+        out = _parts(work, 3 * nb + 2)[1]
+        add_dd(dd[0], dd[1], out[0], out[1])
         if hist is not None:
-            hist_scatter(hist, conf, corr, w)
+            hist_scatter(hist, conf, corr, None)
     return code, idx

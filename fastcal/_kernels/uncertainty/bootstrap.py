@@ -16,9 +16,13 @@ Every row ``i`` gets, for each replicate ``r``, an integer weight
   drawn as 8, with probability 2**-16).
 
 One hash per four replicates, and 16-bit comparisons, make the draws about
-twice as fast as one hash and 32-bit comparisons per replicate
+twice as fast as one hash and 32-bit comparisons per replicate; counting a
+row's draws into uint8 in a loop of their own (it vectorises on 16-bit
+lanes), and passing over the replicates once per two rows (the Brier and NLL
+rows of the state loaded and stored once for both), cut the rest further
 (docs/performance.md, "Bootstrap draws"; ``benchmarks/RESULTS-streaming.md``
-has the bootstrap against one report).
+has the bootstrap against one report).  Neither changes a weight or the
+order of any addition: the state is bitwise what one row at a time gives.
 
 So the weights do not depend on how the rows are chunked, on the number of
 threads or on the batch split of a streaming accumulator: only on
@@ -96,6 +100,20 @@ def poisson1_16(u):
     return np.float64(k)
 
 
+@njit(**INNER)
+def _draws(key, zs, u16, k8, R):
+    """The Poisson(1) draws of replicates ``0..R-1`` for the row with generator
+    ``key`` into ``k8`` (uint8): the hashes into ``zs`` (read as the 16-bit
+    uniforms ``u16``), then the comparisons in a loop of their own, which
+    vectorises on 16-bit lanes (:func:`poisson1_16`'s count, as an integer)."""
+    for q in range(zs.shape[0]):
+        zs[q] = mix64(key + np.uint64(q + 1) * _GOLDEN)
+    for r in range(R):
+        u = u16[r]
+        k8[r] = ((u >= _U0) + (u >= _U1) + (u >= _U2) + (u >= _U3) + (u >= _U4)
+                 + (u >= _U5) + (u >= _U6) + (u >= _U7))
+
+
 @njit(**OPTS)
 def weight(key, r):
     """Weight of replicate ``r`` for the row with generator ``key`` (the 16
@@ -117,39 +135,93 @@ def weights_for_rows(seed, stream, row_offset, n, R):
 
 
 @njit(**INNER)
+def _row(conf, corr, w, edges, right, i):
+    """Row ``i``'s confidence, bin, count row of the state (incorrect or
+    correct) and weight."""
+    nb = edges.shape[0] - 1
+    c = conf[i]
+    b = find_bin(c, edges, nb, np.bool_(False), right)
+    return c, b, (b + nb if corr[i] else b), (1.0 if w is None else np.float64(w[i]))
+
+
+@njit(**INNER)
 def _chunk(conf, corr, terms, w, edges, right, seed, stream, row_offset, lo, hi, state):
-    """Accumulate rows lo..hi into ``state`` (3 nb + 2, R)."""
+    """Accumulate rows lo..hi into ``state`` (3 nb + 2, R), in row order.
+
+    With ``terms``, two rows per pass over the replicates: the Brier and NLL
+    rows of the state (and the count and confidence rows the two rows share)
+    are loaded and stored once for both, each replicate's sum still taking
+    the first row's term, then the second's (the same float64 additions, in
+    the same order, as one row at a time)."""
     nb = edges.shape[0] - 1
     R = state.shape[1]
     Q = (R + 3) >> 2
     zs = np.empty(Q, np.uint64)  # one hash per 4 replicates ...
     u16 = zs.view(np.uint16)  # ... read as 4 uniforms on [0, 2**16)
-    for i in range(lo, hi):
-        c = conf[i]
-        b = find_bin(c, edges, nb, np.bool_(False), right)
-        row = b + nb if corr[i] else b
-        key = row_key(seed, stream, row_offset + i)
-        for q in range(Q):
-            zs[q] = mix64(key + np.uint64(q + 1) * _GOLDEN)
-        wi = 1.0 if w is None else np.float64(w[i])
+    ka = np.empty(4 * Q, np.uint8)  # the draws of a row ...
+    kb = np.empty(4 * Q, np.uint8)  # ... and of the next
+    if terms is None:
+        for i in range(lo, hi):
+            c, b, row, wi = _row(conf, corr, w, edges, right, i)
+            _draws(row_key(seed, stream, row_offset + i), zs, u16, ka, R)
+            cnt = state[row]
+            sc = state[2 * nb + b]
+            for r in range(R):
+                k = np.float64(ka[r]) * wi
+                cnt[r] += k
+                sc[r] += k * c
+        return
+    sb = state[3 * nb]
+    sn = state[3 * nb + 1]
+    i = lo
+    while i < hi:
+        c, b, row, wi = _row(conf, corr, w, edges, right, i)
+        _draws(row_key(seed, stream, row_offset + i), zs, u16, ka, R)
+        t0 = terms[i, 0]
+        t1 = terms[i, 1]
         cnt = state[row]
         sc = state[2 * nb + b]
-        if terms is None:
+        if i + 1 < hi:
+            c2, b2, row2, w2 = _row(conf, corr, w, edges, right, i + 1)
+            _draws(row_key(seed, stream, row_offset + i + 1), zs, u16, kb, R)
+            u0 = terms[i + 1, 0]
+            u1 = terms[i + 1, 1]
+        else:  # a last row of its own: paired with weight 0 (adding +0.0 to
+            # the state's sums, which are never -0.0, changes no bit)
+            c2, b2, row2, w2, u0, u1 = c, b, row, 0.0, 0.0, 0.0
+        # three loops, so that no two arrays a loop writes are the same row
+        # (LLVM vectorises each behind a runtime overlap check)
+        if b2 != b:
+            cnt2 = state[row2]
+            sc2 = state[2 * nb + b2]
             for r in range(R):
-                k = poisson1_16(u16[r]) * wi
+                k = np.float64(ka[r]) * wi
+                k2 = np.float64(kb[r]) * w2
                 cnt[r] += k
                 sc[r] += k * c
+                cnt2[r] += k2
+                sc2[r] += k2 * c2
+                sb[r] = (sb[r] + k * t0) + k2 * u0
+                sn[r] = (sn[r] + k * t1) + k2 * u1
+        elif row2 != row:  # same bin, one correct and one not
+            cnt2 = state[row2]
+            for r in range(R):
+                k = np.float64(ka[r]) * wi
+                k2 = np.float64(kb[r]) * w2
+                cnt[r] += k
+                cnt2[r] += k2
+                sc[r] = (sc[r] + k * c) + k2 * c2
+                sb[r] = (sb[r] + k * t0) + k2 * u0
+                sn[r] = (sn[r] + k * t1) + k2 * u1
         else:
-            t0 = terms[i, 0]
-            t1 = terms[i, 1]
-            sb = state[3 * nb]
-            sn = state[3 * nb + 1]
             for r in range(R):
-                k = poisson1_16(u16[r]) * wi
-                cnt[r] += k
-                sc[r] += k * c
-                sb[r] += k * t0
-                sn[r] += k * t1
+                k = np.float64(ka[r]) * wi
+                k2 = np.float64(kb[r]) * w2
+                cnt[r] = (cnt[r] + k) + k2
+                sc[r] = (sc[r] + k * c) + k2 * c2
+                sb[r] = (sb[r] + k * t0) + k2 * u0
+                sn[r] = (sn[r] + k * t1) + k2 * u1
+        i += 2
 
 
 @njit(**OPTS)
