@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 pytestmark = pytest.mark.filterwarnings("ignore::fastcal.UndefinedMetricWarning")
 
 import fastcal
+from fastcal.streaming import shared as _shared
 from fastcal import CalibrationAccumulator
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -302,7 +303,6 @@ def test_decay_rescales_the_state_once_per_renormalisation_period(monkeypatch):
     # each 100-row update ages the stream by 10 half-lives; the state (and the
     # AUROC histogram) is rescaled when the clock passes 256 half-lives, and the
     # clock then restarts near 0: about once every 26 updates, not at every one
-    from fastcal.streaming import accumulator as _accumulator
     from fastcal._kernels.streaming import accumulate as _accumulate
 
     calls = []
@@ -314,7 +314,7 @@ def test_decay_rescales_the_state_once_per_renormalisation_period(monkeypatch):
     p = np.full(100, 0.75)
     for _ in range(1000):
         acc.update(y, p)
-    period = _accumulator._RENORM_HALF_LIVES / 10
+    period = _shared._RENORM_HALF_LIVES / 10
     assert 1000 / (period + 1) <= len(calls) <= 1000 / (period - 1)
     r = acc.compute()
     q = 0.5 ** 0.1

@@ -14,102 +14,25 @@ import threading
 
 import numpy as np
 
+from . import accumulator_state as _states
+from . import accumulator_update as _updates
 from . import small_batch as _small_path
-from ..core import pipeline as _core
-from ..core import validation as V
-from ..core import errors as E
-from .auroc_accumulator import AUROCAccumulator
-from .shared import _Both, batch_exponent, new_exponent, scale_hist
 from .._kernels.streaming import accumulate as A
 from .._kernels.streaming import auroc_hist as KH
-from .._kernels.metrics import binned as B
-from .._kernels.metrics import stats as S
-from .._kernels.common import CHUNK
-from ..metrics.report import CalibrationReport, report_from_stats
+from ..core import errors as E
+from ..core import validation as V
+from ..metrics.report import report_from_stats
+from .auroc_accumulator import AUROCAccumulator
+from .shared import _AUROC_MODES, _AUROC_TEXT, _PARALLEL_MIN, _Both, _check_half_life, _nll_text
 
-# 2: optional bootstrap replicate state (version-1 states still load)
-# 3: weight_exp (the sums and the AUROC histogram hold weights * 2**-weight_exp)
-_STATE_VERSION = 3
 _F64 = np.dtype(np.float64)
 _F32 = np.dtype(np.float32)
 _I64 = np.dtype(np.int64)
 _FAST_LABELS = frozenset(np.dtype(t) for t in (np.int64, np.int32, np.uint8, np.int8,
                                                np.float64, np.float32, np.bool_))
-# Decayed mode: weights grow as 2 ** (t / half_life); the state is rescaled by
-# an exact power of two once the exponent passes this many half-lives, with the
-# clock brought back to about 0, so that a long stream rescales its state (the
-# AUROC histogram included) once every _RENORM_HALF_LIVES half-lives, not at
-# every update.
-_RENORM_HALF_LIVES = 256
-# The smallest half_life: the newest sample's weight then stays within
-# 2 ** +-(1 / half_life + 256) of 1 (float64 reaches 2 ** +-1022), so the
-# state and the report's rescaling stay finite and non-zero.
-MIN_HALF_LIFE = 1e-3
-_NLL_MODES = ("logits", "float64", "float32", "float16", "bfloat16")
-_AUROC_MODES = ("bounded", "exact")
 _NO_LOCK = contextlib.nullcontext()
 _ND = np.ndarray
 _NOT_TAKEN = A.NOT_TAKEN
-# Batches from this many elements on use both cores: two chunks, one per core
-# (streams typically arrive in batches of 2**16).
-_PARALLEL_MIN = 2 * CHUNK
-_AUROC_TEXT = {
-    None: "not computed (auroc=None)",
-    "exact": "exact Mann-Whitney, ties count 1/2 (every confidence kept)",
-    "bounded": (f"histogram of {KH.N_CELLS} confidence cells per outcome (bounded memory); "
-                "ties within a cell count 1/2, auroc_bounds certify the exact value"),
-}
-
-
-def _nll_mode(from_logits, src):
-    """The NLL mode of a batch: "logits" or the name of its probabilities'
-    dtype (``src`` is a numpy dtype, or the name "float16"/"bfloat16" of a
-    16-bit format numpy may not know: torch and ml_dtypes bfloat16)."""
-    if from_logits:
-        return "logits"
-    return src if isinstance(src, str) else np.dtype(src).name
-
-
-def _nll_eps(mode):
-    """The clipping epsilon the update used for a batch of this NLL mode (the
-    dtype's name; bfloat16 is known by name only)."""
-    return V.eps_for(mode if mode == "bfloat16" else np.dtype(mode))
-
-
-def _nll_text(modes):
-    parts = []
-    for m in sorted(modes):
-        if m == "logits":
-            parts.append("exact from logits (logsumexp - z_y), no clipping")
-        else:
-            parts.append(f"probabilities clipped to [eps, 1 - eps], eps = {_nll_eps(m)!r} "
-                         f"({m} machine epsilon)")
-    if len(parts) == 1:
-        return parts[0]
-    return "mixed batches: " + "; ".join(parts)
-
-
-def _check_half_life(half_life):
-    ok = (isinstance(half_life, (int, float, np.integer, np.floating))
-          and not isinstance(half_life, (bool, np.bool_)))
-    hl = float(half_life) if ok else math.nan
-    if not (hl > 0 and math.isfinite(hl)):
-        raise ValueError(
-            f"half_life must be a positive number of samples or None; found {half_life!r}.")
-    if hl < MIN_HALF_LIFE:
-        raise ValueError(
-            f"half_life must be at least {MIN_HALF_LIFE} samples (a finite number in "
-            f"[{MIN_HALF_LIFE}, inf)); found {half_life!r}. A shorter half-life gives every "
-            "sample but the newest a weight below 2**-1000, which float64 cannot hold next to it.")
-    return hl
-
-
-class IncompatibleMerge(TypeError, ValueError):
-    """Two accumulators whose states cannot be added (one keeps bootstrap
-    replicates, the other does not).  A ``TypeError``, and a ``ValueError``
-    like the other incompatible merges."""
-
-
 class CalibrationAccumulator:
     """Streaming, mergeable calibration gauges in memory independent of the data.
 
@@ -242,33 +165,9 @@ class CalibrationAccumulator:
             _small_path.plan(self)
         return self
 
-    def _compile_ahead(self, multiclass=False, from_logits=False, weighted=False,
-                       ignore_index=None):
-        """On a cold cache, start compiling (in a second process, see
-        ``fastcal.core.prefetch``) the kernels that this accumulator's updates
-        and ``compute`` will need for float64 input with int64 labels:
-        binary confidences, or (n, C) probabilities or logits with
-        ``multiclass``. For a caller that has other compiling to do
-        first (the command line's file reader); returns the handle to
-        ``wait()`` on before the first update."""
-        from ..core import prefetch as _prefetch
-
-        if self._half_life is not None or self._boot_settings is not None:
-            return _prefetch.NOTHING  # rarer paths: compiled on use
-        probe = B.toplabel_stats if multiclass else A.binary_batch
-        settings = dict(n_bins=self._n_bins, right=self._right, classwise=self._classwise,
-                        auroc=self._auroc)
-        return _prefetch.start(rehearse, settings, 3 if multiclass else None, bool(from_logits),
-                               bool(weighted), ignore_index, probe=(probe,),
-                               meanwhile=self._compile_compute)
-
-    def _compile_compute(self):
-        """Compile (or load) the kernels of :meth:`compute`: the calibration
-        errors of a bin table and the AUROC histogram's bounds (this
-        process's share while a worker rehearses the updates)."""
-        S.ce_from_bins(np.ones((3, self._n_bins)))
-        if self._auroc == "bounded":
-            KH.hist_bounds(np.ones((KH.N_CELLS, 3)))
+    # compiling ahead on a cold cache (the command line): streaming/accumulator_update.py
+    _compile_ahead = _updates.compile_ahead
+    _compile_compute = _updates.compile_compute
 
     def _small_path_ok(self):
         """Settings under which small binary batches take the fused one-call path."""
@@ -357,6 +256,12 @@ class CalibrationAccumulator:
         self._n_classes = n_classes
 
     # ----------------------------------------------------------------- update
+    # the batch's passes and their addition into the state: streaming/accumulator_update.py
+    _update = _updates.update_batch
+    _add_batch = _updates.add_batch
+    _rescale = _updates.rescale
+    _decay_weights = _updates.decay_weights
+
     def update(self, y_true, y_prob, *, from_logits=False, sample_weight=None,
                ignore_index=None):
         """Add a batch; returns ``self``.
@@ -432,162 +337,6 @@ class CalibrationAccumulator:
             return self._update(y_true, y_prob, w, n, src, IG, keep, kept, layout, C,
                                 from_logits)
 
-    def _update(self, y_true, y_prob, w, n, src, IG, keep, kept, layout, C, from_logits):
-        edges = self._edges
-        R, L = V.on(self._right), V.on(from_logits)
-        weighted = w is not None
-        mode = _nll_mode(from_logits, src)  # before the state changes: nothing fails after
-        # weights are scale-free: the batch is summed with its weights divided by
-        # 2**e (V.weight_exponent), and its sums are brought to the state's scale below
-        w_user = w
-        e, neutral = batch_exponent(w)
-        w = V.scale(w, e)
-        shift = 0
-        if self._half_life is not None:
-            shift, w = self._decay_weights(n, w, keep)
-        eps = V.eps_for(src)
-        if layout == "binary" and keep is None and self._boot is None:
-            # one pass: validated, binned and summed with compensation into the
-            # batch's double-double sums; per-row confidence and correctness
-            # only for the AUROC state
-            conf = corr = None
-            if self._auc is not None:
-                conf, corr = np.empty(n), np.empty(n, np.bool_)
-            code, idx, dd = _core.run(A.binary_batch, n, y_true,
-                                      y_prob, w, edges[0], R, L, eps, True, conf, corr,
-                                      min_work=_PARALLEL_MIN)
-            E.raise_for_status(code, idx, y_true, y_prob, w_user, src=src)
-            bh, bl = dd[0], dd[1]
-            return self._add_batch(bh, bl, conf, corr, None, w, w_user, e, neutral, shift,
-                                   kept, layout, C, weighted, mode, None)
-        # per-row confidence, correctness and Brier/NLL terms: summed with
-        # compensation below (A.dd_scatter), and the AUROC/bootstrap input
-        conf, corr, terms = np.empty(n), np.empty(n, np.bool_), np.empty((n, 2))
-        if layout == "binary":
-            code, idx, bins, sc = _core.run(
-                B.binary_stats, n, y_true, y_prob, w, edges, True,
-                R, L, True, eps, True, conf, corr, terms, min_work=_PARALLEL_MIN)
-        else:
-            K, shift_, mask, one = V.keys(y_prob, src)
-            tab = V.table_for(y_prob, src)
-            tol = V.row_sum_tol(src, C)
-            code, idx, bins, sc = _core.run(
-                B.toplabel_stats, n * C, y_true, y_prob, K, shift_,
-                mask, one, tab, w, edges, True, R, L, True, eps, tol, True, IG, conf, corr,
-                terms, min_work=_PARALLEL_MIN)
-        E.raise_for_status(code, idx, y_true, y_prob, w_user, ignore_index=IG, src=src)
-        # the batch's compensated sums (double-double), unlocked: the kernel's
-        # float64 bins and scores are not used
-        bh = np.zeros(self._size(C))
-        bl = np.zeros(self._size(C))
-        A.dd_scatter(conf, corr, terms, w, edges[0], R, bins, bh, bl)
-        if self._classwise:  # validated above: this pass checks nothing
-            A.dd_scatter_classwise(y_true, y_prob, K, shift_, mask, one, tab, w, edges[0], R, L,
-                                   3 * self._n_bins + 2, bh, bl)
-        if keep is not None:
-            if conf is not None and kept < n:
-                conf, corr = conf[keep], corr[keep]
-                w = None if w is None else w[keep]
-                w_user = None if w_user is None else w_user[keep]
-                terms = None if terms is None else terms[keep]
-        boot = self._boot
-        part = None
-        if boot is not None and kept:
-            # number the rows now, compute their replicate sums unlocked, add them below
-            with self._lock:
-                row0 = boot.rows
-                boot.rows = row0 + kept
-            from ..uncertainty.bootstrap import replicate_state
-
-            part = (row0, replicate_state(
-                np.ascontiguousarray(conf), np.ascontiguousarray(corr),
-                np.ascontiguousarray(terms), None if w is None else np.ascontiguousarray(w),
-                boot.edges, right=boot.right, seed=boot.seed, stream=boot.stream,
-                row_offset=row0, n_resamples=boot.n_resamples))
-        return self._add_batch(bh, bl, conf, corr, terms, w, w_user, e, neutral, shift, kept,
-                               layout, C, weighted, mode, part)
-
-    def _add_batch(self, bh, bl, conf, corr, terms, w, w_user, e, neutral, shift, kept, layout,
-                   C, weighted, mode, part):
-        """Add a valid batch (its double-double sums ``bh + bl`` at weight scale
-        ``2**e``, and its rows for the AUROC and bootstrap states) into the
-        state, under the lock."""
-        boot = self._boot
-        # valid: from here on nothing can fail but a batch whose layout another
-        # thread fixed differently in the meantime
-        with self._lock:
-            self._fix_layout(layout, C)
-            if self._hi is None:
-                self._alloc(layout, C)
-            if shift:
-                f = math.ldexp(1.0, -shift)
-                A.scale_state(self._hi, self._lo, f)
-                if self._auc is not None:
-                    self._auc._hist[:, :2] *= f
-                self._t -= shift * self._half_life
-            # the state's weight scale: the batch's when nothing was kept yet, else
-            # raised (the state rescaled exactly) when the batch needs a larger one
-            E = self._wexp
-            empty = self._hi is None or not self._hi.any()  # no weight yet
-            new = new_exponent(E, e, neutral, empty)
-            if new != E and not empty:
-                self._rescale(E - new)
-            self._wexp = new
-            d = e - new  # the batch's sums times 2**d are in the state's scale
-            if d:
-                bh, bl = np.ldexp(bh, d), np.ldexp(bl, d)
-            A.add_dd(self._hi, self._lo, bh, bl)
-            _lo_where_infinite(self._hi, self._lo)
-            if self._auroc == "bounded":
-                self._auc._wexp = new
-                if d:  # the rows' weights in the state's scale (true weights * 2**-new)
-                    w = (np.full(conf.shape[0], math.ldexp(1.0, d)) if w is None
-                         else np.ldexp(w, d))
-                A.hist_scatter(self._auc._hist, conf, corr, w)
-                self._auc._any_weight = None  # filled here: the AUROC state looks when needed
-                self._auc.n += kept
-            elif self._auroc == "exact" and kept:
-                self._auc.update(corr, conf, sample_weight=w_user)
-            self._n += kept
-            self._weighted |= weighted
-            self._nll_modes.add(mode)
-            if self._boot is not None and kept:
-                if part is not None and self._boot is boot:
-                    lo, state = part
-                    boot._claim(boot.ranges, boot.stream, lo, lo + kept)
-                    boot._add(state, e)
-                    boot.has_scores = True
-                else:  # reset() in between: number the rows in the new state
-                    self._boot.update(conf, corr, terms, w, weight_exp=e)
-            if self._half_life is not None:
-                self._t += kept
-            _small_path.plan(self)
-        return self
-
-    def _rescale(self, k):
-        """Multiply the sums and the AUROC histogram's weights by ``2**k`` (exact
-        but for values that fall below float64's range)."""
-        np.ldexp(self._hi, k, out=self._hi)
-        np.ldexp(self._lo, k, out=self._lo)
-        if self._auroc == "bounded":
-            scale_hist(self._auc._hist, k)
-
-    def _decay_weights(self, n, w, keep=None):
-        """(shift, weights): the batch's row weights 2 ** ((t + i) / half_life)
-        (times the user's) after the state is scaled by 2 ** -shift, which
-        keeps every exponent at most ``_RENORM_HALF_LIVES``. ``i`` counts the
-        kept rows only (ignored rows neither age the stream nor weigh)."""
-        h = self._half_life
-        m = n if keep is None else int(np.count_nonzero(keep))
-        shift = max(0, math.ceil((self._t + m) / h - _RENORM_HALF_LIVES))
-        if shift:  # and the clock back to about 0
-            shift = max(shift, math.floor(self._t / h))
-        t = self._t - shift * h
-        i = np.arange(n, dtype=np.float64) if keep is None else np.cumsum(keep) - 1.0
-        d = np.exp2((t + i) / h)
-        return shift, (d if w is None else d * w)
-
-    # ---------------------------------------------------------------- compute
     def _sums(self):
         s = self._hi + self._lo
         nb = self._n_bins
@@ -655,24 +404,9 @@ class CalibrationAccumulator:
         return auc, lo, hi
 
     # ------------------------------------------------------------------ merge
-    def _check_compatible(self, other):
-        if not isinstance(other, CalibrationAccumulator):
-            raise TypeError(f"cannot merge a CalibrationAccumulator with {type(other).__name__}.")
-        if (self._boot_settings is None) != (other._boot_settings is None):
-            raise IncompatibleMerge(
-                f"cannot merge {self._describe()} with {other._describe()}: one keeps bootstrap "
-                "replicates (n_resamples) and the other does not, so the merged state could "
-                "have no intervals. Create both with the same n_resamples, random_state and ci "
-                "(and distinct streams).")
-        mine, theirs = self._settings(), other._settings()
-        bad = [k for k, v in mine.items() if theirs[k] != v]
-        if (self._layout is not None and other._layout is not None
-                and (self._layout, self._n_classes) != (other._layout, other._n_classes)):
-            bad.append("layout")
-        if bad:
-            raise ValueError(
-                f"cannot merge {self._describe()} with {other._describe()}: "
-                f"{', '.join(bad)} differ{'s' if len(bad) == 1 else ''}.")
+    # the compatibility check and the addition of another state: accumulator_state.py
+    _check_compatible = _states.check_compatible
+    _merge = _states.merge_into
 
     def merge(self, other):
         """Add ``other``'s state into this one (in place); returns ``self``."""
@@ -680,68 +414,6 @@ class CalibrationAccumulator:
             self._check_compatible(other)
         with _Both(self, other):
             return self._merge(other)
-
-    def _merge(self, other):
-        self._check_compatible(other)
-        if other._hi is None:
-            return self
-        boot = None
-        if self._boot is not None:  # first: the only merge step that can fail
-            import copy
-
-            boot = copy.copy(self._boot).merge(other._boot)  # new arrays, self._boot intact
-        ohi, olo = other._hi, other._lo
-        oauc = other._auc
-        # one weight scale: the larger of the two (the other state rescaled exactly)
-        mine, theirs = self._wexp, other._wexp
-        empty = self._hi is None or not self._hi.any()  # no weight
-        to = new_exponent(mine, theirs, not other._hi.any(), empty)
-        if theirs != to:
-            ohi, olo = np.ldexp(ohi, theirs - to), np.ldexp(olo, theirs - to)
-            if self._auroc == "bounded":
-                oauc = oauc.copy()
-                scale_hist(oauc._hist, theirs - to)
-                oauc._wexp = to
-        if mine != to and not empty:
-            self._rescale(mine - to)
-        self._wexp = to
-        if self._auroc == "bounded":
-            self._auc._wexp = to
-        if self._half_life is not None and self._hi is not None:
-            # align both weight references to the later one (parallel shards end "now")
-            dt = self._t - other._t
-            if dt >= 0:
-                f = math.exp2(dt / self._half_life)
-                ohi, olo = ohi * f, olo * f
-                if oauc is not None:
-                    oauc = oauc.copy()
-                    oauc._hist[:, :2] *= f
-            else:
-                f = math.exp2(-dt / self._half_life)
-                A.scale_state(self._hi, self._lo, f)
-                if self._auc is not None:
-                    self._auc._hist[:, :2] *= f
-                self._t = other._t
-        elif self._half_life is not None:
-            self._t = other._t
-        if self._hi is None:
-            self._alloc(other._layout, other._n_classes)
-        hi, lo = self._hi, self._lo
-        with np.errstate(invalid="ignore"):  # inf - inf where the NLL sum is infinite
-            s = hi + ohi
-            bb = s - hi
-            err = (hi - (s - bb)) + (ohi - bb)
-            lo[:] = _lo_where_infinite(s, lo + olo + err)
-        hi[:] = s
-        if self._auc is not None:
-            self._auc.merge(oauc)
-        if boot is not None:
-            self._boot = boot
-        self._n += other._n
-        self._weighted |= other._weighted
-        self._nll_modes |= other._nll_modes
-        _small_path.plan(self)
-        return self
 
     def copy(self):
         import copy
@@ -796,33 +468,3 @@ class CalibrationAccumulator:
         load_into(self, d, pickled)
         self._small_ok = self._small_path_ok()
         _small_path.plan(self)
-
-
-def _lo_where_infinite(hi, lo):
-    """``lo`` with 0 where the sum ``hi`` is infinite (an infinite NLL term: a
-    masked logit on the label's class), in place: TwoSum leaves ``inf - inf``
-    (NaN) there, and the sum is ``hi`` itself."""
-    bad = np.isinf(hi)
-    if bad.any():
-        lo[bad] = 0.0
-    return lo
-
-
-def rehearse(settings, n_classes, from_logits, weighted, ignore_index=None):
-    """The first update of a ``CalibrationAccumulator(**settings)`` on
-    synthetic float64 input with int64 labels: compiles what that update
-    compiles on real input of the same kind (the task of
-    :meth:`CalibrationAccumulator._compile_ahead`; the caller compiles the
-    kernels of ``compute`` meanwhile)."""
-    m = 64
-    y = np.arange(m, dtype=np.int64) % (2 if n_classes is None else n_classes)
-    if n_classes is None:
-        p = np.linspace(0.01, 0.99, m)
-    elif from_logits:
-        p = np.linspace(-2.0, 2.0, m * n_classes).reshape(m, n_classes)
-    else:
-        p = np.full((m, n_classes), 1.0 / n_classes)
-    w = np.linspace(0.5, 1.5, m) if weighted else None
-    acc = CalibrationAccumulator(**settings)
-    kw = {} if ignore_index is None else {"ignore_index": ignore_index}
-    acc.update(y, p, from_logits=from_logits, sample_weight=w, **kw)

@@ -7,16 +7,25 @@ import math
 
 import numpy as np
 
+from .._kernels.streaming import accumulate as A
 from ..core import validation as V
-from .accumulator import (
+from . import small_batch as _small_path
+from .auroc_accumulator import AUROCAccumulator
+from .shared import (
     _AUROC_MODES,
     _NLL_MODES,
     _RENORM_HALF_LIVES,
-    _STATE_VERSION,
+    _WEXP_BOUND,
     MIN_HALF_LIFE,
+    IncompatibleMerge,
+    _lo_where_infinite,
+    new_exponent,
+    scale_hist,
 )
-from .auroc_accumulator import AUROCAccumulator
-from .shared import _WEXP_BOUND
+
+# 2: optional bootstrap replicate state (version-1 states still load)
+# 3: weight_exp (the sums and the AUROC histogram hold weights * 2**-weight_exp)
+_STATE_VERSION = 3
 from ..core.state_check import Check
 
 
@@ -329,3 +338,88 @@ def _boot_load(C, bt, s, n_bins, right, pickled):
                               "stream": stream, "rows": rows, "ranges": out, "state": state,
                               "has_scores": hs, "weight_exp": bexp}))
     return {"n_resamples": R, "seed": seed, "stream": stream, "ci": ci}, b
+
+
+def check_compatible(acc, other):
+    from .accumulator import CalibrationAccumulator  # (it imports this module)
+
+    if not isinstance(other, CalibrationAccumulator):
+        raise TypeError(f"cannot merge a CalibrationAccumulator with {type(other).__name__}.")
+    if (acc._boot_settings is None) != (other._boot_settings is None):
+        raise IncompatibleMerge(
+            f"cannot merge {acc._describe()} with {other._describe()}: one keeps bootstrap "
+            "replicates (n_resamples) and the other does not, so the merged state could "
+            "have no intervals. Create both with the same n_resamples, random_state and ci "
+            "(and distinct streams).")
+    mine, theirs = acc._settings(), other._settings()
+    bad = [k for k, v in mine.items() if theirs[k] != v]
+    if (acc._layout is not None and other._layout is not None
+            and (acc._layout, acc._n_classes) != (other._layout, other._n_classes)):
+        bad.append("layout")
+    if bad:
+        raise ValueError(
+            f"cannot merge {acc._describe()} with {other._describe()}: "
+            f"{', '.join(bad)} differ{'s' if len(bad) == 1 else ''}.")
+
+
+def merge_into(acc, other):
+    acc._check_compatible(other)
+    if other._hi is None:
+        return acc
+    boot = None
+    if acc._boot is not None:  # first: the only merge step that can fail
+        import copy
+
+        boot = copy.copy(acc._boot).merge(other._boot)  # new arrays, acc._boot intact
+    ohi, olo = other._hi, other._lo
+    oauc = other._auc
+    # one weight scale: the larger of the two (the other state rescaled exactly)
+    mine, theirs = acc._wexp, other._wexp
+    empty = acc._hi is None or not acc._hi.any()  # no weight
+    to = new_exponent(mine, theirs, not other._hi.any(), empty)
+    if theirs != to:
+        ohi, olo = np.ldexp(ohi, theirs - to), np.ldexp(olo, theirs - to)
+        if acc._auroc == "bounded":
+            oauc = oauc.copy()
+            scale_hist(oauc._hist, theirs - to)
+            oauc._wexp = to
+    if mine != to and not empty:
+        acc._rescale(mine - to)
+    acc._wexp = to
+    if acc._auroc == "bounded":
+        acc._auc._wexp = to
+    if acc._half_life is not None and acc._hi is not None:
+        # align both weight references to the later one (parallel shards end "now")
+        dt = acc._t - other._t
+        if dt >= 0:
+            f = math.exp2(dt / acc._half_life)
+            ohi, olo = ohi * f, olo * f
+            if oauc is not None:
+                oauc = oauc.copy()
+                oauc._hist[:, :2] *= f
+        else:
+            f = math.exp2(-dt / acc._half_life)
+            A.scale_state(acc._hi, acc._lo, f)
+            if acc._auc is not None:
+                acc._auc._hist[:, :2] *= f
+            acc._t = other._t
+    elif acc._half_life is not None:
+        acc._t = other._t
+    if acc._hi is None:
+        acc._alloc(other._layout, other._n_classes)
+    hi, lo = acc._hi, acc._lo
+    with np.errstate(invalid="ignore"):  # inf - inf where the NLL sum is infinite
+        s = hi + ohi
+        bb = s - hi
+        err = (hi - (s - bb)) + (ohi - bb)
+        lo[:] = _lo_where_infinite(s, lo + olo + err)
+    hi[:] = s
+    if acc._auc is not None:
+        acc._auc.merge(oauc)
+    if boot is not None:
+        acc._boot = boot
+    acc._n += other._n
+    acc._weighted |= other._weighted
+    acc._nll_modes |= other._nll_modes
+    _small_path.plan(acc)
+    return acc

@@ -32,7 +32,7 @@ import numpy as np
 from ..core import pipeline as _core
 from ..core import errors as E
 from ..core import validation as V
-from .accumulator import _AUROC_TEXT, _PARALLEL_MIN, _lo_where_infinite, _nll_mode, _nll_text
+from .shared import _AUROC_TEXT, _PARALLEL_MIN, _lo_where_infinite, _nll_mode, _nll_text
 from .._kernels.streaming import accumulate as A
 from .._kernels.streaming import auroc_hist as KH
 from ..metrics.report import report_from_stats
