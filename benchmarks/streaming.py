@@ -188,7 +188,7 @@ def update_parts(y, p):
     accumulator's own kernels, called as it calls them): name -> seconds per sample."""
     import fastcal
     from fastcal.core import pipeline as _core
-    from fastcal._kernels.streaming import accumulate as A
+    from fastcal._kernels.streaming import accumulate as KA
 
     yb, pb = np.ascontiguousarray(y[:BATCH]), np.ascontiguousarray(p[:BATCH])
     acc = fastcal.CalibrationAccumulator(15).update(yb, pb)
@@ -198,16 +198,16 @@ def update_parts(y, p):
     hist = acc._auc._hist.copy()
     hi, lo = acc._hi.copy(), acc._lo.copy()
     args = (yb, pb, None, edges, True, None, eps, True, None, None)
-    dd = A.binary_batch(*args)[2]
+    dd = KA.binary_batch(*args)[2]
     parts = {
         "one pass (validate, bin, compensated sums), 2 threads":
-            lambda: _core.threaded(A.binary_batch, *args, threads=2),
-        "one pass, 1 thread": lambda: A.binary_batch(*args),
+            lambda: _core.threaded(KA.binary_batch, *args, threads=2),
+        "one pass, 1 thread": lambda: KA.binary_batch(*args),
         "one pass + per-row AUROC input (conf, corr), 2 threads":
-            lambda: _core.threaded(A.binary_batch, *args[:-2], conf, corr, threads=2),
+            lambda: _core.threaded(KA.binary_batch, *args[:-2], conf, corr, threads=2),
         "AUROC histogram scatter (serial, under the lock)":
-            lambda: A.hist_scatter(hist, conf, corr, None),
-        "state addition (double-double)": lambda: A.add_dd(hi, lo, dd[0], dd[1]),
+            lambda: KA.hist_scatter(hist, conf, corr, None),
+        "state addition (double-double)": lambda: KA.add_dd(hi, lo, dd[0], dd[1]),
         "whole update, default": lambda: acc.update(yb, pb),
     }
     return {k: per_call(f) / BATCH for k, f in parts.items()}
@@ -260,7 +260,7 @@ def small_parts(y, p):
     from numba import njit
 
     import fastcal
-    from fastcal._kernels.streaming import accumulate as A
+    from fastcal._kernels.streaming import accumulate as KA
 
     y64, p64 = y[:64].copy(), p[:64].copy()
     acc = fastcal.CalibrationAccumulator(15).update(y64, p64).update(y64, p64)
@@ -272,7 +272,7 @@ def small_parts(y, p):
     def loop(k, y, p, dd, hist, ws, edges, right):
         s = 0
         for _ in range(k):
-            s += A.binary_update(y, p, dd, hist, ws, edges, right, None)[0]
+            s += KA.binary_update(y, p, dd, hist, ws, edges, right, None)[0]
         return s
 
     def compiled():
@@ -280,7 +280,7 @@ def small_parts(y, p):
 
     out = {"whole update": per_call(lambda: acc.update(y64, p64)),
            "kernel through the entry point the update calls": per_call(lambda: entry(*args)),
-           "kernel through Numba's dispatcher": per_call(lambda: A.binary_update(*args)),
+           "kernel through Numba's dispatcher": per_call(lambda: KA.binary_update(*args)),
            "kernel alone (a compiled loop of calls)": per_call(compiled) / 1000}
     return out
 

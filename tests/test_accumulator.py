@@ -303,11 +303,11 @@ def test_decay_rescales_the_state_once_per_renormalisation_period(monkeypatch):
     # each 100-row update ages the stream by 10 half-lives; the state (and the
     # AUROC histogram) is rescaled when the clock passes 256 half-lives, and the
     # clock then restarts near 0: about once every 26 updates, not at every one
-    from fastcal._kernels.streaming import accumulate as _accumulate
+    from fastcal._kernels.streaming import accumulate as KA
 
     calls = []
-    real = _accumulate.scale_state
-    monkeypatch.setattr(_accumulate, "scale_state",
+    real = KA.scale_state
+    monkeypatch.setattr(KA, "scale_state",
                         lambda hi, lo, f: (calls.append(f), real(hi, lo, f))[1])
     acc = CalibrationAccumulator(5, half_life=10)
     y = np.array([1, 0] * 50)

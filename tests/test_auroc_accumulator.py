@@ -21,11 +21,11 @@ from numba import njit
 
 import fastcal
 from fastcal.streaming.auroc_accumulator import AUROCAccumulator
-from fastcal._kernels.streaming import auroc_hist as KH
+from fastcal._kernels.streaming import auroc_hist as KAH
 from fastcal.core.errors import UndefinedMetricWarning
 
 DATA = Path(__file__).resolve().parent / "data"
-HALF, N = KH.HALF, KH.N_CELLS
+HALF, N = KAH.HALF, KAH.N_CELLS
 F16_UNIT = np.arange(0, 0x3C01, dtype=np.uint16).view(np.float16)  # every float16 in [0, 1]
 
 
@@ -86,7 +86,7 @@ def rng():
 def _cells(s):
     out = np.empty(s.shape[0], np.int64)
     for i in range(s.shape[0]):
-        out[i] = KH.cell_of(s[i])
+        out[i] = KAH.cell_of(s[i])
     return out
 
 
@@ -156,7 +156,7 @@ def test_continuous_scores_are_close_and_bounded(rng):
     auc, h = ref_estimate(y[:3000], s[:3000])
     small = AUROCAccumulator().update(y[:3000], s[:3000])
     assert small.compute() == pytest.approx(auc, rel=1e-14)
-    assert KH.hist_auroc(small._hist)[1] == pytest.approx(h, rel=1e-12, abs=1e-16)
+    assert KAH.hist_auroc(small._hist)[1] == pytest.approx(h, rel=1e-12, abs=1e-16)
 
 
 # ------------------------------------------------------ hypothesis: bounds
@@ -415,7 +415,7 @@ def test_unbounded_score_cells_are_exactly_monotone():
     def cells(z):
         out = np.empty(z.shape[0], np.int64)
         for i in range(z.shape[0]):
-            out[i] = KH.logit_cell(z[i])
+            out[i] = KAH.logit_cell(z[i])
         return out
 
     c = cells(z)
@@ -475,13 +475,13 @@ def test_counts_never_overflow_and_stay_exact():
     acc = AUROCAccumulator()
     h = acc._hist
     big = 2.0 ** 52  # per-cell counts way past int32 and beyond 2 * P * N < 2**53
-    h[KH.cell_of(0.2), 0] = big
-    h[KH.cell_of(0.2), 2] = 0.2
-    h[KH.cell_of(0.6), 1] = big + 2
-    h[KH.cell_of(0.6), 0] = 3.0
-    h[KH.cell_of(0.6), 2] = KH.MIXED
-    h[KH.cell_of(0.9), 1] = 7.0
-    h[KH.cell_of(0.9), 2] = 0.9
+    h[KAH.cell_of(0.2), 0] = big
+    h[KAH.cell_of(0.2), 2] = 0.2
+    h[KAH.cell_of(0.6), 1] = big + 2
+    h[KAH.cell_of(0.6), 0] = 3.0
+    h[KAH.cell_of(0.6), 2] = KAH.MIXED
+    h[KAH.cell_of(0.9), 1] = 7.0
+    h[KAH.cell_of(0.9), 2] = 0.9
     P, Nn = Fraction(int(big) + 9), Fraction(int(big) + 3)
     U = Fraction(int(big) + 2) * (Fraction(int(big)) + Fraction(3, 2)) + 7 * Nn
     H = Fraction(int(big) + 2) * 3 / 2
@@ -491,7 +491,7 @@ def test_counts_never_overflow_and_stay_exact():
     assert hi - lo == pytest.approx(float(2 * H / (P * Nn)), rel=1e-9)
     # an update adds 1 exactly to a count of 2**52
     acc.update([0], [0.2])
-    assert h[KH.cell_of(0.2), 0] == big + 1
+    assert h[KAH.cell_of(0.2), 0] == big + 1
 
 
 # ------------------------------------------------------------ the kernel hook
@@ -502,16 +502,16 @@ def test_add_hook_equals_update(rng):
     @njit
     def fill(hist, y, s, w):
         for i in range(s.shape[0]):
-            KH.add(hist, y[i], s[i], w[i])
+            KAH.add(hist, y[i], s[i], w[i])
 
-    hist = KH.new_hist()
+    hist = KAH.new_hist()
     np.testing.assert_array_equal(hist, AUROCAccumulator()._hist)
     fill(hist, y, s, w)
     acc = AUROCAccumulator()
     acc._hist = hist
     ref = AUROCAccumulator().update(y, s, sample_weight=w)
     np.testing.assert_array_equal(acc._hist, ref._hist)
-    auc, hw = KH.hist_auroc(acc._hist)
+    auc, hw = KAH.hist_auroc(acc._hist)
     assert auc == ref.compute()
     lo, hi = ref.bounds()
     assert lo <= auc - hw + 1e-15 and auc + hw - 1e-15 <= hi

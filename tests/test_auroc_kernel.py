@@ -21,23 +21,23 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from fastcal._kernels.metrics import auroc as A
+from fastcal._kernels.metrics import auroc as KAUC
 from fastcal._kernels.uncertainty import delong as D
 
 
 def _mann_whitney_radix(score, label, weight):
-    return A._mann_whitney_radix(score, label, weight, None)[:3]
+    return KAUC._mann_whitney_radix(score, label, weight, None)[:3]
 
 
 def _mann_whitney_par(score, label, weight):
-    return A._mann_whitney_par(score, label, weight, None)[:3]
+    return KAUC._mann_whitney_par(score, label, weight, None)[:3]
 
 
 def _sorted(score, label, weight):
     return D.mann_whitney_sorted(score, label, weight, False)[:3]
 
 
-ENTRIES = (A.mann_whitney, A.mann_whitney_parallel)
+ENTRIES = (KAUC.mann_whitney, KAUC.mann_whitney_parallel)
 RADIX = (_mann_whitney_radix, _mann_whitney_par)
 PATHS = ENTRIES + RADIX + (_sorted,)
 NO_WEIGHT = np.empty(0, np.float64)
@@ -402,7 +402,7 @@ def _mixed(n, rng):
 def test_large_mixed():
     rng = np.random.default_rng(2024)
     n = 300_000
-    assert n >= A._PAR_MIN  # the parallel entry point takes the parallel path
+    assert n >= KAUC._PAR_MIN  # the parallel entry point takes the parallel path
     score = _mixed(n, rng)
     label = (rng.random(n) < 1.0 / (1.0 + np.exp(-np.clip(score, -5, 5)))).astype(np.uint8)
     res = run_all(score, label)
@@ -430,18 +430,18 @@ def test_large_mixed():
 
 
 def _radix_q(score, label, weight):
-    return A._mann_whitney_radix(score, label, weight, True)
+    return KAUC._mann_whitney_radix(score, label, weight, True)
 
 
 def _par_q(score, label, weight):
-    return A._mann_whitney_par(score, label, weight, True)
+    return KAUC._mann_whitney_par(score, label, weight, True)
 
 
 def _sorted_q(score, label, weight):
     return D.mann_whitney_sorted(score, label, weight, True)
 
 
-QPATHS = (A.mann_whitney_q, A.mann_whitney_q_parallel, _radix_q, _par_q, _sorted_q)
+QPATHS = (KAUC.mann_whitney_q, KAUC.mann_whitney_q_parallel, _radix_q, _par_q, _sorted_q)
 
 
 def placement_squares(score, label, weight=None):
@@ -495,7 +495,7 @@ def test_q_float32_and_degenerate():
     score = np.round(rng.random(3000), 2).astype(np.float32)
     label = (rng.random(3000) < 0.4).astype(np.uint8)
     ref = placement_squares(score, label)
-    for f in (A.mann_whitney_q, _radix_q):
+    for f in (KAUC.mann_whitney_q, _radix_q):
         assert np.array_equal(f(f8(score), label, NO_WEIGHT)[3], ref)
     # all tied (the early return) and one class only
     for n in (50, 5000):

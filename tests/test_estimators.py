@@ -19,7 +19,7 @@ from fastcal.metrics.smooth import (
     debiased_l2_from_bins,
     smooth_ece,
 )
-from fastcal._kernels.metrics import smooth as KS
+from fastcal._kernels.metrics import smooth as KSM
 
 
 def data(n, seed=0, power=1.0):
@@ -126,7 +126,7 @@ def test_reflect_convolve_equals_numpy():
         ker = np.exp(-(t - 0.5) ** 2 / (2 * 0.01 ** 2))
         ext = np.concatenate([np.flip(v[0])[:-1], v[0], np.flip(v[0])[1:]])
         exp = np.convolve(ext, ker, "valid")[m // 2: m // 2 + m]
-        np.testing.assert_allclose(KS.reflect_convolve(v, ker)[0], exp, rtol=1e-12, atol=1e-300)
+        np.testing.assert_allclose(KSM.reflect_convolve(v, ker)[0], exp, rtol=1e-12, atol=1e-300)
 
 
 def test_smooth_ece_weights_and_errors():

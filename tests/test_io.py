@@ -21,13 +21,13 @@ from fastcal.io.readers import (
     read_all,
     resolve_columns,
 )
-from fastcal._kernels.io import csv as K
+from fastcal._kernels.io import csv as KCSV
 
 
 # ------------------------------------------------------------ number parser
 def parse(text):
     b = np.frombuffer(text.encode("latin-1"), np.uint8)
-    return K.parse_number(b, 0, b.shape[0])
+    return KCSV.parse_number(b, 0, b.shape[0])
 
 
 def bits(x):
@@ -36,8 +36,8 @@ def bits(x):
 
 def check_against_float(text):
     kind, v = parse(text)
-    assert kind in (K.NUM_OK, K.NUM_FALLBACK), text
-    if kind == K.NUM_OK:
+    assert kind in (KCSV.NUM_OK, KCSV.NUM_FALLBACK), text
+    if kind == KCSV.NUM_OK:
         assert bits(v) == bits(float(text)), (text, v, float(text))
     return kind
 
@@ -99,25 +99,25 @@ def test_float_parser_exact_cases():
              "0.13436424411240122", "8.988465674311580536566680e307"]
     for t in cases:
         check_against_float(t)
-    assert parse("0.5") == (K.NUM_OK, 0.5)
-    assert parse("  0.75 ") == (K.NUM_OK, 0.75)
+    assert parse("0.5") == (KCSV.NUM_OK, 0.5)
+    assert parse("  0.75 ") == (KCSV.NUM_OK, 0.75)
     # more than 19 significant digits, subnormals, overflow: Python's float() decides
-    assert parse("1" * 25)[0] == K.NUM_FALLBACK
-    assert parse("4.9e-324")[0] == K.NUM_FALLBACK
-    assert parse("1e400")[0] == K.NUM_FALLBACK
+    assert parse("1" * 25)[0] == KCSV.NUM_FALLBACK
+    assert parse("4.9e-324")[0] == KCSV.NUM_FALLBACK
+    assert parse("1e400")[0] == KCSV.NUM_FALLBACK
     for t in ("nan", "NaN", "inf", "-Infinity"):
-        assert parse(t)[0] == K.NUM_FALLBACK
-    assert parse("")[0] == K.NUM_EMPTY
-    assert parse("  ")[0] == K.NUM_EMPTY
+        assert parse(t)[0] == KCSV.NUM_FALLBACK
+    assert parse("")[0] == KCSV.NUM_EMPTY
+    assert parse("  ")[0] == KCSV.NUM_EMPTY
     for t in ("abc", "1e", "1e+", "1..2", "1.2.3", "--1", "1_000", "0x10", "1,5", ".", "-", "e5",
               "1 2", "infinite", "nanx"):
-        assert parse(t)[0] == K.NUM_BAD, t
+        assert parse(t)[0] == KCSV.NUM_BAD, t
 
 
 def test_label_parser():
     def lab(text):
         b = np.frombuffer(text.encode(), np.uint8)
-        return K.parse_label(b, 0, b.shape[0])
+        return KCSV.parse_label(b, 0, b.shape[0])
 
     assert lab("1") == (True, 1)
     assert lab(" 0 ") == (True, 0)

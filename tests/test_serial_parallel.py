@@ -33,10 +33,10 @@ from hypothesis import strategies as st
 from fastcal.core import pipeline as _core
 from fastcal.core import validation as V
 from fastcal._kernels.streaming import accumulate as KA
-from fastcal._kernels.metrics import auroc as A
+from fastcal._kernels.metrics import auroc as KAUC
 from fastcal._kernels.metrics import binned as B
 from fastcal._kernels.uncertainty import bootstrap as KB
-from fastcal._kernels import common as _common
+from fastcal._kernels import common as KC
 from fastcal._kernels.uncertainty import delong as KD
 from fastcal._kernels.calibrators import isotonic as KI
 from fastcal._kernels.calibrators import platt as KP
@@ -44,8 +44,8 @@ from fastcal._kernels.metrics import scores as SC
 from fastcal._kernels.calibrators import temperature as KT
 from fastcal._kernels.calibrators import temperature_ece as KTE
 
-CHUNK = _common.CHUNK
-OK = _common.OK
+CHUNK = KC.CHUNK
+OK = KC.OK
 N_BINS = 15
 EDGES = V.uniform_edges(N_BINS)  # read-only (1, 16), as the public layer passes it
 NO_WEIGHT = np.empty(0, np.float64)
@@ -383,15 +383,15 @@ def test_binary_scores(spec):
 # first invalid element: the same (code, index) from both drivers
 
 BINARY_BAD = {  # kind: (logits?, array, value, code)
-    "nan-prob": (None, "p", np.nan, _common.BAD_PROB),
-    "prob-above-1": (None, "p", 1.0 + 1e-12, _common.BAD_PROB),
-    "negative-prob": (None, "p", -0.0 - 1e-300, _common.BAD_PROB),
-    "inf-logit": (True, "p", -np.inf, _common.BAD_LOGIT),
-    "nan-logit": (True, "p", np.nan, _common.BAD_LOGIT),
-    "label-2": (None, "y", 2, _common.BAD_BINARY_LABEL),
-    "label-minus-1": (True, "y", -1, _common.BAD_BINARY_LABEL),
-    "negative-weight": (None, "w", -1.0, _common.BAD_WEIGHT),
-    "inf-weight": (True, "w", np.inf, _common.BAD_WEIGHT),
+    "nan-prob": (None, "p", np.nan, KC.BAD_PROB),
+    "prob-above-1": (None, "p", 1.0 + 1e-12, KC.BAD_PROB),
+    "negative-prob": (None, "p", -0.0 - 1e-300, KC.BAD_PROB),
+    "inf-logit": (True, "p", -np.inf, KC.BAD_LOGIT),
+    "nan-logit": (True, "p", np.nan, KC.BAD_LOGIT),
+    "label-2": (None, "y", 2, KC.BAD_BINARY_LABEL),
+    "label-minus-1": (True, "y", -1, KC.BAD_BINARY_LABEL),
+    "negative-weight": (None, "w", -1.0, KC.BAD_WEIGHT),
+    "inf-weight": (True, "w", np.inf, KC.BAD_WEIGHT),
 }
 BAD_SIZES = (CHUNK + 1, 3 * CHUNK, 4 * CHUNK + 1234)
 
@@ -456,15 +456,15 @@ def test_binary_first_invalid_element(data):
 
 
 MULTICLASS_BAD = {  # kind: (logits?, what, code)
-    "label-C": (None, "label", _common.BAD_CLASS_LABEL),
-    "label-minus-1": (True, "label", _common.BAD_CLASS_LABEL),
-    "nan-prob": (None, "nan", _common.BAD_PROB),
-    "negative-prob": (None, "negative", _common.BAD_PROB),
-    "row-sum": (None, "scale", _common.BAD_ROW_SUM),
-    "inf-logit": (True, "inf", _common.BAD_LOGIT),
-    "nan-logit": (True, "nan", _common.BAD_LOGIT),
-    "negative-weight": (None, "weight", _common.BAD_WEIGHT),
-    "nan-weight": (True, "weight", _common.BAD_WEIGHT),
+    "label-C": (None, "label", KC.BAD_CLASS_LABEL),
+    "label-minus-1": (True, "label", KC.BAD_CLASS_LABEL),
+    "nan-prob": (None, "nan", KC.BAD_PROB),
+    "negative-prob": (None, "negative", KC.BAD_PROB),
+    "row-sum": (None, "scale", KC.BAD_ROW_SUM),
+    "inf-logit": (True, "inf", KC.BAD_LOGIT),
+    "nan-logit": (True, "nan", KC.BAD_LOGIT),
+    "negative-weight": (None, "weight", KC.BAD_WEIGHT),
+    "nan-weight": (True, "weight", KC.BAD_WEIGHT),
 }
 
 
@@ -538,7 +538,7 @@ def _scores(n, kind, rng, dtype="f8"):
     raise ValueError(kind)
 
 
-AUROC_SIZES = (A._PAR_MIN, A._PAR_MIN + 12345, 3 * A._PAR_MIN + 1)
+AUROC_SIZES = (KAUC._PAR_MIN, KAUC._PAR_MIN + 12345, 3 * KAUC._PAR_MIN + 1)
 AUROC_CASES = [  # (scores, dtype, weights, labels)
     ("mixed", "f8", None, "random"),
     ("mixed", "f8", "random", "random"),
@@ -574,10 +574,10 @@ def auroc_args(n, case):
 @pytest.mark.parametrize("case", AUROC_CASES, ids=["-".join(map(str, c)) for c in AUROC_CASES])
 def test_mann_whitney(case):
     for n in AUROC_SIZES:
-        assert n >= A._PAR_MIN  # the parallel entry point really runs the parallel code
+        assert n >= KAUC._PAR_MIN  # the parallel entry point really runs the parallel code
         args = auroc_args(n, case)
-        r = check_pair(A.mann_whitney, A.mann_whitney_parallel, args)
-        q = check_pair(A.mann_whitney_q, A.mann_whitney_q_parallel, args)
+        r = check_pair(KAUC.mann_whitney, KAUC.mann_whitney_parallel, args)
+        q = check_pair(KAUC.mann_whitney_q, KAUC.mann_whitney_q_parallel, args)
         assert_same(q[:3], r, "mann_whitney_q's (u, wpos, wneg) vs mann_whitney's")
 
 

@@ -101,9 +101,9 @@ def test_cache_location_follows_numba(monkeypatch, tmp_path):
     from numba.core.caching import FunctionCache
 
     # what Numba itself would pick for a kernel's source file under this setting
-    from fastcal._kernels.metrics import binned as _binned
+    from fastcal._kernels.metrics import binned as B
 
-    disp = next(v for v in vars(_binned).values() if isinstance(v, numba.core.dispatcher.Dispatcher))
+    disp = next(v for v in vars(B).values() if isinstance(v, numba.core.dispatcher.Dispatcher))
     monkeypatch.setattr(disp, "_cache", None, raising=False)
     want = FunctionCache(disp.py_func).cache_path
     loc = _cache.cache_location(disp)

@@ -12,7 +12,7 @@ import numpy as np
 from ..core import validation as V
 from ..core import errors as E
 from ..core.pipeline import binned
-from .._kernels.calibrators import histogram_binning as KH
+from .._kernels.calibrators import histogram_binning as KHB
 from .base import ConfidenceCalibrator
 
 class HistogramBinning(ConfidenceCalibrator):
@@ -112,7 +112,7 @@ class HistogramBinning(ConfidenceCalibrator):
 
     # -- prediction --------------------------------------------------------
     def _predict(self, p, logits, src):
-        return KH.lookup(p, self.bin_edges_, self.bin_values_, self.strategy == "uniform",
+        return KHB.lookup(p, self.bin_edges_, self.bin_values_, self.strategy == "uniform",
                          V.on(self.right), logits)
 
     # -- serialisation -----------------------------------------------------

@@ -21,7 +21,7 @@ import numpy as np
 from ..core import pipeline as _core
 from ..core import validation as V
 from ..core import errors as E
-from .._kernels.calibrators import isotonic as K
+from .._kernels.calibrators import isotonic as KI
 from .base import Calibrator
 
 OUT_OF_BOUNDS = ("nan", "clip", "raise")
@@ -49,7 +49,7 @@ def _real_array(x, name, ndims):
 
 
 def _check_finite(arr, name):
-    if arr.ndim == 1 and arr.dtype.kind == "f" and K.first_nonfinite(arr) < 0:
+    if arr.ndim == 1 and arr.dtype.kind == "f" and KI.first_nonfinite(arr) < 0:
         return
     ok = np.isfinite(arr)
     if not ok.all():
@@ -135,20 +135,20 @@ def isotonic_regression(y, *, sample_weight=None, increasing=True):
                 "sample_weight sums to zero" + (" in a row" if y.ndim == 2 else "")
                 + "; each fit needs at least one positive weight.", param="sample_weight")
     if y.ndim == 1:
-        return K.isotonic_1d(np.ascontiguousarray(y), np.ascontiguousarray(w), inc)
+        return KI.isotonic_1d(np.ascontiguousarray(y), np.ascontiguousarray(w), inc)
     m, n = y.shape
     W = np.ascontiguousarray(np.broadcast_to(w, (m, n))) if w.ndim == 1 else np.ascontiguousarray(w)
     Y = np.ascontiguousarray(y)
-    return _core.run(K.isotonic_rows, m * n if m > 1 else 0, Y, W, inc, min_work=_PARALLEL_MIN)
+    return _core.run(KI.isotonic_rows, m * n if m > 1 else 0, Y, W, inc, min_work=_PARALLEL_MIN)
 
 
 def _spearman_increasing(X, y, xorder):
     """scikit-learn's ``check_increasing``: sign of Spearman's rho (rho >= 0),
     with its warning when the Fisher 95% interval spans zero."""
     n = X.shape[0]
-    rx = K.average_ranks(X, xorder)
+    rx = KI.average_ranks(X, xorder)
     yf = np.ascontiguousarray(y, dtype=np.float64)
-    ry = K.average_ranks(yf, K.argsort_float(yf))
+    ry = KI.average_ranks(yf, KI.argsort_float(yf))
     with np.errstate(invalid="ignore", divide="ignore"):
         if n < 2 or np.all(rx == rx[0]) or np.all(ry == ry[0]):
             rho = float("nan")
@@ -259,17 +259,17 @@ class IsotonicRegression(Calibrator):
         eps = dtype.type(np.finfo(dtype).resolution)
         m = -1
         if self.increasing == "auto":
-            order = K.argsort_float(X64)
+            order = KI.argsort_float(X64)
             inc = _spearman_increasing(X64, y, order)
         else:
             inc = bool(self.increasing)
             # many ties (calibration data: rounded scores): group by hashing, no sort of n
-            ux, uy, uw, m = K.pool_hashed(X, X64, y, w, has_w, eps, max(1024, n // 8))
+            ux, uy, uw, m = KI.pool_hashed(X, X64, y, w, has_w, eps, max(1024, n // 8))
             if m < 0:
-                order = K.argsort_float(X64)
+                order = KI.argsort_float(X64)
         if m < 0:
-            ux, uy, uw, m = K.pool_sorted(X, y, w, has_w, order, eps)
-        yf = K.isotonic_1d(uy, uw, inc).astype(dtype)
+            ux, uy, uw, m = KI.pool_sorted(X, y, w, has_w, order, eps)
+        yf = KI.isotonic_1d(uy, uw, inc).astype(dtype)
         if lo is not None or hi is not None:
             np.clip(yf, -np.inf if lo is None else lo, np.inf if hi is None else hi, out=yf)
         self.increasing_ = inc
@@ -306,7 +306,7 @@ class IsotonicRegression(Calibrator):
                     f"T: a value ({T[np.argmax(above)]}) is above the fitted range's maximum "
                     f"({xt[-1]}) and out_of_bounds='raise'; use out_of_bounds='clip' to clamp it."
                 )
-        return K.interp_linear(xt, yt, T, self.out_of_bounds == "nan")
+        return KI.interp_linear(xt, yt, T, self.out_of_bounds == "nan")
 
     def transform(self, T):
         """Same as :meth:`predict`."""

@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 
-from .._kernels import common as K
+from .._kernels import common as KC
 
 
 class UndefinedMetricWarning(UserWarning):
@@ -164,7 +164,7 @@ def raise_for_status(code, index, y_true, y_prob, sample_weight=None, prob_name=
                      ignore_index=None, src=None):
     """Raise the :class:`InputError` for a kernel status; no-op for OK. ``src``
     names the format of 16-bit input passed as its bits."""
-    if code == K.OK:
+    if code == KC.OK:
         return
     exc = status_error(code, index, y_true, y_prob, sample_weight, prob_name, ignore_index, src)
     raise exc
@@ -181,13 +181,13 @@ def status_error(code, index, y_true, y_prob, sample_weight=None, prob_name="y_p
     terms = {"y_true": "y_true", "y_prob": prob_name, "at": f" at index {i}", "row": f"row {i}"}
     at = {"param": prob_name, "index": i}
     logits = {"hint": "logits", "fix": "pass from_logits=True"}
-    if code == K.BAD_BINARY_LABEL:
+    if code == KC.BAD_BINARY_LABEL:
         terms["fix"] = f"pass {prob_name} of shape (n, C)"
         return input_error(
             f"{{y_true}} must be 0/1 (or bool) for a 1-D {{y_prob}}; found {_f(y_true[i])}{{at}}. "
             "For multiclass labels {fix}.", terms, param="y_true", index=i,
             value=_scalar(y_true[i]), hint="multiclass")
-    if code == K.BAD_CLASS_LABEL:
+    if code == KC.BAD_CLASS_LABEL:
         C = y_prob.shape[1]
         hint = ""
         lab = y_true[i]
@@ -201,7 +201,7 @@ def status_error(code, index, y_true, y_prob, sample_weight=None, prob_name="y_p
             f"{{y_true}} must hold integer class labels in [0, {C}) to match {{y_prob}} of shape "
             f"(n, {C}); found {_f(lab)}{{at}}.{hint}", terms, param="y_true", index=i,
             value=_scalar(lab), hint=kind)
-    if code == K.BAD_PROB:
+    if code == KC.BAD_PROB:
         row = y_prob[i]
         column = None
         if y_prob.ndim == 2:
@@ -216,20 +216,20 @@ def status_error(code, index, y_true, y_prob, sample_weight=None, prob_name="y_p
             f"{{y_prob}} must hold probabilities in [0, 1]; found {_f(v)}{{at}}. "
             "If these are logits, {fix}.", terms, column=column, value=_scalar(v),
             hint="logits", **at)
-    if code == K.BAD_ROW_SUM:
+    if code == KC.BAD_ROW_SUM:
         s = float(np.sum(y_prob[i], dtype=np.float64))
         terms["fix"] = logits["fix"]
         return input_error(
             f"each row of {{y_prob}} must sum to 1; {{row}} sums to {s:.9g}. "
             "If these are logits, {fix}; otherwise normalise the rows.", terms, value=s,
             hint="logits", **at)
-    if code == K.BAD_WEIGHT:
+    if code == KC.BAD_WEIGHT:
         terms["sample_weight"] = "sample_weight"
         return input_error(
             f"{{sample_weight}} must be finite and non-negative; found "
             f"{_f(sample_weight[i])}{{at}}.", terms, param="sample_weight", index=i,
             value=_scalar(sample_weight[i]))
-    if code == K.BAD_LOGIT:
+    if code == KC.BAD_LOGIT:
         row = y_prob[i]
         if "logit" not in prob_name:
             terms["y_prob"] = f"{prob_name} (logits)"
@@ -247,7 +247,7 @@ def status_error(code, index, y_true, y_prob, sample_weight=None, prob_name="y_p
                 terms, column=int(bad[0]), value=_scalar(v), **at)
         return input_error(f"{{y_prob}} must be finite; found {_f(row)}{{at}}.", terms,
                            value=_scalar(row), **at)
-    if code == K.BAD_SCORE:
+    if code == KC.BAD_SCORE:
         return input_error(f"{{y_prob}} must be finite; found {_f(y_prob[i])}{{at}}.", terms,
                            value=_scalar(y_prob[i]), **at)
     raise RuntimeError(f"internal error: unknown kernel status {code}")  # pragma: no cover

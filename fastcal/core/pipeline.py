@@ -12,12 +12,12 @@ import numpy as np
 from . import validation as V
 from . import errors as E
 from .._kernels.streaming import accumulate as KA
-from .._kernels.metrics import auroc as A
+from .._kernels.metrics import auroc as KAUC
 from .._kernels.metrics import binned as B
 from .._kernels.metrics import rows as KR
 from .._kernels.uncertainty import bootstrap as KB
 from .._kernels.uncertainty import delong as D
-from .._kernels.calibrators import histogram_binning as KH
+from .._kernels.calibrators import histogram_binning as KHB
 from .._kernels.calibrators import isotonic as KI
 from .._kernels.calibrators import platt as KP
 from .._kernels.metrics import scores as SC
@@ -244,8 +244,8 @@ def mann_whitney(score, label, weight=None, want=False):
         u, wp, wn, q = D.mann_whitney_sorted(score, label, weight, bool(want))
         return u, wp, wn, (q if want else None)
     if want:
-        return run(A.mann_whitney_q, n, score, label, weight, parallel=A.mann_whitney_q_parallel)
-    u, wp, wn = run(A.mann_whitney, n, score, label, weight, parallel=A.mann_whitney_parallel)
+        return run(KAUC.mann_whitney_q, n, score, label, weight, parallel=KAUC.mann_whitney_q_parallel)
+    u, wp, wn = run(KAUC.mann_whitney, n, score, label, weight, parallel=KAUC.mann_whitney_parallel)
     return u, wp, wn, None
 
 
@@ -261,7 +261,7 @@ def mann_whitney_probe(n, want=False):
     it is compiled tells whether the AUROC family is, see ``fastcal.core.prefetch``)."""
     if n < SORT_MAX:
         return D.mann_whitney_sorted
-    return A.mann_whitney_q_parallel if want else A.mann_whitney_parallel
+    return KAUC.mann_whitney_q_parallel if want else KAUC.mann_whitney_parallel
 
 
 def toplabel_confidence(y_prob, from_logits=False):
@@ -275,7 +275,7 @@ def toplabel_confidence(y_prob, from_logits=False):
     top-label confidence outside the kernels (calibrators, command line)."""
     z, src = V.as_prob(y_prob, "y_prob", ndims=(2,))
     K, shift, mask, one = V.keys(z)
-    conf, code, idx = KH.toplabel_conf(z, K, shift, mask, one, V.on(from_logits),
+    conf, code, idx = KHB.toplabel_conf(z, K, shift, mask, one, V.on(from_logits),
                                        V.row_sum_tol(src, z.shape[1]))
     if code != OK:
         E.raise_for_status(code, idx, np.zeros(z.shape[0], np.int64), z)

@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from .._kernels.io import csv as K
+from .._kernels.io import csv as KCSV
 from ..core.errors import InputError
 from .columns import Progress, _BOM, _FB_CAP, _size, resolve_columns
 
@@ -63,6 +63,24 @@ def _open_binary(path):
     return raw, raw
 
 
+def header_names(head, delim, path, line):
+    """The column names of a CSV/TSV header record (bytes, UTF-8 or else
+    Latin-1; RFC 4180 quoting), stripped; an empty header is an error."""
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        text = head.decode("latin-1")
+    try:
+        names = next(csv.reader(io.StringIO(text.rstrip("\r\n"), newline=""),
+                                delimiter=chr(delim)), [])
+    except csv.Error as exc:
+        raise InputError(f"{path}, line {line}: cannot read the header ({exc}).") from None
+    names = [n.strip() for n in names]
+    if not names or names == [""]:
+        raise InputError(f"{path}, line {line}: empty header; expected the column names.")
+    return names
+
+
 def _csv_chunks(path, delim, cols, chunk_size, progress, block_size):
     f, raw = _open_binary(path)
     try:
@@ -81,7 +99,7 @@ def _csv_chunks(path, delim, cols, chunk_size, progress, block_size):
             raise InputError(f"{path} is empty: expected a header line naming the columns.")
         line = 1 + int(np.count_nonzero(src.buf[:start] == 10))
         while True:
-            he = K.record_end(src.buf, start, src.have, src.eof)
+            he = KCSV.record_end(src.buf, start, src.have, src.eof)
             if he >= 0:
                 break
             if src.eof:
@@ -90,25 +108,14 @@ def _csv_chunks(path, delim, cols, chunk_size, progress, block_size):
             src.refill(start)
             start = 0
         head = src.buf[start:he].tobytes()
-        try:
-            text = head.decode("utf-8")
-        except UnicodeDecodeError:
-            text = head.decode("latin-1")
-        try:
-            names = next(csv.reader(io.StringIO(text.rstrip("\r\n"), newline=""),
-                                    delimiter=chr(delim)), [])
-        except csv.Error as exc:
-            raise InputError(f"{path}, line {line}: cannot read the header ({exc}).") from None
-        names = [n.strip() for n in names]
-        if not names or names == [""]:
-            raise InputError(f"{path}, line {line}: empty header; expected the column names.")
+        names = header_names(head, delim, path, line)
         line += head.count(b"\n")
         lab, vidx, two_d = resolve_columns(names, cols, path)
         # a slot for every column of the header: a record with fewer fields is
         # an error (the kernel's ERR_FIELDS), one with more is found by _check_fields
         nf = len(names)
-        slots = np.full(nf, K.SKIP, np.int64)
-        slots[lab] = K.LABEL
+        slots = np.full(nf, KCSV.SKIP, np.int64)
+        slots[lab] = KCSV.LABEL
         for k, i in enumerate(vidx):
             slots[i] = k
         nv = len(vidx)
@@ -123,7 +130,7 @@ def _csv_chunks(path, delim, cols, chunk_size, progress, block_size):
         try:
             while True:
                 pos0, row0, line0 = pos, row, line
-                st, pos, row, nfb, nl, fld, ts, te = K.parse_block(
+                st, pos, row, nfb, nl, fld, ts, te = KCSV.parse_block(
                     src.buf, pos, src.have, src.eof, delim, slots, vals, labels, row, fb, nfb)
                 if row > row0:
                     _check_fields(src.buf, pos0, pos, row - row0, delim, nf, path, line0,
@@ -132,22 +139,22 @@ def _csv_chunks(path, delim, cols, chunk_size, progress, block_size):
                     _fallbacks(src.buf, fb, nfb, vals, path, names, vidx, line, rows_done)
                     nfb = 0
                 line += nl
-                if st >= K.ERR_FIELDS:
+                if st >= KCSV.ERR_FIELDS:
                     _csv_error(st, src.buf, pos, fld, ts, te, path, names, slots, line,
                                rows_done + row + 1)
-                if st == K.FULL or (st == K.DONE and row):
+                if st == KCSV.FULL or (st == KCSV.DONE and row):
                     out = vals[:row] if two_d else vals[:row, 0]
                     yield labels[:row], out
                     rows_done += row
                     row = 0
-                    if st == K.DONE:
+                    if st == KCSV.DONE:
                         break
                     vals, labels = _alloc(path, cap, nv, chunk_size)
-                elif st == K.NEED_MORE:
+                elif st == KCSV.NEED_MORE:
                     src.refill(pos)
                     pos = 0
                     bar.update(src.bytes_read())
-                elif st == K.DONE:
+                elif st == KCSV.DONE:
                     break
         finally:
             bar.close(src.bytes_read())
@@ -231,21 +238,21 @@ def _csv_error(st, buf, rec, fld, ts, te, path, names, slots, line, row):
         tok = tok[:37] + "..."
     col = names[fld] if fld < len(names) else f"#{fld + 1}"
     where = f"{path}, line {at} (row {row})"
-    if st == K.ERR_FIELDS:
-        missing = [names[i] for i in range(fld, slots.shape[0]) if slots[i] != K.SKIP]
+    if st == KCSV.ERR_FIELDS:
+        missing = [names[i] for i in range(fld, slots.shape[0]) if slots[i] != KCSV.SKIP]
         if missing:
             raise InputError(f"{where}: the record has only {fld} field(s); column "
                              f"{missing[0]!r} is missing.")
         raise InputError(f"{where}: the record has only {fld} field(s); the header has "
                          f"{slots.shape[0]}.")
-    if st == K.ERR_NUMBER:
+    if st == KCSV.ERR_NUMBER:
         raise InputError(f"{where}, column {col!r}: cannot parse {tok!r} as a number.")
-    if st == K.ERR_LABEL:
+    if st == KCSV.ERR_LABEL:
         raise InputError(f"{where}, column {col!r}: label {tok!r} is not an integer "
                          "(or true/false).")
-    if st == K.ERR_EMPTY:
+    if st == KCSV.ERR_EMPTY:
         raise InputError(f"{where}, column {col!r}: empty value.")
-    if st == K.ERR_QUOTE:
+    if st == KCSV.ERR_QUOTE:
         raise InputError(f"{where}, column {col!r}: malformed quoted field (a quote is never "
                          "closed, or text follows the closing quote).")
     raise RuntimeError(f"internal error: CSV kernel status {st}")  # pragma: no cover

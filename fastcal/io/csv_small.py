@@ -18,9 +18,7 @@ that is also a value column, and a quote byte inside an unquoted field (the
 field count check then depends on where the kernel's blocks end).
 """
 
-import csv
 import gzip
-import io
 import os
 import re
 
@@ -28,8 +26,8 @@ import numpy as np
 
 from . import readers as _io
 from .columns import _BOM
-from .csv import _check_fields, _csv_error
-from .._kernels.io import csv as K  # status codes and field slots only (importing compiles nothing)
+from .csv import _check_fields, _csv_error, header_names
+from .._kernels.io import csv as KCSV  # status codes and field slots only (importing compiles nothing)
 from ..core.errors import InputError
 
 #: The largest file (bytes, uncompressed) read here by default.
@@ -111,23 +109,11 @@ def iter_chunks(path, columns, *, data, format=None, chunk_size=_io.CHUNK_SIZE, 
     if he < 0:
         raise InputError(f"{path}, line {line}: the header has a quoted field that is "
                          "never closed.")
-    head = data[start:he]
-    try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError:
-        text = head.decode("latin-1")
-    try:
-        names = next(csv.reader(io.StringIO(text.rstrip("\r\n"), newline=""),
-                                delimiter=chr(delim)), [])
-    except csv.Error as exc:
-        raise InputError(f"{path}, line {line}: cannot read the header ({exc}).") from None
-    names = [n.strip() for n in names]
-    if not names or names == [""]:
-        raise InputError(f"{path}, line {line}: empty header; expected the column names.")
+    names = header_names(data[start:he], delim, path, line)
     lab, vidx, two_d = _io.resolve_columns(names, columns, path)
     nf, nv = len(names), len(vidx)
-    slots = np.full(nf, K.SKIP, np.int64)
-    slots[lab] = K.LABEL
+    slots = np.full(nf, KCSV.SKIP, np.int64)
+    slots[lab] = KCSV.LABEL
     for k, i in enumerate(vidx):
         slots[i] = k
     found = None if lab in vidx else _scan_fast(data, he, delim, slots)
@@ -266,7 +252,7 @@ def _convert(data, delim, slots, starts, column, bad, n):
     kernel's (:func:`_check_record`)."""
     cols = [None] * int(np.count_nonzero(slots >= 0))
     labels = None
-    for c in np.flatnonzero(slots != K.SKIP):  # in field order
+    for c in np.flatnonzero(slots != KCSV.SKIP):  # in field order
         toks = column(c, bad)
         s = int(slots[c])
         if s >= 0:
@@ -388,21 +374,21 @@ def _check_record(data, fields, p, qerr, rec, slots):
     nf = slots.shape[0]
     for f in range(min(nf, len(fields))):
         s = slots[f]
-        if s == K.SKIP:
+        if s == KCSV.SKIP:
             continue
         ts, te = fields[f]
         tok = data[ts:te]
         if s >= 0:
             if not tok.strip(_BLANKS):
-                return K.ERR_EMPTY, f, ts, te
+                return KCSV.ERR_EMPTY, f, ts, te
             if not _VALUE.fullmatch(tok):
-                return K.ERR_NUMBER, f, ts, te
+                return KCSV.ERR_NUMBER, f, ts, te
         elif _label(tok) is None:
-            return K.ERR_EMPTY if ts == te else K.ERR_LABEL, f, ts, te
+            return KCSV.ERR_EMPTY if ts == te else KCSV.ERR_LABEL, f, ts, te
     if qerr is not None:
-        return (K.ERR_QUOTE,) + qerr
+        return (KCSV.ERR_QUOTE,) + qerr
     if len(fields) < nf:
-        return K.ERR_FIELDS, len(fields), rec, p
+        return KCSV.ERR_FIELDS, len(fields), rec, p
     return None
 
 

@@ -15,17 +15,17 @@ import re
 import numpy as np
 
 from .readers import InputError
-from .._kernels.io import jsonl as K
-from .._kernels.io import json_tokens as KT
+from .._kernels.io import jsonl as KJ
+from .._kernels.io import json_tokens as KJT
 
 BLOCK_SIZE = 1 << 24
 _strip = np.strings.strip if hasattr(np, "strings") else np.char.strip
 _STEP = re.compile(r"([^.\[\]]+)|\[(\d+|\*)\]|\.")
 
 # record columns
-OBJ, LEAF, START, STOP, NCHAR, NBYTE, FLAGS, PACKED = range(KT.NREC)
+OBJ, LEAF, START, STOP, NCHAR, NBYTE, FLAGS, PACKED = range(KJT.NREC)
 STRING, NUMBER, ESCAPE, NONASCII, FALLBACK, IS_PACKED = (
-    KT.K_STRING, KT.F_NUMBER, KT.F_ESCAPE, KT.F_NONASCII, KT.F_FALLBACK, KT.P_PACKED)
+    KJT.K_STRING, KJT.F_NUMBER, KJT.F_ESCAPE, KJT.F_NONASCII, KJT.F_FALLBACK, KJT.P_PACKED)
 
 
 class Paths:
@@ -45,13 +45,13 @@ class Paths:
                 if name is None and idx is None:
                     continue
                 if name == "*":
-                    step = (KT.E_ANYKEY, b"")
+                    step = (KJT.E_ANYKEY, b"")
                 elif name is not None:
-                    step = (KT.E_KEY, name.encode())
+                    step = (KJT.E_KEY, name.encode())
                 elif idx == "*":
-                    step = (KT.E_ANYINDEX, b"")
+                    step = (KJT.E_ANYINDEX, b"")
                 else:
-                    step = (KT.E_INDEX, int(idx))
+                    step = (KJT.E_INDEX, int(idx))
                 for kind, arg, child in kids[v]:
                     if (kind, arg) == step:
                         v = child
@@ -64,7 +64,7 @@ class Paths:
             leaf[v] = lid
         for ks in kids:
             kinds = {k for k, _, _ in ks}
-            if (KT.E_ANYKEY in kinds and len(ks) > 1) or (KT.E_ANYINDEX in kinds and len(ks) > 1):
+            if (KJT.E_ANYKEY in kinds and len(ks) > 1) or (KJT.E_ANYINDEX in kinds and len(ks) > 1):
                 raise ValueError(f"paths {list(paths)} overlap: a wildcard step has siblings")
         nodes = np.zeros((len(kids) + 1, 3), np.int64)
         edges = []
@@ -73,10 +73,10 @@ class Paths:
             nodes[v, 1] = leaf[v]
             nodes[v, 2] = leaf[v] in light and leaf[v] >= 0
             for kind, arg, child in ks:
-                if kind == KT.E_KEY:
+                if kind == KJT.E_KEY:
                     edges.append((kind, len(keys), len(arg), child))
                     keys += arg
-                elif kind == KT.E_INDEX:
+                elif kind == KJT.E_INDEX:
                     edges.append((kind, arg, 0, child))
                 else:
                     edges.append((kind, 0, 0, child))
@@ -186,7 +186,7 @@ def _line_error(buf, pos, have, err, file, line):
         return InputError(f"{file}, line {line}: expected a JSON object; found a "
                           f"{type(obj).__name__}.")
     return InputError(f"{file}, line {line}: cannot be read (nested deeper than "
-                      f"{KT.MAX_DEPTH} levels, or a malformed number at byte {err - pos}).")
+                      f"{KJT.MAX_DEPTH} levels, or a malformed number at byte {err - pos}).")
 
 
 def scan(source, paths, *, block_size=BLOCK_SIZE, name=None):
@@ -207,8 +207,8 @@ def scan(source, paths, *, block_size=BLOCK_SIZE, name=None):
 
 
 def _outputs(cap):
-    return (np.empty((cap, KT.NREC), np.int64), np.empty(cap), np.empty(max(16, cap // 4), np.int64),
-            np.empty((KT.MAX_DEPTH, 3), np.int64))
+    return (np.empty((cap, KJT.NREC), np.int64), np.empty(cap), np.empty(max(16, cap // 4), np.int64),
+            np.empty((KJT.MAX_DEPTH, 3), np.int64))
 
 
 def _threads():
@@ -230,14 +230,14 @@ def _scan_part(buf, a, b, paths, outs):
         if k == len(outs):
             outs.append(_outputs(outs[-1][0].shape[0]))
         rec, val, objs, stk = outs[k]
-        st, pos2, lines, nobj, nrec, err = K.scan_block(
+        st, pos2, lines, nobj, nrec, err = KJ.scan_block(
             buf, np.int64(pos), np.int64(b), np.bool_(True), paths.nodes, paths.edges,
             paths.keys, rec, val, objs, stk)
-        if st == KT.FULL and nobj == 0:  # one line has more records than fit: grow
+        if st == KJT.FULL and nobj == 0:  # one line has more records than fit: grow
             outs[k] = _outputs(2 * rec.shape[0])
             continue
         chunks.append((rec[:nrec], val[:nrec], objs[:nobj], lines, st, pos2, err))
-        if st != KT.FULL:
+        if st != KJT.FULL:
             return chunks
         k += 1
         pos = pos2
@@ -250,7 +250,7 @@ def _emit(buf, have, parts, line0, obj0, name):
             if objs.shape[0]:
                 # views of arrays the next block reuses: a Block is read before the next
                 yield Block(buf, rec, val, objs + (line0 + 1), obj0)
-            if st == KT.ERR:
+            if st == KJT.ERR:
                 raise _line_error(buf, pos, have, err, name, line0 + lines + 1)
             line0 += lines
             obj0 += objs.shape[0]

@@ -7,7 +7,7 @@ import numpy as np
 from ..core import pipeline as _core
 from ..core import validation as V
 from ..core import errors as E
-from .._kernels.metrics import binned as _B
+from .._kernels.metrics import binned as B
 from .._kernels.metrics import stats as S
 
 _F64 = np.dtype(np.float64)
@@ -227,7 +227,7 @@ def _ce(y_true, y_prob, n_bins, k, strategy, right, classwise, from_logits, samp
             and 0 < y_prob.shape[0] < _core.PARALLEL_MIN):
         if y_true.dtype is not _I64:
             y_true = V.kernel_labels(y_true)
-        r = _B.binary_ce(y_true, y_prob, None, V.uniform_edges(n_bins), True,
+        r = B.binary_ce(y_true, y_prob, None, V.uniform_edges(n_bins), True,
                          V.on(right), V.on(from_logits), bool(check))
         if r[0]:
             E.raise_for_status(r[0], r[1], y_true, y_prob)

@@ -17,7 +17,7 @@ from ..core import pipeline as _core
 from ..core import validation as V
 from ..core import errors as E
 from ..calibrators.isotonic import isotonic_regression
-from .._kernels.metrics import smooth as KS
+from .._kernels.metrics import smooth as KSM
 
 # relplot defaults (relplot.config.smECE_mesh_pts, smooth's eps, smECE's eps
 # and the number of bisection steps of search_param).
@@ -125,11 +125,11 @@ def _apply(conf, corr, w, sigma, t, cache):
     m = max(2000, round(20 / sigma)) // 2 + 1
     g = cache.get(m)
     if g is None:
-        g = cache[m] = KS.grid_sums(conf, corr, w, m)
+        g = cache[m] = KSM.grid_sums(conf, corr, w, m)
     grid = np.linspace(0, 1, m)
     ker = np.exp(-(grid - 0.5) * (grid - 0.5) / (2 * sigma ** 2))
     ker /= np.sqrt(2 * np.pi) * sigma
-    sm = KS.reflect_convolve(g, ker)
+    sm = KSM.reflect_convolve(g, ker)
     # relplot.kernels.interpolate
     inds = (t * (m - 1)).astype(int).clip(0, m - 2)
     bucket = 1 / (m - 1)

@@ -17,13 +17,21 @@ import numpy as np
 from . import accumulator_state as _states
 from . import accumulator_update as _updates
 from . import small_batch as _small_path
-from .._kernels.streaming import accumulate as A
-from .._kernels.streaming import auroc_hist as KH
+from .._kernels.streaming import accumulate as KA
+from .._kernels.streaming import auroc_hist as KAH
 from ..core import errors as E
 from ..core import validation as V
 from ..metrics.report import report_from_stats
 from .auroc_accumulator import AUROCAccumulator
-from .shared import _AUROC_MODES, _AUROC_TEXT, _PARALLEL_MIN, _Both, _check_half_life, _nll_text
+from .shared import (
+    _AUROC_MODES,
+    _AUROC_TEXT,
+    _PARALLEL_MIN,
+    _Both,
+    _check_half_life,
+    _nll_text,
+    check_layout,
+)
 
 _F64 = np.dtype(np.float64)
 _F32 = np.dtype(np.float32)
@@ -32,7 +40,7 @@ _FAST_LABELS = frozenset(np.dtype(t) for t in (np.int64, np.int32, np.uint8, np.
                                                np.float64, np.float32, np.bool_))
 _NO_LOCK = contextlib.nullcontext()
 _ND = np.ndarray
-_NOT_TAKEN = A.NOT_TAKEN
+_NOT_TAKEN = KA.NOT_TAKEN
 class CalibrationAccumulator:
     """Streaming, mergeable calibration gauges in memory independent of the data.
 
@@ -231,17 +239,7 @@ class CalibrationAccumulator:
         """Number of samples seen."""
         return self._n
 
-    def _fix_layout(self, layout, n_classes):
-        if self._layout is None:
-            return
-        if layout != self._layout or n_classes != self._n_classes:
-            have = ("binary y_prob of shape (n,)" if self._layout == "binary"
-                    else f"y_prob of shape (n, {self._n_classes})")
-            got = ("binary y_prob of shape (n,)" if layout == "binary"
-                   else f"y_prob of shape (n, {n_classes})")
-            raise ValueError(
-                f"this accumulator holds {have}; the batch has {got}. "
-                "Use one accumulator per kind of input.")
+    _fix_layout = check_layout
 
     def _size(self, n_classes):
         size = 3 * self._n_bins + 2
@@ -396,7 +394,7 @@ class CalibrationAccumulator:
         if self._auroc == "exact":
             auc = self._auc.compute()  # warns when only one class was seen
             return auc, auc, auc
-        auc, lo, hi = KH.hist_bounds(self._auc._hist)
+        auc, lo, hi = KAH.hist_bounds(self._auc._hist)
         if math.isnan(auc):
             E.warn_undefined(
                 "Only one outcome has been seen (all correct, all wrong, or all weight on "

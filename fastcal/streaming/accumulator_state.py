@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from .._kernels.streaming import accumulate as A
+from .._kernels.streaming import accumulate as KA
 from ..core import validation as V
 from . import small_batch as _small_path
 from .auroc_accumulator import AUROCAccumulator
@@ -399,7 +399,7 @@ def merge_into(acc, other):
                 oauc._hist[:, :2] *= f
         else:
             f = math.exp2(-dt / acc._half_life)
-            A.scale_state(acc._hi, acc._lo, f)
+            KA.scale_state(acc._hi, acc._lo, f)
             if acc._auc is not None:
                 acc._auc._hist[:, :2] *= f
             acc._t = other._t

@@ -11,8 +11,8 @@ import numpy as np
 
 from .._kernels.metrics import binned as B
 from .._kernels.metrics import stats as S
-from .._kernels.streaming import accumulate as A
-from .._kernels.streaming import auroc_hist as KH
+from .._kernels.streaming import accumulate as KA
+from .._kernels.streaming import auroc_hist as KAH
 from ..core import errors as E
 from ..core import pipeline as _core
 from ..core import validation as V
@@ -49,7 +49,7 @@ def update_batch(acc, y_true, y_prob, w, n, src, IG, keep, kept, layout, C, from
         conf = corr = None
         if acc._auc is not None:
             conf, corr = np.empty(n), np.empty(n, np.bool_)
-        code, idx, dd = _core.run(A.binary_batch, n, y_true,
+        code, idx, dd = _core.run(KA.binary_batch, n, y_true,
                                   y_prob, w, edges[0], R, L, eps, True, conf, corr,
                                   min_work=_PARALLEL_MIN)
         E.raise_for_status(code, idx, y_true, y_prob, w_user, src=src)
@@ -76,9 +76,9 @@ def update_batch(acc, y_true, y_prob, w, n, src, IG, keep, kept, layout, C, from
     # float64 bins and scores are not used
     bh = np.zeros(acc._size(C))
     bl = np.zeros(acc._size(C))
-    A.dd_scatter(conf, corr, terms, w, edges[0], R, bins, bh, bl)
+    KA.dd_scatter(conf, corr, terms, w, edges[0], R, bins, bh, bl)
     if acc._classwise:  # validated above: this pass checks nothing
-        A.dd_scatter_classwise(y_true, y_prob, K, shift_, mask, one, tab, w, edges[0], R, L,
+        KA.dd_scatter_classwise(y_true, y_prob, K, shift_, mask, one, tab, w, edges[0], R, L,
                                3 * acc._n_bins + 2, bh, bl)
     if keep is not None:
         if conf is not None and kept < n:
@@ -118,7 +118,7 @@ def add_batch(acc, bh, bl, conf, corr, terms, w, w_user, e, neutral, shift, kept
             acc._alloc(layout, C)
         if shift:
             f = math.ldexp(1.0, -shift)
-            A.scale_state(acc._hi, acc._lo, f)
+            KA.scale_state(acc._hi, acc._lo, f)
             if acc._auc is not None:
                 acc._auc._hist[:, :2] *= f
             acc._t -= shift * acc._half_life
@@ -133,14 +133,14 @@ def add_batch(acc, bh, bl, conf, corr, terms, w, w_user, e, neutral, shift, kept
         d = e - new  # the batch's sums times 2**d are in the state's scale
         if d:
             bh, bl = np.ldexp(bh, d), np.ldexp(bl, d)
-        A.add_dd(acc._hi, acc._lo, bh, bl)
+        KA.add_dd(acc._hi, acc._lo, bh, bl)
         _lo_where_infinite(acc._hi, acc._lo)
         if acc._auroc == "bounded":
             acc._auc._wexp = new
             if d:  # the rows' weights in the state's scale (true weights * 2**-new)
                 w = (np.full(conf.shape[0], math.ldexp(1.0, d)) if w is None
                      else np.ldexp(w, d))
-            A.hist_scatter(acc._auc._hist, conf, corr, w)
+            KA.hist_scatter(acc._auc._hist, conf, corr, w)
             acc._auc._any_weight = None  # filled here: the AUROC state looks when needed
             acc._auc.n += kept
         elif acc._auroc == "exact" and kept:
@@ -202,7 +202,7 @@ def compile_ahead(acc, multiclass=False, from_logits=False, weighted=False,
 
     if acc._half_life is not None or acc._boot_settings is not None:
         return _prefetch.NOTHING  # rarer paths: compiled on use
-    probe = B.toplabel_stats if multiclass else A.binary_batch
+    probe = B.toplabel_stats if multiclass else KA.binary_batch
     settings = dict(n_bins=acc._n_bins, right=acc._right, classwise=acc._classwise,
                     auroc=acc._auroc)
     return _prefetch.start(rehearse, settings, 3 if multiclass else None, bool(from_logits),
@@ -216,7 +216,7 @@ def compile_compute(acc):
     process's share while a worker rehearses the updates)."""
     S.ce_from_bins(np.ones((3, acc._n_bins)))
     if acc._auroc == "bounded":
-        KH.hist_bounds(np.ones((KH.N_CELLS, 3)))
+        KAH.hist_bounds(np.ones((KAH.N_CELLS, 3)))
 
 
 def rehearse(settings, n_classes, from_logits, weighted, ignore_index=None):

@@ -14,7 +14,7 @@ import numpy as np
 from ..core import validation as V
 from ..core import errors as E
 from .auroc_state import check_settings
-from .._kernels.streaming import auroc_hist as KH
+from .._kernels.streaming import auroc_hist as KAH
 from .._kernels import common as KC
 from .shared import _Both, batch_exponent, new_exponent, scale_hist
 
@@ -129,7 +129,7 @@ class AUROCAccumulator:
 
     # 2: weight_exp (the histogram's weights are scaled by 2**-weight_exp)
     _STATE_VERSION = 2
-    N_CELLS = KH.N_CELLS
+    N_CELLS = KAH.N_CELLS
 
     def __init__(self, exact=False, *, score_range=None, transform=None):
         self._exact, self._score_range, self._transform = check_settings(
@@ -175,9 +175,9 @@ class AUROCAccumulator:
                 self._hist = None
                 self._scores, self._labels, self._weights = [], [], []
             else:
-                self._hist = np.empty((KH.N_CELLS, 3))
+                self._hist = np.empty((KAH.N_CELLS, 3))
                 self._hist[:, :2] = 0.0
-                self._hist[:, 2] = KH.EMPTY
+                self._hist[:, 2] = KAH.EMPTY
                 self._scores = self._labels = self._weights = None
         return self
 
@@ -240,7 +240,7 @@ class AUROCAccumulator:
             if code:
                 self._raise(code, idx, y_orig, y_score, w)
         else:
-            code, idx = KH.check(y, s, w, self._lo, self._hi)
+            code, idx = KAH.check(y, s, w, self._lo, self._hi)
             if code:
                 self._raise(code, idx, y_orig, y_score, w)
             s = np.array(s, dtype=np.float64)
@@ -264,13 +264,13 @@ class AUROCAccumulator:
         E = self._wexp
         new = new_exponent(E, e, neutral, not self._weighty())
         if new != E and self._weighty():
-            code, idx = KH.check(y, s, w, self._lo, self._hi)  # the state changes only if valid
+            code, idx = KAH.check(y, s, w, self._lo, self._hi)  # the state changes only if valid
             if code:
                 return code, idx
             scale_hist(self._hist, E - new)
         if new:
             w = np.full(s.shape[0], math.ldexp(1.0, -new)) if w is None else np.ldexp(w, -new)
-        code, idx = KH.update(self._hist, y, s, w, self._lo, self._hi, self._affine,
+        code, idx = KAH.update(self._hist, y, s, w, self._lo, self._hi, self._affine,
                               self._logit)
         if not code:
             self._wexp = new
@@ -324,7 +324,7 @@ class AUROCAccumulator:
         if self._exact:
             return self._exact_auc()
         with self._lock:
-            auc, _ = KH.hist_auroc(self._hist)
+            auc, _ = KAH.hist_auroc(self._hist)
         if math.isnan(auc):
             self._warn()
         return float(auc)
@@ -340,7 +340,7 @@ class AUROCAccumulator:
             a = self._exact_auc()
             return a, a
         with self._lock:
-            auc, lo, hi = KH.hist_bounds(self._hist)
+            auc, lo, hi = KAH.hist_bounds(self._hist)
         if math.isnan(auc):
             self._warn()
         return float(lo), float(hi)
@@ -398,7 +398,7 @@ class AUROCAccumulator:
                 if theirs != to:
                     src = src.copy()
                     scale_hist(src, theirs - to)
-                KH.merge_into(self._hist, src)
+                KAH.merge_into(self._hist, src)
                 self._wexp = to
                 self._any_weight = self._any_weight or other._any_weight
             self.n += other.n

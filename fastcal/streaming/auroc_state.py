@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from .shared import _WEXP_BOUND
-from .._kernels.streaming import auroc_hist as KH
+from .._kernels.streaming import auroc_hist as KAH
 from ..core import validation as V
 from ..core.state_check import Check
 
@@ -102,10 +102,10 @@ def load_dict(cls, d):
         C.fail("score_range", "None or a list [lo, hi]", sr)
     obj = _new(C, d, sr, cls)
     _set_wexp(C, obj, d, version)
-    nc = d.get("n_cells", KH.N_CELLS)
-    if nc != KH.N_CELLS or not isinstance(nc, int) or isinstance(nc, bool):
+    nc = d.get("n_cells", KAH.N_CELLS)
+    if nc != KAH.N_CELLS or not isinstance(nc, int) or isinstance(nc, bool):
         raise ValueError(f"d holds a histogram of {nc!r} cells; this fastcal "
-                         f"uses {KH.N_CELLS}.")
+                         f"uses {KAH.N_CELLS}.")
     if obj._exact:
         smp = C.mapping(C.get(d, "samples", "samples"), "samples")
         w = C.get(smp, "weights", "samples.weights")
@@ -118,7 +118,7 @@ def load_dict(cls, d):
             C.fail("cells.score", "a list of numbers or None", sc)
         mixed = np.array([r is None for r in sc], bool)
         rep = C.array([0.0 if r is None else r for r in sc], "cells.score")
-        rep[mixed] = KH.MIXED
+        rep[mixed] = KAH.MIXED
         _set_cells(C, obj, C.get(c, "index", "cells.index"), C.get(c, "neg", "cells.neg"),
                    C.get(c, "pos", "cells.pos"), rep, "cells.")
     return obj
@@ -181,7 +181,7 @@ def _set_cells(C, obj, idx, neg, pos, rep, pre):
     """Checked histogram cells (bounded mode) into the empty ``obj``: indices
     increasing, weights finite and >= 0 with finite totals, each remembered
     score in range and in its own cell."""
-    idx = C.array(idx, pre + "index", kind="i", lo=0, hi=KH.N_CELLS - 1)
+    idx = C.array(idx, pre + "index", kind="i", lo=0, hi=KAH.N_CELLS - 1)
     m = idx.shape[0]
     neg = C.array(neg, pre + "neg", length=m, lo=0.0)
     pos = C.array(pos, pre + "pos", length=m, lo=0.0)
@@ -193,17 +193,17 @@ def _set_cells(C, obj, idx, neg, pos, rep, pre):
     for name, col in (("neg", neg), ("pos", pos)):
         if not math.isfinite(col.sum()):
             C.fail(pre + name, "weights with a finite total", "a total that overflows")
-    k = np.flatnonzero((neg == 0.0) & (pos == 0.0) & (rep == KH.EMPTY))
+    k = np.flatnonzero((neg == 0.0) & (pos == 0.0) & (rep == KAH.EMPTY))
     if k.size:
         C.fail(f"{pre}index[{k[0]}]", "a cell holding weight or a score (empty cells are "
                "not stored)", int(idx[k[0]]))
-    single = (rep != KH.EMPTY) & (rep != KH.MIXED)
+    single = (rep != KAH.EMPTY) & (rep != KAH.MIXED)
     k = np.flatnonzero(np.isnan(rep) | (single & ((rep < obj._lo) | (rep > obj._hi))))
     if k.size:
         C.fail(f"{pre}score[{k[0]}]", f"a score in [{obj._lo!r}, {obj._hi!r}] or None",
                float(rep[k[0]]))
     rep = rep + 0.0  # -0.0 is stored as +0.0
-    bad = KH.first_misplaced(idx, rep, obj._lo, obj._hi - obj._lo, obj._affine, obj._logit)
+    bad = KAH.first_misplaced(idx, rep, obj._lo, obj._hi - obj._lo, obj._affine, obj._logit)
     if bad >= 0:
         C.fail(f"{pre}score[{bad}]", f"a score that falls in cell {idx[bad]}",
                float(rep[bad]))
@@ -216,7 +216,7 @@ def _set_cells(C, obj, idx, neg, pos, rep, pre):
 
 def _used_cells(h):
     """Indices of the cells holding any weight or a remembered score."""
-    return np.flatnonzero((h[:, 0] != 0.0) | (h[:, 1] != 0.0) | (h[:, 2] != KH.EMPTY))
+    return np.flatnonzero((h[:, 0] != 0.0) | (h[:, 1] != 0.0) | (h[:, 2] != KAH.EMPTY))
 
 
 def plain_state(acc):
@@ -248,7 +248,7 @@ def dict_state(acc):
     with acc._lock:
         d = {"format": _FORMAT, "version": acc._STATE_VERSION, "exact": acc._exact,
              "score_range": None if acc._score_range is None else list(acc._score_range),
-             "transform": acc._transform, "n": int(acc.n), "n_cells": KH.N_CELLS,
+             "transform": acc._transform, "n": int(acc.n), "n_cells": KAH.N_CELLS,
              "weight_exp": int(acc._wexp)}
         if acc._exact:
             acc._compact()

@@ -32,9 +32,16 @@ import numpy as np
 from ..core import pipeline as _core
 from ..core import errors as E
 from ..core import validation as V
-from .shared import _AUROC_TEXT, _PARALLEL_MIN, _lo_where_infinite, _nll_mode, _nll_text
-from .._kernels.streaming import accumulate as A
-from .._kernels.streaming import auroc_hist as KH
+from .shared import (
+    _AUROC_TEXT,
+    _PARALLEL_MIN,
+    _lo_where_infinite,
+    _nll_mode,
+    _nll_text,
+    check_layout,
+)
+from .._kernels.streaming import accumulate as KA
+from .._kernels.streaming import auroc_hist as KAH
 from ..metrics.report import report_from_stats
 
 
@@ -69,17 +76,7 @@ class InMemoryAccumulator:
         """Number of samples seen."""
         return self._n
 
-    def _fix_layout(self, layout, n_classes):
-        if self._layout is None:
-            return
-        if layout != self._layout or n_classes != self._n_classes:
-            have = ("binary y_prob of shape (n,)" if self._layout == "binary"
-                    else f"y_prob of shape (n, {self._n_classes})")
-            got = ("binary y_prob of shape (n,)" if layout == "binary"
-                   else f"y_prob of shape (n, {n_classes})")
-            raise ValueError(
-                f"this accumulator holds {have}; the batch has {got}. "
-                "Use one accumulator per kind of input.")
+    _fix_layout = check_layout
 
     def update(self, y_true, y_prob, *, from_logits=False, ignore_index=None):
         """Validate a batch and keep its rows; returns ``self``. A batch that
@@ -118,7 +115,7 @@ class InMemoryAccumulator:
         from ..core import prefetch as _prefetch
 
         if self._ahead is None:
-            self._ahead = _prefetch.start(rehearse_compute, self._n_bins, probe=(A.dd_scatter,))
+            self._ahead = _prefetch.start(rehearse_compute, self._n_bins, probe=(KA.dd_scatter,))
         return _prefetch.NOTHING
 
     def compute(self):
@@ -167,14 +164,14 @@ def _totals(conf, corr, terms, bins, edges):
     nb = edges.shape[0] - 1
     hi = np.zeros(3 * nb + 2)
     lo = np.zeros(3 * nb + 2)
-    A.dd_scatter(conf, corr, terms, None, edges, V.on(True), bins, hi, lo)
+    KA.dd_scatter(conf, corr, terms, None, edges, V.on(True), bins, hi, lo)
     _lo_where_infinite(hi, lo)
     s = hi + lo
-    hist = np.empty((KH.N_CELLS, 3))
+    hist = np.empty((KAH.N_CELLS, 3))
     hist[:, :2] = 0.0
-    hist[:, 2] = KH.EMPTY
-    A.hist_scatter(hist, conf, corr, None)
-    return s[:3 * nb].reshape(3, nb), s[3 * nb:3 * nb + 2], KH.hist_bounds(hist)
+    hist[:, 2] = KAH.EMPTY
+    KA.hist_scatter(hist, conf, corr, None)
+    return s[:3 * nb].reshape(3, nb), s[3 * nb:3 * nb + 2], KAH.hist_bounds(hist)
 
 
 def rehearse_compute(n_bins):

@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from .._kernels.common import CHUNK
-from .._kernels.streaming import auroc_hist as KH
+from .._kernels.streaming import auroc_hist as KAH
 from ..core import validation as V
 
 
@@ -90,7 +90,7 @@ _PARALLEL_MIN = 2 * CHUNK
 _AUROC_TEXT = {
     None: "not computed (auroc=None)",
     "exact": "exact Mann-Whitney, ties count 1/2 (every confidence kept)",
-    "bounded": (f"histogram of {KH.N_CELLS} confidence cells per outcome (bounded memory); "
+    "bounded": (f"histogram of {KAH.N_CELLS} confidence cells per outcome (bounded memory); "
                 "ties within a cell count 1/2, auroc_bounds certify the exact value"),
 }
 
@@ -154,3 +154,18 @@ class IncompatibleMerge(TypeError, ValueError):
     """Two accumulators whose states cannot be added (one keeps bootstrap
     replicates, the other does not).  A ``TypeError``, and a ``ValueError``
     like the other incompatible merges."""
+
+
+def check_layout(acc, layout, n_classes):
+    """The error for a batch of another layout than ``acc``'s state holds
+    (a fresh state takes any)."""
+    if acc._layout is None:
+        return
+    if layout != acc._layout or n_classes != acc._n_classes:
+        have = ("binary y_prob of shape (n,)" if acc._layout == "binary"
+                else f"y_prob of shape (n, {acc._n_classes})")
+        got = ("binary y_prob of shape (n,)" if layout == "binary"
+               else f"y_prob of shape (n, {n_classes})")
+        raise ValueError(
+            f"this accumulator holds {have}; the batch has {got}. "
+            "Use one accumulator per kind of input.")

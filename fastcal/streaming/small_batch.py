@@ -20,7 +20,7 @@ import numpy as np
 
 from ..core import validation as V
 from ..core.entry import entry
-from .._kernels.streaming import accumulate as A
+from .._kernels.streaming import accumulate as KA
 from .._kernels.common import CHUNK
 
 _F64 = np.dtype(np.float64)
@@ -50,7 +50,7 @@ def plan(acc, rows=64):
     old = getattr(acc, "_ws", None)
     if old is None or old[1] < rows:  # the workspace, kept across resets and merges
         rows = min(1 << max(6, (int(rows) - 1).bit_length()), _MAX_ROWS)
-        ws = np.empty(A.small_workspace_size(nb, rows))
+        ws = np.empty(KA.small_workspace_size(nb, rows))
         ws[0], ws[1] = V.eps_for(_F64), V.eps_for(_F32)
         acc._ws = old = (ws, rows)
     hist = None
@@ -71,7 +71,7 @@ def first(acc, yd, y, p, logits, n):
     small = plan(acc, n)
     dd, hist, ws, edges, right, rows, auc = small[:7]
     args = (y, p, dd, hist, ws, edges, right, logits)
-    kernel = entry(A.binary_update, *args)
+    kernel = entry(KA.binary_update, *args)
     code, idx = kernel(*args)
     if not code:
         if auc is not None:

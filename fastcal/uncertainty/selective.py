@@ -22,7 +22,7 @@ import numpy as np
 
 from ..core import validation as V
 from ..core import errors as E
-from .._kernels import common as K
+from .._kernels import common as KC
 
 _EMPTY = np.empty(0, dtype=np.float64)
 
@@ -43,7 +43,7 @@ def _inputs(correct, confidence):
         raise E.input_error("{y_true} and {y_prob} are empty; at least one sample is required.",
                             terms, param="correct")
     code, idx, lab = SC.binary_labels(c, s, None)
-    if code == K.BAD_BINARY_LABEL:
+    if code == KC.BAD_BINARY_LABEL:
         raise E.input_error(
             "{y_true} must be 0/1 (or bool), 1 meaning the answer was right; "
             f"found {c[idx].item()!r}{{at}}.", dict(terms, at=f" at index {idx}"),
@@ -53,12 +53,12 @@ def _inputs(correct, confidence):
 
 
 def _curve(correct, confidence, want_curve):
-    from .._kernels.uncertainty import selective as KS
+    from .._kernels.uncertainty import selective as KSEL
 
     lab, s = _inputs(correct, confidence)
     n = s.shape[0]
     out = np.empty(n, np.float64) if want_curve else _EMPTY
-    total, errs = KS.risk_curve(lab, s, out)
+    total, errs = KSEL.risk_curve(lab, s, out)
     return n, float(total), int(errs), out
 
 
