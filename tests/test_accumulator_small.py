@@ -34,19 +34,30 @@ def _assert_same_state(a, b):
         np.testing.assert_array_equal(sa[5], sb[5])
 
 
+# Every value of every switch and dtype the one-call path specialises on, in
+# a few combinations (each combination compiles its own kernel: the full
+# product would compile dozens for the same checks):
+# (label dtype, probability dtype, logits, right, auroc)
+COMBOS = [
+    (np.int64, np.float64, False, True, "bounded"),
+    (np.bool_, np.float32, True, False, "bounded"),
+    (np.float64, np.float64, True, True, None),
+    (np.int32, np.float32, False, False, None),
+    (np.uint8, np.float64, False, False, "bounded"),
+]
+
+
 @st.composite
 def small_streams(draw):
     sizes = draw(st.lists(st.integers(1, 300), min_size=2, max_size=12))
     n = sum(sizes)
     rng = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1)))
-    logits = draw(st.booleans())
+    ydt, pdt, logits, right, auroc = draw(st.sampled_from(COMBOS))
     z = rng.normal(0, 2, n)
     p = z if logits else np.round(1 / (1 + np.exp(-z)), draw(st.sampled_from([2, 15])))
-    p = p.astype(draw(st.sampled_from([np.float64, np.float32])))
-    y = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(
-        draw(st.sampled_from([np.int64, np.int32, np.uint8, np.bool_, np.float64])))
-    settings = dict(auroc=draw(st.sampled_from(["bounded", None])), right=draw(st.booleans()),
-                    n_bins=draw(st.sampled_from([1, 10, 15])))
+    p = p.astype(pdt)
+    y = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(ydt)
+    settings = dict(auroc=auroc, right=right, n_bins=draw(st.sampled_from([1, 10, 15])))
     return y, p, logits, sizes, settings
 
 
