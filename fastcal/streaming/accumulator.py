@@ -309,17 +309,13 @@ class CalibrationAccumulator:
             if code > 0:
                 E.raise_for_status(code, idx, y_true, y_prob)
         x = V.prepare(y_true, y_prob, sample_weight, tokens=True)
-        y_true, y_prob, w, n, src = x.y, x.p, x.w, x.n, x.src
-        IG = None if ignore_index is None else V.check_ignore_index(ignore_index, y_prob)
+        IG = None if ignore_index is None else V.check_ignore_index(ignore_index, x.p)
         keep = None
-        kept = n
+        kept = x.n
         if IG is not None:
-            keep = y_true != IG
+            keep = x.y != IG
             kept = int(np.count_nonzero(keep))
-        if y_prob.ndim == 1:
-            layout, C = "binary", None
-        else:
-            layout, C = "top-label", y_prob.shape[1]
+        layout, C = ("binary", None) if x.binary else ("top-label", x.n_classes)
         if self._classwise and layout == "binary":
             raise ValueError(
                 "a classwise accumulator needs y_prob of shape (n, C); a 1-D y_prob is already "
@@ -332,8 +328,7 @@ class CalibrationAccumulator:
         # the lock; otherwise the passes below run unlocked into this call's
         # own arrays and only the additions into the state hold it.
         with (self._lock if self._half_life is not None else _NO_LOCK):
-            return self._update(y_true, y_prob, w, n, src, IG, keep, kept, layout, C,
-                                from_logits)
+            return self._update(x, IG, keep, kept, layout, C, from_logits)
 
     def _sums(self):
         s = self._hi + self._lo

@@ -28,7 +28,9 @@ from .shared import (
 )
 
 
-def update_batch(acc, y_true, y_prob, w, n, src, IG, keep, kept, layout, C, from_logits):
+def update_batch(acc, x, IG, keep, kept, layout, C, from_logits):
+    """One prepared batch (:class:`fastcal.core.validation.Prepared`) into the state."""
+    y_true, y_prob, w, n, src = x.y, x.p, x.w, x.n, x.src
     edges = acc._edges
     R, L = V.on(acc._right), V.on(from_logits)
     weighted = w is not None
@@ -59,27 +61,18 @@ def update_batch(acc, y_true, y_prob, w, n, src, IG, keep, kept, layout, C, from
     # per-row confidence, correctness and Brier/NLL terms: summed with
     # compensation below (A.dd_scatter), and the AUROC/bootstrap input
     conf, corr, terms = np.empty(n), np.empty(n, np.bool_), np.empty((n, 2))
-    if layout == "binary":
-        code, idx, bins, sc = _core.run(
-            B.binary_stats, n, y_true, y_prob, w, edges, True,
-            R, L, True, eps, True, conf, corr, terms, min_work=_PARALLEL_MIN)
-    else:
-        K, shift_, mask, one = V.keys(y_prob, src)
-        tab = V.table_for(y_prob, src)
-        tol = V.row_sum_tol(src, C)
-        code, idx, bins, sc = _core.run(
-            B.toplabel_stats, n * C, y_true, y_prob, K, shift_,
-            mask, one, tab, w, edges, True, R, L, True, eps, tol, True, IG, conf, corr,
-            terms, min_work=_PARALLEL_MIN)
-    E.raise_for_status(code, idx, y_true, y_prob, w_user, ignore_index=IG, src=src)
+    # the functional API's entry point (the caller's weights in its messages)
+    bins, _ = _core.binned_pass(x, edges, right=R, logits=L, scores=True, ignore=IG, conf=conf,
+                                corr=corr, terms=terms, weight=w, min_work=_PARALLEL_MIN)
     # the batch's compensated sums (double-double), unlocked: the kernel's
     # float64 bins and scores are not used
     bh = np.zeros(acc._size(C))
     bl = np.zeros(acc._size(C))
     KA.dd_scatter(conf, corr, terms, w, edges[0], R, bins, bh, bl)
     if acc._classwise:  # validated above: this pass checks nothing
-        KA.dd_scatter_classwise(y_true, y_prob, K, shift_, mask, one, tab, w, edges[0], R, L,
-                               3 * acc._n_bins + 2, bh, bl)
+        K, shift_, mask, one = x.keys
+        KA.dd_scatter_classwise(y_true, y_prob, K, shift_, mask, one, x.tab, w, edges[0], R, L,
+                                3 * acc._n_bins + 2, bh, bl)
     if keep is not None:
         if conf is not None and kept < n:
             conf, corr = conf[keep], corr[keep]
