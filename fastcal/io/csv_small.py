@@ -394,7 +394,7 @@ def _check_record(data, fields, p, qerr, rec, slots):
 
 def warmup_task():
     """``fastcal warmup``'s task for the command line's CSV/TSV files above the
-    limit: the Numba tokenizer (``_io.iter_chunks``; the reader here compiles
+    limit: the Numba tokenizer (``io.readers.iter_chunks``; the reader here compiles
     nothing)."""
     import tempfile
 

@@ -18,7 +18,7 @@ accumulator's sums are whatever the batch split (``tests/test_cli_small.py``
 checks that the reports agree to the last bit on every file it tries).
 
 What it saves is compilation: the accumulator's one-pass binary kernel
-(``_accumulate.binary_batch``) is its most expensive one, and a binary batch
+(``_kernels/streaming/accumulate.binary_batch``) is its most expensive one, and a binary batch
 here compiles the functional kernel instead, while a second process compiles
 the kernels that add the rows up (:meth:`InMemoryAccumulator._compile_ahead`).
 What it costs is memory: 25 bytes per row kept, so it is meant for small
