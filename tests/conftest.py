@@ -38,3 +38,25 @@ def data_dir():
     if not DATA_DIR.is_dir():
         pytest.skip(f"real model outputs not found at {DATA_DIR}")
     return DATA_DIR
+
+
+# The test files whose cold run (empty Numba cache) is longest, longest first:
+# most of a cold run is Numba compiling, and a few files with few tests
+# compile (or run cold subprocesses) for tens of seconds.  pytest-xdist hands
+# out whole files (--dist loadfile) in collection order (--no-loadscope-reorder
+# in pyproject.toml; its default order, by number of tests, left these files
+# to the end, where one of them kept one core busy while the other idled).
+# Longest first keeps both cores busy to the end.  The order changes only the
+# wall time of a run, never what a test sees.
+LONGEST_FIRST = [
+    "test_metrics.py", "test_serial_parallel.py", "test_validation.py", "test_tokens.py",
+    "test_compile_ahead.py", "test_cli_small.py", "test_accumulator_small.py",
+    "test_warmup.py", "test_accumulator.py", "test_auroc_kernel.py", "test_temperature.py",
+    "test_accumulator_exact_sums.py", "test_kernel_cache_stamp.py", "test_accumulator_scale.py",
+    "test_accumulator_hardening.py", "test_masked_logits.py",
+]
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))

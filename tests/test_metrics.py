@@ -75,10 +75,25 @@ def edge_values(n_bins):
 
 
 DTYPES = st.sampled_from([np.float64, np.float32])
+# The switches that select a compiled specialisation of the binned kernels:
+# probability dtype, logits, weights, right-closed bins.  The cases draw them
+# from this table, which holds every pair of values of every two switches
+# (a covering array, 5 rows instead of the 16 of the full product): each
+# specialisation costs seconds to compile, the kernels' code paths for the
+# four switches are independent of each other, and the data strategies below
+# vary everything else.  (The equal-width/quantile switch is a runtime
+# argument: drawn freely.)
+SWITCHES = [
+    # dtype,     logits, weighted, right
+    (np.float64, False, False, False),
+    (np.float64, True, True, True),
+    (np.float32, False, True, True),
+    (np.float32, True, False, True),
+    (np.float32, True, True, False),
+]
 BIN_OPTS = st.fixed_dictionaries({
     "n_bins": st.integers(1, 20),
     "strategy": st.sampled_from(["uniform", "quantile"]),
-    "right": st.booleans(),
 })
 SPECIAL_LOGITS = [0.0, -0.0, 1.0, -1.0, 2.5, -2.5, 36.0, -36.0, 40.0, -40.0, 710.0, -710.0,
                   1e4, -1e4]
@@ -196,32 +211,32 @@ def logit_matrix(draw, n, C, dtype):
 
 @st.composite
 def binary_case(draw, logits=None, max_n=40):
-    opts = draw(BIN_OPTS)
+    dtype, from_logits, weighted, right = draw(st.sampled_from(SWITCHES))
+    opts = dict(draw(BIN_OPTS), right=right)
     n = draw(st.integers(1, max_n))
-    dtype = draw(DTYPES)
-    from_logits = draw(st.booleans()) if logits is None else logits
+    from_logits = from_logits if logits is None else logits
     if from_logits:
         p = draw(logit_values(n, dtype))
     else:
         p = draw(prob_values(n, opts["n_bins"], dtype))
     y = draw(binary_labels(n))
-    w = draw(weights(n))
+    w = draw(weights(n, draw(st.sampled_from(["int", "float"])) if weighted else "none"))
     return y, p, w, from_logits, opts
 
 
 @st.composite
 def multiclass_case(draw, logits=None, max_n=30):
-    opts = draw(BIN_OPTS)
+    dtype, from_logits, weighted, right = draw(st.sampled_from(SWITCHES))
+    opts = dict(draw(BIN_OPTS), right=right)
     n = draw(st.integers(1, max_n))
     C = draw(st.integers(2, 7))
-    dtype = draw(DTYPES)
-    from_logits = draw(st.booleans()) if logits is None else logits
+    from_logits = from_logits if logits is None else logits
     if from_logits:
         P = draw(logit_matrix(n, C, dtype))
     else:
         P = draw(prob_matrix(n, C, opts["n_bins"], dtype))
     y = draw(class_labels(n, C))
-    w = draw(weights(n))
+    w = draw(weights(n, draw(st.sampled_from(["int", "float"])) if weighted else "none"))
     return y, P, w, from_logits, opts
 
 
