@@ -144,7 +144,8 @@ def rows(draw):
 @given(rows())
 def test_state_equals_materialised_weights(case):
     conf, corr, terms, w, edges, right, seed, off = case
-    got = KB.replicate_state(conf, corr, terms, w, edges, True if right else None,
+    # the kernel takes the edges as the binned kernels do: shape (1, n_bins + 1)
+    got = KB.replicate_state(conf, corr, terms, w, edges[None], True if right else None,
                              np.uint64(seed), np.uint64(3), off, R_SMALL)
     weights = ref_weights(seed, 3, off, conf.shape[0], R_SMALL)
     exp = ref_state(conf, corr, terms, w, edges, right, weights)
@@ -152,7 +153,7 @@ def test_state_equals_materialised_weights(case):
     # reference's, so bitwise (rows passed two at a time, in the same bin or
     # not, and an odd last row included)
     np.testing.assert_array_equal(got, exp)
-    got = KB.replicate_state(conf, corr, None, w, edges, True if right else None,
+    got = KB.replicate_state(conf, corr, None, w, edges[None], True if right else None,
                              np.uint64(seed), np.uint64(3), off, R_SMALL)
     np.testing.assert_array_equal(got, ref_state(conf, corr, None, w, edges, right, weights))
     g = KB.replicate_gauges(got, edges.shape[0] - 1)
@@ -166,7 +167,7 @@ def test_serial_parallel_and_batches_bitwise():
     corr = rng.random(n) < conf
     terms = rng.random((n, 2))
     e = np.linspace(0, 1, 11)
-    args = (conf, corr, terms, None, e, True, np.uint64(9), np.uint64(0), 0, 16)
+    args = (conf, corr, terms, None, e[None], True, np.uint64(9), np.uint64(0), 0, 16)
     s = KB.replicate_state(*args)
     np.testing.assert_array_equal(s, _core.threaded(KB.replicate_state, *args, threads=2))
     # a stream of batches: same weights (same rows), same state up to summation order
@@ -195,9 +196,9 @@ def test_shards_merge_and_pickle():
     s0 = BootstrapState(e, n_resamples=32, random_state=1, stream=0).update(b.conf[:2000], b.corr[:2000], b.terms[:2000])
     s1 = BootstrapState(e, n_resamples=32, random_state=1, stream=1).update(b.conf[2000:], b.corr[2000:], b.terms[2000:])
     m = pickle.loads(pickle.dumps(s0)).merge(s1)
-    exp = (KB.replicate_state(b.conf[:2000], b.corr[:2000], b.terms[:2000], None, e, True,
+    exp = (KB.replicate_state(b.conf[:2000], b.corr[:2000], b.terms[:2000], None, b.edges, True,
                               np.uint64(1), np.uint64(0), 0, 32)
-           + KB.replicate_state(b.conf[2000:], b.corr[2000:], b.terms[2000:], None, e, True,
+           + KB.replicate_state(b.conf[2000:], b.corr[2000:], b.terms[2000:], None, b.edges, True,
                                 np.uint64(1), np.uint64(1), 0, 32))
     np.testing.assert_array_equal(m.state, exp)
     iv = m.intervals(0.9)

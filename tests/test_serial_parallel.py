@@ -615,7 +615,7 @@ def test_delong_pair(case):
 @pytest.mark.parametrize("terms,weighted,right", [(True, False, True), (False, True, None)],
                          ids=["terms-right", "weighted-left"])
 def test_replicate_state(terms, weighted, right):
-    edges = np.linspace(0.0, 1.0, N_BINS + 1)
+    edges = np.linspace(0.0, 1.0, N_BINS + 1).reshape(1, -1)
     for n, R in ((1, 7), (CHUNK, 7), (3 * CHUNK + 5, 7), (16 * CHUNK, 3), (17 * CHUNK + 3, 3)):
         y, p, z, w = binary_data(n)
         rng = np.random.default_rng(n)

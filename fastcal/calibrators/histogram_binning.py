@@ -112,8 +112,8 @@ class HistogramBinning(ConfidenceCalibrator):
 
     # -- prediction --------------------------------------------------------
     def _predict(self, p, logits, src):
-        return KHB.lookup(p, self.bin_edges_, self.bin_values_, self.strategy == "uniform",
-                         V.on(self.right), logits)
+        return KHB.lookup(p, self.bin_edges_.reshape(1, -1), self.bin_values_,
+                          self.strategy == "uniform", V.on(self.right), logits)
 
     # -- serialisation -----------------------------------------------------
     def _params_state(self):

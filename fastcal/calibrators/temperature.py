@@ -148,10 +148,7 @@ class TemperatureScaling(Calibrator):
         w = V.scale(w, V.weight_exponent(w))  # weighted means: the scale cancels
         binary = z.ndim == 1
         C = 1 if binary else z.shape[1]
-        if binary:
-            ser = KT.nll_derivs_bin
-        else:
-            ser = KT.nll_derivs_mc
+        ser = KT.nll_derivs  # (n,) or (n, C) logits
         work = n * C
 
         def ev(beta, stride, check=False, before=False):

@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 
 from ..comparison import compare as _compare
+from ..io.jsonl import json_objects
 from ..io.readers import FORMATS, Columns, InputError, detect_format, read_all
 from .args import MAX_CHUNK_SIZE, UsageError
 from .format import _jsonable
@@ -118,10 +119,7 @@ def _read_ids(path, col, fmt, kw):
     with opener(path, "rb") as raw:
         f = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
         if fmt == "jsonl":
-            for line_no, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                row = json.loads(line)
+            for line_no, row in json_objects(f, path):
                 if col not in row:
                     raise InputError(f"{path}, line {line_no}: no field {col!r} (for --id).")
                 v = row[col]

@@ -5,6 +5,7 @@ table, the before/after table, the reliability table.
 import math
 
 from ..metrics import gauges as _G
+from ..metrics.report import map_floats
 from .args import GAUGES
 
 
@@ -142,13 +143,7 @@ def format_bins(report):
 
 def _jsonable(x):
     """``x`` with float NaN/inf replaced by None (strict JSON)."""
-    if isinstance(x, dict):
-        return {k: _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
+    return map_floats(x, lambda v: v if math.isfinite(v) else None)
 
 
 def _report_json(report, thresholds):

@@ -38,19 +38,7 @@ def _jsonl_chunks(path, cols, chunk_size, progress):
         width = None
         cap = None
         rows = 0
-        for line, text in enumerate(_lines(f, path), 1):
-            if not text.strip():
-                continue
-            try:
-                obj = json.loads(text)
-            except ValueError as exc:
-                raise InputError(f"{path}, line {line}: not valid JSON ({exc}).") from None
-            except RecursionError:
-                raise InputError(f"{path}, line {line}: not valid JSON for a prediction (values "
-                                 "nested too deeply to read).") from None
-            if not isinstance(obj, dict):
-                raise InputError(f"{path}, line {line}: expected a JSON object per line; "
-                                 f"found {type(obj).__name__}.")
+        for line, obj in json_objects(_lines(f, path), path):
             if keys is None:
                 names = list(obj)
                 if cols.kind != "confidence" and isinstance(obj.get(cols.name), list):
@@ -97,6 +85,26 @@ def _jsonl_chunks(path, cols, chunk_size, progress):
         f.close()
         if raw is not f:
             raw.close()
+
+
+def json_objects(lines, path):
+    """``(line number, object)`` for each line of ``lines`` (the text lines of
+    ``path``, numbered from 1) that is not blank; an InputError naming the
+    line where one is not a JSON object."""
+    for line, text in enumerate(lines, 1):
+        if not text.strip():
+            continue
+        try:
+            obj = json.loads(text)
+        except ValueError as exc:
+            raise InputError(f"{path}, line {line}: not valid JSON ({exc}).") from None
+        except RecursionError:
+            raise InputError(f"{path}, line {line}: not valid JSON (values nested too deeply "
+                             "to read).") from None
+        if not isinstance(obj, dict):
+            raise InputError(f"{path}, line {line}: expected a JSON object per line; "
+                             f"found {type(obj).__name__}.")
+        yield line, obj
 
 
 def _lines(f, path):

@@ -16,6 +16,7 @@ from collections import namedtuple
 import numpy as np
 
 from ..io import jsonscan as J
+from ..io.jsonl import json_objects
 from ..io.readers import InputError
 from ..metrics.report import calibration_report
 
@@ -233,16 +234,7 @@ def _read_gold(gold, key):
     rows = []
     if path.endswith((".jsonl", ".ndjson")):
         with open(path, encoding="utf-8") as f:
-            for ln, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    d = json.loads(line)
-                except ValueError as exc:
-                    raise InputError(f"{path}, line {ln}: not valid JSON ({exc}).") from None
-                if not isinstance(d, dict):
-                    raise InputError(f"{path}, line {ln}: expected a JSON object.")
-                rows.append((ln, d))
+            rows = list(json_objects(f, path))
     else:
         with open(path, encoding="utf-8", newline="") as f:
             r = csv.DictReader(f)

@@ -114,15 +114,19 @@ class CalibrationReport:
         return "\n".join(lines)
 
 
+def map_floats(x, f):
+    """``x`` (a value, or dicts, lists and tuples of them, nested; tuples become
+    lists) with every float ``v`` replaced by ``f(v)``."""
+    if isinstance(x, dict):
+        return {k: map_floats(v, f) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [map_floats(v, f) for v in x]
+    return f(x) if isinstance(x, float) else x
+
+
 def _nan_safe(x):
     """``x`` with every float NaN replaced by a marker, so equal reports compare equal."""
-    if isinstance(x, dict):
-        return {k: _nan_safe(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_nan_safe(v) for v in x]
-    if isinstance(x, float) and x != x:
-        return "nan"
-    return x
+    return map_floats(x, lambda v: "nan" if v != v else v)
 
 
 def convention(b, n_bins, strategy, right):

@@ -31,6 +31,7 @@ from .shared import (
     _check_half_life,
     _nll_text,
     check_layout,
+    read_only,
 )
 
 _F64 = np.dtype(np.float64)
@@ -209,35 +210,13 @@ class CalibrationAccumulator:
     def __repr__(self):
         return f"{self._describe()[:-1]}, n={self._n})"
 
-    @property
-    def n_bins(self):
-        return self._n_bins
-
-    @property
-    def right(self):
-        return self._right
-
-    @property
-    def classwise(self):
-        return self._classwise
-
-    @property
-    def half_life(self):
-        return self._half_life
-
-    @property
-    def layout(self):
-        """``"binary"``, ``"top-label"``, or None before the first update."""
-        return self._layout
-
-    @property
-    def n_classes(self):
-        return self._n_classes
-
-    @property
-    def n(self):
-        """Number of samples seen."""
-        return self._n
+    n_bins = read_only("_n_bins")
+    right = read_only("_right")
+    classwise = read_only("_classwise")
+    half_life = read_only("_half_life")
+    layout = read_only("_layout", '``"binary"``, ``"top-label"``, or None before the first update.')
+    n_classes = read_only("_n_classes")
+    n = read_only("_n", "Number of samples seen.")
 
     _fix_layout = check_layout
 

@@ -176,31 +176,25 @@ def validated_state(d, pickled=False):
         if claimed != n:
             C.fail("bootstrap.state.ranges", f"row ranges covering n = {n} rows",
                    f"{claimed} rows")
-    return dict(n_bins=n_bins, right=right, classwise=classwise, auroc=auroc, hl=hl,
-                boot_settings=boot_settings, boot=boot, a=a, layout=layout, nc=nc, n=n,
-                weighted=weighted, wexp=wexp, modes=modes, t=t, hi=hi, lo=lo)
+    return dict(n_bins=n_bins, right=right, classwise=classwise, auroc=auroc, half_life=hl,
+                boot_settings=boot_settings, boot=boot, auc=a, layout=layout, n_classes=nc,
+                n=n, weighted=weighted, wexp=wexp, modes=modes, t=t, hi=hi, lo=lo)
+
+
+# The checked values that load_into sets as they are, each as the accumulator's
+# attribute of the same name with a leading underscore.
+_LOADED_AS_IS = ("n_bins", "right", "classwise", "auroc", "half_life", "boot_settings", "boot",
+                 "auc", "layout", "n_classes", "n", "weighted", "wexp", "t")
 
 
 def load_into(acc, d, pickled=False):
     """Set ``acc``'s settings and state from a state dict (:func:`state_dict`'s
     or a pickle's), once every value is checked (:func:`validated_state`)."""
     v = validated_state(d, pickled)
-    acc._n_bins = v["n_bins"]
+    for name in _LOADED_AS_IS:
+        setattr(acc, "_" + name, v[name])
     acc._edges = V.uniform_edges(v["n_bins"])
-    acc._right = v["right"]
-    acc._classwise = v["classwise"]
-    acc._auroc = v["auroc"]
-    acc._half_life = v["hl"]
-    acc._boot_settings = v["boot_settings"]
-    acc._boot = v["boot"]
-    acc._auc = v["a"]
-    acc._layout = v["layout"]
-    acc._n_classes = v["nc"]
-    acc._n = v["n"]
-    acc._weighted = v["weighted"]
-    acc._wexp = v["wexp"]
     acc._nll_modes = set(v["modes"])
-    acc._t = v["t"]
     acc._dd = acc._hi = acc._lo = None  # _dd (2, size): its rows _hi and _lo
     if v["hi"] is not None:
         acc._dd = np.stack([v["hi"], v["lo"]])

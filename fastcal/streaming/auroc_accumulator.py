@@ -16,7 +16,7 @@ from ..core import errors as E
 from .auroc_state import check_settings
 from .._kernels.streaming import auroc_hist as KAH
 from .._kernels import common as KC
-from .shared import _Both, batch_exponent, new_exponent, scale_hist
+from .shared import _Both, batch_exponent, new_exponent, read_only, scale_hist
 
 _F64 = np.dtype(np.float64)
 _F32 = np.dtype(np.float32)
@@ -145,17 +145,9 @@ class AUROCAccumulator:
         self.reset()
 
     # -- settings ------------------------------------------------------------
-    @property
-    def exact(self):
-        return self._exact
-
-    @property
-    def score_range(self):
-        return self._score_range
-
-    @property
-    def transform(self):
-        return self._transform
+    exact = read_only("_exact")
+    score_range = read_only("_score_range")
+    transform = read_only("_transform")
 
     def _settings(self):
         return (self._exact, self._score_range, self._transform)

@@ -12,6 +12,7 @@ import numpy as np
 from ..metrics import gauges as _G
 from .accumulator import CalibrationAccumulator
 from ..core.state_check import Check
+from .shared import read_only
 
 _DEFAULT_GAUGES = _G.MEASURES  # every gauge but the sizes
 _KNOWN_GAUGES = _DEFAULT_GAUGES + _G.COUNTS
@@ -57,9 +58,7 @@ class WindowedAccumulator:
         self._parts = deque(maxlen=self._window)
         self._lock = threading.Lock()
 
-    @property
-    def window(self):
-        return self._window
+    window = read_only("_window")
 
     def _snapshot(self):
         with self._lock:  # the parts themselves never change once appended

@@ -39,6 +39,7 @@ from .shared import (
     _nll_mode,
     _nll_text,
     check_layout,
+    read_only,
 )
 from .._kernels.streaming import accumulate as KA
 from .._kernels.streaming import auroc_hist as KAH
@@ -71,10 +72,7 @@ class InMemoryAccumulator:
         self._rows = []  # per batch: (bins, conf, corr, terms) of the kept rows
         self._ahead = None  # the worker compiling the kernels of compute (_compile_ahead)
 
-    @property
-    def n(self):
-        """Number of samples seen."""
-        return self._n
+    n = read_only("_n", "Number of samples seen.")
 
     _fix_layout = check_layout
 

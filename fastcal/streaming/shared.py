@@ -6,6 +6,7 @@ compensated sums' infinite terms.
 """
 
 import math
+import operator
 
 import numpy as np
 
@@ -154,6 +155,12 @@ class IncompatibleMerge(TypeError, ValueError):
     """Two accumulators whose states cannot be added (one keeps bootstrap
     replicates, the other does not).  A ``TypeError``, and a ``ValueError``
     like the other incompatible merges."""
+
+
+def read_only(attr, doc=None):
+    """A read-only property that returns the instance's attribute ``attr``
+    (a setting or a count the accumulator keeps)."""
+    return property(operator.attrgetter(attr), doc=doc)
 
 
 def check_layout(acc, layout, n_classes):

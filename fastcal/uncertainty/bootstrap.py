@@ -99,8 +99,8 @@ def _check_stream(stream):
 def replicate_state(conf, corr, terms, w, edges, *, right, seed, stream, row_offset, n_resamples):
     """The (3 n_bins + 2, R) replicate state of rows ``row_offset ..`` (see
     ``fastcal._kernels.uncertainty.bootstrap`` for the layout); serial for one chunk,
-    parallel above."""
-    args = (conf, corr, terms, w, np.ascontiguousarray(edges, dtype=np.float64),
+    parallel above.  ``edges``: one row of n_bins + 1, 1-D or of shape (1, n_bins + 1)."""
+    args = (conf, corr, terms, w, np.ascontiguousarray(edges, dtype=np.float64).reshape(1, -1),
             V.on(right),
             np.uint64(seed), np.uint64(stream), np.int64(row_offset), np.int64(n_resamples))
     return _core.run(KB.replicate_state, conf.shape[0], *args,
@@ -402,7 +402,6 @@ def report_table(b, *, n_resamples=1000, random_state=None, right=True):
         raise ValueError("report_intervals needs top-label or binary binned statistics with "
                          "per-row confidences (core.pipeline.binned(..., classwise=False, want_cc=True)).")
     seed = seed_from(random_state)
-    edges = np.ascontiguousarray(b.edges[0], dtype=np.float64)
-    state = replicate_state(b.conf, b.corr, b.terms, b.w, edges, right=right, seed=seed, stream=0,
-                            row_offset=0, n_resamples=n_resamples)
-    return KB.replicate_gauges(state, edges.shape[0] - 1)
+    state = replicate_state(b.conf, b.corr, b.terms, b.w, b.edges, right=right, seed=seed,
+                            stream=0, row_offset=0, n_resamples=n_resamples)
+    return KB.replicate_gauges(state, b.edges.shape[1] - 1)

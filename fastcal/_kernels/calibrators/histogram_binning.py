@@ -52,9 +52,11 @@ def toplabel_conf(P, K, shift, mask, one, logits, tol):
 def lookup(c, edges, values, uniform, right, logits):
     """``values[bin of c_i]`` for each i, and the index of the first invalid
     value (not finite, or outside [0, 1] for probabilities), -1 when valid.
-    With ``logits`` on, ``c`` holds logits and is binned as sigmoid(c)."""
+    With ``logits`` on, ``c`` holds logits and is binned as sigmoid(c).
+    ``edges`` of shape (1, nb + 1), as the binned kernels take them."""
     n = c.shape[0]
     nb = values.shape[0]
+    e = edges[0]
     out = np.empty(n)
     for i in range(n):
         v = np.float64(c[i])
@@ -62,5 +64,5 @@ def lookup(c, edges, values, uniform, right, logits):
             return out, i
         if logits is not None:
             v = sigmoid(v)
-        out[i] = values[find_bin(v, edges, nb, uniform, right)]
+        out[i] = values[find_bin(v, e, nb, uniform, right)]
     return out, -1

@@ -279,29 +279,27 @@ def _reduce(out):
 
 
 @njit(**OPTS)
-def nll_derivs_mc(P, y, w, beta, stride, R, check, before):
-    """Serial driver: float64 [W, F, G, H, T, F1, bad] (see the module docstring)."""
+def nll_derivs(P, y, w, beta, stride, R, check, before):
+    """Serial driver, (n,) binary or (n, C) logits: float64
+    [W, F, G, H, T, F1, bad] (see the module docstring).  ``P.ndim`` is a
+    constant of the compiled specialisation: Numba drops the other branch
+    before typing, so each specialisation compiles one chunk kernel."""
     n = P.shape[0]
     nch = (n + R - 1) // R
     out = np.zeros((nch, 7))
     for c in range(nch):
         lo = c * R
         hi = min(n, lo + R)
-        _store(out, c, mc_chunk(P, y, w, beta, lo, hi, stride, check, before))
+        if P.ndim == 1:
+            _store(out, c, bin_chunk(P, y, w, beta, lo, hi, stride, check, before))
+        else:
+            _store(out, c, mc_chunk(P, y, w, beta, lo, hi, stride, check, before))
     return _reduce(out)
 
 
-@njit(**OPTS)
-def nll_derivs_bin(P, y, w, beta, stride, R, check, before):
-    """Serial driver: float64 [W, F, G, H, T, F1, bad] (see the module docstring)."""
-    n = P.shape[0]
-    nch = (n + R - 1) // R
-    out = np.zeros((nch, 7))
-    for c in range(nch):
-        lo = c * R
-        hi = min(n, lo + R)
-        _store(out, c, bin_chunk(P, y, w, beta, lo, hi, stride, check, before))
-    return _reduce(out)
+# the names the callers use (one driver: the chunk kernel follows P.ndim)
+nll_derivs_mc = nll_derivs
+nll_derivs_bin = nll_derivs
 
 
 @njit(**OPTS)

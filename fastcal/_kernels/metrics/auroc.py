@@ -110,6 +110,38 @@ from .auroc_radix import (
 # ---------------------------------------------------------------------------
 
 
+@njit(inline="always", **OPTS)
+def _degenerate(label, weight, weighted, tied):
+    """(u, wpos, wneg, q) when every key is equal (tied) or one class only."""
+    wp, wn = _class_sums(label, weight, weighted)
+    return (0.5 * wp * wn if tied else 0.0), wp, wn, _degenerate_q(wp, wn, tied)
+
+
+@njit(inline="always", **OPTS)
+def _one_class(npos, n):
+    """Whether the per-bucket positive counts ``npos`` say one class only."""
+    ptot = 0
+    for c in range(npos.shape[0]):
+        ptot += npos[c]
+    return ptot == 0 or ptot == n
+
+
+@njit(inline="always", **OPTS)
+def _bucket_sums(nb, want):
+    """Per-bucket U, positive and negative weight, squared placements."""
+    return (np.empty(nb, np.float64), np.empty(nb, np.float64), np.empty(nb, np.float64),
+            _q_buckets(nb, want))
+
+
+@njit(inline="always", **OPTS)
+def _result(ub, wpb, wnb, qb, want):
+    """(u, wpos, wneg, q) of the per-bucket sums (q zeros unless ``want``)."""
+    if want is None:
+        u, wp, wn = _combine(ub, wpb, wnb)
+        return u, wp, wn, np.zeros(4, np.float64)
+    return _combine_q(ub, wpb, wnb, qb)
+
+
 @njit(**OPTS)
 def _mann_whitney_radix(score, label, weight, want):
     """Serial radix path (any n; the entry point uses it above _SMALL).
@@ -121,31 +153,20 @@ def _mann_whitney_radix(score, label, weight, want):
     weighted = weight.shape[0] > 0
     kmin, kmax = _minmax_part(score, np.intp(0), n)
     if kmin >= kmax:  # all equal, or n == 0
-        wp, wn = _class_sums(label, weight, weighted)
-        return 0.5 * wp * wn, wp, wn, _degenerate_q(wp, wn, np.bool_(True))
+        return _degenerate(label, weight, weighted, np.bool_(True))
     shift, nb = _choose_shift(kmax - kmin, _top_bits(n))
     cnt = np.zeros((1, 2 * nb), np.intp)
     _hist_part(score, label, np.intp(0), n, kmin, shift, cnt[0])
     bnd, npos = _offsets(cnt, nb)
-    ptot = 0
-    for c in range(nb):
-        ptot += npos[c]
-    if ptot == 0 or ptot == n:
-        wp, wn = _class_sums(label, weight, weighted)
-        return 0.0, wp, wn, _degenerate_q(wp, wn, np.bool_(False))
+    if _one_class(npos, n):
+        return _degenerate(label, weight, weighted, np.bool_(False))
     keys = np.empty(n, np.uint64)
     wts = np.empty(n if weighted else 0, np.float64)
     _scatter_part(score, label, weight, weighted, np.intp(0), n, kmin, shift, cnt[0],
                   keys, wts)
-    ub = np.empty(nb, np.float64)
-    wpb = np.empty(nb, np.float64)
-    wnb = np.empty(nb, np.float64)
-    qb = _q_buckets(nb, want)
+    ub, wpb, wnb, qb = _bucket_sums(nb, want)
     _solve_buckets(keys, wts, weighted, bnd, npos, np.arange(nb), ub, wpb, wnb, want, qb)
-    if want is None:
-        u, wp, wn = _combine(ub, wpb, wnb)
-        return u, wp, wn, np.zeros(4, np.float64)
-    return _combine_q(ub, wpb, wnb, qb)
+    return _result(ub, wpb, wnb, qb, want)
 
 
 @njit(**OPTS)
@@ -218,8 +239,7 @@ def _mann_whitney_par(score, label, weight, want):
         if kmaxs[t] > kmax:
             kmax = kmaxs[t]
     if kmin >= kmax:  # all equal, or n == 0
-        wp, wn = _class_sums(label, weight, weighted)
-        return 0.5 * wp * wn, wp, wn, _degenerate_q(wp, wn, np.bool_(True))
+        return _degenerate(label, weight, weighted, np.bool_(True))
 
     shift, nb = _choose_shift(kmax - kmin, _top_bits(n))
     cnt = np.zeros((P, 2 * nb), np.intp)
@@ -230,12 +250,8 @@ def _mann_whitney_par(score, label, weight, want):
                 break
             _hist_part(score, label, t * n // P, (t + 1) * n // P, kmin, shift, cnt[t])
     bnd, npos = _offsets(cnt, nb)
-    ptot = 0
-    for c in range(nb):
-        ptot += npos[c]
-    if ptot == 0 or ptot == n:
-        wp, wn = _class_sums(label, weight, weighted)
-        return 0.0, wp, wn, _degenerate_q(wp, wn, np.bool_(False))
+    if _one_class(npos, n):
+        return _degenerate(label, weight, weighted, np.bool_(False))
 
     keys = np.empty(n, np.uint64)
     wts = np.empty(n if weighted else 0, np.float64)
@@ -247,10 +263,7 @@ def _mann_whitney_par(score, label, weight, want):
             _scatter_part(score, label, weight, weighted, t * n // P, (t + 1) * n // P,
                           kmin, shift, cnt[t], keys, wts)
 
-    ub = np.empty(nb, np.float64)
-    wpb = np.empty(nb, np.float64)
-    wnb = np.empty(nb, np.float64)
-    qb = _q_buckets(nb, want)
+    ub, wpb, wnb, qb = _bucket_sums(nb, want)
     gstart, gcost = _groups(bnd, npos, weighted, np.intp(_NGROUPS))
     ng = gcost.shape[0]
     order = np.argsort(-gcost, kind="mergesort")  # largest first
@@ -262,10 +275,7 @@ def _mann_whitney_par(score, label, weight, want):
             g = order[i]
             _solve_buckets(keys, wts, weighted, bnd, npos,
                            np.arange(gstart[g], gstart[g + 1]), ub, wpb, wnb, want, qb)
-    if want is None:
-        u, wp, wn = _combine(ub, wpb, wnb)
-        return u, wp, wn, np.zeros(4, np.float64)
-    return _combine_q(ub, wpb, wnb, qb)
+    return _result(ub, wpb, wnb, qb, want)
 
 
 # ---------------------------------------------------------------------------

@@ -227,15 +227,17 @@ def _chunk(conf, corr, terms, w, edges, right, seed, stream, row_offset, lo, hi,
 @njit(**OPTS)
 def replicate_state(conf, corr, terms, w, edges, right, seed, stream, row_offset, R):
     """Serial driver: the (3 nb + 2, R) state of rows ``0..n-1`` (global
-    indices ``row_offset + i``)."""
+    indices ``row_offset + i``); ``edges`` of shape (1, nb + 1), as the binned
+    kernels take them."""
     n = conf.shape[0]
-    nb = edges.shape[0] - 1
+    e = edges[0]
+    nb = e.shape[0] - 1
     state = np.zeros((3 * nb + 2, R))
     part = np.empty_like(state)
     for lo in range(0, n, CHUNK):
         hi = min(n, lo + CHUNK)
         part[:] = 0.0
-        _chunk(conf, corr, terms, w, edges, right, seed, stream, row_offset, lo, hi, part)
+        _chunk(conf, corr, terms, w, e, right, seed, stream, row_offset, lo, hi, part)
         state += part
     return state
 

@@ -106,10 +106,13 @@ def _tie_block(k, order, label, weight, weighted, i):
     return j, pw, nw
 
 
-@njit(**OPTS)
-def placements(score, label, weight, wpos, out):
-    """out[i] = negative weight below (positives) / positive weight above
-    (negatives) sample i, ties 1/2; returns U = sum_pos w_i out[i]."""
+@njit(inline="always", **OPTS)
+def _scan_ties(score, label, weight, wpos, wneg, out, q, want):
+    """U from one ``argsort_keys`` and a scan of the tie blocks; with ``out``
+    (an array, or None) the placements (see :func:`placements`); with ``want``
+    (a runtime flag) DeLong's squared placements added into ``q``.  Inlined
+    into its two callers: each compiles the scan once, without the branch
+    its ``out`` does not take (no function of its own to compile)."""
     n = score.shape[0]
     weighted = weight.shape[0] > 0
     k, order = argsort_keys(score)
@@ -121,17 +124,32 @@ def placements(score, label, weight, wpos, out):
         j, pw, nw = _tie_block(k, order, label, weight, weighted, i)
         a = nbelow + 0.5 * nw
         b = (wpos - pbelow - pw) + 0.5 * pw
-        for t in range(i, j):
-            r = order[t]
-            if label[r]:
-                out[r] = a
-            else:
-                out[r] = b
+        if out is not None:
+            for t in range(i, j):
+                r = order[t]
+                if label[r]:
+                    out[r] = a
+                else:
+                    out[r] = b
         u += pw * a
+        if want:
+            c = (wneg - nbelow - nw) + 0.5 * nw
+            d = pbelow + 0.5 * pw
+            q[0] += pw * (a * a)
+            q[1] += pw * (c * c)
+            q[2] += nw * (b * b)
+            q[3] += nw * (d * d)
         nbelow += nw
         pbelow += pw
         i = j
     return u
+
+
+@njit(**OPTS)
+def placements(score, label, weight, wpos, out):
+    """out[i] = negative weight below (positives) / positive weight above
+    (negatives) sample i, ties 1/2; returns U = sum_pos w_i out[i]."""
+    return _scan_ties(score, label, weight, wpos, 0.0, out, None, False)
 
 
 @njit(**OPTS)
@@ -145,32 +163,11 @@ def mann_whitney_sorted(score, label, weight, want):
     every partial sum is an integer or half-integer, so ``u`` equals the
     radix path's bitwise; weighted, the block sums follow the sorted order.
     """
-    n = score.shape[0]
-    weighted = weight.shape[0] > 0
     wpos, wneg = _class_weights(label, weight)
     q = np.zeros(4, np.float64)
-    if n == 0:
+    if score.shape[0] == 0:
         return 0.0, wpos, wneg, q
-    k, order = argsort_keys(score)
-    nbelow = 0.0
-    pbelow = 0.0
-    u = 0.0
-    i = np.intp(0)  # not a literal: one specialisation of _tie_block
-    while i < n:
-        j, pw, nw = _tie_block(k, order, label, weight, weighted, i)
-        a = nbelow + 0.5 * nw
-        u += pw * a
-        if want:
-            c = (wneg - nbelow - nw) + 0.5 * nw
-            b = (wpos - pbelow - pw) + 0.5 * pw
-            d = pbelow + 0.5 * pw
-            q[0] += pw * (a * a)
-            q[1] += pw * (c * c)
-            q[2] += nw * (b * b)
-            q[3] += nw * (d * d)
-        nbelow += nw
-        pbelow += pw
-        i = j
+    u = _scan_ties(score, label, weight, wpos, wneg, None, q, want)
     return u, wpos, wneg, q
 
 
