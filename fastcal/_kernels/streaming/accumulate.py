@@ -34,10 +34,10 @@ import numpy as np
 from numba import njit
 
 from . import auroc_hist as KH
-from ..metrics.bins import EXP_BLOCK, ROW_BLOCK, class_label, find_bin
+from ..metrics.bins import _EDGE_SLACK, EXP_BLOCK, ROW_BLOCK, class_label, find_bin
 from ..metrics.rows import row_logits_tab, value
-from ..metrics.binned import binary_element, binary_first_error, n_chunks, nll_arg, nll_block
-from ..vmath import exp_
+from ..metrics.binned import binary_element, binary_first_error, n_chunks, nll_arg
+from ..vmath import exp_, exp_block, log1p_block, log_block
 from ..common import CHUNK, OK, INNER, OPTS
 
 
@@ -180,11 +180,70 @@ def hist_scatter(hist, conf, corr, w):
         KH.add(hist, np.intp(corr[i]), c, wi)
 
 
+# Independent double-double lanes of the Brier and NLL sums in binary_chunk:
+# element j of a block goes into lane j % _LANES, so the TwoSum chains do not
+# wait on each other, and the loop over the lanes vectorises (8 or 16 lanes
+# do not: Numba runs no SLP vectoriser, and LLVM's loop vectoriser does not
+# find a loop of 8 or 16 worth its overlap checks).
+_LANES = 32
+# Scratch rows of ROW_BLOCK elements in the workspace of binary_chunk.
+_ROWS = 7
+
+
 @njit(**OPTS)
 def workspace_size(n_bins):
     """Length of the float64 workspace of one binary pass (:func:`_serial`,
     each chunk of :func:`binary_batch`) for ``n_bins`` bins."""
-    return 2 * _WAYS * 3 * n_bins + 4 * ROW_BLOCK + 4 * (3 * n_bins + 2)
+    return 2 * _WAYS * 3 * n_bins + _ROWS * ROW_BLOCK + 4 * _LANES + 4 * (3 * n_bins + 2)
+
+
+@njit(**OPTS)
+def dd_lanes(x, n, hi, lo):
+    """Add ``x[:n]`` into the ``_LANES`` double-double lanes ``hi + lo``:
+    element ``j`` into lane ``j % _LANES``, each addition a TwoSum."""
+    L = _LANES
+    m = n - n % L
+    for b in range(0, m, L):
+        for k in range(L):  # independent lanes: vectorised
+            a = hi[k]
+            v = x[b + k]
+            s = a + v
+            bb = s - a
+            lo[k] += (a - (s - bb)) + (v - bb)
+            hi[k] = s
+    for k in range(n - m):
+        hi[k], lo[k] = two_sum(hi[k], lo[k], x[m + k])
+
+
+@njit(**OPTS)
+def fold_lanes(hi, lo):
+    """The double-double lanes ``hi + lo`` (see :func:`dd_lanes`) added in
+    lane order: ``(hi, lo)``."""
+    s = 0.0
+    e = 0.0
+    for k in range(hi.shape[0]):
+        s, e = two_sum(s, e, hi[k])
+        e += lo[k]
+    return s, e
+
+
+@njit(**OPTS)
+def nll_terms(q, a, l, n, logits):
+    """Binary NLL terms of ``n`` rows into ``l`` (``_kernels.metrics.binned.nll_block``'s
+    terms, without its plain sum; ``q``, ``a``, ``l`` distinct buffers)."""
+    if logits is not None:
+        for j in range(n):
+            x = q[j]
+            a[j] = max(x, 0.0)
+            l[j] = -abs(x)
+        exp_block(l, q, n)
+        log1p_block(q, l, n)
+        for j in range(n):
+            l[j] = a[j] + l[j]
+    else:
+        log_block(q, l, n)
+        for j in range(n):
+            l[j] = -l[j]
 
 
 @njit(**INNER)
@@ -198,7 +257,15 @@ def binary_chunk(y, p, w, lo, hi, edges, right, logits, eps, check, part, conf, 
     plainly.  With ``conf`` / ``corr`` each row's confidence and correctness
     are written there too (the AUROC input).  ``ws``: float64 scratch of at
     least :func:`workspace_size` elements.  Returns whether every row was
-    valid; ``part`` is only written when it was."""
+    valid; ``part`` is only written when it was.
+
+    Per block of ``ROW_BLOCK`` rows: a loop without branches or scatter (it
+    vectorises) validates the rows and computes each one's bin guess
+    ``int(c * n_bins)``, Brier term and NLL argument; rows within 1e-9 of an
+    edge (a block that has any) are binned again by ``find_bin``; then a
+    scatter loop adds the rows into the per-bin sums, the NLL terms are
+    evaluated in one vectorised block, and the Brier and NLL terms are added
+    into ``_LANES`` independent double-double lanes, folded at the end."""
     nb = edges.shape[0] - 1
     on = np.bool_(True)  # uniform bins (not a literal)
     m = 3 * nb
@@ -207,41 +274,81 @@ def binary_chunk(y, p, w, lo, hi, edges, right, logits, eps, check, part, conf, 
     bl = ws[W:2 * W]
     bh[:] = 0.0
     bl[:] = 0.0
-    qb = ws[2 * W:2 * W + ROW_BLOCK]
-    ab = ws[2 * W + ROW_BLOCK:2 * W + 2 * ROW_BLOCK]
-    lb = ws[2 * W + 2 * ROW_BLOCK:2 * W + 3 * ROW_BLOCK]
-    wb = ws[2 * W + 3 * ROW_BLOCK:2 * W + 4 * ROW_BLOCK]
-    s0 = 0.0  # Brier and NLL sums: (s0, s1) and (n0, n1) double-double
-    s1 = 0.0
-    n0 = 0.0
-    n1 = 0.0
+    R = ROW_BLOCK
+    o = 2 * W
+    qb = ws[o:o + R]
+    ab = ws[o + R:o + 2 * R]
+    lb = ws[o + 2 * R:o + 3 * R]
+    wb = ws[o + 3 * R:o + 4 * R]
+    tb = ws[o + 4 * R:o + 5 * R]
+    cb = ws[o + 5 * R:o + 6 * R]
+    kb = ws[o + 6 * R:o + 7 * R].view(np.int64)
+    L = _LANES
+    lanes = ws[o + 7 * R:o + 7 * R + 4 * L]
+    lanes[:] = 0.0
+    sh = lanes[:L]  # Brier: sh + sl; NLL: nh + nl
+    sl = lanes[L:2 * L]
+    nh = lanes[2 * L:3 * L]
+    nl = lanes[3 * L:]
+    unb = np.uint64(nb)
+    unb2 = np.uint64(2 * nb)
+    top = np.float64(nb - 1)
+    fnb = np.float64(nb)
     ok = True
-    for b0 in range(lo, hi, ROW_BLOCK):
-        b1 = min(hi, b0 + ROW_BLOCK)
-        for i in range(b0, b1):
-            t, wi, z, c, valid = binary_element(y, p, w, i, logits, check)
+    for b0 in range(lo, hi, R):
+        b1 = min(hi, b0 + R)
+        cnt = b1 - b0
+        near = 0
+        # block slices, indexed from 0: LLVM then knows no index wraps
+        # around, and the loop vectorises (indexing by b0 + j, it does not)
+        ys = y[b0:b1]
+        ps = p[b0:b1]
+        wsl = None if w is None else w[b0:b1]
+        cs = None if conf is None else conf[b0:b1]
+        rs = None if corr is None else corr[b0:b1]
+        for j in range(cnt):
+            t, wi, z, c, valid = binary_element(ys, ps, wsl, j, logits, check)
             ok &= valid
-            k = find_bin(c, edges, nb, on, right) + (i & (_WAYS - 1)) * m
-            dd_add(bh, bl, nb + k, wi * c)
-            if w is None:
-                bh[k] += 1.0
-                bh[2 * nb + k] += t
-            else:
-                dd_add(bh, bl, k, wi)
-                dd_add(bh, bl, 2 * nb + k, wi * t)  # exact: 0 or wi
+            # find_bin's guess (grid_cell), clamped before the conversion
+            x = c * fnb
+            xc = x if x > 0.0 else 0.0
+            xc = xc if xc < top else top
+            k = np.int64(xc)
+            f = x - k
+            near += not (f > _EDGE_SLACK and f < 1.0 - _EDGE_SLACK)
+            kb[j] = k
+            cb[j] = c
             d = c - t
-            s0, s1 = two_sum(s0, s1, wi * (d * d))
-            j = i - b0
+            tb[j] = wi * (d * d)
             wb[j] = wi
             qb[j] = nll_arg(t, z, c, logits, eps)
+            ab[j] = t
             if conf is not None:
-                conf[i] = c
-                corr[i] = t == 1.0
-        nll_block(qb, ab, lb, wb, b1 - b0, logits)
-        for j in range(b1 - b0):
-            n0, n1 = two_sum(n0, n1, wb[j] * lb[j])
-    if not ok:
-        return False
+                cs[j] = c
+                rs[j] = t == 1.0
+        if not ok:
+            return False
+        if near:
+            for j in range(cnt):
+                kb[j] = find_bin(cb[j], edges, nb, on, right)
+        for j in range(cnt):
+            # unsigned: no test for a negative index (which wraps around)
+            k = np.uint64(kb[j] + (j & (_WAYS - 1)) * m)
+            wi = wb[j]
+            dd_add(bh, bl, k + unb, wi * cb[j])
+            if w is None:
+                bh[k] += 1.0
+                bh[k + unb2] += ab[j]
+            else:
+                dd_add(bh, bl, k, wi)
+                dd_add(bh, bl, k + unb2, wi * ab[j])  # exact: 0 or wi
+        dd_lanes(tb, cnt, sh, sl)
+        nll_terms(qb, ab, lb, cnt, logits)
+        for j in range(cnt):
+            tb[j] = wb[j] * lb[j]
+        dd_lanes(tb, cnt, nh, nl)
+    s0, s1 = fold_lanes(sh, sl)
+    n0, n1 = fold_lanes(nh, nl)
     _fold(bh, bl, m, s0, s1, n0, n1, part[0], part[1])
     return True
 
