@@ -25,9 +25,11 @@ sum whatever the data and the batch split.  The classwise blocks are summed
 the same way by :func:`dd_scatter_classwise` (the values of the classwise
 kernel, recomputed with its expressions).
 
-The AUROC histogram ``hist`` (``(2, n_cells)``: negatives, positives; see
-``_auroc_hist``) receives each sample's weight in the cell of its confidence,
-from the per-row confidence/correctness the batch kernel wrote to scratch.
+The AUROC histogram ``hist`` (``(n_cells, 3)``: negatives, positives, the
+score seen; see ``auroc_hist``) receives each sample's weight in the cell of
+its confidence, from the per-row confidence and cell the binary batch kernel
+wrote to scratch (:func:`hist_cells`; the vectorised pass computes the cells),
+or from per-row confidence and correctness (:func:`hist_scatter`).
 """
 
 import numpy as np
@@ -191,6 +193,28 @@ _ROWS = 7
 
 
 @njit(**OPTS)
+def hist_cells(hist, conf, cell, w):
+    """Add each row's weight (``w``, or None for 1) to the AUROC histogram:
+    row ``i`` has confidence ``conf[i]`` and ``cell[i] = 2 * cell_of(conf[i])
+    + label`` (written by :func:`binary_chunk`; no ignored rows).  The state
+    is bitwise what :func:`hist_scatter` leaves (``auroc_hist.add`` per row,
+    in row order)."""
+    h = hist.reshape(-1)  # (n_cells, 3), C-contiguous
+    one = np.uint64(1)
+    for i in range(conf.shape[0]):
+        # unsigned indices: no test for a negative (wrapping) index
+        q = np.uint64(cell[i])
+        b = (q >> one) * np.uint64(3)
+        wi = 1.0 if w is None else w[i]
+        h[b + (q & one)] += wi
+        if w is None or wi > 0.0:
+            v = conf[i] + 0.0  # -0.0 -> +0.0
+            r = h[b + np.uint64(2)]
+            if r != v and r != KH.MIXED:  # else unchanged (auroc_hist.add_cell)
+                h[b + np.uint64(2)] = v if r == KH.EMPTY else KH.MIXED
+
+
+@njit(**OPTS)
 def workspace_size(n_bins):
     """Length of the float64 workspace of one binary pass (:func:`_serial`,
     each chunk of :func:`binary_batch`) for ``n_bins`` bins."""
@@ -247,15 +271,16 @@ def nll_terms(q, a, l, n, logits):
 
 
 @njit(**INNER)
-def binary_chunk(y, p, w, lo, hi, edges, right, logits, eps, check, part, conf, corr, ws):
+def binary_chunk(y, p, w, lo, hi, edges, right, logits, eps, check, part, conf, cell, ws):
     """Rows ``lo:hi`` of a binary batch in one pass: validated, binned and
     added with TwoSum into the double-double ``part`` (``(2, 3 * n_bins + 2)``:
     row 0 the high parts, row 1 the low parts, in the state layout), with the
     values of the functional kernel (``_kernels.metrics.binned.binary_chunk``): per bin the
     weight, weight x confidence and weight x correct, then the weighted Brier
     and NLL terms.  Unweighted, the counts are exact integers and are added
-    plainly.  With ``conf`` / ``corr`` each row's confidence and correctness
-    are written there too (the AUROC input).  ``ws``: float64 scratch of at
+    plainly.  With ``conf`` / ``cell`` (int32) each row's confidence and
+    ``2 * auroc_hist.cell_of(confidence) + label`` are written there too (the
+    AUROC histogram's input, :func:`hist_cells`).  ``ws``: float64 scratch of at
     least :func:`workspace_size` elements.  Returns whether every row was
     valid; ``part`` is only written when it was.
 
@@ -305,7 +330,7 @@ def binary_chunk(y, p, w, lo, hi, edges, right, logits, eps, check, part, conf, 
         ps = p[b0:b1]
         wsl = None if w is None else w[b0:b1]
         cs = None if conf is None else conf[b0:b1]
-        rs = None if corr is None else corr[b0:b1]
+        es = None if cell is None else cell[b0:b1]
         for j in range(cnt):
             t, wi, z, c, valid = binary_element(ys, ps, wsl, j, logits, check)
             ok &= valid
@@ -325,7 +350,7 @@ def binary_chunk(y, p, w, lo, hi, edges, right, logits, eps, check, part, conf, 
             ab[j] = t
             if conf is not None:
                 cs[j] = c
-                rs[j] = t == 1.0
+                es[j] = np.int32(2 * KH.cell_of(c) + np.int64(t == 1.0))
         if not ok:
             return False
         if near:
@@ -354,7 +379,7 @@ def binary_chunk(y, p, w, lo, hi, edges, right, logits, eps, check, part, conf, 
 
 
 @njit(**OPTS)  # cached: shared by binary_batch and binary_update
-def _serial(y, p, w, edges, right, logits, eps, check, conf, corr, ws):
+def _serial(y, p, w, edges, right, logits, eps, check, conf, cell, ws):
     """The serial driver in a workspace: ``(code, index)``; the batch's sums
     are left in ``ws``'s last ``2 * (3 * n_bins + 2)`` elements (see
     :func:`_parts`), added chunk by chunk in chunk order."""
@@ -367,7 +392,7 @@ def _serial(y, p, w, edges, right, logits, eps, check, conf, corr, ws):
         hi = min(n, lo + CHUNK)
         part[:] = 0.0
         if not binary_chunk(y, p, w, lo, hi, edges, right, logits, eps, check, part, conf,
-                            corr, ws):
+                            cell, ws):
             return binary_first_error(y, p, w, lo, hi, logits, check)
         add_dd(out[0], out[1], part[0], part[1])
     return OK, -1
@@ -382,13 +407,13 @@ def _parts(ws, size):
 
 
 @njit(**OPTS)
-def binary_batch(y, p, w, edges, right, logits, eps, check, conf, corr):
+def binary_batch(y, p, w, edges, right, logits, eps, check, conf, cell):
     """A binary batch's double-double sums ``(2, 3 * n_bins + 2)`` (see
     :func:`binary_chunk`; uniform 1-D ``edges``): ``(code, index, sums)``.
     Chunks of ``CHUNK`` rows, their sums added in chunk order."""
     nb = edges.shape[0] - 1
     ws = np.empty(workspace_size(nb))
-    code, idx = _serial(y, p, w, edges, right, logits, eps, check, conf, corr, ws)
+    code, idx = _serial(y, p, w, edges, right, logits, eps, check, conf, cell, ws)
     return code, idx, _parts(ws, 3 * nb + 2)[1].copy()
 
 
@@ -404,11 +429,11 @@ NOT_TAKEN = -1
 def small_workspace_size(n_bins, rows):
     """Length of the float64 workspace of :func:`binary_update` for batches of
     at most ``rows`` rows: the two epsilons, :func:`workspace_size` for the
-    pass, then each row's confidence (float64) and correctness (bool, 8 per
+    pass, then each row's confidence (float64) and AUROC cell (int32, 2 per
     element).  Plain Python (the kernel checks the same sum): a caller sizing
     the workspace compiles nothing for it."""
     size = getattr(workspace_size, "py_func", workspace_size)  # (NUMBA_DISABLE_JIT: itself)
-    return _HEAD + size(n_bins) + rows + (rows + 7) // 8
+    return _HEAD + size(n_bins) + rows + (rows + 1) // 2
 
 
 # A call takes about a microsecond: releasing the GIL and taking it back (some
@@ -420,7 +445,7 @@ def binary_update(y, p, dd, hist, ws, edges, right, logits):
     without allocating: ``ws`` is a float64 workspace of
     :func:`small_workspace_size` elements or more, whose head holds the
     clipping epsilon of float64 input and that of float32 input; the rows'
-    confidence and correctness, the AUROC histogram's input, are written
+    confidence and AUROC cell, the AUROC histogram's input, are written
     after the pass's workspace (and added to ``hist`` unless it is None).
     Returns ``(code, index)``: ``(NOT_TAKEN, -1)``, nothing done, for a batch
     it does not take (see :data:`NOT_TAKEN`; the strides are checked as well
@@ -429,19 +454,19 @@ def binary_update(y, p, dd, hist, ws, edges, right, logits):
     nb = edges.shape[0] - 1
     n = p.shape[0]
     a = _HEAD + workspace_size(nb)
-    if (n == 0 or y.shape[0] != n or ws.shape[0] < a + n + (n + 7) // 8  # small_workspace_size
+    if (n == 0 or y.shape[0] != n or ws.shape[0] < a + n + (n + 1) // 2  # small_workspace_size
             or (n > 1 and (y.strides[0] != y.itemsize or p.strides[0] != p.itemsize))):
         return NOT_TAKEN, -1
     eps = ws[0] if p.itemsize == 8 else ws[1]
     work = ws[_HEAD:a]
     conf = ws[a:a + n]
-    corr = ws[a + n:a + n + (n + 7) // 8].view(np.bool_)[:n]
-    # conf and corr even without hist: one _serial specialisation, binary_batch's with
+    cell = ws[a + n:a + n + (n + 1) // 2].view(np.int32)[:n]
+    # conf and cell even without hist: one _serial specialisation, binary_batch's with
     # the AUROC (Numba types both sides of an ``is None`` branch)
-    code, idx = _serial(y, p, None, edges, right, logits, eps, np.bool_(True), conf, corr, work)
+    code, idx = _serial(y, p, None, edges, right, logits, eps, np.bool_(True), conf, cell, work)
     if code == OK:
         out = _parts(work, 3 * nb + 2)[1]
         add_dd(dd[0], dd[1], out[0], out[1])
         if hist is not None:
-            hist_scatter(hist, conf, corr, None)
+            hist_cells(hist, conf, cell, None)
     return code, idx
