@@ -103,7 +103,8 @@ def add_batch(acc, bh, bl, conf, corr, terms, w, w_user, e, neutral, shift, kept
                C, weighted, mode, part):
     """Add a valid batch (its double-double sums ``bh + bl`` at weight scale
     ``2**e``, and its rows for the AUROC and bootstrap states) into the
-    state, under the lock."""
+    state, under the lock.  ``corr``: each row's correctness (bool), or from
+    ``binary_batch`` its AUROC cell (int32, ``2 * cell + label``)."""
     boot = acc._boot
     # valid: from here on nothing can fail but a batch whose layout another
     # thread fixed differently in the meantime

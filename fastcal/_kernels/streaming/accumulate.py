@@ -345,9 +345,9 @@ def binary_chunk(y, p, w, lo, hi, edges, right, logits, eps, check, part, conf, 
             cb[j] = c
             d = c - t
             tb[j] = wi * (d * d)
-            wb[j] = wi
+            if w is not None:
+                wb[j] = wi
             qb[j] = nll_arg(t, z, c, logits, eps)
-            ab[j] = t
             if conf is not None:
                 cs[j] = c
                 es[j] = np.int32(2 * KH.cell_of(c) + np.int64(t == 1.0))
@@ -359,19 +359,22 @@ def binary_chunk(y, p, w, lo, hi, edges, right, logits, eps, check, part, conf, 
         for j in range(cnt):
             # unsigned: no test for a negative index (which wraps around)
             k = np.uint64(kb[j] + (j & (_WAYS - 1)) * m)
-            wi = wb[j]
-            dd_add(bh, bl, k + unb, wi * cb[j])
+            t = np.float64(ys[j])
             if w is None:
+                dd_add(bh, bl, k + unb, cb[j])
                 bh[k] += 1.0
-                bh[k + unb2] += ab[j]
+                bh[k + unb2] += t
             else:
+                wi = wb[j]
+                dd_add(bh, bl, k + unb, wi * cb[j])
                 dd_add(bh, bl, k, wi)
-                dd_add(bh, bl, k + unb2, wi * ab[j])  # exact: 0 or wi
+                dd_add(bh, bl, k + unb2, wi * t)  # exact: 0 or wi
         dd_lanes(tb, cnt, sh, sl)
-        nll_terms(qb, ab, lb, cnt, logits)
-        for j in range(cnt):
-            tb[j] = wb[j] * lb[j]
-        dd_lanes(tb, cnt, nh, nl)
+        nll_terms(qb, ab, lb, cnt, logits)  # (ab: scratch)
+        if w is not None:
+            for j in range(cnt):
+                lb[j] = wb[j] * lb[j]
+        dd_lanes(lb, cnt, nh, nl)
     s0, s1 = fold_lanes(sh, sl)
     n0, n1 = fold_lanes(nh, nl)
     _fold(bh, bl, m, s0, s1, n0, n1, part[0], part[1])
