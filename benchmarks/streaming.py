@@ -19,7 +19,8 @@ Targets (issue 3, and issue 13 for the ratios to the functional passes):
 * Dask, 1e8 samples on a 2-worker LocalCluster: within 2x of in-memory fastcal.
 
 Also reported: the per-sample cost of each part of one update (the one-pass
-kernel, the per-row AUROC input, the AUROC histogram, the state addition),
+kernel, the per-row AUROC input (confidence and histogram cell), the AUROC
+histogram's scatter, the state addition),
 river's streaming ``LogLoss`` (the one gauge it shares; a Python update per
 sample, timed on a prefix), and a numpy per-batch accumulator (``bincount``
 per batch) as the plain-Python reference.
@@ -194,19 +195,20 @@ def update_parts(y, p):
     acc = fastcal.CalibrationAccumulator(15).update(yb, pb)
     edges = acc._edges[0]
     eps = float(np.finfo(np.float64).eps)
-    conf, corr = np.empty(BATCH), np.empty(BATCH, np.bool_)
+    conf, cell = np.empty(BATCH), np.empty(BATCH, np.int32)
     hist = acc._auc._hist.copy()
     hi, lo = acc._hi.copy(), acc._lo.copy()
     args = (yb, pb, None, edges, True, None, eps, True, None, None)
     dd = KA.binary_batch(*args)[2]
+    KA.binary_batch(*args[:-2], conf, cell)
     parts = {
         "one pass (validate, bin, compensated sums), 2 threads":
             lambda: _core.threaded(KA.binary_batch, *args, threads=2),
         "one pass, 1 thread": lambda: KA.binary_batch(*args),
-        "one pass + per-row AUROC input (conf, corr), 2 threads":
-            lambda: _core.threaded(KA.binary_batch, *args[:-2], conf, corr, threads=2),
+        "one pass + per-row AUROC input (confidence, cell), 2 threads":
+            lambda: _core.threaded(KA.binary_batch, *args[:-2], conf, cell, threads=2),
         "AUROC histogram scatter (serial, under the lock)":
-            lambda: KA.hist_scatter(hist, conf, corr, None),
+            lambda: KA.hist_cells(hist, conf, cell, None),
         "state addition (double-double)": lambda: KA.add_dd(hi, lo, dd[0], dd[1]),
         "whole update, default": lambda: acc.update(yb, pb),
     }

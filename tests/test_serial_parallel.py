@@ -406,7 +406,7 @@ def _position(data, n, cr):
 
 
 # _kernels.streaming.accumulate.binary_batch / its derived parallel form (the accumulator's one-pass update)
-# (name, p dtype, y dtype, weighted, right, logits, per-row conf/corr)
+# (name, p dtype, y dtype, weighted, right, logits, per-row conf/cell)
 
 BINARY_BATCH = [
     ("bounded-auroc", "f8", "i8", False, True, None, True),
@@ -423,9 +423,9 @@ def test_binary_batch(spec):
         y, p, z, w = binary_data(n)
         x = (z if logits else p).astype(pd)
         conf = np.empty(n) if rows else None
-        corr = np.empty(n, np.bool_) if rows else None
+        cell = np.empty(n, np.int32) if rows else None
         args = (y.astype(yd), x, w if weighted else None, EDGES[0], right, logits,
-                V.eps_for(x.dtype), True, conf, corr)
+                V.eps_for(x.dtype), True, conf, cell)
         code, idx, dd = check_pair(KA.binary_batch, derived(KA.binary_batch), args,
                                    outs=(8, 9))
         assert (code, idx) == (OK, -1)
@@ -451,8 +451,8 @@ def test_binary_first_invalid_element(data):
     check_first_error(SC.binary_scores, derived(SC.binary_scores),
                       (ys, ps, ws, logits, True, V.eps_for(ps.dtype), True), (code, i))
     check_first_error(KA.binary_batch, derived(KA.binary_batch),
-                      (ys, ps, ws, EDGES[0], True, logits, V.eps_for(ps.dtype), True, conf, corr),
-                      (code, i))
+                      (ys, ps, ws, EDGES[0], True, logits, V.eps_for(ps.dtype), True, conf,
+                       np.empty(n, np.int32)), (code, i))
 
 
 MULTICLASS_BAD = {  # kind: (logits?, what, code)

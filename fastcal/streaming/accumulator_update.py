@@ -46,17 +46,19 @@ def update_batch(acc, x, IG, keep, kept, layout, C, from_logits):
     eps = V.eps_for(src)
     if layout == "binary" and keep is None and acc._boot is None:
         # one pass: validated, binned and summed with compensation into the
-        # batch's double-double sums; per-row confidence and correctness
-        # only for the AUROC state
-        conf = corr = None
+        # batch's double-double sums; per-row confidence and AUROC cell
+        # (2 * cell + label) only for the AUROC state
+        conf = cell = None
         if acc._auc is not None:
-            conf, corr = np.empty(n), np.empty(n, np.bool_)
+            conf, cell = np.empty(n), np.empty(n, np.int32)
         code, idx, dd = _core.run(KA.binary_batch, n, y_true,
-                                  y_prob, w, edges[0], R, L, eps, True, conf, corr,
+                                  y_prob, w, edges[0], R, L, eps, True, conf, cell,
                                   min_work=_PARALLEL_MIN)
         E.raise_for_status(code, idx, y_true, y_prob, w_user, src=src)
         bh, bl = dd[0], dd[1]
-        return acc._add_batch(bh, bl, conf, corr, None, w, w_user, e, neutral, shift,
+        if acc._auroc == "exact":  # correctness, the low bit of the cell
+            cell = (cell & 1).astype(np.bool_)
+        return acc._add_batch(bh, bl, conf, cell, None, w, w_user, e, neutral, shift,
                                kept, layout, C, weighted, mode, None)
     # per-row confidence, correctness and Brier/NLL terms: summed with
     # compensation below (A.dd_scatter), and the AUROC/bootstrap input
@@ -101,7 +103,8 @@ def add_batch(acc, bh, bl, conf, corr, terms, w, w_user, e, neutral, shift, kept
                C, weighted, mode, part):
     """Add a valid batch (its double-double sums ``bh + bl`` at weight scale
     ``2**e``, and its rows for the AUROC and bootstrap states) into the
-    state, under the lock."""
+    state, under the lock.  ``corr``: each row's correctness (bool), or from
+    ``binary_batch`` its AUROC cell (int32, ``2 * cell + label``)."""
     boot = acc._boot
     # valid: from here on nothing can fail but a batch whose layout another
     # thread fixed differently in the meantime
@@ -133,7 +136,10 @@ def add_batch(acc, bh, bl, conf, corr, terms, w, w_user, e, neutral, shift, kept
             if d:  # the rows' weights in the state's scale (true weights * 2**-new)
                 w = (np.full(conf.shape[0], math.ldexp(1.0, d)) if w is None
                      else np.ldexp(w, d))
-            KA.hist_scatter(acc._auc._hist, conf, corr, w)
+            if corr.dtype == np.int32:  # cells, from binary_batch
+                KA.hist_cells(acc._auc._hist, conf, corr, w)
+            else:
+                KA.hist_scatter(acc._auc._hist, conf, corr, w)
             acc._auc._any_weight = None  # filled here: the AUROC state looks when needed
             acc._auc.n += kept
         elif acc._auroc == "exact" and kept:

@@ -25,19 +25,21 @@ sum whatever the data and the batch split.  The classwise blocks are summed
 the same way by :func:`dd_scatter_classwise` (the values of the classwise
 kernel, recomputed with its expressions).
 
-The AUROC histogram ``hist`` (``(2, n_cells)``: negatives, positives; see
-``_auroc_hist``) receives each sample's weight in the cell of its confidence,
-from the per-row confidence/correctness the batch kernel wrote to scratch.
+The AUROC histogram ``hist`` (``(n_cells, 3)``: negatives, positives, the
+score seen; see ``auroc_hist``) receives each sample's weight in the cell of
+its confidence, from the per-row confidence and cell the binary batch kernel
+wrote to scratch (:func:`hist_cells`; the vectorised pass computes the cells),
+or from per-row confidence and correctness (:func:`hist_scatter`).
 """
 
 import numpy as np
 from numba import njit
 
 from . import auroc_hist as KH
-from ..metrics.bins import EXP_BLOCK, ROW_BLOCK, class_label, find_bin
+from ..metrics.bins import _EDGE_SLACK, EXP_BLOCK, ROW_BLOCK, class_label, find_bin
 from ..metrics.rows import row_logits_tab, value
-from ..metrics.binned import binary_element, binary_first_error, n_chunks, nll_arg, nll_block
-from ..vmath import exp_
+from ..metrics.binned import binary_element, binary_first_error, n_chunks, nll_arg
+from ..vmath import exp_, exp_block, log1p_block, log_block
 from ..common import CHUNK, OK, INNER, OPTS
 
 
@@ -180,25 +182,115 @@ def hist_scatter(hist, conf, corr, w):
         KH.add(hist, np.intp(corr[i]), c, wi)
 
 
+# Independent double-double lanes of the Brier and NLL sums in binary_chunk:
+# element j of a block goes into lane j % _LANES, so the TwoSum chains do not
+# wait on each other, and the loop over the lanes vectorises (8 or 16 lanes
+# do not: Numba runs no SLP vectoriser, and LLVM's loop vectoriser does not
+# find a loop of 8 or 16 worth its overlap checks).
+_LANES = 32
+# Scratch rows of ROW_BLOCK elements in the workspace of binary_chunk.
+_ROWS = 7
+
+
+@njit(**OPTS)
+def hist_cells(hist, conf, cell, w):
+    """Add each row's weight (``w``, or None for 1) to the AUROC histogram:
+    row ``i`` has confidence ``conf[i]`` and ``cell[i] = 2 * cell_of(conf[i])
+    + label`` (written by :func:`binary_chunk`; no ignored rows).  The state
+    is bitwise what :func:`hist_scatter` leaves (``auroc_hist.add`` per row,
+    in row order)."""
+    h = hist.reshape(-1)  # (n_cells, 3), C-contiguous
+    one = np.uint64(1)
+    for i in range(conf.shape[0]):
+        # unsigned indices: no test for a negative (wrapping) index
+        q = np.uint64(cell[i])
+        b = (q >> one) * np.uint64(3)
+        wi = 1.0 if w is None else w[i]
+        h[b + (q & one)] += wi
+        if w is None or wi > 0.0:
+            v = conf[i] + 0.0  # -0.0 -> +0.0
+            r = h[b + np.uint64(2)]
+            if r != v and r != KH.MIXED:  # else unchanged (auroc_hist.add_cell)
+                h[b + np.uint64(2)] = v if r == KH.EMPTY else KH.MIXED
+
+
 @njit(**OPTS)
 def workspace_size(n_bins):
     """Length of the float64 workspace of one binary pass (:func:`_serial`,
     each chunk of :func:`binary_batch`) for ``n_bins`` bins."""
-    return 2 * _WAYS * 3 * n_bins + 4 * ROW_BLOCK + 4 * (3 * n_bins + 2)
+    return 2 * _WAYS * 3 * n_bins + _ROWS * ROW_BLOCK + 4 * _LANES + 4 * (3 * n_bins + 2)
+
+
+@njit(**OPTS)
+def dd_lanes(x, n, hi, lo):
+    """Add ``x[:n]`` into the ``_LANES`` double-double lanes ``hi + lo``:
+    element ``j`` into lane ``j % _LANES``, each addition a TwoSum."""
+    L = _LANES
+    m = n - n % L
+    for b in range(0, m, L):
+        for k in range(L):  # independent lanes: vectorised
+            a = hi[k]
+            v = x[b + k]
+            s = a + v
+            bb = s - a
+            lo[k] += (a - (s - bb)) + (v - bb)
+            hi[k] = s
+    for k in range(n - m):
+        hi[k], lo[k] = two_sum(hi[k], lo[k], x[m + k])
+
+
+@njit(**OPTS)
+def fold_lanes(hi, lo):
+    """The double-double lanes ``hi + lo`` (see :func:`dd_lanes`) added in
+    lane order: ``(hi, lo)``."""
+    s = 0.0
+    e = 0.0
+    for k in range(hi.shape[0]):
+        s, e = two_sum(s, e, hi[k])
+        e += lo[k]
+    return s, e
+
+
+@njit(**OPTS)
+def nll_terms(q, a, l, n, logits):
+    """Binary NLL terms of ``n`` rows into ``l`` (``_kernels.metrics.binned.nll_block``'s
+    terms, without its plain sum; ``q``, ``a``, ``l`` distinct buffers)."""
+    if logits is not None:
+        for j in range(n):
+            x = q[j]
+            a[j] = max(x, 0.0)
+            l[j] = -abs(x)
+        exp_block(l, q, n)
+        log1p_block(q, l, n)
+        for j in range(n):
+            l[j] = a[j] + l[j]
+    else:
+        log_block(q, l, n)
+        for j in range(n):
+            l[j] = -l[j]
 
 
 @njit(**INNER)
-def binary_chunk(y, p, w, lo, hi, edges, right, logits, eps, check, part, conf, corr, ws):
+def binary_chunk(y, p, w, lo, hi, edges, right, logits, eps, check, part, conf, cell, ws):
     """Rows ``lo:hi`` of a binary batch in one pass: validated, binned and
     added with TwoSum into the double-double ``part`` (``(2, 3 * n_bins + 2)``:
     row 0 the high parts, row 1 the low parts, in the state layout), with the
     values of the functional kernel (``_kernels.metrics.binned.binary_chunk``): per bin the
     weight, weight x confidence and weight x correct, then the weighted Brier
     and NLL terms.  Unweighted, the counts are exact integers and are added
-    plainly.  With ``conf`` / ``corr`` each row's confidence and correctness
-    are written there too (the AUROC input).  ``ws``: float64 scratch of at
+    plainly.  With ``conf`` / ``cell`` (int32) each row's confidence and
+    ``2 * auroc_hist.cell_of(confidence) + label`` are written there too (the
+    AUROC histogram's input, :func:`hist_cells`).  ``ws``: float64 scratch of at
     least :func:`workspace_size` elements.  Returns whether every row was
-    valid; ``part`` is only written when it was."""
+    valid; ``part`` is only written when it was.
+
+    Per block of ``ROW_BLOCK`` rows: a loop without branches or scatter (it
+    vectorises) validates the rows and computes each one's bin guess
+    ``int(c * n_bins)``, Brier term and NLL argument; rows within 1e-9 of an
+    edge (a block that has any) are binned again by ``find_bin``; then a
+    scatter loop adds the rows into the per-bin sums, the NLL terms are
+    evaluated in one vectorised block, and the Brier and NLL terms are added
+    into ``_LANES`` independent double-double lanes, folded at the end."""
     nb = edges.shape[0] - 1
     on = np.bool_(True)  # uniform bins (not a literal)
     m = 3 * nb
@@ -207,47 +299,90 @@ def binary_chunk(y, p, w, lo, hi, edges, right, logits, eps, check, part, conf, 
     bl = ws[W:2 * W]
     bh[:] = 0.0
     bl[:] = 0.0
-    qb = ws[2 * W:2 * W + ROW_BLOCK]
-    ab = ws[2 * W + ROW_BLOCK:2 * W + 2 * ROW_BLOCK]
-    lb = ws[2 * W + 2 * ROW_BLOCK:2 * W + 3 * ROW_BLOCK]
-    wb = ws[2 * W + 3 * ROW_BLOCK:2 * W + 4 * ROW_BLOCK]
-    s0 = 0.0  # Brier and NLL sums: (s0, s1) and (n0, n1) double-double
-    s1 = 0.0
-    n0 = 0.0
-    n1 = 0.0
+    R = ROW_BLOCK
+    o = 2 * W
+    qb = ws[o:o + R]
+    ab = ws[o + R:o + 2 * R]
+    lb = ws[o + 2 * R:o + 3 * R]
+    wb = ws[o + 3 * R:o + 4 * R]
+    tb = ws[o + 4 * R:o + 5 * R]
+    cb = ws[o + 5 * R:o + 6 * R]
+    kb = ws[o + 6 * R:o + 7 * R].view(np.int64)
+    L = _LANES
+    lanes = ws[o + 7 * R:o + 7 * R + 4 * L]
+    lanes[:] = 0.0
+    sh = lanes[:L]  # Brier: sh + sl; NLL: nh + nl
+    sl = lanes[L:2 * L]
+    nh = lanes[2 * L:3 * L]
+    nl = lanes[3 * L:]
+    unb = np.uint64(nb)
+    unb2 = np.uint64(2 * nb)
+    top = np.float64(nb - 1)
+    fnb = np.float64(nb)
     ok = True
-    for b0 in range(lo, hi, ROW_BLOCK):
-        b1 = min(hi, b0 + ROW_BLOCK)
-        for i in range(b0, b1):
-            t, wi, z, c, valid = binary_element(y, p, w, i, logits, check)
+    for b0 in range(lo, hi, R):
+        b1 = min(hi, b0 + R)
+        cnt = b1 - b0
+        near = 0
+        # block slices, indexed from 0: LLVM then knows no index wraps
+        # around, and the loop vectorises (indexing by b0 + j, it does not)
+        ys = y[b0:b1]
+        ps = p[b0:b1]
+        wsl = None if w is None else w[b0:b1]
+        cs = None if conf is None else conf[b0:b1]
+        es = None if cell is None else cell[b0:b1]
+        for j in range(cnt):
+            t, wi, z, c, valid = binary_element(ys, ps, wsl, j, logits, check)
             ok &= valid
-            k = find_bin(c, edges, nb, on, right) + (i & (_WAYS - 1)) * m
-            dd_add(bh, bl, nb + k, wi * c)
-            if w is None:
-                bh[k] += 1.0
-                bh[2 * nb + k] += t
-            else:
-                dd_add(bh, bl, k, wi)
-                dd_add(bh, bl, 2 * nb + k, wi * t)  # exact: 0 or wi
+            # find_bin's guess (grid_cell), clamped before the conversion
+            x = c * fnb
+            xc = x if x > 0.0 else 0.0
+            xc = xc if xc < top else top
+            k = np.int64(xc)
+            f = x - k
+            near += not (f > _EDGE_SLACK and f < 1.0 - _EDGE_SLACK)
+            kb[j] = k
+            cb[j] = c
             d = c - t
-            s0, s1 = two_sum(s0, s1, wi * (d * d))
-            j = i - b0
-            wb[j] = wi
+            tb[j] = wi * (d * d)
+            if w is not None:
+                wb[j] = wi
             qb[j] = nll_arg(t, z, c, logits, eps)
             if conf is not None:
-                conf[i] = c
-                corr[i] = t == 1.0
-        nll_block(qb, ab, lb, wb, b1 - b0, logits)
-        for j in range(b1 - b0):
-            n0, n1 = two_sum(n0, n1, wb[j] * lb[j])
-    if not ok:
-        return False
+                cs[j] = c
+                es[j] = np.int32(2 * KH.cell_of(c) + np.int64(t == 1.0))
+        if not ok:
+            return False
+        if near:
+            for j in range(cnt):
+                kb[j] = find_bin(cb[j], edges, nb, on, right)
+        for j in range(cnt):
+            # unsigned: no test for a negative index (which wraps around)
+            k = np.uint64(kb[j] + (j & (_WAYS - 1)) * m)
+            t = np.float64(ys[j])
+            if w is None:
+                dd_add(bh, bl, k + unb, cb[j])
+                bh[k] += 1.0
+                bh[k + unb2] += t
+            else:
+                wi = wb[j]
+                dd_add(bh, bl, k + unb, wi * cb[j])
+                dd_add(bh, bl, k, wi)
+                dd_add(bh, bl, k + unb2, wi * t)  # exact: 0 or wi
+        dd_lanes(tb, cnt, sh, sl)
+        nll_terms(qb, ab, lb, cnt, logits)  # (ab: scratch)
+        if w is not None:
+            for j in range(cnt):
+                lb[j] = wb[j] * lb[j]
+        dd_lanes(lb, cnt, nh, nl)
+    s0, s1 = fold_lanes(sh, sl)
+    n0, n1 = fold_lanes(nh, nl)
     _fold(bh, bl, m, s0, s1, n0, n1, part[0], part[1])
     return True
 
 
 @njit(**OPTS)  # cached: shared by binary_batch and binary_update
-def _serial(y, p, w, edges, right, logits, eps, check, conf, corr, ws):
+def _serial(y, p, w, edges, right, logits, eps, check, conf, cell, ws):
     """The serial driver in a workspace: ``(code, index)``; the batch's sums
     are left in ``ws``'s last ``2 * (3 * n_bins + 2)`` elements (see
     :func:`_parts`), added chunk by chunk in chunk order."""
@@ -260,7 +395,7 @@ def _serial(y, p, w, edges, right, logits, eps, check, conf, corr, ws):
         hi = min(n, lo + CHUNK)
         part[:] = 0.0
         if not binary_chunk(y, p, w, lo, hi, edges, right, logits, eps, check, part, conf,
-                            corr, ws):
+                            cell, ws):
             return binary_first_error(y, p, w, lo, hi, logits, check)
         add_dd(out[0], out[1], part[0], part[1])
     return OK, -1
@@ -275,13 +410,13 @@ def _parts(ws, size):
 
 
 @njit(**OPTS)
-def binary_batch(y, p, w, edges, right, logits, eps, check, conf, corr):
+def binary_batch(y, p, w, edges, right, logits, eps, check, conf, cell):
     """A binary batch's double-double sums ``(2, 3 * n_bins + 2)`` (see
     :func:`binary_chunk`; uniform 1-D ``edges``): ``(code, index, sums)``.
     Chunks of ``CHUNK`` rows, their sums added in chunk order."""
     nb = edges.shape[0] - 1
     ws = np.empty(workspace_size(nb))
-    code, idx = _serial(y, p, w, edges, right, logits, eps, check, conf, corr, ws)
+    code, idx = _serial(y, p, w, edges, right, logits, eps, check, conf, cell, ws)
     return code, idx, _parts(ws, 3 * nb + 2)[1].copy()
 
 
@@ -297,11 +432,11 @@ NOT_TAKEN = -1
 def small_workspace_size(n_bins, rows):
     """Length of the float64 workspace of :func:`binary_update` for batches of
     at most ``rows`` rows: the two epsilons, :func:`workspace_size` for the
-    pass, then each row's confidence (float64) and correctness (bool, 8 per
+    pass, then each row's confidence (float64) and AUROC cell (int32, 2 per
     element).  Plain Python (the kernel checks the same sum): a caller sizing
     the workspace compiles nothing for it."""
     size = getattr(workspace_size, "py_func", workspace_size)  # (NUMBA_DISABLE_JIT: itself)
-    return _HEAD + size(n_bins) + rows + (rows + 7) // 8
+    return _HEAD + size(n_bins) + rows + (rows + 1) // 2
 
 
 # A call takes about a microsecond: releasing the GIL and taking it back (some
@@ -313,7 +448,7 @@ def binary_update(y, p, dd, hist, ws, edges, right, logits):
     without allocating: ``ws`` is a float64 workspace of
     :func:`small_workspace_size` elements or more, whose head holds the
     clipping epsilon of float64 input and that of float32 input; the rows'
-    confidence and correctness, the AUROC histogram's input, are written
+    confidence and AUROC cell, the AUROC histogram's input, are written
     after the pass's workspace (and added to ``hist`` unless it is None).
     Returns ``(code, index)``: ``(NOT_TAKEN, -1)``, nothing done, for a batch
     it does not take (see :data:`NOT_TAKEN`; the strides are checked as well
@@ -322,19 +457,19 @@ def binary_update(y, p, dd, hist, ws, edges, right, logits):
     nb = edges.shape[0] - 1
     n = p.shape[0]
     a = _HEAD + workspace_size(nb)
-    if (n == 0 or y.shape[0] != n or ws.shape[0] < a + n + (n + 7) // 8  # small_workspace_size
+    if (n == 0 or y.shape[0] != n or ws.shape[0] < a + n + (n + 1) // 2  # small_workspace_size
             or (n > 1 and (y.strides[0] != y.itemsize or p.strides[0] != p.itemsize))):
         return NOT_TAKEN, -1
     eps = ws[0] if p.itemsize == 8 else ws[1]
     work = ws[_HEAD:a]
     conf = ws[a:a + n]
-    corr = ws[a + n:a + n + (n + 7) // 8].view(np.bool_)[:n]
-    # conf and corr even without hist: one _serial specialisation, binary_batch's with
+    cell = ws[a + n:a + n + (n + 1) // 2].view(np.int32)[:n]
+    # conf and cell even without hist: one _serial specialisation, binary_batch's with
     # the AUROC (Numba types both sides of an ``is None`` branch)
-    code, idx = _serial(y, p, None, edges, right, logits, eps, np.bool_(True), conf, corr, work)
+    code, idx = _serial(y, p, None, edges, right, logits, eps, np.bool_(True), conf, cell, work)
     if code == OK:
         out = _parts(work, 3 * nb + 2)[1]
         add_dd(dd[0], dd[1], out[0], out[1])
         if hist is not None:
-            hist_scatter(hist, conf, corr, None)
+            hist_cells(hist, conf, cell, None)
     return code, idx
