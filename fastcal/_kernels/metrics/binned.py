@@ -143,16 +143,15 @@ def nll_arg(t, z, c, logits, eps):
     return min(max(q, eps), 1.0 - eps)
 
 
-@njit(**OPTS)
-def nll_block(q, a, l, wt, n, logits):
-    """Binary NLL terms of ``n`` rows into ``l`` and their weighted sum;
-    vectorised (``vmath`` block helpers; ``q``, ``a``, ``l`` are distinct
-    buffers: an aliased block call does not vectorise).
+@njit(inline="always", **INNER)
+def nll_terms(q, a, l, n, logits):
+    """Binary NLL terms of ``n`` rows into ``l``; vectorised (``vmath`` block
+    helpers; ``q``, ``a``, ``l`` are distinct buffers: an aliased block call
+    does not vectorise).
 
     ``logits`` on: ``q`` holds ``x`` and the term is ``softplus(x) =
     max(x, 0) + log1p(exp(-|x|))`` (``q`` and ``a`` are then scratch). Off:
-    ``q`` holds a clipped probability and the term is ``-log(q)``. ``wt``
-    holds the weights.
+    ``q`` holds a clipped probability and the term is ``-log(q)``.
     """
     if logits is not None:
         for j in range(n):
@@ -167,6 +166,12 @@ def nll_block(q, a, l, wt, n, logits):
         log_block(q, l, n)
         for j in range(n):
             l[j] = -l[j]
+
+
+@njit(**OPTS)
+def nll_block(q, a, l, wt, n, logits):
+    """:func:`nll_terms` of ``n`` rows into ``l``, and their sum weighted by ``wt``."""
+    nll_terms(q, a, l, n, logits)
     t = 0.0
     for j in range(n):
         t += wt[j] * l[j]

@@ -38,8 +38,8 @@ from numba import njit
 from . import auroc_hist as KH
 from ..metrics.bins import _EDGE_SLACK, EXP_BLOCK, ROW_BLOCK, class_label, find_bin
 from ..metrics.rows import row_logits_tab, value
-from ..metrics.binned import binary_element, binary_first_error, n_chunks, nll_arg
-from ..vmath import exp_, exp_block, log1p_block, log_block
+from ..metrics.binned import binary_element, binary_first_error, n_chunks, nll_arg, nll_terms
+from ..vmath import exp_
 from ..common import CHUNK, OK, INNER, OPTS
 
 
@@ -249,25 +249,6 @@ def fold_lanes(hi, lo):
         s, e = two_sum(s, e, hi[k])
         e += lo[k]
     return s, e
-
-
-@njit(**OPTS)
-def nll_terms(q, a, l, n, logits):
-    """Binary NLL terms of ``n`` rows into ``l`` (``_kernels.metrics.binned.nll_block``'s
-    terms, without its plain sum; ``q``, ``a``, ``l`` distinct buffers)."""
-    if logits is not None:
-        for j in range(n):
-            x = q[j]
-            a[j] = max(x, 0.0)
-            l[j] = -abs(x)
-        exp_block(l, q, n)
-        log1p_block(q, l, n)
-        for j in range(n):
-            l[j] = a[j] + l[j]
-    else:
-        log_block(q, l, n)
-        for j in range(n):
-            l[j] = -l[j]
 
 
 @njit(**INNER)
