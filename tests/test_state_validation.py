@@ -3,6 +3,7 @@ constructors do and names the bad field; a property-based fuzz of tampered state
 (random edits of valid ones) finds no crash and no silent load of a changed value."""
 
 import copy
+import functools
 import json
 import math
 import os
@@ -14,7 +15,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import fastcal
 from fastcal import (
     CalibrationAccumulator,
     GaugeRecorder,
@@ -276,13 +276,46 @@ def _windowed():
     return {"windowed": w, "recorder": rec}
 
 
-OBJECTS = {}
-for _group in (_acc_states, _auroc_states, _calibrators, _windowed):
-    for _k, _v in _group().items():
-        OBJECTS[f"{type(_v).__name__}: {_k}"] = _v
+@functools.cache
+def objects():
+    """The states above by name, built on first use: building them compiles
+    kernels for about half a minute, which at import time every test worker
+    paid while collecting, whether or not it ran this file."""
+    out = {}
+    for group in (_acc_states, _auroc_states, _calibrators, _windowed):
+        for k, v in group().items():
+            out[f"{type(v).__name__}: {k}"] = v
+    return out
 
-JSON_KINDS = [k for k, v in OBJECTS.items() if hasattr(v, "to_dict")]
-PICKLE_KINDS = [k for k, v in OBJECTS.items() if "__setstate__" in type(v).__dict__]
+
+# Their names and classes, for collection (parametrize) without building
+# them; test_the_state_table_is_the_objects checks the two agree.
+_CLASSES = {c.__name__: c for c in (CalibrationAccumulator, AUROCAccumulator, WindowedAccumulator,
+                                     GaugeRecorder, IsotonicRegression, HistogramBinning,
+                                     TemperatureScaling, PlattScaling)}
+NAMES = [
+    "CalibrationAccumulator: bounded", "CalibrationAccumulator: weighted",
+    "CalibrationAccumulator: top-label, no AUROC",
+    "CalibrationAccumulator: classwise, exact AUROC", "CalibrationAccumulator: decayed",
+    "CalibrationAccumulator: bootstrap", "CalibrationAccumulator: empty",
+    "AUROCAccumulator: bounded", "AUROCAccumulator: exact", "AUROCAccumulator: exact, unweighted",
+    "AUROCAccumulator: exact, empty", "AUROCAccumulator: sigmoid",
+    "AUROCAccumulator: score_range",
+    "IsotonicRegression: isotonic", "IsotonicRegression: isotonic float32",
+    "IsotonicRegression: isotonic unfitted",
+    "HistogramBinning: histogram uniform", "HistogramBinning: histogram quantile top-label",
+    "TemperatureScaling: temperature", "TemperatureScaling: temperature binary ece",
+    "PlattScaling: platt", "PlattScaling: platt smooth", "PlattScaling: platt unfitted",
+    "WindowedAccumulator: windowed", "GaugeRecorder: recorder",
+]
+
+
+def _class_of(name):
+    return _CLASSES[name.split(":")[0]]
+
+
+JSON_KINDS = [k for k in NAMES if hasattr(_class_of(k), "to_dict")]
+PICKLE_KINDS = [k for k in NAMES if "__setstate__" in _class_of(k).__dict__]
 
 
 def _load_json(obj, state):
@@ -501,7 +534,7 @@ def _use(obj):
 
 def check_tampered(kind, fmt, data):
     """Load one tampered state; assert the property of the issue."""
-    obj = OBJECTS[kind]
+    obj = objects()[kind]
     save, load = (_save_json, _load_json) if fmt == "json" else (_save_pickle, _load_pickle)
     original = json_round(save(obj)) if fmt == "json" else save(obj)
     path = data.draw(st.sampled_from(list(_paths(original))), label="path")
@@ -561,7 +594,7 @@ def test_fuzz_setstate(kind, data):
 
 @pytest.mark.parametrize("kind", sorted(set(JSON_KINDS) | set(PICKLE_KINDS)))
 def test_untampered_states_load_and_round_trip(kind):
-    obj = OBJECTS[kind]
+    obj = objects()[kind]
     if kind in JSON_KINDS:
         d = json_round(obj.to_dict())
         assert canon(type(obj).from_dict(d).to_dict()) == canon(d)
@@ -570,11 +603,16 @@ def test_untampered_states_load_and_round_trip(kind):
     _use(again)
 
 
+def test_the_state_table_is_the_objects():
+    assert list(objects()) == NAMES
+    assert all(type(v) is _class_of(k) for k, v in objects().items())
+
+
 def test_every_stateful_class_is_fuzzed():
-    classes = {type(v) for v in OBJECTS.values()}
+    classes = {type(v) for v in objects().values()}
     assert classes == {CalibrationAccumulator, AUROCAccumulator, WindowedAccumulator,
                        GaugeRecorder, IsotonicRegression, HistogramBinning, TemperatureScaling,
                        PlattScaling}
-    names = " ".join(OBJECTS)
+    names = " ".join(objects())
     for mode in ("bootstrap", "exact AUROC", "decayed", "classwise", "sigmoid", "unfitted"):
         assert mode in names
