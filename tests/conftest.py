@@ -49,11 +49,12 @@ def data_dir():
 # Longest first keeps both cores busy to the end.  The order changes only the
 # wall time of a run, never what a test sees.
 LONGEST_FIRST = [
-    "test_metrics.py", "test_serial_parallel.py", "test_validation.py", "test_tokens.py",
-    "test_compile_ahead.py", "test_cli_small.py", "test_accumulator_small.py",
-    "test_warmup.py", "test_accumulator.py", "test_auroc_kernel.py", "test_temperature.py",
-    "test_accumulator_exact_sums.py", "test_kernel_cache_stamp.py", "test_accumulator_scale.py",
-    "test_accumulator_hardening.py", "test_masked_logits.py",
+    "test_metrics.py", "test_serial_parallel.py", "test_cli_small.py",
+    "test_state_validation.py", "test_accumulate_kernels.py", "test_validation.py",
+    "test_compile_ahead.py", "test_accumulator_small.py", "test_tokens.py",
+    "test_accumulator_exact_sums.py", "test_accumulator.py", "test_warmup.py",
+    "test_auroc_kernel.py", "test_temperature.py", "test_accumulator_scale.py",
+    "test_masked_logits.py", "test_accumulator_hardening.py", "test_kernel_cache_stamp.py",
 ]
 
 
