@@ -77,20 +77,30 @@ def edge_values(n_bins):
 DTYPES = st.sampled_from([np.float64, np.float32])
 # The switches that select a compiled specialisation of the binned kernels:
 # probability dtype, logits, weights, right-closed bins.  The cases draw them
-# from this table, which holds every pair of values of every two switches
-# (a covering array, 5 rows instead of the 16 of the full product): each
+# from this table instead of their full product (16 rows): each
 # specialisation costs seconds to compile, the kernels' code paths for the
-# four switches are independent of each other, and the data strategies below
-# vary everything else.  (The equal-width/quantile switch is a runtime
-# argument: drawn freely.)
-SWITCHES = [
-    # dtype,     logits, weighted, right
-    (np.float64, False, False, False),
-    (np.float64, True, True, True),
-    (np.float32, False, True, True),
-    (np.float32, True, False, True),
-    (np.float32, True, True, False),
+# switches are independent of each other, and the data strategies below vary
+# everything else.  Its (dtype, logits, right) rows hold every pair of values
+# of every two of the three, and each comes weighted and unweighted, so a
+# test comparing a weighted call with an unweighted one (integer weights
+# against repeated rows) compiles nothing the table does not.  (The
+# equal-width/quantile switch is a runtime argument: drawn freely.)
+_TRIPLES = [
+    # dtype,     logits, right
+    (np.float64, False, False),
+    (np.float64, True, True),
+    (np.float32, False, True),
+    (np.float32, True, False),
 ]
+SWITCHES = [(dtype, logits, weighted, right) for dtype, logits, right in _TRIPLES
+            for weighted in (False, True)]
+
+
+def _switches(logits):
+    """The rows of SWITCHES with ``logits`` (None: every row)."""
+    return [r for r in SWITCHES if logits is None or r[1] == logits]
+
+
 BIN_OPTS = st.fixed_dictionaries({
     "n_bins": st.integers(1, 20),
     "strategy": st.sampled_from(["uniform", "quantile"]),
@@ -211,10 +221,9 @@ def logit_matrix(draw, n, C, dtype):
 
 @st.composite
 def binary_case(draw, logits=None, max_n=40):
-    dtype, from_logits, weighted, right = draw(st.sampled_from(SWITCHES))
+    dtype, from_logits, weighted, right = draw(st.sampled_from(_switches(logits)))
     opts = dict(draw(BIN_OPTS), right=right)
     n = draw(st.integers(1, max_n))
-    from_logits = from_logits if logits is None else logits
     if from_logits:
         p = draw(logit_values(n, dtype))
     else:
@@ -226,11 +235,10 @@ def binary_case(draw, logits=None, max_n=40):
 
 @st.composite
 def multiclass_case(draw, logits=None, max_n=30):
-    dtype, from_logits, weighted, right = draw(st.sampled_from(SWITCHES))
+    dtype, from_logits, weighted, right = draw(st.sampled_from(_switches(logits)))
     opts = dict(draw(BIN_OPTS), right=right)
     n = draw(st.integers(1, max_n))
     C = draw(st.integers(2, 7))
-    from_logits = from_logits if logits is None else logits
     if from_logits:
         P = draw(logit_matrix(n, C, dtype))
     else:
