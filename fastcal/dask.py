@@ -11,6 +11,21 @@ The same recipe works on any engine that maps over partitions and reduces:
 * Ray: ``ray.get([remote_acc.remote(shard) for shard in shards])`` then ``sum(states)``
 
 (see ``docs/distributed.md``).
+
+Examples
+--------
+One data set, partitioned, for :func:`calibration_report` and :func:`compare`:
+
+>>> import numpy as np, dask.array as da, fastcal, fastcal.dask
+>>> rng = np.random.default_rng(0)
+>>> p = rng.random(100_000); y = (rng.random(100_000) < p).astype(np.int8)
+>>> Y, P = da.from_array(y, chunks=30_000), da.from_array(p, chunks=30_000)
+>>> r = fastcal.dask.calibration_report(Y, P)
+>>> abs(r.ece - fastcal.ece(y, p)) < 1e-15, r.n   # the in-memory call's, up to rounding
+(True, 100000)
+>>> c = fastcal.dask.compare(Y, {"a": P, "b": P ** 2}, n_resamples=200, random_state=0)
+>>> c.n, c.ranking("brier")
+(100000, ['a', 'b'])
 """
 
 from .streaming.accumulator import CalibrationAccumulator
@@ -91,6 +106,8 @@ def calibration_report(y_true, y_prob, *, n_bins=15, right=True, from_logits=Fal
                        sample_weight=None, split_every=8, compute=True):
     """:func:`fastcal.calibration_report` over dask collections.
 
+    The module docstring has an example (on the data set it shares with :func:`compare`).
+
     Parameters
     ----------
     y_true, y_prob, sample_weight : dask arrays, Series or DataFrames
@@ -108,16 +125,6 @@ def calibration_report(y_true, y_prob, *, n_bins=15, right=True, from_logits=Fal
     Returns
     -------
     CalibrationReport (or a Delayed accumulator)
-
-    Examples
-    --------
-    >>> import numpy as np, dask.array as da, fastcal, fastcal.dask
-    >>> rng = np.random.default_rng(0)
-    >>> p = rng.random(100_000); y = (rng.random(100_000) < p).astype(np.int8)
-    >>> r = fastcal.dask.calibration_report(da.from_array(y, chunks=30_000),
-    ...                                     da.from_array(p, chunks=30_000))
-    >>> abs(r.ece - fastcal.ece(y, p)) < 1e-15, r.n
-    (True, 100000)
     """
     def make():
         return CalibrationAccumulator(n_bins, right=right)
@@ -190,6 +197,9 @@ def compare(y_true, predictions, *, baseline=None, n_bins=15, right=True, from_l
     """:func:`fastcal.compare` over dask collections, through
     :class:`~fastcal.CompareAccumulator` states (bounded memory per partition).
 
+    The module docstring has an example (on the data set it shares with
+    :func:`calibration_report`).
+
     Parameters
     ----------
     y_true : dask array, Series or DataFrame, or a mapping model -> one
@@ -203,27 +213,13 @@ def compare(y_true, predictions, *, baseline=None, n_bins=15, right=True, from_l
         intervals are those of another (equally valid) draw of replicate
         weights than the in-memory call's; the gauges and estimates are the
         same up to float64 rounding.
-    n_bins, right, from_logits, sample_weight, split_every :
-        As for :func:`calibration_report` here.
-    compute : bool, default=True
-        ``False`` returns a ``dask.delayed`` of the merged
-        :class:`~fastcal.CompareAccumulator`.
+    n_bins, right, from_logits, sample_weight, split_every, compute :
+        As for :func:`calibration_report` here (``compute=False``: a delayed
+        merged :class:`~fastcal.CompareAccumulator`).
 
     Returns
     -------
     Comparison (or a Delayed accumulator)
-
-    Examples
-    --------
-    >>> import numpy as np, dask.array as da, fastcal, fastcal.dask
-    >>> rng = np.random.default_rng(0)
-    >>> x = rng.random(40_000); y = (rng.random(40_000) < x).astype(np.int8)
-    >>> c = fastcal.dask.compare(da.from_array(y, chunks=10_000),
-    ...                          {"a": da.from_array(x, chunks=10_000),
-    ...                           "b": da.from_array(x ** 2, chunks=10_000)},
-    ...                          n_resamples=200, random_state=0)
-    >>> c.n, c.ranking("brier")
-    (40000, ['a', 'b'])
     """
     from collections.abc import Mapping
 
