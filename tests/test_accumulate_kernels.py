@@ -33,7 +33,7 @@ def binary_inputs(draw):
     nb = draw(st.sampled_from([1, 2, 10, 15]))
     rng = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1)))
     kind = draw(st.sampled_from(["uniform", "edges", "llm", "tiny", "logits"]))
-    edges = np.linspace(0.0, 1.0, nb + 1)
+    edges = V.uniform_edges(nb)[0]  # read-only, as the public layer passes it
     if kind == "uniform":
         p = rng.random(n)
     elif kind == "edges":  # on the float64 edges, next to them, 0 and 1
@@ -88,7 +88,7 @@ def test_binary_batch_over_chunks_within_one_ulp():
     n = 2 * (1 << 15) + 1000 + 7
     p = np.where(rng.random(n) < 0.5, rng.random(n) * 1e-12, 1.0 - rng.random(n) * 1e-9)
     y = (rng.random(n) < p).astype(np.int64)
-    edges = np.linspace(0.0, 1.0, 16)
+    edges = V.uniform_edges(15)[0]
     code, _, dd = KA.binary_batch(y, p, None, edges, True, None, V.eps_for(p.dtype), True,
                                   None, None)
     assert code == 0

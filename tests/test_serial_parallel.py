@@ -215,6 +215,7 @@ def as_input(X, fmt):
 def quantile_edges(n_bins, seed=1):
     rng = np.random.default_rng(seed)
     e = np.concatenate([[0.0], np.sort(rng.random(n_bins - 1)), [1.0]])
+    e.flags.writeable = False  # as the public layer passes edges (one array type)
     return e
 
 
@@ -335,6 +336,7 @@ def classwise_args(n, spec):
     x, K, shift, mask, one, tab, src = as_input(Z if logits else P, fmt)
     if per_class:
         edges = np.stack([quantile_edges(N_BINS, seed=k) for k in range(C)])
+        edges.flags.writeable = False
     else:
         edges = EDGES
     return (y, x, K, shift, mask, one, tab, w if weighted else None, edges, bool(uniform),
@@ -615,7 +617,7 @@ def test_delong_pair(case):
 @pytest.mark.parametrize("terms,weighted,right", [(True, False, True), (False, True, None)],
                          ids=["terms-right", "weighted-left"])
 def test_replicate_state(terms, weighted, right):
-    edges = np.linspace(0.0, 1.0, N_BINS + 1).reshape(1, -1)
+    edges = EDGES
     for n, R in ((1, 7), (CHUNK, 7), (3 * CHUNK + 5, 7), (16 * CHUNK, 3), (17 * CHUNK + 3, 3)):
         y, p, z, w = binary_data(n)
         rng = np.random.default_rng(n)
