@@ -172,12 +172,17 @@ def mann_whitney_sorted(score, label, weight, want):
 
 
 @njit(inline="always", **OPTS)
+def row_weight(weight, i):
+    """Row ``i``'s weight; 1 when ``weight`` is empty (unweighted)."""
+    return weight[i] if weight.shape[0] > 0 else 1.0
+
+
+@njit(inline="always", **OPTS)
 def _class_weights(label, weight):
-    weighted = weight.shape[0] > 0
     wp = 0.0
     wn = 0.0
     for i in range(label.shape[0]):
-        wi = weight[i] if weighted else 1.0
+        wi = row_weight(weight, i)
         if label[i]:
             wp += wi
         else:
@@ -188,11 +193,10 @@ def _class_weights(label, weight):
 @njit(**OPTS)
 def _pair_sums(pa, pb, label, weight, wp, wn, d):
     """Weighted sums of squared centred differences of the placement values."""
-    weighted = weight.shape[0] > 0
     s10 = 0.0
     s01 = 0.0
     for i in range(label.shape[0]):
-        wi = weight[i] if weighted else 1.0
+        wi = row_weight(weight, i)
         if label[i]:
             x = (pa[i] - pb[i]) / wn - d
             s10 += wi * (x * x)
@@ -211,12 +215,18 @@ def _finish(pa, pb, ua, ub, label, weight, wp, wn):
     return ua, ub, wp, wn, s10, s01
 
 
-@njit(**OPTS)
-def delong_pair(score_a, score_b, label, weight):
+@njit(inline="always", **OPTS)
+def _start(label, weight):
+    """What both forms of :func:`delong_pair` start from: the class weights
+    and an array for each score's placements."""
     n = label.shape[0]
     wp, wn = _class_weights(label, weight)
-    pa = np.empty(n, np.float64)
-    pb = np.empty(n, np.float64)
+    return wp, wn, np.empty(n, np.float64), np.empty(n, np.float64)
+
+
+@njit(**OPTS)
+def delong_pair(score_a, score_b, label, weight):
+    wp, wn, pa, pb = _start(label, weight)
     ua = placements(score_a, label, weight, wp, pa)
     ub = placements(score_b, label, weight, wp, pb)
     return _finish(pa, pb, ua, ub, label, weight, wp, wn)
@@ -224,10 +234,7 @@ def delong_pair(score_a, score_b, label, weight):
 
 @njit(**PAR_OPTS)
 def delong_pair_parallel(score_a, score_b, label, weight):
-    n = label.shape[0]
-    wp, wn = _class_weights(label, weight)
-    pa = np.empty(n, np.float64)
-    pb = np.empty(n, np.float64)
+    wp, wn, pa, pb = _start(label, weight)
     us = np.empty(2, np.float64)
     for t in prange(2):
         if t == 0:
