@@ -56,10 +56,11 @@ def update_batch(acc, x, IG, keep, kept, layout, C, from_logits):
                                   min_work=_PARALLEL_MIN)
         E.raise_for_status(code, idx, y_true, y_prob, w_user, src=src)
         bh, bl = dd[0], dd[1]
+        corr = None
         if acc._auroc == "exact":  # correctness, the low bit of the cell
-            cell = (cell & 1).astype(np.bool_)
-        return acc._add_batch(bh, bl, conf, cell, None, w, w_user, e, neutral, shift,
-                               kept, layout, C, weighted, mode, None)
+            corr, cell = (cell & 1).astype(np.bool_), None
+        return acc._add_batch(bh, bl, conf, corr, None, w, w_user, e, neutral, shift,
+                               kept, layout, C, weighted, mode, None, cells=cell)
     # per-row confidence, correctness and Brier/NLL terms: summed with
     # compensation below (A.dd_scatter), and the AUROC/bootstrap input
     conf, corr, terms = np.empty(n), np.empty(n, np.bool_), np.empty((n, 2))
@@ -100,11 +101,12 @@ def update_batch(acc, x, IG, keep, kept, layout, C, from_logits):
 
 
 def add_batch(acc, bh, bl, conf, corr, terms, w, w_user, e, neutral, shift, kept, layout,
-               C, weighted, mode, part):
+               C, weighted, mode, part, *, cells=None):
     """Add a valid batch (its double-double sums ``bh + bl`` at weight scale
     ``2**e``, and its rows for the AUROC and bootstrap states) into the
-    state, under the lock.  ``corr``: each row's correctness (bool), or from
-    ``binary_batch`` its AUROC cell (int32, ``2 * cell + label``)."""
+    state, under the lock.  The rows: each one's confidence ``conf`` and
+    correctness ``corr`` (bool), or instead of ``corr`` (None) their AUROC
+    cells from ``binary_batch`` (``cells``, int32 ``2 * cell + label``)."""
     boot = acc._boot
     # valid: from here on nothing can fail but a batch whose layout another
     # thread fixed differently in the meantime
@@ -136,8 +138,8 @@ def add_batch(acc, bh, bl, conf, corr, terms, w, w_user, e, neutral, shift, kept
             if d:  # the rows' weights in the state's scale (true weights * 2**-new)
                 w = (np.full(conf.shape[0], math.ldexp(1.0, d)) if w is None
                      else np.ldexp(w, d))
-            if corr.dtype == np.int32:  # cells, from binary_batch
-                KA.hist_cells(acc._auc._hist, conf, corr, w)
+            if cells is not None:
+                KA.hist_cells(acc._auc._hist, conf, cells, w)
             else:
                 KA.hist_scatter(acc._auc._hist, conf, corr, w)
             acc._auc._any_weight = None  # filled here: the AUROC state looks when needed
