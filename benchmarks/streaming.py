@@ -193,7 +193,7 @@ def update_parts(y, p):
 
     yb, pb = np.ascontiguousarray(y[:BATCH]), np.ascontiguousarray(p[:BATCH])
     acc = fastcal.CalibrationAccumulator(15).update(yb, pb)
-    edges = acc._edges[0]
+    edges = acc._edges
     eps = float(np.finfo(np.float64).eps)
     conf, cell = np.empty(BATCH), np.empty(BATCH, np.int32)
     hist = acc._auc._hist.copy()

@@ -61,7 +61,8 @@ def test_binary_batch_sums_within_one_ulp(args):
     n, nb = p.shape[0], edges.shape[0] - 1
     eps = V.eps_for(p.dtype)
     conf, cell = np.empty(n), np.empty(n, np.int32)
-    code, idx, dd = KA.binary_batch(y, p, w, edges, right, L, eps, True, conf, cell)
+    code, idx, dd = KA.binary_batch(y, p, w, edges.reshape(1, -1), right, L, eps, True, conf,
+                                    cell)
     assert (code, idx) == (0, -1)
     # the functional kernel's per-row values: confidence, correctness, terms
     c2, r2, terms = np.empty(n), np.empty(n, np.bool_), np.empty((n, 2))
@@ -89,8 +90,8 @@ def test_binary_batch_over_chunks_within_one_ulp():
     p = np.where(rng.random(n) < 0.5, rng.random(n) * 1e-12, 1.0 - rng.random(n) * 1e-9)
     y = (rng.random(n) < p).astype(np.int64)
     edges = V.uniform_edges(15)[0]
-    code, _, dd = KA.binary_batch(y, p, None, edges, True, None, V.eps_for(p.dtype), True,
-                                  None, None)
+    code, _, dd = KA.binary_batch(y, p, None, edges.reshape(1, -1), True, None,
+                                  V.eps_for(p.dtype), True, None, None)
     assert code == 0
     terms = np.empty((n, 2))
     B.binary_stats(y, p, None, edges.reshape(1, -1), True, True, None, True,
@@ -135,7 +136,7 @@ def test_hist_cells_is_bitwise_hist_scatter(n, seed, weighted, kind):
         w = rng.random(n)
         w[rng.random(n) < 0.2] = 0.0
     conf, cell = np.empty(n), np.empty(n, np.int32)
-    code, _, _ = KA.binary_batch(y, p, w, np.linspace(0.0, 1.0, 16), True, None,
+    code, _, _ = KA.binary_batch(y, p, w, V.uniform_edges(15), True, None,
                                  V.eps_for(p.dtype), True, conf, cell)
     assert code == 0
     h1, h2 = KH.new_hist(), KH.new_hist()

@@ -426,7 +426,7 @@ def test_binary_batch(spec):
         x = (z if logits else p).astype(pd)
         conf = np.empty(n) if rows else None
         cell = np.empty(n, np.int32) if rows else None
-        args = (y.astype(yd), x, w if weighted else None, EDGES[0], right, logits,
+        args = (y.astype(yd), x, w if weighted else None, EDGES, right, logits,
                 V.eps_for(x.dtype), True, conf, cell)
         code, idx, dd = check_pair(KA.binary_batch, derived(KA.binary_batch), args,
                                    outs=(8, 9))
@@ -453,7 +453,7 @@ def test_binary_first_invalid_element(data):
     check_first_error(SC.binary_scores, derived(SC.binary_scores),
                       (ys, ps, ws, logits, True, V.eps_for(ps.dtype), True), (code, i))
     check_first_error(KA.binary_batch, derived(KA.binary_batch),
-                      (ys, ps, ws, EDGES[0], True, logits, V.eps_for(ps.dtype), True, conf,
+                      (ys, ps, ws, EDGES, True, logits, V.eps_for(ps.dtype), True, conf,
                        np.empty(n, np.int32)), (code, i))
 
 

@@ -52,7 +52,7 @@ def update_batch(acc, x, IG, keep, kept, layout, C, from_logits):
         if acc._auc is not None:
             conf, cell = np.empty(n), np.empty(n, np.int32)
         code, idx, dd = _core.run(KA.binary_batch, n, y_true,
-                                  y_prob, w, edges[0], R, L, eps, True, conf, cell,
+                                  y_prob, w, edges, R, L, eps, True, conf, cell,
                                   min_work=_PARALLEL_MIN)
         E.raise_for_status(code, idx, y_true, y_prob, w_user, src=src)
         bh, bl = dd[0], dd[1]
@@ -71,10 +71,10 @@ def update_batch(acc, x, IG, keep, kept, layout, C, from_logits):
     # float64 bins and scores are not used
     bh = np.zeros(acc._size(C))
     bl = np.zeros(acc._size(C))
-    KA.dd_scatter(conf, corr, terms, w, edges[0], R, bins, bh, bl)
+    KA.dd_scatter(conf, corr, terms, w, edges, R, bins, bh, bl)
     if acc._classwise:  # validated above: this pass checks nothing
         K, shift_, mask, one = x.keys
-        KA.dd_scatter_classwise(y_true, y_prob, K, shift_, mask, one, x.tab, w, edges[0], R, L,
+        KA.dd_scatter_classwise(y_true, y_prob, K, shift_, mask, one, x.tab, w, edges, R, L,
                                 3 * acc._n_bins + 2, bh, bl)
     if keep is not None:
         if conf is not None and kept < n:

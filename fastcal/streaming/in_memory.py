@@ -133,7 +133,7 @@ class InMemoryAccumulator:
         conf = np.concatenate([r[1] for r in rows])
         corr = np.concatenate([r[2] for r in rows])
         terms = np.concatenate([r[3] for r in rows])
-        sums, scores, (auc, lo, hi) = _totals(conf, corr, terms, bins, self._edges[0])
+        sums, scores, (auc, lo, hi) = _totals(conf, corr, terms, bins, self._edges)
         if math.isnan(auc):
             E.warn_undefined(
                 "Only one outcome has been seen (all correct, all wrong, or all weight on "
@@ -159,7 +159,7 @@ def _totals(conf, corr, terms, bins, edges):
     ``(auc, low, high)`` of the rows, as the accumulator's state holds them:
     double-double sums (``dd_scatter``, the counts from ``bins``) and the
     AUROC histogram."""
-    nb = edges.shape[0] - 1
+    nb = edges.shape[1] - 1
     hi = np.zeros(3 * nb + 2)
     lo = np.zeros(3 * nb + 2)
     KA.dd_scatter(conf, corr, terms, None, edges, V.on(True), bins, hi, lo)

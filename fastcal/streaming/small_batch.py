@@ -57,7 +57,7 @@ def plan(acc, rows=64):
     if acc._auc is not None:
         hist = acc._auc._hist
         acc._auc._any_weight = None  # the kernel adds weight: look when needed
-    acc._small = (acc._dd, hist, old[0], acc._edges[0], V.on(acc._right), old[1], acc._auc,
+    acc._small = (acc._dd, hist, old[0], acc._edges, V.on(acc._right), old[1], acc._auc,
                   None, None, None, None)
     return acc._small
 

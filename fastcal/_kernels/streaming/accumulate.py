@@ -88,12 +88,14 @@ def dd_scatter(conf, corr, terms, w, edges, right, bins, hi, lo):
     """Add each row (confidence ``conf``, correct ``corr``, Brier/NLL ``terms``
     (n, 2), weight ``w`` or None for 1) into the double-double sums ``hi + lo``
     of the state layout (``(3, n_bins)`` bins, then the two scores), in the
-    bin the batch kernel used (uniform ``edges``).  Rows with a NaN confidence
+    bin the batch kernel used (uniform ``edges``, (1, n_bins + 1) like every
+    binned kernel's).  Rows with a NaN confidence
     (ignored padding) are skipped.  Every addition is a TwoSum.
 
     Unweighted, the bin counts and correct counts are taken from the batch
     kernel's ``bins``: integers below 2**53, so its float64 sums are exact."""
-    nb = edges.shape[0] - 1
+    e = edges[0]
+    nb = e.shape[0] - 1
     on = np.bool_(True)  # uniform bins (not a literal)
     m = 3 * nb
     bh = np.zeros(_WAYS * m)
@@ -107,7 +109,7 @@ def dd_scatter(conf, corr, terms, w, edges, right, bins, hi, lo):
         if c != c:
             continue
         wi = 1.0 if w is None else w[i]
-        k = find_bin(c, edges, nb, on, right) + (i & (_WAYS - 1)) * m
+        k = find_bin(c, e, nb, on, right) + (i & (_WAYS - 1)) * m
         dd_add(bh, bl, nb + k, wi * c)
         if w is not None:
             dd_add(bh, bl, k, wi)
@@ -126,8 +128,10 @@ def dd_scatter_classwise(y, P, K, shift, mask, one, tab, w, edges, right, logits
     """The classwise blocks ``(C, 3, n_bins)`` (from ``hi[off]`` on) of a
     validated (n, C) batch as double-double sums: per class k the binary
     problem (P[:, k] or its softmax, y == k), with exactly the values and bins
-    of ``_kernels.metrics.binned.classwise_chunk`` (uniform ``edges``), every addition a TwoSum."""
-    nb = edges.shape[0] - 1
+    of ``_kernels.metrics.binned.classwise_chunk`` (uniform (1, n_bins + 1)
+    ``edges``), every addition a TwoSum."""
+    e = edges[0]
+    nb = e.shape[0] - 1
     C = P.shape[1]
     on = np.bool_(True)
     buf = np.empty(2 * EXP_BLOCK)
@@ -143,7 +147,7 @@ def dd_scatter_classwise(y, P, K, shift, mask, one, tab, w, edges, right, logits
                 c = exp_(value(P, i, k, tab) - zmax) / s
             else:
                 c = value(P, i, k, tab)
-            b = off + k * 3 * nb + find_bin(c, edges, nb, on, right)
+            b = off + k * 3 * nb + find_bin(c, e, nb, on, right)
             dd_add(hi, lo, b, wi)
             dd_add(hi, lo, b + nb, wi * c)
             if k == lab:
@@ -272,7 +276,8 @@ def binary_chunk(y, p, w, lo, hi, edges, right, logits, eps, check, part, conf, 
     scatter loop adds the rows into the per-bin sums, the NLL terms are
     evaluated in one vectorised block, and the Brier and NLL terms are added
     into ``_LANES`` independent double-double lanes, folded at the end."""
-    nb = edges.shape[0] - 1
+    e = edges[0]  # uniform, (1, n_bins + 1)
+    nb = e.shape[0] - 1
     on = np.bool_(True)  # uniform bins (not a literal)
     m = 3 * nb
     W = _WAYS * m
@@ -336,7 +341,7 @@ def binary_chunk(y, p, w, lo, hi, edges, right, logits, eps, check, part, conf, 
             return False
         if near:
             for j in range(cnt):
-                kb[j] = find_bin(cb[j], edges, nb, on, right)
+                kb[j] = find_bin(cb[j], e, nb, on, right)
         for j in range(cnt):
             # unsigned: no test for a negative index (which wraps around)
             k = np.uint64(kb[j] + (j & (_WAYS - 1)) * m)
@@ -368,7 +373,7 @@ def _serial(y, p, w, edges, right, logits, eps, check, conf, cell, ws):
     are left in ``ws``'s last ``2 * (3 * n_bins + 2)`` elements (see
     :func:`_parts`), added chunk by chunk in chunk order."""
     n = p.shape[0]
-    size = 3 * (edges.shape[0] - 1) + 2
+    size = 3 * (edges.shape[1] - 1) + 2
     part, out = _parts(ws, size)
     out[:] = 0.0
     for ch in range(n_chunks(n)):
@@ -393,9 +398,9 @@ def _parts(ws, size):
 @njit(**OPTS)
 def binary_batch(y, p, w, edges, right, logits, eps, check, conf, cell):
     """A binary batch's double-double sums ``(2, 3 * n_bins + 2)`` (see
-    :func:`binary_chunk`; uniform 1-D ``edges``): ``(code, index, sums)``.
-    Chunks of ``CHUNK`` rows, their sums added in chunk order."""
-    nb = edges.shape[0] - 1
+    :func:`binary_chunk`; uniform (1, n_bins + 1) ``edges``): ``(code, index,
+    sums)``.  Chunks of ``CHUNK`` rows, their sums added in chunk order."""
+    nb = edges.shape[1] - 1
     ws = np.empty(workspace_size(nb))
     code, idx = _serial(y, p, w, edges, right, logits, eps, check, conf, cell, ws)
     return code, idx, _parts(ws, 3 * nb + 2)[1].copy()
@@ -435,7 +440,7 @@ def binary_update(y, p, dd, hist, ws, edges, right, logits):
     it does not take (see :data:`NOT_TAKEN`; the strides are checked as well
     as the types say ``C``: a caller of the compiled entry point may pass
     any array of the right dtype)."""
-    nb = edges.shape[0] - 1
+    nb = edges.shape[1] - 1
     n = p.shape[0]
     a = _HEAD + workspace_size(nb)
     if (n == 0 or y.shape[0] != n or ws.shape[0] < a + n + (n + 1) // 2  # small_workspace_size
