@@ -327,14 +327,6 @@ def softmax_rows(x):
 
 
 
-def read_only(edges):
-    """``edges`` made read-only, as ``V.uniform_edges`` makes the equal-width
-    ones: one array type reaches the kernels, so quantile bins reuse the
-    specialisations of uniform ones instead of compiling their own."""
-    edges.flags.writeable = False
-    return edges
-
-
 def quantile_edges(conf, n_bins, weight):
     """Equal-mass edges ``np.quantile(conf, linspace(0, 1, n_bins + 1))`` (float64).
 
@@ -431,7 +423,7 @@ def binned(y_true, y_prob, *, n_bins, strategy, right, classwise, from_logits,
             # validate first, then per-class quantile edges on the probabilities
             binned_pass(x, edges, right=R, logits=L, scores=None, check=CH)
             P = softmax_rows(x) if from_logits else (x.p if x.tab is None else x.tab[x.p])
-            edges = read_only(np.stack([quantile_edges(P[:, k], n_bins, w)
+            edges = V.frozen(np.stack([quantile_edges(P[:, k], n_bins, w)
                                         for k in range(x.n_classes)]))
         out.bins = classwise_pass(x, edges, uniform=uniform, right=R, logits=L, check=CH)
         # classwise bins carry no Brier/NLL sums (calibration_error needs none)
@@ -445,7 +437,7 @@ def binned(y_true, y_prob, *, n_bins, strategy, right, classwise, from_logits,
         if keep is not None:
             cc, cr = conf[keep], corr[keep]
             ww = None if w is None else w[keep]
-        edges = read_only(quantile_edges(cc, n_bins, ww).reshape(1, -1))
+        edges = V.frozen(quantile_edges(cc, n_bins, ww).reshape(1, -1))
         code, idx, bins, _ = run(B.binary_stats, cc.shape[0],
                                  cr, cc, ww, edges, False, R, None, None, x.eps, False,
                                  None, None, None)

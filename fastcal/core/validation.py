@@ -59,6 +59,14 @@ def _native(arr):
 _ONE_BITS = {"float16": 0x3C00, "bfloat16": 0x3F80}
 
 
+def frozen(a):
+    """``a`` made read-only, and returned: the arrays cached and shared
+    between calls, and every array of bin edges the kernels take (Numba
+    types read-only arrays apart: one array type, one specialisation)."""
+    a.flags.writeable = False
+    return a
+
+
 @functools.lru_cache(maxsize=2)
 def half_table(fmt):
     """float32 value of each of the 65536 bit patterns of a 16-bit float format."""
@@ -67,8 +75,7 @@ def half_table(fmt):
         t = bits.astype(np.uint16).view(np.float16).astype(np.float32)
     else:  # bfloat16: the top half of a float32
         t = (bits << 16).view(np.float32)
-    t.flags.writeable = False
-    return t
+    return frozen(t)
 
 
 def _half_bits(x):
@@ -341,9 +348,7 @@ def check_choice(value, name, choices):
 @functools.lru_cache(maxsize=64)
 def uniform_edges(n_bins):
     """``np.linspace(0, 1, n_bins + 1)`` as a read-only (1, n_bins + 1) array."""
-    e = np.linspace(0.0, 1.0, n_bins + 1).reshape(1, -1)
-    e.flags.writeable = False
-    return e
+    return frozen(np.linspace(0.0, 1.0, n_bins + 1).reshape(1, -1))
 
 
 def keys(P, src=None):

@@ -58,8 +58,7 @@ def _torch_linspace(n_bins, dtype_name):
             out[i] = dt(step * dt(i))
         else:  # one rounding: a fused multiply-add
             out[i] = dt(float(1 - fs * (steps - i - 1)))
-    out.setflags(write=False)
-    return out
+    return V.frozen(out)
 
 
 def torch_linspace(n_bins, dtype):
