@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from fastcal._kernels.metrics import binned as B
 from fastcal._kernels.streaming import accumulate as KA
 from fastcal._kernels.streaming import auroc_hist as KH
+from fastcal.core import pipeline as _core
 from fastcal.core import validation as V
 
 
@@ -61,7 +62,7 @@ def test_binary_batch_sums_within_one_ulp(args):
     n, nb = p.shape[0], edges.shape[0] - 1
     eps = V.eps_for(p.dtype)
     conf, cell = np.empty(n), np.empty(n, np.int32)
-    code, idx, dd = KA.binary_batch(y, p, w, edges.reshape(1, -1), right, L, eps, True, conf,
+    code, idx, dd = _core.binary_batch(y, p, w, edges.reshape(1, -1), right, L, eps, True, conf,
                                     cell)
     assert (code, idx) == (0, -1)
     # the functional kernel's per-row values: confidence, correctness, terms
@@ -90,7 +91,7 @@ def test_binary_batch_over_chunks_within_one_ulp():
     p = np.where(rng.random(n) < 0.5, rng.random(n) * 1e-12, 1.0 - rng.random(n) * 1e-9)
     y = (rng.random(n) < p).astype(np.int64)
     edges = V.uniform_edges(15)[0]
-    code, _, dd = KA.binary_batch(y, p, None, edges.reshape(1, -1), True, None,
+    code, _, dd = _core.binary_batch(y, p, None, edges.reshape(1, -1), True, None,
                                   V.eps_for(p.dtype), True, None, None)
     assert code == 0
     terms = np.empty((n, 2))
@@ -136,7 +137,7 @@ def test_hist_cells_is_bitwise_hist_scatter(n, seed, weighted, kind):
         w = rng.random(n)
         w[rng.random(n) < 0.2] = 0.0
     conf, cell = np.empty(n), np.empty(n, np.int32)
-    code, _, _ = KA.binary_batch(y, p, w, V.uniform_edges(15), True, None,
+    code, _, _ = _core.binary_batch(y, p, w, V.uniform_edges(15), True, None,
                                  V.eps_for(p.dtype), True, conf, cell)
     assert code == 0
     h1, h2 = KH.new_hist(), KH.new_hist()

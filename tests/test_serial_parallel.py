@@ -32,7 +32,6 @@ from hypothesis import strategies as st
 
 from fastcal.core import pipeline as _core
 from fastcal.core import validation as V
-from fastcal._kernels.streaming import accumulate as KA
 from fastcal._kernels.metrics import auroc as KAUC
 from fastcal._kernels.metrics import binned as B
 from fastcal._kernels.uncertainty import bootstrap as KB
@@ -407,8 +406,18 @@ def _position(data, n, cr):
     return data.draw(st.integers(lo, min(n, lo + cr) - 1), label="index")
 
 
-# _kernels.streaming.accumulate.binary_batch / its derived parallel form (the accumulator's one-pass update)
+# _kernels.streaming.accumulate.binary_batch on one thread / on several claiming its blocks
+# (the accumulator's one-pass update)
 # (name, p dtype, y dtype, weighted, right, logits, per-row conf/cell)
+
+def _batch_serial(*args):
+    return _core.binary_batch(*args, threads=1)
+
+
+def _batch_threads(*args):
+    """Blocks claimed by Numba's thread count of threads plus one (at least two)."""
+    return _core.binary_batch(*args, threads=numba.get_num_threads() + 1)
+
 
 BINARY_BATCH = [
     ("bounded-auroc", "f8", "i8", False, True, None, True),
@@ -428,8 +437,7 @@ def test_binary_batch(spec):
         cell = np.empty(n, np.int32) if rows else None
         args = (y.astype(yd), x, w if weighted else None, EDGES, right, logits,
                 V.eps_for(x.dtype), True, conf, cell)
-        code, idx, dd = check_pair(KA.binary_batch, derived(KA.binary_batch), args,
-                                   outs=(8, 9))
+        code, idx, dd = check_pair(_batch_serial, _batch_threads, args, outs=(8, 9))
         assert (code, idx) == (OK, -1)
 
 
@@ -452,7 +460,7 @@ def test_binary_first_invalid_element(data):
                        conf, corr, None), (code, i))
     check_first_error(SC.binary_scores, derived(SC.binary_scores),
                       (ys, ps, ws, logits, True, V.eps_for(ps.dtype), True), (code, i))
-    check_first_error(KA.binary_batch, derived(KA.binary_batch),
+    check_first_error(_batch_serial, _batch_threads,
                       (ys, ps, ws, EDGES, True, logits, V.eps_for(ps.dtype), True, conf,
                        np.empty(n, np.int32)), (code, i))
 

@@ -54,7 +54,9 @@ NWORKERS = 64
 
 @intrinsic
 def _fetch_add_intrinsic(typingctx, arr, idx):
-    """Atomic ``arr[idx] += 1`` returning the old value (arr: 1-D int64)."""
+    """Atomic ``arr[idx] += 1`` returning the old value (arr: 1-D int64); a
+    full barrier (sequentially consistent): what a thread wrote before it is
+    seen by a thread that reads the new value (``lock xadd`` on x86-64)."""
     if not (isinstance(arr, types.Array) and arr.ndim == 1 and arr.dtype == types.int64):
         return None
     sig = types.int64(arr, types.intp)
@@ -64,7 +66,7 @@ def _fetch_add_intrinsic(typingctx, arr, idx):
         ary = context.make_array(arrty)(context, builder, args[0])
         ptr = cgutils.get_item_pointer(context, builder, arrty, ary, [args[1]])
         one = context.get_constant(types.int64, 1)
-        return builder.atomic_rmw("add", ptr, one, "monotonic")
+        return builder.atomic_rmw("add", ptr, one, "seq_cst")
 
     return sig, codegen
 

@@ -103,14 +103,6 @@ def _sum_scalars(results):
     return (OK, -1, *tot)
 
 
-def _sum_dd(results):
-    """Double-double partials ``(2, m)`` added in chunk order by the kernels' ``add_dd``."""
-    out = np.zeros_like(results[0][2])
-    for r in results:
-        KA.add_dd(out[0], out[1], r[2][0], r[2][1])
-    return (OK, -1, out)
-
-
 def _rows_of_width(args):
     return int(B.chunk_rows(args[1].shape[1]))  # (n, C) input: rows per chunk from C
 
@@ -135,7 +127,6 @@ _CHUNKED = {
     B.toplabel_stats: _Chunks((0, 1, 2, 7, 17, 18, 19), _sum_binned, chunk=_rows_of_width),
     B.classwise_stats: _Chunks((0, 1, 2, 7), _sum_binned, chunk=_rows_of_width),
     SC.binary_scores: _Chunks((0, 1, 2), _sum_scalars),
-    KA.binary_batch: _Chunks((0, 1, 2, 8, 9), _sum_dd),
     KB.replicate_state: _Chunks((0, 1, 2, 3), _add_in_order, offset=8, status=False),
     KP.loss_derivs: _Chunks((0, 1, 2), _add_in_order, status=False),
     KT.nll_derivs_mc: _Chunks((0, 1, 2), _add_in_order, chunk=_rows_argument(5), status=False),
@@ -209,6 +200,66 @@ def _threaded(serial, spec, args, threads=None):
         r = results[i]
         return (r[0], r[1] + i * cr, *r[2:])
     return spec.combine(results)
+
+
+# ---------------------------------------------------------------------------
+# Kernels whose threads claim blocks of rows themselves.
+#
+# A chunked driver called chunk by chunk costs a call through Numba's
+# dispatcher and a Python slice per chunk, and two chunks per batch leave a
+# thread that wakes late holding the batch up.  The streaming pass instead
+# runs once per thread: every call takes the next block from one atomic
+# counter until none is left, so a late thread takes fewer blocks and one
+# that starts after the last block was claimed does nothing at all.
+
+_NO_WS = np.empty(0)  # a workspace too short: each thread allocates its own
+
+
+def _claimed(kernel, args, ctl, n_blocks, threads):
+    """``kernel(*args)`` on the calling thread and on ``threads - 1`` pool
+    threads at once; each call claims blocks from ``ctl[0]`` and counts
+    the blocks it finished in ``ctl[1]``.  Returns when all ``n_blocks``
+    are done (a pool thread still running holds no block)."""
+    futures = [_pool(threads - 1).submit(kernel, *args) for _ in range(threads - 1)]
+    kernel(*args)
+    while ctl[1] < n_blocks:  # blocks a pool thread claimed, in progress
+        if all(f.done() for f in futures):  # a call raised with a block claimed
+            for f in futures:
+                f.result()
+            raise RuntimeError(f"{kernel.__name__}: a block was claimed and not done")
+
+
+def binary_batch(y, p, w, edges, right, logits, eps, check, conf, cell, *, min_work=None,
+                 threads=None):
+    """The streaming pass over a binary batch
+    (``_kernels.streaming.accumulate.binary_batch``): ``(code, index, sums)``,
+    the double-double sums ``(2, 3 * n_bins + 2)`` of the batch's blocks
+    added in block order (bitwise the same for any thread count).  Batches of
+    at least ``min_work`` rows (default ``PARALLEL_MIN``) run on Numba's
+    thread count of threads; ``threads`` sets the count whatever the size
+    (for tests and benchmarks)."""
+    n = p.shape[0]
+    nbk = _n_blocks(n)
+    m = 3 * (edges.shape[1] - 1) + 2
+    ctl = np.zeros(2 + 2 * nbk, np.int64)
+    parts = np.empty((nbk, 2, m))
+    args = (y, p, w, edges, right, logits, eps, check, conf, cell, _NO_WS, ctl, parts)
+    if threads is None:
+        big = n >= (PARALLEL_MIN if min_work is None else min_work)
+        threads = numba.get_num_threads() if big else 1
+    if min(threads, nbk) > 1 and _PAR_LOCK.acquire(blocking=False):
+        try:
+            _claimed(KA.binary_batch, args, ctl, nbk, min(threads, nbk))
+        finally:
+            _PAR_LOCK.release()
+    else:
+        KA.binary_batch(*args)
+    out = np.empty((2, m))
+    code, idx = KA.sum_blocks(ctl, parts, out)
+    return code, idx, out
+
+
+_n_blocks = getattr(KA.n_blocks, "py_func", KA.n_blocks)  # plain Python: no call into Numba
 
 
 # Below this many scores the Mann-Whitney U comes from one stable radix sort

@@ -51,9 +51,8 @@ def update_batch(acc, x, IG, keep, kept, layout, C, from_logits):
         conf = cell = None
         if acc._auc is not None:
             conf, cell = np.empty(n), np.empty(n, np.int32)
-        code, idx, dd = _core.run(KA.binary_batch, n, y_true,
-                                  y_prob, w, edges, R, L, eps, True, conf, cell,
-                                  min_work=_PARALLEL_MIN)
+        code, idx, dd = _core.binary_batch(y_true, y_prob, w, edges, R, L, eps, True, conf,
+                                           cell, min_work=_PARALLEL_MIN)
         E.raise_for_status(code, idx, y_true, y_prob, w_user, src=src)
         bh, bl = dd[0], dd[1]
         corr = None

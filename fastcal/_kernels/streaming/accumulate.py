@@ -1,11 +1,12 @@
 """Streaming state updates: one batch's binned statistics into an accumulator.
 
 Binary batches (without ignored rows or bootstrap) take one pass:
-:func:`binary_batch` validates, bins and sums each chunk of ``CHUNK`` rows
+:func:`binary_batch` validates, bins and sums each block of ``BLOCK`` rows
 with compensation (:func:`binary_chunk`, the functional kernel's per-row
-values), and adds the chunks' double-double sums in chunk order (its parallel
-form, threads calling it chunk by chunk, is derived in ``fastcal.core.pipeline``), so
-the result is bitwise the same whatever the thread count.  A small batch
+values); the threads that run it at once (``fastcal.core.pipeline.binary_batch``)
+claim the blocks one by one, and :func:`sum_blocks` adds the blocks'
+double-double sums in block order, so the result is bitwise the same
+whatever the thread count.  A small batch
 (one call per batch, a few tens of rows) takes the same pass through
 :func:`binary_update`, which adds it to the state and the AUROC histogram
 itself and keeps every buffer in one workspace, so that its caller passes
@@ -38,9 +39,9 @@ from numba import njit
 from . import auroc_hist as KH
 from ..metrics.bins import _EDGE_SLACK, EXP_BLOCK, ROW_BLOCK, class_label, find_bin
 from ..metrics.rows import row_logits_tab, value
-from ..metrics.binned import binary_element, binary_first_error, n_chunks, nll_arg, nll_terms
+from ..metrics.binned import binary_element, binary_first_error, nll_arg, nll_terms
 from ..vmath import exp_
-from ..common import CHUNK, OK, INNER, OPTS
+from ..common import OK, INNER, OPTS, fetch_add
 
 
 @njit(**OPTS)
@@ -220,9 +221,9 @@ def hist_cells(hist, conf, cell, w):
 
 @njit(**OPTS)
 def workspace_size(n_bins):
-    """Length of the float64 workspace of one binary pass (:func:`_serial`,
-    each chunk of :func:`binary_batch`) for ``n_bins`` bins."""
-    return 2 * _WAYS * 3 * n_bins + _ROWS * ROW_BLOCK + 4 * _LANES + 4 * (3 * n_bins + 2)
+    """Length of the float64 scratch of :func:`binary_chunk` (one thread's
+    blocks of :func:`binary_batch`) for ``n_bins`` bins."""
+    return 2 * _WAYS * 3 * n_bins + _ROWS * ROW_BLOCK + 4 * _LANES
 
 
 @njit(**OPTS)
@@ -367,43 +368,69 @@ def binary_chunk(y, p, w, lo, hi, edges, right, logits, eps, check, part, conf, 
     return True
 
 
-@njit(**OPTS)  # cached: shared by binary_batch and binary_update
-def _serial(y, p, w, edges, right, logits, eps, check, conf, cell, ws):
-    """The serial driver in a workspace: ``(code, index)``; the batch's sums
-    are left in ``ws``'s last ``2 * (3 * n_bins + 2)`` elements (see
-    :func:`_parts`), added chunk by chunk in chunk order."""
+# Rows per block of a binary batch.  Each block's double-double sums are
+# computed alone, by whichever thread claims it, and the blocks are added in
+# block order, so the sums do not depend on the thread count or on which
+# thread took which block.  A 65536-row batch is 8 blocks: a thread that
+# starts late leaves its share to the others instead of holding the batch
+# up; a block is long enough that folding its per-bin copies (``_fold``) is
+# a few percent of it.
+BLOCK = 1 << 13
+
+
+@njit(**OPTS)
+def n_blocks(n):
+    """Blocks of ``BLOCK`` rows in a batch of ``n`` rows (at least one)."""
+    return max(1, (n + BLOCK - 1) // BLOCK)
+
+
+@njit(**OPTS)
+def binary_batch(y, p, w, edges, right, logits, eps, check, conf, cell, ws, ctl, parts):
+    """One thread's share of a binary batch (uniform (1, n_bins + 1)
+    ``edges``): blocks of ``BLOCK`` rows (see :func:`binary_chunk`) claimed
+    one at a time from ``ctl[0]``, each one's double-double sums written to
+    ``parts[i]`` (``(n_blocks, 2, 3 * n_bins + 2)``).  ``ctl`` (int64,
+    ``2 + 2 * n_blocks``, zeroed by the caller): the next block to claim, the
+    number of blocks done (counted after the block's results are written),
+    then per block the status code and the index of its first invalid row
+    (``OK``, 0 when valid).  Any number of threads may call it at once on
+    the same arguments: each block is claimed by exactly one of them.  ``ws``:
+    float64 scratch of at least :func:`workspace_size` elements, or a shorter
+    array (an empty one for several threads), in place of which the call
+    allocates its own.  :func:`sum_blocks` then adds the blocks."""
+    nbk = parts.shape[0]
+    if ws.shape[0] < workspace_size(edges.shape[1] - 1):
+        ws = np.empty(workspace_size(edges.shape[1] - 1))
     n = p.shape[0]
-    size = 3 * (edges.shape[1] - 1) + 2
-    part, out = _parts(ws, size)
-    out[:] = 0.0
-    for ch in range(n_chunks(n)):
-        lo = ch * CHUNK
-        hi = min(n, lo + CHUNK)
+    while True:
+        i = fetch_add(ctl, 0)
+        if i >= nbk:
+            return
+        lo = i * BLOCK
+        hi = min(n, lo + BLOCK)
+        part = parts[i]
         part[:] = 0.0
         if not binary_chunk(y, p, w, lo, hi, edges, right, logits, eps, check, part, conf,
                             cell, ws):
-            return binary_first_error(y, p, w, lo, hi, logits, check)
-        add_dd(out[0], out[1], part[0], part[1])
+            code, idx = binary_first_error(y, p, w, lo, hi, logits, check)
+            ctl[2 + i] = code
+            ctl[2 + nbk + i] = idx
+        fetch_add(ctl, 1)  # a full barrier: the block's results are written
+
+
+@njit(**OPTS)
+def sum_blocks(ctl, parts, out):
+    """``(code, index)`` of a batch whose blocks :func:`binary_batch` has
+    all done: the first invalid block's, or ``(OK, -1)`` with the blocks'
+    sums added in block order into ``out`` (``(2, m)``, zeroed first)."""
+    nbk = parts.shape[0]
+    out[:] = 0.0
+    for i in range(nbk):
+        if ctl[2 + i] != OK:
+            return ctl[2 + i], ctl[2 + nbk + i]
+    for i in range(nbk):
+        add_dd(out[0], out[1], parts[i, 0], parts[i, 1])
     return OK, -1
-
-
-@njit(**OPTS)
-def _parts(ws, size):
-    """The chunk sums and the batch sums, ``(2, size)`` each, at the end of ``ws``."""
-    e = ws.shape[0]
-    return (ws[e - 4 * size:e - 2 * size].reshape((2, size)),
-            ws[e - 2 * size:].reshape((2, size)))
-
-
-@njit(**OPTS)
-def binary_batch(y, p, w, edges, right, logits, eps, check, conf, cell):
-    """A binary batch's double-double sums ``(2, 3 * n_bins + 2)`` (see
-    :func:`binary_chunk`; uniform (1, n_bins + 1) ``edges``): ``(code, index,
-    sums)``.  Chunks of ``CHUNK`` rows, their sums added in chunk order."""
-    nb = edges.shape[1] - 1
-    ws = np.empty(workspace_size(nb))
-    code, idx = _serial(y, p, w, edges, right, logits, eps, check, conf, cell, ws)
-    return code, idx, _parts(ws, 3 * nb + 2)[1].copy()
 
 
 # The head of the small-batch workspace (see small_workspace_size): the NLL
@@ -418,11 +445,27 @@ NOT_TAKEN = -1
 def small_workspace_size(n_bins, rows):
     """Length of the float64 workspace of :func:`binary_update` for batches of
     at most ``rows`` rows: the two epsilons, :func:`workspace_size` for the
-    pass, then each row's confidence (float64) and AUROC cell (int32, 2 per
-    element).  Plain Python (the kernel checks the same sum): a caller sizing
-    the workspace compiles nothing for it."""
+    pass, the blocks' control words and sums and the batch's sums (see
+    :func:`_small_parts`), then each row's confidence (float64) and AUROC
+    cell (int32, 2 per element).  Plain Python (the kernel checks the same
+    sum): a caller sizing the workspace compiles nothing for it."""
     size = getattr(workspace_size, "py_func", workspace_size)  # (NUMBA_DISABLE_JIT: itself)
-    return _HEAD + size(n_bins) + rows + (rows + 1) // 2
+    nbk = max(1, (rows + BLOCK - 1) // BLOCK)  # n_blocks
+    return _HEAD + size(n_bins) + (2 + 2 * nbk) + (nbk + 1) * 2 * (3 * n_bins + 2) + rows \
+        + (rows + 1) // 2
+
+
+@njit(**OPTS)
+def _small_parts(ws, a, nbk, m):
+    """The control words, the blocks' sums and the batch's sums that
+    :func:`binary_update` keeps in its workspace from ``a`` on (``m`` sums),
+    and where the rows' values start."""
+    c = 2 + 2 * nbk
+    ctl = ws[a:a + c].view(np.int64)
+    ctl[:] = 0
+    b = a + c + nbk * 2 * m
+    return (ctl, ws[a + c:b].reshape((nbk, 2, m)), ws[b:b + 2 * m].reshape((2, m)),
+            b + 2 * m)
 
 
 # A call takes about a microsecond: releasing the GIL and taking it back (some
@@ -436,25 +479,32 @@ def binary_update(y, p, dd, hist, ws, edges, right, logits):
     clipping epsilon of float64 input and that of float32 input; the rows'
     confidence and AUROC cell, the AUROC histogram's input, are written
     after the pass's workspace (and added to ``hist`` unless it is None).
-    Returns ``(code, index)``: ``(NOT_TAKEN, -1)``, nothing done, for a batch
+    The pass is :func:`binary_batch`'s, on one thread, and its blocks are
+    added as :func:`sum_blocks` adds them: bitwise the sums of the general
+    path.  Returns ``(code, index)``: ``(NOT_TAKEN, -1)``, nothing done, for a batch
     it does not take (see :data:`NOT_TAKEN`; the strides are checked as well
     as the types say ``C``: a caller of the compiled entry point may pass
     any array of the right dtype)."""
     nb = edges.shape[1] - 1
+    m = 3 * nb + 2
     n = p.shape[0]
+    nbk = n_blocks(n)
     a = _HEAD + workspace_size(nb)
-    if (n == 0 or y.shape[0] != n or ws.shape[0] < a + n + (n + 1) // 2  # small_workspace_size
+    r = a + (2 + 2 * nbk) + (nbk + 1) * 2 * m  # small_workspace_size
+    if (n == 0 or y.shape[0] != n or ws.shape[0] < r + n + (n + 1) // 2
             or (n > 1 and (y.strides[0] != y.itemsize or p.strides[0] != p.itemsize))):
         return NOT_TAKEN, -1
     eps = ws[0] if p.itemsize == 8 else ws[1]
     work = ws[_HEAD:a]
-    conf = ws[a:a + n]
-    cell = ws[a + n:a + n + (n + 1) // 2].view(np.int32)[:n]
-    # conf and cell even without hist: one _serial specialisation, binary_batch's with
-    # the AUROC (Numba types both sides of an ``is None`` branch)
-    code, idx = _serial(y, p, None, edges, right, logits, eps, np.bool_(True), conf, cell, work)
+    ctl, parts, out, r = _small_parts(ws, a, nbk, m)
+    conf = ws[r:r + n]
+    cell = ws[r + n:r + n + (n + 1) // 2].view(np.int32)[:n]
+    # conf and cell even without hist: one binary_batch specialisation, the
+    # general path's with the AUROC (Numba types both sides of an ``is None`` branch)
+    binary_batch(y, p, None, edges, right, logits, eps, np.bool_(True), conf, cell, work, ctl,
+                 parts)
+    code, idx = sum_blocks(ctl, parts, out)
     if code == OK:
-        out = _parts(work, 3 * nb + 2)[1]
         add_dd(dd[0], dd[1], out[0], out[1])
         if hist is not None:
             hist_cells(hist, conf, cell, None)
