@@ -3,6 +3,7 @@ to binned sufficient statistics, serial or parallel, with the errors raised.
 """
 
 import itertools
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -260,6 +261,47 @@ def binary_batch(y, p, w, edges, right, logits, eps, check, conf, cell, *, min_w
 
 
 _n_blocks = getattr(KA.n_blocks, "py_func", KA.n_blocks)  # plain Python: no call into Numba
+
+
+# Work started in the background (``in_background``), not yet finished: waited
+# for before the process forks, so that a child never waits for a thread it
+# does not have.
+_BACKGROUND = set()
+
+
+def in_background(kernel, *args):
+    """``kernel(*args)`` started on a pool thread, for work whose result
+    nobody needs before the caller's next step: its future, or None when
+    Numba's thread count is one (then it has run in the caller's thread).
+    Tasks run in the order started, and a claimed pass started after it finds
+    the pool thread busy and leaves it the blocks that remain."""
+    if numba.get_num_threads() < 2:
+        kernel(*args)
+        return None
+    f = _pool(1).submit(kernel, *args)
+    _BACKGROUND.add(f)
+    f.add_done_callback(_BACKGROUND.discard)
+    return f
+
+
+def _drain():
+    for f in list(_BACKGROUND):
+        f.result()
+
+
+def _forget_threads():
+    """In a forked child, which has only the thread that forked: forget the
+    parent's pool (its threads are not here, so a task sent to it would never
+    run and its caller would wait forever) and the parallel lock (another
+    thread may have held it)."""
+    global _POOL, _POOL_SIZE, _PAR_LOCK
+    _POOL, _POOL_SIZE = None, 0
+    _PAR_LOCK = threading.Lock()
+    _BACKGROUND.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_drain, after_in_child=_forget_threads)
 
 
 # Below this many scores the Mann-Whitney U comes from one stable radix sort

@@ -137,7 +137,14 @@ def add_batch(acc, bh, bl, conf, corr, terms, w, w_user, e, neutral, shift, kept
             if d:  # the rows' weights in the state's scale (true weights * 2**-new)
                 w = (np.full(conf.shape[0], math.ldexp(1.0, d)) if w is None
                      else np.ldexp(w, d))
-            if cells is not None:
+            if cells is not None and w is None:
+                # the rows go into the histogram on a pool thread while the caller
+                # goes on (to its next batch, whose pass that thread joins when
+                # done); they read only this update's scratch, and whatever reads
+                # the histogram (AUROCAccumulator._hist) waits for them first
+                h = acc._auc._hist  # (the last batch's are in)
+                acc._auc._pending = _core.in_background(KA.hist_cells, h, conf, cells, None)
+            elif cells is not None:  # weights: maybe the caller's array, which may change
                 KA.hist_cells(acc._auc._hist, conf, cells, w)
             else:
                 KA.hist_scatter(acc._auc._hist, conf, corr, w)

@@ -130,6 +130,31 @@ class AUROCAccumulator:
     # 2: weight_exp (the histogram's weights are scaled by 2**-weight_exp)
     _STATE_VERSION = 2
     N_CELLS = KAH.N_CELLS
+    # A CalibrationAccumulator's AUROC state may still be receiving its last
+    # batch's rows on a pool thread (streaming/accumulator_update.add_batch);
+    # ``_hist`` waits for that first: every reader and writer of the histogram
+    # goes through it, the background addition alone through ``_h``.
+    _pending = None
+
+    @property
+    def _hist(self):
+        if self._pending is not None:
+            self._settle()
+        return self._h
+
+    @_hist.setter
+    def _hist(self, h):
+        if self._pending is not None:
+            self._settle()
+        self._h = h
+
+    def _settle(self):
+        """Wait for the histogram's background addition, if one is running."""
+        f = self._pending
+        if f is not None:
+            f.result()
+            if self._pending is f:
+                self._pending = None
 
     def __init__(self, exact=False, *, score_range=None, transform=None):
         self._exact, self._score_range, self._transform = check_settings(

@@ -55,7 +55,7 @@ def plan(acc, rows=64):
         acc._ws = old = (ws, rows)
     hist = None
     if acc._auc is not None:
-        hist = acc._auc._hist
+        hist = acc._auc._h  # (a background addition may still run: see first() and update)
         acc._auc._any_weight = None  # the kernel adds weight: look when needed
     acc._small = (acc._dd, hist, old[0], acc._edges, V.on(acc._right), old[1], acc._auc,
                   None, None, None, None)
@@ -70,6 +70,8 @@ def first(acc, yd, y, p, logits, n):
     next batches of the same types.  ``(code, index)``."""
     small = plan(acc, n)
     dd, hist, ws, edges, right, rows, auc = small[:7]
+    if auc is not None and auc._pending is not None:
+        auc._settle()  # the last general batch's rows are in the histogram
     args = (y, p, dd, hist, ws, edges, right, logits)
     kernel = entry(KA.binary_update, *args)
     code, idx = kernel(*args)
