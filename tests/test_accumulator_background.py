@@ -152,3 +152,21 @@ def test_a_forked_child_does_not_wait_for_threads_it_does_not_have():
         pytest.fail("the forked child hung")
     assert child.exitcode == 0
     assert q.get(timeout=10) == (acc.compute().auroc, expect_ece, expect_nll)
+
+
+def test_small_batches_wait_for_the_addition():
+    """Small batches (the one-call path, whose kernel adds to the histogram
+    itself) right after a large one, all in one cell: a small batch that
+    did not wait would add to that cell while the pool thread does (for
+    milliseconds: 2e6 rows), and counts would be lost."""
+    n, m, k = 2_000_000, 64, 2000
+    p, y = np.full(n, 0.9), np.ones(n, np.int64)
+    acc = CalibrationAccumulator().update(y[:m], p[:m])  # the small path's plan is made
+    ref = AUROCAccumulator().update(y[:m], p[:m])
+    for _ in range(2):
+        for a in (acc, ref):
+            a.update(y, p)
+            for _ in range(k):
+                a.update(y[:m], p[:m])
+    assert acc.n == ref.n == m + 2 * (n + k * m)
+    assert acc.to_dict()["auroc_state"]["cells"] == ref.to_dict()["cells"]

@@ -265,8 +265,6 @@ class CalibrationAccumulator:
                 try:
                     if small is self._small:  # (no reset() or merge in between)
                         dd, hist, ws, edges, right, _, auc, _, _, _, kernel = small
-                        if auc is not None and auc._pending is not None:
-                            auc._settle()  # the last general batch's rows first
                         code, idx = kernel(y_true, y_prob, dd, hist, ws, edges, right, L)
                         if not code:
                             n = len(y_prob)

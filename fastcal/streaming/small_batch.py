@@ -55,7 +55,7 @@ def plan(acc, rows=64):
         acc._ws = old = (ws, rows)
     hist = None
     if acc._auc is not None:
-        hist = acc._auc._h  # (a background addition may still run: see first() and update)
+        hist = acc._auc._h  # (a background addition may still run: see first())
         acc._auc._any_weight = None  # the kernel adds weight: look when needed
     acc._small = (acc._dd, hist, old[0], acc._edges, V.on(acc._right), old[1], acc._auc,
                   None, None, None, None)
@@ -71,7 +71,9 @@ def first(acc, yd, y, p, logits, n):
     small = plan(acc, n)
     dd, hist, ws, edges, right, rows, auc = small[:7]
     if auc is not None and auc._pending is not None:
-        auc._settle()  # the last general batch's rows are in the histogram
+        # the last general batch's rows first: every general batch ends with plan(),
+        # so the next small one comes here before its kernel adds to the histogram
+        auc._settle()
     args = (y, p, dd, hist, ws, edges, right, logits)
     kernel = entry(KA.binary_update, *args)
     code, idx = kernel(*args)
