@@ -129,17 +129,25 @@ def test_large_batches_from_several_threads_with_a_reader():
     same_auroc(acc, ref)
 
 
+def _numbers(acc, y, p):
+    r = fastcal.calibration_report(y, p, ci=0.95, n_resamples=20, random_state=0)
+    return (acc.compute().auroc, fastcal.ece(y, p), fastcal.nll(y, p), fastcal.auroc(y, p),
+            r.auroc, r.intervals)
+
+
 def _child(acc, y, p, q):
-    q.put((acc.compute().auroc, fastcal.ece(y, p), fastcal.nll(y, p)))
+    q.put(_numbers(acc, y, p))
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
 def test_a_forked_child_does_not_wait_for_threads_it_does_not_have():
-    """Forked right after an update (its histogram addition running) and
-    after calls on both cores (the pool's threads exist in the parent only),
-    the child computes the same numbers instead of waiting forever."""
+    """Forked right after an update (its histogram addition running), after
+    calls on both cores (the pool's threads exist in the parent only) and
+    after the parallel AUROC (a ``prange`` kernel: on GNU OpenMP, Numba would
+    terminate a child that runs one), the child computes the same numbers
+    instead of waiting forever or being killed."""
     (y, p), = batches(3, (300_000,))
-    expect_ece, expect_nll = fastcal.ece(y, p), fastcal.nll(y, p)  # on both cores
+    expect = _numbers(CalibrationAccumulator().update(y, p), y, p)  # both cores, prange
     acc = CalibrationAccumulator().update(y, p)  # no read before the fork
     ctx = multiprocessing.get_context("fork")
     q = ctx.Queue()
@@ -150,8 +158,8 @@ def test_a_forked_child_does_not_wait_for_threads_it_does_not_have():
         child.kill()
         child.join()
         pytest.fail("the forked child hung")
-    assert child.exitcode == 0
-    assert q.get(timeout=10) == (acc.compute().auroc, expect_ece, expect_nll)
+    assert child.exitcode == 0, f"the forked child exited with {child.exitcode}"
+    assert q.get(timeout=10) == expect
 
 
 def test_small_batches_wait_for_the_addition():

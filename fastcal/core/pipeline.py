@@ -4,6 +4,7 @@ to binned sufficient statistics, serial or parallel, with the errors raised.
 
 import itertools
 import os
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -33,6 +34,11 @@ PARALLEL_MIN = 1 << 17
 # use (the workqueue layer is not thread-safe), a second Python thread that
 # finds the lock taken runs the serial kernel instead, which releases the GIL.
 _PAR_LOCK = threading.Lock()
+# Whether this process runs the ``prange`` twins (``parallel=`` of ``run``):
+# not in a child forked after its parent ran one on Numba's GNU OpenMP layer,
+# which is not fork-safe (Numba terminates such a child at its first parallel
+# region); there the serial kernels run instead (see ``_forget_threads``).
+_PRANGE_OK = True
 
 
 def run(serial, work, *args, parallel=None, min_work=None):
@@ -47,7 +53,8 @@ def run(serial, work, *args, parallel=None, min_work=None):
             spec = _CHUNKED.get(serial)
             if spec is not None:
                 return _threaded(serial, spec, args)
-            return parallel(*args)
+            if _PRANGE_OK:
+                return parallel(*args)
         finally:
             _PAR_LOCK.release()
     return serial(*args)
@@ -293,11 +300,18 @@ def _forget_threads():
     """In a forked child, which has only the thread that forked: forget the
     parent's pool (its threads are not here, so a task sent to it would never
     run and its caller would wait forever) and the parallel lock (another
-    thread may have held it)."""
-    global _POOL, _POOL_SIZE, _PAR_LOCK
+    thread may have held it); and after a parent that ran a ``prange`` kernel
+    on GNU OpenMP, run the serial kernels in its place."""
+    global _POOL, _POOL_SIZE, _PAR_LOCK, _PRANGE_OK
     _POOL, _POOL_SIZE = None, 0
     _PAR_LOCK = threading.Lock()
     _BACKGROUND.clear()
+    try:
+        layer = numba.threading_layer()  # the parent's, if it ran a parallel region
+    except ValueError:
+        layer = None
+    if layer == "omp" and sys.platform.startswith("linux"):
+        _PRANGE_OK = False
 
 
 if hasattr(os, "register_at_fork"):
