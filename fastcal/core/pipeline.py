@@ -231,7 +231,10 @@ def _claimed(kernel, args, ctl, n_blocks, threads):
     futures = [_pool(threads - 1).submit(kernel, *args) for _ in range(threads - 1)]
     kernel(*args)
     while ctl[1] < n_blocks:  # blocks a pool thread claimed, in progress
-        if all(f.done() for f in futures):  # a call raised with a block claimed
+        # every call returned (each counts its blocks before it returns) and still
+        # a block is not done: a call raised with a block claimed.  ctl[1] is read
+        # again after the calls are seen done: a call may finish in between
+        if all(f.done() for f in futures) and ctl[1] < n_blocks:
             for f in futures:
                 f.result()
             raise RuntimeError(f"{kernel.__name__}: a block was claimed and not done")
