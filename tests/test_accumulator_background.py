@@ -37,7 +37,7 @@ def batches(seed=0, sizes=SIZES):
     return out
 
 
-def hold_pool(seconds=0.2):
+def hold_pool(seconds=0.05):
     """Keep the pool thread busy for ``seconds``: a background addition
     started now runs after that, so a read that does not wait for it misses
     the batch."""
