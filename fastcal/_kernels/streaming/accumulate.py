@@ -422,7 +422,11 @@ def binary_batch(y, p, w, edges, right, logits, eps, check, conf, cell, ws, ctl,
 def sum_blocks(ctl, parts, out):
     """``(code, index)`` of a batch whose blocks :func:`binary_batch` has
     all done: the first invalid block's, or ``(OK, -1)`` with the blocks'
-    sums added in block order into ``out`` (``(2, m)``, zeroed first)."""
+    sums added in block order into ``out`` (``(2, m)``, zeroed first).  It
+    starts with a full barrier (an atomic add to the claim counter, which no
+    call reads any more), so the blocks are read after the done count that
+    said so, on any CPU (x86 keeps that order anyway)."""
+    fetch_add(ctl, 0)
     nbk = parts.shape[0]
     out[:] = 0.0
     for i in range(nbk):
