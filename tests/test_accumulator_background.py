@@ -130,9 +130,7 @@ def test_large_batches_from_several_threads_with_a_reader():
 
 
 def _numbers(acc, y, p):
-    r = fastcal.calibration_report(y, p, ci=0.95, n_resamples=20, random_state=0)
-    return (acc.compute().auroc, fastcal.ece(y, p), fastcal.nll(y, p), fastcal.auroc(y, p),
-            r.auroc, r.intervals)
+    return acc.compute().auroc, fastcal.ece(y, p), fastcal.nll(y, p), fastcal.auroc(y, p)
 
 
 def _child(acc, y, p, q):
