@@ -258,9 +258,10 @@ def binary_batch(y, p, w, edges, right, logits, eps, check, conf, cell, *, min_w
     if threads is None:
         big = n >= (PARALLEL_MIN if min_work is None else min_work)
         threads = numba.get_num_threads() if big else 1
-    if min(threads, nbk) > 1 and _PAR_LOCK.acquire(blocking=False):
+    threads = min(threads, nbk)  # a thread per block at most
+    if threads > 1 and _PAR_LOCK.acquire(blocking=False):
         try:
-            _claimed(KA.binary_batch, args, ctl, nbk, min(threads, nbk))
+            _claimed(KA.binary_batch, args, ctl, nbk, threads)
         finally:
             _PAR_LOCK.release()
     else:
@@ -283,8 +284,11 @@ def in_background(kernel, *args):
     """``kernel(*args)`` started on a pool thread, for work whose result
     nobody needs before the caller's next step: its future, or None when
     Numba's thread count is one (then it has run in the caller's thread).
-    Tasks run in the order started, and a claimed pass started after it finds
-    the pool thread busy and leaves it the blocks that remain."""
+    Tasks start in the order given, but a pool of several threads may run two
+    at once: a caller whose tasks must not overlap waits for the last one
+    before it starts the next (as ``add_batch`` does, through
+    ``AUROCAccumulator._hist``).  A claimed pass started meanwhile finds the
+    pool thread busy and leaves it the blocks that remain."""
     if numba.get_num_threads() < 2:
         kernel(*args)
         return None

@@ -454,7 +454,7 @@ def small_workspace_size(n_bins, rows):
     cell (int32, 2 per element).  Plain Python (the kernel checks the same
     sum): a caller sizing the workspace compiles nothing for it."""
     size = getattr(workspace_size, "py_func", workspace_size)  # (NUMBA_DISABLE_JIT: itself)
-    nbk = max(1, (rows + BLOCK - 1) // BLOCK)  # n_blocks
+    nbk = getattr(n_blocks, "py_func", n_blocks)(rows)
     return _HEAD + size(n_bins) + (2 + 2 * nbk) + (nbk + 1) * 2 * (3 * n_bins + 2) + rows \
         + (rows + 1) // 2
 
